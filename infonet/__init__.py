@@ -1,0 +1,31 @@
+"""InfoNet: real-time neural estimation of mutual information.
+
+    import infonet
+    model = infonet.load_pretrained()                    # the shipped weights
+    infonet.estimate_mi(x, y)                            # one pair (n,) / sliced MI for (n, d)
+    infonet.estimate_mi_batch(xs, ys)                    # B pairs (B, n) in batched passes
+    infonet.baselines.ksg(x, y)                          # classical estimators, same call shape
+"""
+
+from . import baselines
+from .checkpoint import load_pretrained, save_checkpoint
+from .copula import rank_transform
+from .estimate import InfoNetEstimator, estimate_mi, estimate_mi_batch
+from .estimators import available_estimators, get_estimator
+from .interface import MIEstimator
+from .model import InfoNet, InfoNetConfig
+
+__all__ = [
+    "InfoNet",
+    "InfoNetConfig",
+    "InfoNetEstimator",
+    "MIEstimator",
+    "available_estimators",
+    "baselines",
+    "estimate_mi",
+    "estimate_mi_batch",
+    "get_estimator",
+    "load_pretrained",
+    "rank_transform",
+    "save_checkpoint",
+]

@@ -1,0 +1,116 @@
+"""Checkpoints that carry their config, written atomically and loaded without executing code.
+
+A checkpoint is a plain dict: ``{"config": asdict(InfoNetConfig), "model": state_dict, ...}``
+plus, for training checkpoints, optimizer, scheduler and step. Loading uses
+``torch.load(weights_only=True)``, which refuses pickled code, so a checkpoint from anyone is
+safe to open.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from .model import InfoNet, InfoNetConfig
+
+__all__ = ["DEFAULT_WEIGHTS", "save_checkpoint", "load_checkpoint", "model_from_checkpoint", "load_pretrained", "resolve_device"]
+
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "assets" / "infonet.pt"
+WEIGHTS_ENV = "INFONET_WEIGHTS"  # overrides the default weights path
+
+
+def resolve_device(device=None) -> torch.device:
+    """None or "auto" -> CUDA when available, else CPU; anything else as given."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def save_checkpoint(path: str | Path, payload: dict) -> Path:
+    """Writes ``payload`` to ``path`` atomically: a temp file in the same folder, then rename.
+
+    A crash or Ctrl-C mid-write leaves the previous file intact.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
+    """Loads a checkpoint dict safely (no code execution).
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: the file is not a readable checkpoint of this project.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # corrupt, truncated, or holding pickled objects
+        raise ValueError(f"cannot read checkpoint {path}: {err}") from None
+    if not isinstance(ckpt, dict) or "config" not in ckpt or "model" not in ckpt:
+        raise ValueError(f"{path} is not an InfoNet checkpoint (expected a dict with 'config' and 'model')")
+    return ckpt
+
+
+def model_from_checkpoint(ckpt: dict) -> InfoNet:
+    """Builds the model from the checkpoint's own config and loads its weights strictly."""
+    try:
+        cfg = InfoNetConfig(**ckpt["config"])
+    except TypeError as err:
+        raise ValueError(f"checkpoint config does not match InfoNetConfig: {err}") from None
+    model = InfoNet(cfg)
+    missing, unexpected = model.load_state_dict(ckpt["model"], strict=False)
+    if missing or unexpected:
+        raise ValueError(f"checkpoint weights do not fit the model: missing keys {missing}, unexpected keys {unexpected}")
+    return model
+
+
+def model_payload(model: InfoNet, **extra) -> dict:
+    """The minimal checkpoint of a model: its config, weights and any extra metadata."""
+    model = getattr(model, "module", model)  # unwrap DistributedDataParallel
+    model = getattr(model, "_orig_mod", model)  # unwrap torch.compile
+    return {"config": asdict(model.cfg), "model": model.state_dict(), **extra}
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(path: str, device: str) -> InfoNet:
+    model = model_from_checkpoint(load_checkpoint(path))
+    return model.to(device).eval().requires_grad_(False)
+
+
+def load_pretrained(path: str | Path | None = None, device=None) -> InfoNet:
+    """A ready model in eval mode.
+
+    Args:
+        path: a checkpoint file; default: ``$INFONET_WEIGHTS`` or the weights shipped in
+            ``assets/infonet.pt``.
+        device: "cpu", "cuda", ...; default: CUDA when available.
+    Returns:
+        The model (cached: repeated calls with the same path and device return the same object).
+    """
+    if path is None:
+        path = os.environ.get(WEIGHTS_ENV) or DEFAULT_WEIGHTS
+        if not Path(path).is_file():
+            raise FileNotFoundError(
+                f"no pretrained InfoNet weights at {path}. Train them with `python scripts/train.py` "
+                f"and pass the checkpoint's path, or set {WEIGHTS_ENV}."
+            )
+    return _load_cached(str(Path(path).resolve()), str(resolve_device(device)))

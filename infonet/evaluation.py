@@ -1,0 +1,165 @@
+"""The paper's evaluation protocols on random mixtures, shared by training-time validation and
+``scripts/benchmark_mi.py``.
+
+- Level sets (paper Table 2): 2-D mixtures binned by true MI; a mixture belongs to level l
+  when its Monte-Carlo MI is within +-tolerance of l. Error statistics per level.
+- Triplet sets (paper Table 3): 3-D mixtures (X, Y, Z); is MI(X; Y) > MI(X; Z)? Order
+  accuracy per number of components K.
+
+Shapes: S sequences, n samples. An estimator is any callable ``fn(x, y) -> (S,)`` on
+(S, n) arrays, e.g. ``MIEstimator.estimate_batch``. Every set is built from an explicit seed;
+training, validation and benchmarks use disjoint seeds.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .mixtures import mixture_mi, random_mixtures
+
+__all__ = ["LevelSet", "TripletSet", "make_level_set", "make_triplet_set", "level_stats", "order_accuracy"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LevelSet:
+    x: np.ndarray  # (S, n) float32
+    y: np.ndarray  # (S, n)
+    mi: np.ndarray  # (S,) Monte-Carlo truth, nats
+    se: np.ndarray  # (S,) its standard error
+    level: np.ndarray  # (S,) the level each sequence was binned to
+    components: np.ndarray  # (S,) number of mixture components
+
+
+@dataclass
+class TripletSet:
+    x: np.ndarray  # (S, n)
+    y: np.ndarray  # (S, n)
+    z: np.ndarray  # (S, n)
+    mi_xy: np.ndarray  # (S,) truth
+    mi_xz: np.ndarray  # (S,)
+    components: np.ndarray  # (S,)
+
+
+def _num_components(mix) -> torch.Tensor:
+    return torch.isfinite(mix.log_weights).sum(-1)
+
+
+def make_level_set(
+    levels: Sequence[float],
+    per_level: int,
+    n: int,
+    seed: int,
+    *,
+    num_components: tuple[int, int] = (1, 10),
+    tolerance: float = 0.05,
+    mc_samples: int = 100_000,
+    pool: int = 2048,
+    max_rounds: int = 200,
+    device: str | torch.device = "cpu",
+    progress: Callable[[int, int], None] | None = None,
+) -> LevelSet:
+    """Samples mixtures until every level holds ``per_level`` sequences of length n.
+
+    Candidates are screened with 2,000 Monte-Carlo samples, then the kept ones get the full
+    ``mc_samples`` truth and must still fall inside their level. A level that the recipe
+    rarely reaches may end with fewer sequences after ``max_rounds`` pools (logged).
+    """
+    g = torch.Generator(device).manual_seed(seed)
+    levels = np.asarray(levels, dtype=np.float64)
+    chosen: list[list] = [[] for _ in levels]  # per level: (mixture batch, row)
+    xs, ys, mis, ses, lv, ks = [], [], [], [], [], []
+    for _ in range(max_rounds):
+        missing = [i for i in range(len(levels)) if len(chosen[i]) < per_level]
+        if not missing:
+            break
+        mix = random_mixtures(pool, 2, g, num_components=num_components)
+        rough, _ = mixture_mi(mix, [0], [1], g, num_samples=2000, chunk=2000)
+        rough = rough.cpu().numpy()
+        rows, row_levels = [], []
+        for i in missing:
+            hits = np.flatnonzero(np.abs(rough - levels[i]) <= tolerance + 0.03)
+            hits = hits[: 2 * (per_level - len(chosen[i]))]
+            rows += hits.tolist()
+            row_levels += [i] * len(hits)
+        if not rows:
+            continue
+        sub = mix.select(rows)
+        mi, se = mixture_mi(sub, [0], [1], g, num_samples=mc_samples)
+        samples = sub.sample(n, g).float().cpu().numpy()
+        mi, se = mi.cpu().numpy(), se.cpu().numpy()
+        comps = _num_components(sub).cpu().numpy()
+        for j, i in enumerate(row_levels):
+            if abs(mi[j] - levels[i]) <= tolerance and len(chosen[i]) < per_level:
+                chosen[i].append(j)
+                xs.append(samples[j, :, 0])
+                ys.append(samples[j, :, 1])
+                mis.append(mi[j])
+                ses.append(se[j])
+                lv.append(levels[i])
+                ks.append(comps[j])
+        if progress is not None:
+            progress(sum(len(c) for c in chosen), per_level * len(levels))
+    short = {float(levels[i]): len(c) for i, c in enumerate(chosen) if len(c) < per_level}
+    if short:
+        log.warning("level set: levels %s got fewer than %d sequences", short, per_level)
+    order = np.argsort(np.asarray(lv), kind="stable")
+    pick = lambda a: np.asarray(a)[order]  # noqa: E731
+    return LevelSet(pick(xs), pick(ys), pick(mis), pick(ses), pick(lv), pick(ks))
+
+
+def make_triplet_set(
+    per_k: int,
+    components: Sequence[int],
+    n: int,
+    seed: int,
+    *,
+    mc_samples: int = 100_000,
+    device: str | torch.device = "cpu",
+    progress: Callable[[int, int], None] | None = None,
+) -> TripletSet:
+    """``per_k`` triplets (X, Y, Z) of length n from 3-D mixtures for each K in ``components``."""
+    g = torch.Generator(device).manual_seed(seed)
+    out = {k: [] for k in ("x", "y", "z", "mi_xy", "mi_xz", "k")}
+    for done, k in enumerate(components):
+        mix = random_mixtures(per_k, 3, g, num_components=int(k))
+        mi_xy, _ = mixture_mi(mix, [0], [1], g, num_samples=mc_samples)
+        mi_xz, _ = mixture_mi(mix, [0], [2], g, num_samples=mc_samples)
+        s = mix.sample(n, g).float().cpu().numpy()
+        out["x"].append(s[..., 0])
+        out["y"].append(s[..., 1])
+        out["z"].append(s[..., 2])
+        out["mi_xy"].append(mi_xy.cpu().numpy())
+        out["mi_xz"].append(mi_xz.cpu().numpy())
+        out["k"].append(np.full(per_k, int(k)))
+        if progress is not None:
+            progress(done + 1, len(components))
+    cat = {key: np.concatenate(v) for key, v in out.items()}
+    return TripletSet(cat["x"], cat["y"], cat["z"], cat["mi_xy"], cat["mi_xz"], cat["k"])
+
+
+def level_stats(estimates: np.ndarray, data: LevelSet) -> list[dict]:
+    """Per level: count, mean error (bias), error variance and mean absolute error."""
+    err = np.asarray(estimates, dtype=np.float64) - data.mi
+    rows = []
+    for level in np.unique(data.level):
+        e = err[data.level == level]
+        rows.append(
+            {"level": float(level), "count": len(e), "mean_error": e.mean(), "variance": e.var(), "mae": np.abs(e).mean()}
+        )
+    return rows
+
+
+def order_accuracy(est_xy: np.ndarray, est_xz: np.ndarray, data: TripletSet) -> list[dict]:
+    """Per K: share of triplets whose estimated order of MI(X;Y) vs MI(X;Z) is the true one."""
+    right = (np.asarray(est_xy) > np.asarray(est_xz)) == (data.mi_xy > data.mi_xz)
+    return [
+        {"components": int(k), "count": int((data.components == k).sum()), "accuracy": right[data.components == k].mean()}
+        for k in np.unique(data.components)
+    ]
