@@ -1,10 +1,10 @@
 """InfoNet: real-time neural estimation of mutual information.
 
-    import infonet
-    model = infonet.load_pretrained()                    # the shipped weights
-    infonet.estimate_mi(x, y)                            # one pair (n,) / sliced MI for (n, d)
-    infonet.estimate_mi_batch(xs, ys)                    # B pairs (B, n) in batched passes
-    infonet.baselines.ksg(x, y)                          # classical estimators, same call shape
+import infonet
+model = infonet.load_pretrained()                    # the shipped weights
+infonet.estimate_mi(x, y)                            # one pair (n,) / sliced MI for (n, d)
+infonet.estimate_mi_batch(xs, ys)                    # B pairs (B, n) in batched passes
+infonet.baselines.ksg(x, y)                          # classical estimators, same call shape
 """
 
 from . import baselines

@@ -47,7 +47,9 @@ def ksg(x, y, k: int = 3) -> float:
     dist, _ = cKDTree(xy).query(xy, k=k + 1, p=np.inf)
     radius = np.nextafter(dist[:, -1], 0)  # neighbours strictly closer than the k-th
     counts = [_count_within(a, radius) for a in (x, y)]
-    return float(special.digamma(k) + special.digamma(n) - np.mean(special.digamma(counts[0]) + special.digamma(counts[1])))
+    return float(
+        special.digamma(k) + special.digamma(n) - np.mean(special.digamma(counts[0]) + special.digamma(counts[1]))
+    )
 
 
 def _count_within(a: np.ndarray, radius: np.ndarray) -> np.ndarray:

@@ -18,7 +18,14 @@ import torch
 
 from .model import InfoNet, InfoNetConfig
 
-__all__ = ["DEFAULT_WEIGHTS", "save_checkpoint", "load_checkpoint", "model_from_checkpoint", "load_pretrained", "resolve_device"]
+__all__ = [
+    "DEFAULT_WEIGHTS",
+    "save_checkpoint",
+    "load_checkpoint",
+    "model_from_checkpoint",
+    "load_pretrained",
+    "resolve_device",
+]
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "assets" / "infonet.pt"
 WEIGHTS_ENV = "INFONET_WEIGHTS"  # overrides the default weights path
@@ -79,7 +86,9 @@ def model_from_checkpoint(ckpt: dict) -> InfoNet:
     model = InfoNet(cfg)
     missing, unexpected = model.load_state_dict(ckpt["model"], strict=False)
     if missing or unexpected:
-        raise ValueError(f"checkpoint weights do not fit the model: missing keys {missing}, unexpected keys {unexpected}")
+        raise ValueError(
+            f"checkpoint weights do not fit the model: missing keys {missing}, unexpected keys {unexpected}"
+        )
     return model
 
 

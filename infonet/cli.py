@@ -32,9 +32,11 @@ def _add_fields(parser: argparse.ArgumentParser, cls, prefix: str = "") -> None:
         if dataclasses.is_dataclass(typ):
             _add_fields(parser, typ, prefix=dest + ".")
             continue
-        help_text = f.metadata.get("help", "") + f" (default: {default})"
+        help_text = f.metadata.get("help", "")
         if typ is bool:
-            parser.add_argument(_flag(dest), dest=dest, action=argparse.BooleanOptionalAction, default=default, help=help_text)
+            parser.add_argument(
+                _flag(dest), dest=dest, action=argparse.BooleanOptionalAction, default=default, help=help_text
+            )
             continue
         origin = typing.get_origin(typ)
         args = [a for a in typing.get_args(typ) if a is not type(None)]

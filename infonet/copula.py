@@ -41,4 +41,4 @@ def rank_transform_np(x: np.ndarray, axis: int = -1) -> np.ndarray:
 
 def is_constant(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
     """True where a sequence holds a single repeated value (its MI with anything is 0)."""
-    return (x.amax(dim=dim) == x.amin(dim=dim))
+    return x.amax(dim=dim) == x.amin(dim=dim)

@@ -10,7 +10,6 @@ network.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 
 import numpy as np
@@ -20,24 +19,9 @@ from .checkpoint import load_pretrained, resolve_device
 from .copula import is_constant, rank_transform
 from .interface import MIEstimator, check_batch, check_pair
 from .model import InfoNet
+from .pairwise import autocast_for, pair_chunk, pairwise_mi
 
 __all__ = ["estimate_mi", "estimate_mi_batch", "predict", "InfoNetEstimator", "autocast_for"]
-
-
-def autocast_for(device: torch.device, precision: str = "auto"):
-    """bf16 autocast on CUDA (or when asked for), a no-op context otherwise."""
-    if precision not in ("auto", "bf16", "fp32"):
-        raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
-    use_bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
-    if use_bf16:
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
-def default_chunk(n: int, device: torch.device) -> int:
-    """Pairs per forward pass: about 2^18 (CPU) or 2^24 (GPU) samples per chunk."""
-    budget = 2**24 if device.type == "cuda" else 2**18
-    return max(1, budget // max(n, 1))
 
 
 @torch.no_grad()
@@ -59,7 +43,7 @@ def predict(
     x = torch.as_tensor(x, dtype=torch.float32, device=device)
     y = torch.as_tensor(y, dtype=torch.float32, device=device)
     B, n = x.shape
-    chunk = chunk_size or default_chunk(n, device)
+    chunk = chunk_size or pair_chunk(n, device)
     mi, dv, qs = [], [], []
     for start in range(0, B, chunk):
         xb, yb = x[start : start + chunk], y[start : start + chunk]
@@ -177,3 +161,10 @@ class InfoNetEstimator(MIEstimator):
 
     def estimate_batch(self, x, y, progress=None) -> np.ndarray:
         return estimate_mi_batch(x, y, model=self.model, progress=progress)
+
+    def pairwise(self, series, progress=None) -> np.ndarray:
+        series = np.asarray(series, dtype=np.float64)
+        if series.ndim != 2:
+            raise ValueError(f"series must have shape (N, T), got {series.shape}")
+        check_batch(series, series)
+        return pairwise_mi(self.model, series, progress=progress)

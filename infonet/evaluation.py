@@ -151,7 +151,13 @@ def level_stats(estimates: np.ndarray, data: LevelSet) -> list[dict]:
     for level in np.unique(data.level):
         e = err[data.level == level]
         rows.append(
-            {"level": float(level), "count": len(e), "mean_error": e.mean(), "variance": e.var(), "mae": np.abs(e).mean()}
+            {
+                "level": float(level),
+                "count": len(e),
+                "mean_error": e.mean(),
+                "variance": e.var(),
+                "mae": np.abs(e).mean(),
+            }
         )
     return rows
 
@@ -160,6 +166,10 @@ def order_accuracy(est_xy: np.ndarray, est_xz: np.ndarray, data: TripletSet) -> 
     """Per K: share of triplets whose estimated order of MI(X;Y) vs MI(X;Z) is the true one."""
     right = (np.asarray(est_xy) > np.asarray(est_xz)) == (data.mi_xy > data.mi_xz)
     return [
-        {"components": int(k), "count": int((data.components == k).sum()), "accuracy": right[data.components == k].mean()}
+        {
+            "components": int(k),
+            "count": int((data.components == k).sum()),
+            "accuracy": right[data.components == k].mean(),
+        }
         for k in np.unique(data.components)
     ]

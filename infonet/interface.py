@@ -106,6 +106,30 @@ class MIEstimator(abc.ABC):
                 progress(i + 1, len(x))
         return out
 
+    def pairwise(self, series, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        """MI between every two rows of ``series`` (N, T) -> symmetric (N, N), 0 on the diagonal.
+
+        The default builds all N(N-1)/2 pairs and runs :meth:`estimate_batch` on them in chunks;
+        estimators with a faster all-pairs path override it.
+        """
+        series = np.asarray(series, dtype=np.float64)
+        if series.ndim != 2:
+            raise ValueError(f"series must have shape (N, T), got {series.shape}")
+        check_batch(series, series)
+        n = len(series)
+        rows, cols = np.triu_indices(n, k=1)
+        values = np.empty(len(rows))
+        chunk = 4096
+        for start in range(0, len(rows), chunk):
+            i, j = rows[start : start + chunk], cols[start : start + chunk]
+            values[start : start + chunk] = self.estimate_batch(series[i], series[j])
+            if progress is not None:
+                progress(min(start + chunk, len(rows)), len(rows))
+        out = np.zeros((n, n))
+        out[rows, cols] = values
+        out[cols, rows] = values
+        return out
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
 

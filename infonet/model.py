@@ -90,7 +90,7 @@ def smoothing_matrix(size: int, sigma: float) -> torch.Tensor:
     kernel /= kernel.sum()
     mat = torch.zeros(size, size, dtype=torch.float64)
     for i in range(size):
-        for off, w in zip(offsets.long().tolist(), kernel.tolist()):
+        for off, w in zip(offsets.long().tolist(), kernel.tolist(), strict=True):
             j = i + off
             j = -j - 1 if j < 0 else (2 * size - j - 1 if j >= size else j)  # reflect about the edge
             mat[i, min(max(j, 0), size - 1)] += w

@@ -33,8 +33,8 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from .cli import save_options
 from .checkpoint import load_checkpoint, model_from_checkpoint, model_payload, resolve_device, save_checkpoint
+from .cli import save_options
 from .copula import rank_transform
 from .estimate import autocast_for, predict
 from .evaluation import LevelSet, TripletSet, make_level_set, make_triplet_set
@@ -64,7 +64,9 @@ class TrainConfig:
     weight_decay: float = 0.01
     grad_clip: float = 1.0
     dv_weight: float = field(default=1.0, metadata={"help": "weight of the DV objective"})
-    supervised_weight: float = field(default=1.0, metadata={"help": "weight of the supervised quantile loss (0: DV only)"})
+    supervised_weight: float = field(
+        default=1.0, metadata={"help": "weight of the supervised quantile loss (0: DV only)"}
+    )
     max_components: int = field(default=20, metadata={"help": "mixtures have K ~ U{1..max_components}"})
     flatten_mi: bool = field(default=True, metadata={"help": "resample batches towards a flat MI histogram"})
     mc_samples: int = field(default=2048, metadata={"help": "Monte-Carlo samples of the training truth"})
@@ -72,7 +74,9 @@ class TrainConfig:
     val_per_level: int = 24
     val_triplets_per_k: int = 24
     ckpt_every: int = 500
-    max_minutes: float = field(default=0.0, metadata={"help": "stop cleanly (with a checkpoint) after this long; 0: no limit"})
+    max_minutes: float = field(
+        default=0.0, metadata={"help": "stop cleanly (with a checkpoint) after this long; 0: no limit"}
+    )
     resume: bool = field(default=False, metadata={"help": "continue from out_dir/last.pt"})
     init_from: str = field(default="", metadata={"help": "start from these weights (fresh optimiser)"})
     seed: int = 0
@@ -143,7 +147,9 @@ class ValidationSet:
             with np.load(cache, allow_pickle=False) as data:
                 if np.array_equal(data["key"], key):
                     levels = LevelSet(**{f.name: data["levels_" + f.name] for f in dataclasses.fields(LevelSet)})
-                    triplets = TripletSet(**{f.name: data["triplets_" + f.name] for f in dataclasses.fields(TripletSet)})
+                    triplets = TripletSet(
+                        **{f.name: data["triplets_" + f.name] for f in dataclasses.fields(TripletSet)}
+                    )
                     return cls(levels, triplets)
         log.info("building the validation set (seed %d)", VAL_SEED)
         levels = make_level_set(VAL_LEVELS, cfg.val_per_level, 2000, VAL_SEED, mc_samples=50_000)
@@ -184,9 +190,11 @@ def validate(model: InfoNet, val: ValidationSet) -> dict[str, float]:
 # ----------------------------------------------------------------------------- training
 
 
-LOG_FIELDS = ["step", "minutes", "lr", "n", "loss", "dv", "pinball", "grad_norm"] + [
-    f"val_{m}_{k}" for m in ("mae", "worst", "bias", "order") for k in ("mi", "dv")
-] + ["val_coverage90"]
+LOG_FIELDS = (
+    ["step", "minutes", "lr", "n", "loss", "dv", "pinball", "grad_norm"]
+    + [f"val_{m}_{k}" for m in ("mae", "worst", "bias", "order") for k in ("mi", "dv")]
+    + ["val_coverage90"]
+)
 
 
 class CsvLog:
@@ -299,7 +307,12 @@ def train(cfg: TrainConfig) -> Path:
             g = step_generator(cfg.seed, step, rank, device)
             n = sequence_length(g, cfg)
             x, y, mi = sample_training_batch(
-                cfg.batch_size, n, g, num_components=(1, cfg.max_components), mc_samples=cfg.mc_samples, flatten=cfg.flatten_mi
+                cfg.batch_size,
+                n,
+                g,
+                num_components=(1, cfg.max_components),
+                mc_samples=cfg.mc_samples,
+                flatten=cfg.flatten_mi,
             )
             with autocast_for(device, cfg.precision):
                 res = net(rank_transform(x), rank_transform(y))
@@ -334,13 +347,17 @@ def train(cfg: TrainConfig) -> Path:
                 csv_log.write(row)
                 if bar is not None:
                     now = time.time()
-                    bar.set_postfix(loss=f"{row['loss']:.3f}", seq_s=f"{seen / max(now - t_last, 1e-9):.0f}", refresh=False)
+                    bar.set_postfix(
+                        loss=f"{row['loss']:.3f}", seq_s=f"{seen / max(now - t_last, 1e-9):.0f}", refresh=False
+                    )
                     bar.update(1)
                     if now - t_last > 10:
                         seen, t_last = 0, now
             if step % cfg.ckpt_every == 0:
                 save(step)
-            stop = torch.tensor(float(cfg.max_minutes > 0 and (time.time() - t0) / 60 >= cfg.max_minutes), device=device)
+            stop = torch.tensor(
+                float(cfg.max_minutes > 0 and (time.time() - t0) / 60 >= cfg.max_minutes), device=device
+            )
             if world > 1:  # rank 0's clock decides for everyone
                 dist.broadcast(stop, src=0)
             if stop.item():
