@@ -1,0 +1,38 @@
+"""Data for object discovery from point tracks: PointOdyssey sequences, synthetic ones, videos.
+
+    from datasets import load_pointodyssey, generate_sequence, SAMPLE_SEQUENCE
+    seq = load_pointodyssey(SAMPLE_SEQUENCE)           # frames, valid tracks, ground-truth objects
+    seq.tracks.tracks, seq.tracks.object_ids            # (T, N, 2), (N,)
+    frames = read_video("clip.mp4", max_side=640)      # (T, H, W, 3) uint8 RGB
+    tracks = track_points(frames, num_points=400)      # OpenCV Lucas-Kanade tracks
+    tracks = load_tracks("my_tracks.npz")              # tracks from another tracker
+
+The package is named ``datasets`` inside this project; ``__infonet_toolkit__`` tells it apart
+from the Hugging Face package of the same name.
+"""
+
+from pathlib import Path
+
+from .pointodyssey import ANNOTATION_FILES, Sequence, load_pointodyssey
+from .synthetic import generate_sequence
+from .tracking import track_points
+from .tracks import DataError, TrackSet, load_tracks
+from .video import read_video, write_video
+
+__infonet_toolkit__ = True
+
+SAMPLE_SEQUENCE: Path = Path(__file__).resolve().parent.parent / "assets" / "sample"
+
+__all__ = [
+    "ANNOTATION_FILES",
+    "SAMPLE_SEQUENCE",
+    "DataError",
+    "Sequence",
+    "TrackSet",
+    "generate_sequence",
+    "load_pointodyssey",
+    "load_tracks",
+    "read_video",
+    "track_points",
+    "write_video",
+]

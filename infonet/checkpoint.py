@@ -84,7 +84,10 @@ def model_from_checkpoint(ckpt: dict) -> InfoNet:
     except TypeError as err:
         raise ValueError(f"checkpoint config does not match InfoNetConfig: {err}") from None
     model = InfoNet(cfg)
-    missing, unexpected = model.load_state_dict(ckpt["model"], strict=False)
+    try:
+        missing, unexpected = model.load_state_dict(ckpt["model"], strict=False)
+    except RuntimeError as err:  # a tensor of the wrong shape
+        raise ValueError(f"checkpoint weights do not fit the model: {err}") from None
     if missing or unexpected:
         raise ValueError(
             f"checkpoint weights do not fit the model: missing keys {missing}, unexpected keys {unexpected}"

@@ -220,7 +220,10 @@ class InfoNet(nn.Module):
         dv = dv_bound(table, u.float(), v.float())
 
         log_n = torch.full_like(dv, (math.log(n) - math.log(1000.0)) / 2)
-        feats = torch.cat([x.mean(1).float(), dv.detach().unsqueeze(-1), log_n.unsqueeze(-1)], dim=-1)
+        # The head is a calibrator: it reads the trunk through stopped gradients, so the supervised
+        # loss on the true MI cannot pull the trunk away from the DV objective (measured: it slowed
+        # the critic's learning and hurt order accuracy; see README, "Training").
+        feats = torch.cat([x.mean(1).detach().float(), dv.detach().unsqueeze(-1), log_n.unsqueeze(-1)], dim=-1)
         raw = self.head(feats).float()  # (B, 3)
         median = F.softplus(raw[:, 0] + dv.detach())  # a correction of the DV value, kept >= 0
         low = median * torch.sigmoid(raw[:, 1] + 2.0)

@@ -254,7 +254,9 @@ def train(cfg: TrainConfig) -> Path:
     elif rank == 0 and last.is_file():
         raise ValueError(f"{last} exists: pass --resume to continue it, or choose another --out-dir")
 
-    model = model_from_checkpoint(ckpt) if ckpt else InfoNet(cfg.model)
+    with torch.random.fork_rng(devices=[]):  # the initial weights depend on cfg.seed only
+        torch.manual_seed(cfg.seed)
+        model = model_from_checkpoint(ckpt) if ckpt else InfoNet(cfg.model)
     if cfg.init_from and not ckpt:
         model = model_from_checkpoint(load_checkpoint(cfg.init_from))
         cfg = dataclasses.replace(cfg, model=model.cfg)

@@ -1,0 +1,121 @@
+"""Point tracks from raw video: OpenCV pyramidal Lucas-Kanade with a forward-backward check.
+
+Shapes: T frames, N tracks, H x W image.
+
+Points start in the first frame, on a regular grid or at Shi-Tomasi corners, and are followed
+frame to frame. A step is accepted when both the forward and the backward flow converge, the
+point lands inside the image, and tracking it back lands within ``fb_threshold`` pixels of where
+it started. A point that fails once is lost for good: from that frame on its visibility is False
+and its position stays at its last accepted position (LK cannot re-find a point after an
+occlusion, so a lost point is never revived). Later stages should treat such tracks as
+incomplete, e.g. keep only tracks visible in every frame.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+
+from .tracks import DataError, TrackSet
+
+__all__ = ["track_points"]
+
+logger = logging.getLogger(__name__)
+
+LK_PARAMS = dict(
+    winSize=(21, 21),
+    maxLevel=3,
+    criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 0.01),
+)
+
+
+def _grey(frame: np.ndarray) -> np.ndarray:
+    return frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+
+
+def _grid_points(height: int, width: int, num_points: int) -> np.ndarray:
+    """(n, 2) points on a regular grid with about num_points cells and a margin of half a cell."""
+    step = math.sqrt(height * width / num_points)
+    cols, rows = max(1, round(width / step)), max(1, round(height / step))
+    xs = (np.arange(cols) + 0.5) * width / cols - 0.5
+    ys = (np.arange(rows) + 0.5) * height / rows - 0.5
+    return np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+
+
+def _feature_points(grey: np.ndarray, num_points: int) -> np.ndarray:
+    height, width = grey.shape
+    min_distance = max(3.0, 0.5 * math.sqrt(height * width / num_points))
+    corners = cv2.goodFeaturesToTrack(grey, maxCorners=num_points, qualityLevel=0.01, minDistance=min_distance)
+    if corners is None:
+        raise DataError("no trackable corner found in the first frame; try method='grid'")
+    return corners.reshape(-1, 2).astype(np.float64)
+
+
+def track_points(
+    frames: np.ndarray,
+    *,
+    num_points: int = 400,
+    method: str = "grid",
+    fb_threshold: float = 1.0,
+    progress: Callable[[int, int], None] | None = None,
+) -> TrackSet:
+    """Tracks points through a video with pyramidal Lucas-Kanade (rules in the module docstring).
+
+    Args:
+        frames: (T, H, W, 3) uint8 RGB (or (T, H, W) grey), T >= 2.
+        num_points: about this many points ("grid": the nearest full grid; "features": at most).
+        method: "grid" for a regular grid, "features" for Shi-Tomasi corners of the first frame.
+        fb_threshold: largest forward-backward error, in pixels, of an accepted step.
+        progress: called as progress(done_frames, T) after each frame.
+
+    Returns:
+        N tracks (T, N, 2) with visibility (T, N): True until the step where a point is lost.
+
+    Raises:
+        DataError: wrong frame shape, fewer than 2 frames, unknown method.
+    """
+    frames = np.asarray(frames)
+    if frames.ndim not in (3, 4) or (frames.ndim == 4 and frames.shape[3] != 3):
+        raise DataError(f"frames must have shape (T, H, W, 3) or (T, H, W); got {frames.shape}")
+    if len(frames) < 2:
+        raise DataError(f"need at least 2 frames to track; got {len(frames)}")
+    if num_points < 1:
+        raise DataError(f"num_points must be >= 1; got {num_points}")
+    frames = frames.astype(np.uint8, copy=False)
+    num_frames, height, width = frames.shape[:3]
+    prev = _grey(frames[0])
+    if method == "grid":
+        start = _grid_points(height, width, num_points)
+    elif method == "features":
+        start = _feature_points(prev, num_points)
+    else:
+        raise DataError(f"unknown tracking method {method!r}; use 'grid' or 'features'")
+
+    tracks = np.empty((num_frames, len(start), 2), np.float32)  # (T, N, 2)
+    visibility = np.zeros((num_frames, len(start)), bool)  # (T, N)
+    tracks[0], visibility[0] = start, True
+    if progress is not None:
+        progress(1, num_frames)
+    for t in range(1, num_frames):
+        grey = _grey(frames[t])
+        alive = np.flatnonzero(visibility[t - 1])
+        tracks[t] = tracks[t - 1]
+        if len(alive):
+            p0 = tracks[t - 1, alive].reshape(-1, 1, 2)
+            p1, ok_fwd, _ = cv2.calcOpticalFlowPyrLK(prev, grey, p0, None, **LK_PARAMS)
+            back, ok_bwd, _ = cv2.calcOpticalFlowPyrLK(grey, prev, p1, None, **LK_PARAMS)
+            p1 = p1.reshape(-1, 2)
+            fb_error = np.linalg.norm(back.reshape(-1, 2) - p0.reshape(-1, 2), axis=1)
+            inside = (p1[:, 0] >= 0) & (p1[:, 0] <= width - 1) & (p1[:, 1] >= 0) & (p1[:, 1] <= height - 1)
+            ok = ok_fwd.ravel().astype(bool) & ok_bwd.ravel().astype(bool) & inside & (fb_error < fb_threshold)
+            tracks[t, alive[ok]] = p1[ok]
+            visibility[t, alive[ok]] = True
+        prev = grey
+        if progress is not None:
+            progress(t + 1, num_frames)
+    logger.info("tracked %d points over %d frames; %d kept to the end", len(start), num_frames, visibility[-1].sum())
+    return TrackSet(tracks=tracks, visibility=visibility, image_size=(height, width))

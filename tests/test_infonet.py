@@ -1,0 +1,191 @@
+"""Known-answer tests of the estimator library: copula, DV read-out, simulator, baselines, API."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+import infonet
+from infonet import baselines, distributions
+from infonet.copula import rank_transform, rank_transform_np
+from infonet.estimate import predict
+from infonet.mixtures import MixtureBatch, mixture_mi, random_mixtures
+from infonet.pairwise import pairwise_mi
+from infonet.readout import dv_bound
+
+
+def correlated(n, rho, seed):
+    return distributions.gaussian(rho).sample(n, seed)
+
+
+# ----------------------------------------------------------------------------- copula
+
+
+def test_rank_transform_is_mid_rank_with_ties():
+    u = rank_transform(torch.tensor([[3.0, 1.0, 2.0, 2.0]]))
+    assert torch.allclose(u, torch.tensor([[4.0, 1.0, 2.5, 2.5]]) / 4 - 0.5 / 4)
+    assert np.allclose(rank_transform_np(np.array([3.0, 1.0, 2.0, 2.0])), u.numpy()[0])
+
+
+def test_estimate_invariant_to_increasing_maps(tiny_model):
+    x, y = correlated(500, 0.6, seed=1)
+    base = infonet.estimate_mi(x, y, model=tiny_model)
+    for fx, fy in [(np.exp, np.arcsinh), (lambda t: t**3, lambda t: 5 * t - 2), (np.tanh, np.exp)]:
+        assert infonet.estimate_mi(fx(x), fy(y), model=tiny_model) == pytest.approx(base, abs=1e-6)
+
+
+# ----------------------------------------------------------------------------- DV read-out
+
+
+def gaussian_copula_log_density(u, v, rho):
+    a, b = stats.norm.ppf(u), stats.norm.ppf(v)
+    return -0.5 * math.log(1 - rho**2) - (rho**2 * (a**2 + b**2) - 2 * rho * a * b) / (2 * (1 - rho**2))
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.5, 0.9])
+@pytest.mark.parametrize("marginal", ["grid", "shuffle"])
+def test_dv_of_true_log_density_ratio_recovers_gaussian_mi(rho, marginal):
+    G = 256
+    centres = (np.arange(G) + 0.5) / G
+    table = gaussian_copula_log_density(centres[:, None], centres[None, :], rho)
+    x, y = correlated(200_000, rho, seed=2)
+    u, v = stats.norm.cdf(x), stats.norm.cdf(y)
+    as_t = lambda a: torch.tensor(a, dtype=torch.float64).unsqueeze(0)  # noqa: E731
+    dv = dv_bound(as_t(table), as_t(u), as_t(v), marginal=marginal).item()
+    assert dv == pytest.approx(distributions.gaussian_mi(rho), abs=0.02)
+
+
+# ----------------------------------------------------------------------------- simulator
+
+
+def test_monte_carlo_truth_matches_closed_form_gaussian():
+    rhos = torch.tensor([0.0, 0.3, 0.7, 0.95], dtype=torch.float64)
+    covs = torch.zeros(4, 1, 2, 2, dtype=torch.float64)
+    covs[:, 0, 0, 0] = covs[:, 0, 1, 1] = 2.0
+    covs[:, 0, 0, 1] = covs[:, 0, 1, 0] = 2.0 * rhos
+    mix = MixtureBatch(torch.zeros(4, 1, dtype=torch.float64), torch.randn(4, 1, 2, dtype=torch.float64), covs)
+    mi, se = mixture_mi(mix, [0], [1], torch.Generator().manual_seed(0), num_samples=50_000)
+    exact = -0.5 * torch.log1p(-(rhos**2))
+    assert torch.all((mi - exact).abs() <= 4 * se + 1e-9), (mi, exact, se)
+    assert torch.all(se[1:] > 0)
+
+
+def test_random_mixtures_follow_the_recipe():
+    g = torch.Generator().manual_seed(3)
+    mix = random_mixtures(16, 2, g, num_components=(1, 20), dtype=torch.float64)
+    assert torch.allclose(mix.log_weights.logsumexp(-1), torch.zeros(16, dtype=torch.float64))
+    assert torch.all(torch.linalg.eigvalsh(mix.covs) > 0.0099)
+    z = mix.sample(64, g)
+    assert z.shape == (16, 64, 2) and torch.isfinite(mix.log_prob(z)).all()
+
+
+def test_samplers_are_seeded():
+    d = distributions.half_cube(0.5)
+    assert np.array_equal(d.sample(100, 7)[0], d.sample(100, 7)[0])
+    assert not np.array_equal(d.sample(100, 7)[0], d.sample(100, 8)[0])
+
+
+@pytest.mark.parametrize(
+    "dist",
+    [
+        distributions.gaussian(0.8),
+        distributions.half_cube(0.6),
+        distributions.asinh(0.6),
+        distributions.additive_uniform(0.1),
+        distributions.additive_uniform(0.75),
+        distributions.student_t(0.5, 4.0),
+    ],
+    ids=lambda d: d.name,
+)
+def test_known_mi_families_agree_with_ksg(dist):
+    x, y = dist.sample(20_000, seed=4)
+    assert baselines.ksg(x, y) == pytest.approx(dist.mi, abs=0.03)
+
+
+# ----------------------------------------------------------------------------- baselines
+
+
+def test_ksg_matches_scikit_learn():
+    from sklearn.feature_selection import mutual_info_regression
+
+    for seed, rho in enumerate([0.0, 0.4, 0.9]):
+        x, y = correlated(1000, rho, seed)
+        ref = mutual_info_regression(x[:, None], y, n_neighbors=3, random_state=0)[0]
+        # scikit-learn adds 1e-10-scale jitter to x and clips below at 0
+        assert max(baselines.ksg(x, y), 0.0) == pytest.approx(ref, abs=1e-6)
+
+
+@pytest.mark.parametrize("fn", [baselines.ksg, baselines.kde, baselines.gaussian])
+def test_baselines_are_close_on_a_gaussian(fn):
+    x, y = correlated(2000, 0.7, seed=5)
+    assert fn(x, y) == pytest.approx(distributions.gaussian_mi(0.7), abs=0.05)
+
+
+def test_mine_is_seeded_and_positive_on_dependence():
+    x, y = correlated(1000, 0.9, seed=6)
+    a, b = baselines.mine(x, y, steps=150, seed=1), baselines.mine(x, y, steps=150, seed=1)
+    assert a == b and a > 0.2
+
+
+def test_every_named_estimator_has_the_same_call_shape():
+    x, y = correlated(300, 0.5, seed=7)
+    for name in ["ksg", "kde", "gaussian", "pearson"]:
+        est = infonet.get_estimator(name)
+        assert np.isfinite(est.estimate(x, y))
+        assert est.estimate_batch(np.stack([x, y]), np.stack([y, x])).shape == (2,)
+    with pytest.raises(ValueError, match="unknown estimator"):
+        infonet.get_estimator("nope")
+
+
+# ----------------------------------------------------------------------------- public API
+
+
+def test_batch_matches_single_and_sliced_runs(tiny_model):
+    x, y = correlated(400, 0.5, seed=8)
+    single = infonet.estimate_mi(x, y, model=tiny_model)
+    batch = infonet.estimate_mi_batch(np.stack([x, y]), np.stack([y, x]), model=tiny_model)
+    assert batch.shape == (2,) and batch[0] == pytest.approx(single, rel=1e-5)
+    xs = np.random.default_rng(0).standard_normal((400, 5))
+    sliced = infonet.estimate_mi(xs, xs[:, :3], model=tiny_model, num_projections=16)
+    assert np.isfinite(sliced) and sliced >= 0
+    mi, low, high = infonet.estimate_mi(x, y, model=tiny_model, return_interval=True)
+    assert low <= mi <= high
+
+
+def test_pairwise_matches_per_pair_predictions(tiny_model):
+    series = np.random.default_rng(1).standard_normal((7, 120))
+    series[3] = 1.0  # a constant track carries no information
+    mat = pairwise_mi(tiny_model, series, chunk_size=5)
+    i, j = np.triu_indices(7, 1)
+    ref = predict(tiny_model, series[i], series[j])["mi"]
+    assert np.allclose(mat, mat.T) and np.all(np.diag(mat) == 0)
+    assert np.allclose(mat[i, j], ref, atol=1e-5)
+    assert np.all(mat[3] == 0)
+    est = infonet.InfoNetEstimator(model=tiny_model)
+    assert np.allclose(est.pairwise(series), mat, atol=1e-6)
+
+
+def test_constant_sequence_gives_zero(tiny_model):
+    x = np.full(100, 3.0)
+    y = np.random.default_rng(0).standard_normal(100)
+    assert infonet.estimate_mi(x, y, model=tiny_model) == 0.0
+    for fn in [baselines.ksg, baselines.kde, baselines.gaussian, baselines.pearson]:
+        assert fn(x, y) == 0.0
+
+
+@pytest.mark.parametrize(
+    "x, y, message",
+    [
+        (np.zeros(100), np.zeros(99), "same number of samples"),
+        (np.arange(5.0), np.arange(5.0), "at least"),
+        (np.r_[np.nan, np.arange(99.0)], np.arange(100.0), "NaN"),
+        (np.r_[np.inf, np.arange(99.0)], np.arange(100.0), "inf"),
+        (np.zeros((10, 10, 2)), np.zeros(10), "shape"),
+    ],
+)
+def test_bad_input_raises_a_clear_error(tiny_model, x, y, message):
+    for fn in [lambda a, b: infonet.estimate_mi(a, b, model=tiny_model), baselines.ksg, baselines.gaussian]:
+        with pytest.raises(ValueError, match=message):
+            fn(x, y)

@@ -1,0 +1,169 @@
+"""The training pipeline: loss goes down, resume is exact, Ctrl-C and DDP leave valid checkpoints."""
+
+import dataclasses
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import infonet.train as train_module
+from infonet.checkpoint import load_checkpoint, load_pretrained, model_from_checkpoint, save_checkpoint
+from infonet.train import TrainConfig, train
+
+from .conftest import TINY
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tiny_config(out_dir, **overrides) -> TrainConfig:
+    options = dict(
+        out_dir=str(out_dir),
+        steps=6,
+        batch_size=8,
+        min_len=64,
+        max_len=128,
+        warmup_steps=2,
+        max_components=3,
+        mc_samples=256,
+        val_every=1000,
+        val_per_level=1,
+        val_triplets_per_k=1,
+        ckpt_every=1000,
+        device="cpu",
+        progress=False,
+        model=TINY,
+    )
+    options.update(overrides)
+    return TrainConfig(**options)
+
+
+@pytest.fixture(scope="module")
+def val_cache(tmp_path_factory):
+    """Builds the (tiny) validation set once; runs copy it into their folders."""
+    folder = tmp_path_factory.mktemp("val")
+    cfg = tiny_config(folder)
+    train_module.ValidationSet.build(cfg, folder / "val_set.npz")
+    return folder / "val_set.npz"
+
+
+def prepared(tmp_path, val_cache, name) -> Path:
+    out = tmp_path / name
+    out.mkdir()
+    (out / "val_set.npz").write_bytes(val_cache.read_bytes())
+    return out
+
+
+def read_losses(out: Path) -> list[float]:
+    lines = (out / "log.csv").read_text().splitlines()[1:]
+    return [float(line.split(",")[4]) for line in lines]
+
+
+def test_training_lowers_the_loss(tmp_path, val_cache):
+    out = prepared(tmp_path, val_cache, "run")
+    train(tiny_config(out, steps=60, lr=3e-3, min_len=256, max_len=256, batch_size=16))
+    losses = read_losses(out)
+    assert sum(losses[-10:]) / 10 < sum(losses[:10]) / 10 - 0.05, losses
+
+
+def test_resume_continues_bit_for_bit(tmp_path, val_cache, monkeypatch):
+    straight = prepared(tmp_path, val_cache, "straight")
+    train(tiny_config(straight))
+
+    # the same run, interrupted by Ctrl-C after three steps and resumed
+    sliced = prepared(tmp_path, val_cache, "sliced")
+    real_sampler = train_module.sample_training_batch
+    calls = {"n": 0}
+
+    def interrupting(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt
+        return real_sampler(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "sample_training_batch", interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_config(sliced))
+    assert load_checkpoint(sliced / "last.pt")["step"] == 3
+    monkeypatch.setattr(train_module, "sample_training_batch", real_sampler)
+    train(tiny_config(sliced, resume=True))
+
+    a, b = load_checkpoint(straight / "last.pt"), load_checkpoint(sliced / "last.pt")
+    assert a["step"] == b["step"] == 6
+    for key in a["model"]:
+        assert torch.equal(a["model"][key], b["model"][key]), key
+    assert read_losses(straight) == read_losses(sliced)
+
+
+def test_resume_refuses_changed_options(tmp_path, val_cache):
+    out = prepared(tmp_path, val_cache, "run")
+    train(tiny_config(out, steps=2))
+    with pytest.raises(ValueError, match="lr"):
+        train(tiny_config(out, steps=4, lr=1.0, resume=True))
+    with pytest.raises(ValueError, match="exists"):
+        train(tiny_config(out, steps=4))
+
+
+def test_invalid_options_are_named():
+    with pytest.raises(ValueError, match="batch_size"):
+        TrainConfig(batch_size=0)
+
+
+def test_two_process_ddp_on_gloo(tmp_path, val_cache):
+    out = prepared(tmp_path, val_cache, "ddp")
+    cfg = tiny_config(out, steps=3)
+    args = ["--no-progress"] + [f"--model.{k.replace('_', '-')}={v}" for k, v in dataclasses.asdict(TINY).items()]
+    for k, v in dataclasses.asdict(cfg).items():
+        if isinstance(v, (int, float, str)) and not isinstance(v, bool):
+            args.append(f"--{k.replace('_', '-')}={v}")
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    with socket.socket() as sock:  # a free port for the rendezvous
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}"]
+    res = subprocess.run(cmd + [str(ROOT / "scripts" / "train.py"), *args], env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert load_checkpoint(out / "last.pt")["step"] == 3
+
+
+# ----------------------------------------------------------------------------- checkpoints
+
+
+def test_checkpoint_round_trip_is_strict(tmp_path, tiny_model):
+    from infonet.checkpoint import model_payload
+
+    path = save_checkpoint(tmp_path / "w.pt", model_payload(tiny_model))
+    loaded = model_from_checkpoint(load_checkpoint(path))
+    assert loaded.cfg == tiny_model.cfg
+    for (k, v), (k2, v2) in zip(tiny_model.state_dict().items(), loaded.state_dict().items(), strict=True):
+        assert k == k2 and torch.equal(v, v2)
+    broken = model_payload(tiny_model)
+    broken["model"]["surprise"] = torch.zeros(1)
+    del broken["model"]["latents"]
+    with pytest.raises(ValueError, match="latents.*surprise|surprise.*latents"):
+        model_from_checkpoint(broken)
+
+
+def test_loading_never_unpickles_code(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+
+    path = tmp_path / "evil.pt"
+    torch.save({"config": {}, "model": Evil()}, path)
+    with pytest.raises(ValueError, match="weights_only|unsafe|cannot load"):
+        load_checkpoint(path)
+
+
+def test_load_pretrained_names_missing_weights(tmp_path, monkeypatch):
+    monkeypatch.setenv("INFONET_WEIGHTS", str(tmp_path / "nothing.pt"))
+    with pytest.raises(FileNotFoundError, match="no pretrained InfoNet weights"):
+        load_pretrained()
+    with pytest.raises(FileNotFoundError, match="not found"):
+        load_pretrained(tmp_path / "nothing.pt")
+    (tmp_path / "garbage.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="garbage.pt"):
+        load_pretrained(tmp_path / "garbage.pt")
