@@ -1,0 +1,323 @@
+"""The demo's handlers, called directly (no server): the sample, a generated video, bad inputs."""
+
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pytest
+
+import app  # the repository root is on the path: tests/ is a package
+import datasets
+import segmentation
+
+T, H, W = 24, 150, 200
+SQUARE = 60  # side of the moving square, pixels
+
+
+def square_origin(t: int) -> tuple[int, int]:
+    """Top-left (x, y) of the square in frame t: a drift to the right with a wobble."""
+    return 30 + round(40 * t / T + 6 * np.sin(t / 2.5)), 40 + round(10 * np.sin(t / 3.3))
+
+
+def background_shift(t: int) -> tuple[int, int]:
+    """The background sways on its own (a panning camera)."""
+    return round(5 * np.sin(t / 4 + 1)), round(4 * np.cos(t / 6))
+
+
+def textured_frames() -> np.ndarray:
+    """(T, H, W, 3) uint8: a textured background sways, a textured square moves its own way."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    back = cv2.GaussianBlur(rng.integers(0, 255, (H + 40, W + 40, 3), dtype=np.uint8), (5, 5), 1.5)
+    patch = cv2.GaussianBlur(rng.integers(0, 255, (SQUARE, SQUARE, 3), dtype=np.uint8), (3, 3), 1.0)
+    frames = []
+    for t in range(T):
+        dx, dy = background_shift(t)
+        frame = back[20 + dy : 20 + dy + H, 20 + dx : 20 + dx + W].copy()
+        x, y = square_origin(t)
+        frame[y : y + SQUARE, x : x + SQUARE] = patch
+        frames.append(frame)
+    return np.stack(frames)
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory) -> Path:
+    return datasets.write_video(textured_frames(), tmp_path_factory.mktemp("video") / "square.mp4")
+
+
+@pytest.fixture(scope="module")
+def sample_run():
+    """The bundled sample with the fast Pearson estimator (shared by the read-only tests)."""
+    return app.run_discovery(None, None, "pearson", 100, 40, 5, None)
+
+
+def click(x, y) -> gr.SelectData:
+    return gr.SelectData(None, {"index": [x, y], "value": None})
+
+
+@pytest.fixture
+def no_leaks(tmp_path, monkeypatch):
+    """Session folders go to tmp_path, so a test can check that failures leave none behind."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return lambda: sorted(p.name for p in tmp_path.glob("infonet-demo-*"))
+
+
+# ----------------------------------------------------------------------------- the sample
+
+
+def test_sample_run(sample_run):
+    out = sample_run
+    session = out.session
+    N = len(session.result.labels)
+    assert N == 100  # subsampled
+    assert Path(out.video).read_bytes()[4:8] == b"ftyp"  # an MP4 container
+    assert out.first_frame.shape == (270, 480, 3) and out.first_frame.dtype == np.uint8
+    assert out.mi_matrix.axes  # a matplotlib figure
+    assert out.pr_curve["visible"] and out.pr_curve["value"].axes  # the sample has ground truth
+    assert out.auto["value"] is True and "nats" in out.auto["label"]
+    assert out.threshold["value"] == pytest.approx(session.auto_threshold, abs=1e-4)
+    assert out.threshold["minimum"] <= session.auto_threshold <= out.threshold["maximum"]
+    assert out.mi_map is None and out.point_info == app.CLICK_HINT
+    assert "Automatic threshold" in out.summary and "best F" in out.summary
+    # three objects and the background: some threshold separates them (Pearson suits rigid motion)
+    assert session.result.num_objects >= 2
+    assert session.sweep.scores[session.sweep.best].f > 0.95
+    assert {"background", "object1_box"} <= set(session.ground_truth[2].values())
+    assert list(out.table.columns) == app.TABLE_COLUMNS
+    assert len(out.table) == session.result.num_objects + (session.result.labels < 0).any()
+    assert out.table["tracks"].sum() == N
+
+
+def test_downloads(sample_run):
+    session = sample_run.session
+    files = {Path(f).name: Path(f) for f in sample_run.downloads}
+    assert set(files) == {"labels.csv", "mi_matrix.csv", "result.npz"}
+    labels = np.loadtxt(files["labels.csv"], delimiter=",", skiprows=1)
+    np.testing.assert_array_equal(labels[:, 1], session.result.labels)
+    mi = np.loadtxt(files["mi_matrix.csv"], delimiter=",", skiprows=1)
+    np.testing.assert_allclose(mi, session.result.mi, rtol=1e-5, atol=1e-6)
+    with np.load(files["result.npz"]) as npz:
+        assert npz["tracks"].shape == (40, len(labels), 2)
+        assert float(npz["threshold"]) == pytest.approx(session.result.threshold)
+    assert all(f.is_relative_to(session.workdir) for f in files.values())
+
+
+def test_regroup_reuses_the_cached_mi(sample_run, monkeypatch):
+    def no_mi(*args, **kwargs):
+        raise AssertionError("regrouping must not estimate MI again")
+
+    monkeypatch.setattr(segmentation, "pairwise_mi", no_mi)
+    monkeypatch.setattr(segmentation, "discover", no_mi)
+    session = sample_run.session
+    mi = session.result.mi
+    high = float(np.quantile(mi, 0.99))
+    manual = app.set_threshold(high, 5, session)
+    assert manual.session.result.mi is mi  # the same cached matrix
+    assert manual.session.result.threshold == pytest.approx(high)
+    assert manual.auto["value"] is False
+    assert manual.mi_map == gr.skip() and manual.point_info == gr.skip()  # the click view stays
+    assert (manual.session.result.labels < 0).sum() > (session.result.labels < 0).sum()  # more noise
+    assert manual.video != sample_run.video and Path(manual.video).is_file()
+    again = app.regroup(True, high, 5, manual.session)  # back to automatic
+    np.testing.assert_array_equal(again.session.result.labels, session.result.labels)
+    assert again.threshold["value"] == pytest.approx(session.auto_threshold, abs=1e-4)
+    bigger = app.regroup(True, 0, 200, session)  # every group smaller than 200 tracks is noise
+    assert (bigger.session.result.labels == -1).all() and len(bigger.table) == 1
+    np.testing.assert_array_equal(sample_run.session.result.labels, again.session.result.labels)  # not modified
+
+
+def test_click_shows_mi_heat_map(sample_run):
+    session = sample_run.session
+    x, y = session.result.tracks[0, 7]
+    heat, text = app.show_mi_map(session, click(x + 1.0, y - 1.0))
+    assert heat.shape == session.frames[0].shape and heat.dtype == np.uint8
+    assert not np.array_equal(heat, session.frames[0])
+    assert text.startswith("Track 7 ") and "ranking AP" in text
+
+
+def test_handlers_need_a_run_first():
+    with pytest.raises(gr.Error, match="Run the discovery first"):
+        app.show_mi_map(None, click(1, 1))
+    with pytest.raises(gr.Error, match="Run the discovery first"):
+        app.regroup(True, 0.0, 5, None)
+
+
+def test_zipped_pointodyssey_sequence(tmp_path):
+    archive = tmp_path / "sample.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for f in datasets.SAMPLE_SEQUENCE.rglob("*"):
+            if f.is_file() and f.parts[-2] not in ("depths", "normals"):
+                zf.write(f, Path("sample") / f.relative_to(datasets.SAMPLE_SEQUENCE))
+    out = app.run_discovery(str(archive), None, "pearson", 60, 20, 5, None)
+    assert len(out.session.frames) == 20
+    assert out.session.ground_truth is not None and out.pr_curve["visible"]
+    assert "PointOdyssey sequence sample.zip" in out.summary
+    assert not list(out.session.workdir.glob("unzip-*"))  # the extracted folder is gone
+
+
+# ----------------------------------------------------------------------------- a generated video
+
+
+def test_generated_video_is_tracked_and_split(video):
+    out = app.run_discovery(str(video), None, "pearson", 100, 100, 5, None)
+    r = out.session.result
+    assert len(out.session.frames) == T and out.first_frame.shape == (H, W, 3)
+    assert "tracked with Lucas-Kanade" in out.summary
+    assert not out.pr_curve["visible"] and out.session.ground_truth is None
+    # the tracks well inside the square share one object, those well outside another
+    x0, y0 = square_origin(0)
+    p = r.tracks[0]
+    inside = (p[:, 0] > x0 + 3) & (p[:, 0] < x0 + SQUARE - 3) & (p[:, 1] > y0 + 3) & (p[:, 1] < y0 + SQUARE - 3)
+    outside = (np.abs(p[:, 0] - (x0 + SQUARE / 2)) > SQUARE) | (np.abs(p[:, 1] - (y0 + SQUARE / 2)) > SQUARE)
+    assert inside.sum() >= 5 and outside.sum() >= 20
+    assert len(set(r.labels[inside])) == 1 and r.labels[inside][0] >= 0
+    assert r.labels[inside][0] not in set(r.labels[outside])
+
+
+def test_tiny_infonet_runs_end_to_end(video, tiny_model):
+    out = app.run_discovery(str(video), None, "infonet", 40, 100, 3, None, model=tiny_model)
+    assert out.session.result.estimator == "infonet"
+    assert out.session.result.mi.shape == (len(out.session.result.labels),) * 2
+
+
+def test_user_tracks_file(video, tmp_path):
+    t = np.arange(T)
+    square = np.array([square_origin(i) for i in t], dtype=np.float32) + SQUARE / 2  # (T, 2) its centre
+    back = np.array([background_shift(i) for i in t], dtype=np.float32)
+    rng = np.random.default_rng(1)
+    tracks = np.concatenate(
+        [square[:, None] + rng.uniform(-20, 20, (10, 2)), back[:, None] + rng.uniform([5, 5], [40, 140], (6, 2))],
+        axis=1,
+    )  # (T, 16, 2): 10 on the square, 6 on the background at the left
+    tracks += rng.normal(0, 0.3, tracks.shape)  # a tracker's jitter
+    np.savez(tmp_path / "tracks.npz", tracks=tracks, visibility=np.ones(tracks.shape[:2], bool))
+    out = app.run_discovery(str(video), str(tmp_path / "tracks.npz"), "pearson", 100, 100, 3, None)
+    labels = out.session.result.labels
+    assert "with tracks from tracks.npz" in out.summary
+    assert len(set(labels[:10])) == 1 and labels[0] >= 0 and labels[0] not in labels[10:]
+    np.testing.assert_allclose(out.session.result.tracks, tracks, atol=1e-3)  # same pixels: no rescaling
+
+
+# ----------------------------------------------------------------------------- bad inputs
+
+
+def expect_error(match, *args, model=None, **kwargs):
+    with pytest.raises(gr.Error, match=match):
+        app.run_discovery(*args, model=model, **kwargs)
+
+
+def test_corrupt_video(tmp_path, no_leaks):
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(os.urandom(2048))
+    with pytest.raises(gr.Error, match=r"cannot open video broken\.mp4") as err:
+        app.run_discovery(str(bad), None, "pearson", 100, 100, 5, None)
+    assert str(tmp_path) not in err.value.message  # no server paths in the page
+    assert no_leaks() == []
+
+
+def test_too_few_frames(tmp_path, no_leaks):
+    short = datasets.write_video(textured_frames()[:5], tmp_path / "short.mp4")
+    expect_error("5 frames; MI needs at least 8", str(short), None, "pearson", 100, 100, 5, None)
+    assert no_leaks() == []
+
+
+def test_wrong_shape_tracks(video, tmp_path, no_leaks):
+    np.save(tmp_path / "tracks.npy", np.zeros((T, 10, 3), np.float32))
+    expect_error(r"\(T, N, 2\)", str(video), str(tmp_path / "tracks.npy"), "pearson", 100, 100, 5, None)
+    (tmp_path / "garbage.npz").write_bytes(b"not numpy")
+    expect_error("cannot read track file", str(video), str(tmp_path / "garbage.npz"), "pearson", 100, 100, 5, None)
+    assert no_leaks() == []
+
+
+def test_zip_slip_archive(tmp_path, no_leaks):
+    archive = tmp_path / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("seq/anno.npz", b"x")
+        zf.writestr("../../escaped.txt", b"pwned")
+    expect_error(r"refused: entry '\.\./\.\./escaped\.txt'", str(archive), None, "pearson", 100, 100, 5, None)
+    assert not (tmp_path.parent / "escaped.txt").exists()
+    assert no_leaks() == []
+
+
+def test_zip_without_sequence(tmp_path):
+    archive = tmp_path / "holiday.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("notes.txt", b"hello")
+    expect_error("no PointOdyssey sequence inside", str(archive), None, "pearson", 100, 100, 5, None)
+
+
+def test_other_bad_requests(video, tmp_path, monkeypatch):
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    expect_error("unsupported file type", str(text), None, "pearson", 100, 100, 5, None)
+    np.save(tmp_path / "tracks.npy", np.zeros((T, 10, 2), np.float32))
+    expect_error("needs its video", None, str(tmp_path / "tracks.npy"), "pearson", 100, 100, 5, None)
+    expect_error("InfoNet weights are not loaded", None, None, "infonet", 100, 100, 5, None, model=None)
+    monkeypatch.setattr(app, "MAX_UPLOAD_MB", 0.001)
+    expect_error("the demo accepts up to", str(video), None, "pearson", 100, 100, 5, None)
+
+
+def test_failed_run_keeps_the_previous_result(sample_run, tmp_path):
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"\0" * 100)
+    expect_error("broken", str(bad), None, "pearson", 100, 100, 5, sample_run.session)
+    assert sample_run.session.workdir.is_dir()  # the session's folder survives a failed run
+
+
+# ----------------------------------------------------------------------------- the page, the model, the options
+
+
+def test_build_demo_without_launching(tiny_model):
+    def estimator_choices(demo):
+        dropdown = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "estimator")
+        return [value for _, value in dropdown.choices]
+
+    with_model = app.build_demo(tiny_model)
+    ids = {getattr(b, "elem_id", None) for b in with_model.blocks.values()}
+    assert {"run", "overlay-video", "first-frame", "mi-map", "mi-matrix", "objects", "downloads"} <= ids
+    assert estimator_choices(with_model)[0] == "infonet"
+    assert "infonet" not in estimator_choices(app.build_demo(None))
+
+
+def test_session_cleanup(tmp_path):
+    workdir = tmp_path / "infonet-demo-x"
+    workdir.mkdir()
+    (workdir / "objects.mp4").write_bytes(b"x")
+    app._forget(app.Session(workdir, np.zeros((1, 2, 2, 3), np.uint8), None, 0.0, np.zeros(0)))
+    assert not workdir.exists()
+    app._forget(None)
+
+
+def test_port_from_environment(monkeypatch):
+    from infonet.cli import parse_options
+
+    monkeypatch.setenv("GRADIO_SERVER_PORT", "9999")
+    assert parse_options(app.AppOptions, []).port == 9999
+    monkeypatch.setenv("INFONET_PORT", "8123")
+    assert parse_options(app.AppOptions, []).port == 8123
+    assert parse_options(app.AppOptions, ["--port", "7000", "--host", "0.0.0.0"]).port == 7000
+
+
+def test_missing_weights_disable_infonet(tmp_path):
+    assert app.load_model(str(tmp_path / "nothing.pt")) is None
+
+
+def trained_weights() -> str | None:
+    path = os.environ.get("INFONET_WEIGHTS") or Path(app.__file__).parent / "assets" / "infonet.pt"
+    return str(path) if Path(path).is_file() else None
+
+
+@pytest.mark.skipif(
+    trained_weights() is None, reason="no trained InfoNet weights (assets/infonet.pt or $INFONET_WEIGHTS)"
+)
+def test_default_estimator_on_the_sample():
+    model = app.load_model(trained_weights(), "cpu")
+    out = app.run_discovery(None, None, "infonet", 40, 40, 3, None, model=model)
+    session = out.session
+    ids, ambiguous, _ = session.ground_truth
+    assert session.result.estimator == "infonet" and session.result.num_objects >= 2
+    assert session.sweep.scores[session.sweep.best].f > 0.5
