@@ -1,0 +1,182 @@
+"""Benchmarking MI estimators at object discovery on sequences with ground-truth objects.
+
+Shapes: T frames, N tracks, C thresholds.
+
+For one sequence and one estimator, :func:`evaluate_tracks` computes the MI matrix once,
+groups at the automatic threshold (what :func:`discover` would return), sweeps the
+threshold for the precision-recall curve, and scores everything FBMS-style
+(``segmentation.evaluation``). :func:`find_sequences` resolves a folder into the
+PointOdyssey-layout sequences below it.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from infonet.interface import MIEstimator
+
+from ._imports import require_toolkit_datasets
+from .affinity import pairwise_mi
+from .evaluation import Score, Sweep, mean_query_ap, score_grouping, sweep_thresholds
+from .grouping import group, threshold_candidates
+
+__all__ = ["SUMMARY_COLUMNS", "TrackResult", "evaluate_tracks", "find_sequences", "write_csv"]
+
+SUMMARY_COLUMNS = ("sequence", "estimator", "n_tracks", "best_f", "ap", "objects_extracted", "seconds")
+
+
+@dataclass
+class TrackResult:
+    """One estimator on one sequence.
+
+    Attributes:
+        sequence, estimator: names.
+        n_tracks: N, the tracks compared.
+        num_objects: ground-truth objects among the scored tracks (background included).
+        sweep: scores over the threshold sweep (the P-R curve).
+        auto: score at the automatic threshold; auto_threshold: that threshold.
+        query_ap: mean query-point AP over all scored tracks.
+        seconds: MI matrix plus automatic grouping (the cost of one discovery).
+        sweep_seconds: the threshold sweep and the query-point scores.
+        mi: (N, N) the MI matrix.
+    """
+
+    sequence: str
+    estimator: str
+    n_tracks: int
+    num_objects: int
+    sweep: Sweep
+    auto: Score
+    auto_threshold: float
+    query_ap: float
+    seconds: float
+    sweep_seconds: float
+    mi: np.ndarray
+
+    def summary_row(self) -> dict:
+        """The row of summary.csv: ``SUMMARY_COLUMNS`` first, then extras.
+
+        ``best_f`` and ``objects_extracted`` are at the threshold of highest F in the sweep;
+        ``ap`` is the area under the sweep's P-R curve; ``auto_*`` are at the automatic
+        threshold.
+        """
+        best = self.sweep.scores[self.sweep.best]
+        return {
+            "sequence": self.sequence,
+            "estimator": self.estimator,
+            "n_tracks": self.n_tracks,
+            "best_f": round(best.f, 4),
+            "ap": round(self.sweep.ap, 4),
+            "objects_extracted": best.objects_extracted,
+            "seconds": round(self.seconds, 3),
+            "num_objects": self.num_objects,
+            "best_threshold": round(float(self.sweep.thresholds[self.sweep.best]), 5),
+            "best_precision": round(best.precision, 4),
+            "best_recall": round(best.recall, 4),
+            "best_f_objects": round(best.f_objects, 4),
+            "auto_threshold": round(self.auto_threshold, 5),
+            "auto_f": round(self.auto.f, 4),
+            "auto_precision": round(self.auto.precision, 4),
+            "auto_recall": round(self.auto.recall, 4),
+            "auto_f_objects": round(self.auto.f_objects, 4),
+            "auto_objects_extracted": self.auto.objects_extracted,
+            "auto_groups": self.auto.num_groups,
+            "query_ap": round(self.query_ap, 4),
+            "sweep_seconds": round(self.sweep_seconds, 3),
+        }
+
+
+def find_sequences(path) -> list[Path]:
+    """The PointOdyssey-layout sequences at ``path``: itself, or its sub-folders, sorted.
+
+    A sequence is a folder holding anno.npz (or annotations.npz, v1.0).
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: no sequence there.
+    """
+    names = require_toolkit_datasets().ANNOTATION_FILES
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"data folder not found: {path}")
+    if not path.is_dir():
+        raise ValueError(f"--data must be a sequence folder or a folder of them; {path} is a file")
+    is_sequence = lambda p: any((p / name).is_file() for name in names)
+    if is_sequence(path):
+        return [path]
+    found = sorted(p for p in path.iterdir() if p.is_dir() and is_sequence(p))
+    if not found:
+        raise ValueError(f"no PointOdyssey sequence in {path}: neither it nor a sub-folder holds {' or '.join(names)}")
+    return found
+
+
+def evaluate_tracks(
+    trackset,
+    estimator: MIEstimator,
+    *,
+    sequence: str = "",
+    feature: str = "coords",
+    method: str = "components",
+    criterion: str = "modularity",
+    min_size: int = 5,
+    num_thresholds: int = 48,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> TrackResult:
+    """Scores one estimator on tracks with ground truth: auto threshold, sweep, query points.
+
+    Args:
+        trackset: a ``datasets.TrackSet`` with ``object_ids`` (and optionally ``ambiguous``).
+        estimator: the MI estimator.
+        sequence: name for the result.
+        feature, method, criterion, min_size, seed: as in :func:`segmentation.discover`.
+        num_thresholds: thresholds of the sweep (plus the automatic one).
+        progress: optional callback ``progress(done, total)`` over the MI pairs.
+    Returns:
+        :class:`TrackResult`.
+    Raises:
+        ValueError: tracks without ground truth, or bad tracks / options.
+    """
+    if getattr(trackset, "object_ids", None) is None:
+        raise ValueError(f"{sequence or 'the tracks'}: no ground-truth object ids (the sequence has no masks/)")
+    ids, ambiguous = trackset.object_ids, trackset.ambiguous
+    start = time.perf_counter()
+    mi = pairwise_mi(trackset.tracks, estimator, feature=feature, progress=progress)
+    auto = group(mi, threshold="auto", min_size=min_size, method=method, criterion=criterion, seed=seed)
+    seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    # the automatic threshold joins the sweep, so the best F is never below the automatic F
+    thresholds = np.union1d(threshold_candidates(mi, max_count=num_thresholds), [auto.threshold])
+    sweep = sweep_thresholds(mi, ids, ambiguous, thresholds=thresholds, min_size=min_size, method=method, seed=seed)
+    auto_score = score_grouping(auto.labels, ids, ambiguous)
+    query_ap = mean_query_ap(mi, ids, ambiguous)
+    return TrackResult(
+        sequence=sequence,
+        estimator=getattr(estimator, "name", type(estimator).__name__),
+        n_tracks=mi.shape[0],
+        num_objects=auto_score.num_objects,
+        sweep=sweep,
+        auto=auto_score,
+        auto_threshold=auto.threshold,
+        query_ap=query_ap,
+        seconds=seconds,
+        sweep_seconds=time.perf_counter() - start,
+        mi=mi,
+    )
+
+
+def write_csv(rows: list[dict], path) -> Path:
+    """Writes dicts as a CSV, columns from the first row (later rows may not add keys)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else [])
+        writer.writeheader()
+        writer.writerows(rows)
+    return path

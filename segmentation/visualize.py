@@ -1,0 +1,278 @@
+"""Pictures of discovered objects, shared by the scripts and the demo.
+
+Shapes: T frames, N tracks, H x W image size. Images are RGB uint8 (H, W, 3); figures are
+matplotlib ``Figure`` objects built without pyplot, so nothing touches global state and
+they render in any thread (``figure_to_image`` turns one into an image).
+
+Colours: group k takes the k-th colour of matplotlib's tab20 with the dark shades first (ten
+distinct hues, then their light shades, cycling past 20); noise (-1) is grey.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+__all__ = [
+    "NOISE_COLOR",
+    "label_colors",
+    "draw_points",
+    "overlay_frames",
+    "mi_heatmap",
+    "sorted_mi_matrix_figure",
+    "pr_curve_figure",
+    "figure_to_image",
+    "save_image",
+]
+
+NOISE_COLOR = (150, 150, 150)
+_TAB20 = (np.array(colormaps["tab20"].colors) * 255).round().astype(np.uint8)[[*range(0, 20, 2), *range(1, 20, 2)]]
+
+
+def label_colors(labels) -> np.ndarray:
+    """(N,) labels -> (N, 3) uint8 RGB colours: tab20 by label, grey for -1."""
+    labels = np.asarray(labels, dtype=np.int64)
+    colors = _TAB20[np.maximum(labels, 0) % len(_TAB20)].copy()
+    colors[labels < 0] = NOISE_COLOR
+    return colors
+
+
+def _check_image(frame) -> np.ndarray:
+    frame = np.asarray(frame)
+    if frame.ndim != 3 or frame.shape[2] != 3:
+        raise ValueError(f"frame must be an (H, W, 3) RGB image; got shape {frame.shape}")
+    return np.ascontiguousarray(frame, dtype=np.uint8)
+
+
+def _radius(shape) -> int:
+    return max(3, round(min(shape[:2]) / 110))
+
+
+def draw_points(frame, points, labels, *, visible=None, radius: int | None = None) -> np.ndarray:
+    """Points coloured by group on a copy of a frame.
+
+    Args:
+        frame: (H, W, 3) uint8 RGB.
+        points: (N, 2) pixel x, y.
+        labels: (N,) group labels, -1 noise.
+        visible: optional (N,) bool: hidden points are drawn as rings, not discs.
+        radius: disc radius in pixels (default: scaled to the image).
+    Returns:
+        (H, W, 3) uint8 RGB.
+    """
+    out = _check_image(frame).copy()
+    points = np.asarray(points, dtype=np.float64)
+    colors = label_colors(labels)
+    if points.shape != (len(colors), 2):
+        raise ValueError(f"points must have shape ({len(colors)}, 2); got {points.shape}")
+    visible = np.ones(len(points), bool) if visible is None else np.asarray(visible, dtype=bool)
+    r = radius or _radius(out.shape)
+    order = np.argsort(np.asarray(labels) >= 0, kind="stable")  # noise first, groups on top
+    for i in order:
+        if not np.isfinite(points[i]).all():
+            continue
+        center = (int(round(points[i, 0])), int(round(points[i, 1])))
+        color = tuple(int(c) for c in colors[i])
+        if visible[i]:
+            cv2.circle(out, center, r + 1, (0, 0, 0), -1, cv2.LINE_AA)
+            cv2.circle(out, center, r, color, -1, cv2.LINE_AA)
+        else:
+            cv2.circle(out, center, r, color, 1, cv2.LINE_AA)
+    return out
+
+
+def overlay_frames(frames, tracks, visibility, labels, *, tail: int = 8) -> np.ndarray:
+    """Every frame with its points coloured by group and a short trail of the last positions.
+
+    Args:
+        frames: (T, H, W, 3) uint8 RGB array or a sequence of T such frames.
+        tracks: (T, N, 2) pixel x, y.
+        visibility: (T, N) bool or None (all visible).
+        labels: (N,) group labels.
+        tail: trail length in frames (0: points only).
+    Returns:
+        (T, H, W, 3) uint8 RGB.
+    """
+    tracks = np.asarray(tracks, dtype=np.float64)
+    T, N, _ = tracks.shape
+    if len(frames) != T:
+        raise ValueError(f"{len(frames)} frames but tracks span {T}")
+    visibility = np.ones((T, N), bool) if visibility is None else np.asarray(visibility, dtype=bool)
+    colors = label_colors(labels)
+    out = []
+    for t in range(T):
+        img = _check_image(frames[t]).copy()
+        thickness = max(1, _radius(img.shape) // 2)
+        for s in range(max(0, t - tail), t):
+            a, b = tracks[s], tracks[s + 1]
+            ok = np.isfinite(a).all(1) & np.isfinite(b).all(1) & visibility[s + 1]
+            for i in np.flatnonzero(ok):
+                p0 = (int(round(a[i, 0])), int(round(a[i, 1])))
+                p1 = (int(round(b[i, 0])), int(round(b[i, 1])))
+                cv2.line(img, p0, p1, tuple(int(c) for c in colors[i]), thickness, cv2.LINE_AA)
+        out.append(draw_points(img, tracks[t], labels, visible=visibility[t]))
+    return np.stack(out)
+
+
+def mi_heatmap(
+    frame,
+    points,
+    mi_row,
+    query: int,
+    *,
+    mode: str = "interpolate",
+    alpha: float = 0.6,
+    sigma: float | None = None,
+    cmap: str = "inferno",
+) -> np.ndarray:
+    """MI from one query point to every other point, over the frame (the paper's Fig. 9-10).
+
+    Args:
+        frame: (H, W, 3) uint8 RGB.
+        points: (N, 2) pixel x, y in this frame.
+        mi_row: (N,) MI of each point with the query (the query's own value is ignored).
+        query: index of the query point (marked with a white cross).
+        mode: "interpolate" (a smooth map: Gaussian-weighted average of nearby points' MI,
+            faded out far from any point) or "points" (coloured discs only).
+        alpha: opacity of the map over the frame.
+        sigma: kernel width in pixels for "interpolate" (default: from the point spacing).
+        cmap: matplotlib colour map, scaled from the lowest to the highest MI.
+    Returns:
+        (H, W, 3) uint8 RGB.
+    """
+    img = _check_image(frame)
+    points = np.asarray(points, dtype=np.float64)
+    values = np.asarray(mi_row, dtype=np.float64).copy()
+    if points.shape != (len(values), 2):
+        raise ValueError(f"points must have shape ({len(values)}, 2); got {points.shape}")
+    if not 0 <= query < len(values):
+        raise ValueError(f"query {query} out of range for {len(values)} points")
+    others = np.arange(len(values)) != query
+    ok = np.isfinite(points).all(1) & np.isfinite(values)
+    lo, hi = (values[others & ok].min(), values[others & ok].max()) if (others & ok).any() else (0.0, 1.0)
+    values[query] = hi  # the query is as dependent on itself as anything
+    norm = np.clip((values - lo) / (hi - lo if hi > lo else 1.0), 0, 1)
+    colormap = colormaps[cmap]
+    H, W = img.shape[:2]
+    if mode == "points":
+        out = img.copy()
+        r = _radius(img.shape) + 1
+        for i in np.flatnonzero(ok)[np.argsort(norm[ok])]:
+            color = tuple(int(c) for c in (np.array(colormap(norm[i])[:3]) * 255).round())
+            cv2.circle(out, (int(round(points[i, 0])), int(round(points[i, 1]))), r, color, -1, cv2.LINE_AA)
+    elif mode == "interpolate":
+        scale = min(1.0, 256 / max(H, W))  # splat on a small grid, then upsample
+        h, w = max(1, round(H * scale)), max(1, round(W * scale))
+        if sigma is None:
+            sigma = 0.75 * np.sqrt(H * W / max(ok.sum(), 1))  # about the spacing of the points
+        s = max(sigma * scale, 0.5)
+        acc, weight = np.zeros((h, w)), np.zeros((h, w))
+        xy = np.clip(np.round(points[ok] * scale).astype(int), 0, [w - 1, h - 1])
+        np.add.at(acc, (xy[:, 1], xy[:, 0]), norm[ok])
+        np.add.at(weight, (xy[:, 1], xy[:, 0]), 1.0)
+        k = int(2 * round(3 * s) + 1)
+        acc = cv2.GaussianBlur(acc, (k, k), s)
+        weight = cv2.GaussianBlur(weight, (k, k), s)
+        heat = np.divide(acc, weight, out=np.zeros_like(acc), where=weight > 1e-12)
+        # opacity fades where no point is near: the map says nothing there
+        cover = np.clip(weight / (weight.max() * 0.05 + 1e-12), 0, 1)
+        heat = cv2.resize(heat, (W, H), interpolation=cv2.INTER_LINEAR)
+        cover = cv2.resize(cover, (W, H), interpolation=cv2.INTER_LINEAR)[..., None]
+        color = colormap(heat)[..., :3] * 255
+        out = (img * (1 - alpha * cover) + color * alpha * cover).round().clip(0, 255).astype(np.uint8)
+    else:
+        raise ValueError(f"mode must be 'interpolate' or 'points', got {mode!r}")
+    q = (int(round(points[query, 0])), int(round(points[query, 1])))
+    size = 3 * _radius(img.shape)
+    cv2.drawMarker(out, q, (0, 0, 0), cv2.MARKER_CROSS, size + 4, 5, cv2.LINE_AA)
+    cv2.drawMarker(out, q, (255, 255, 255), cv2.MARKER_CROSS, size, 2, cv2.LINE_AA)
+    return out
+
+
+def sorted_mi_matrix_figure(mi, labels, *, title: str = "MI between tracks, sorted by group") -> Figure:
+    """The MI matrix with tracks ordered by group (noise last): objects show as blocks.
+
+    Args:
+        mi: (N, N) MI matrix. labels: (N,) group labels, -1 noise.
+    Returns:
+        matplotlib Figure.
+    """
+    mi = np.asarray(mi, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.int64)
+    key = np.where(labels < 0, labels.max(initial=0) + 1, labels)
+    order = np.argsort(key, kind="stable")
+    fig = Figure(figsize=(5.5, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    off = mi[~np.eye(len(mi), dtype=bool)]
+    vmax = np.percentile(off, 99.5) if off.size else 1.0  # a few saturated pairs must not wash it out
+    image = ax.imshow(
+        mi[np.ix_(order, order)], cmap="viridis", interpolation="nearest", vmin=min(0.0, off.min(initial=0)), vmax=vmax
+    )
+    fig.colorbar(image, ax=ax, label="MI (nats)")
+    bounds = np.flatnonzero(np.diff(key[order])) + 0.5
+    for b in bounds:
+        ax.axhline(b, color="white", lw=0.6)
+        ax.axvline(b, color="white", lw=0.6)
+    ax.set_title(title)
+    ax.set_xlabel("track (sorted by group)")
+    ax.set_ylabel("track (sorted by group)")
+    return fig
+
+
+def pr_curve_figure(
+    curves: dict[str, tuple[Sequence[float], Sequence[float]]],
+    *,
+    marks: dict[str, tuple[float, float]] | None = None,
+    title: str = "Precision-recall",
+) -> Figure:
+    """Precision-recall curves, one per name.
+
+    Args:
+        curves: name -> (recall (C,), precision (C,)), joined in the given order (a threshold
+            sweep's order: a partition's P and R need not move monotonically); the legend
+            shows the name.
+        marks: optional name -> (recall, precision) of one operating point (e.g. the
+            automatic threshold), drawn as a star in the curve's colour.
+    Returns:
+        matplotlib Figure.
+    """
+    fig = Figure(figsize=(5, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    for k, (name, (recall, precision)) in enumerate(curves.items()):
+        color = _TAB20[(2 * k) % 20] / 255
+        ax.plot(np.asarray(recall), np.asarray(precision), "-o", ms=2.5, lw=1.2, color=color, label=name)
+        if marks and name in marks:
+            ax.plot(*marks[name], marker="*", ms=13, color=color, mec="black", ls="none")
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.grid(alpha=0.3)
+    ax.set_title(title)
+    if curves:
+        ax.legend(loc="lower left")
+    return fig
+
+
+def figure_to_image(fig: Figure, dpi: int = 100) -> np.ndarray:
+    """Renders a figure to an (H, W, 3) uint8 RGB image."""
+    canvas = FigureCanvasAgg(fig)
+    fig.set_dpi(dpi)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+def save_image(image, path) -> None:
+    """Writes an (H, W, 3) uint8 RGB image (PNG, JPEG... by the suffix).
+
+    Raises:
+        ValueError: OpenCV could not write the file.
+    """
+    image = _check_image(image)
+    if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
+        raise ValueError(f"could not write image {path}")

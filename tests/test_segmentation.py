@@ -1,0 +1,361 @@
+"""Known-answer tests of object discovery: planted affinities, hand-scored partitions, tiny tracks."""
+
+import sys
+import types
+
+import networkx as nx
+import numpy as np
+import pytest
+
+import infonet
+from segmentation import (
+    auto_threshold,
+    average_precision,
+    discover,
+    group,
+    mean_query_ap,
+    modularity,
+    pairwise_mi,
+    query_pr_curve,
+    relabel_by_size,
+    score_grouping,
+    sweep_thresholds,
+    threshold_candidates,
+)
+from segmentation import visualize as vis
+from segmentation._imports import require_toolkit_datasets
+from segmentation.benchmark import evaluate_tracks, find_sequences
+
+# --- planted block affinity ------------------------------------------------------------------
+
+HIGH, LOW, JITTER = 2.0, 0.3, 0.1
+
+
+def planted(rng, sizes=(30, 20, 12), noise_tracks=4):
+    """MI with blocks at HIGH inside, LOW across, +- JITTER; a few tracks LOW to everything."""
+    ids = np.concatenate([np.repeat(np.arange(len(sizes)), sizes), np.full(noise_tracks, -1)])
+    N = len(ids)
+    same = (ids[:, None] == ids[None, :]) & (ids[:, None] >= 0)
+    mi = np.where(same, HIGH, LOW) + rng.uniform(-JITTER, JITTER, (N, N))
+    mi = (mi + mi.T) / 2
+    np.fill_diagonal(mi, 0)
+    perm = rng.permutation(N)
+    return mi[np.ix_(perm, perm)], ids[perm]
+
+
+def same_partition(a, b) -> bool:
+    """Labels equal up to renaming (noise -1 must match exactly)."""
+    pairs = set(zip(a.tolist(), b.tolist(), strict=True))
+    return len(pairs) == len(set(a.tolist())) == len(set(b.tolist())) and ((a < 0) == (b < 0)).all()
+
+
+@pytest.mark.parametrize("method", ["components", "louvain"])
+def test_planted_blocks_are_recovered(rng, method):
+    mi, ids = planted(rng)
+    g = group(mi, min_size=5, method=method)
+    assert LOW + JITTER < g.threshold < HIGH - JITTER
+    assert same_partition(g.labels, ids)
+    assert g.sizes.tolist() == [30, 20, 12]  # ordered by size
+    assert g.labels[ids == 0][0] == 0 and g.labels[ids == 2][0] == 2
+
+
+def test_auto_threshold_between_levels(rng):
+    mi, _ = planted(rng)
+    assert LOW + JITTER < auto_threshold(mi) < HIGH - JITTER
+    # the same blocks on another scale: the threshold follows the data
+    assert 10 * (LOW + JITTER) < auto_threshold(10 * mi) < 10 * (HIGH - JITTER)
+
+
+def test_fixed_threshold_and_noise(rng):
+    mi, ids = planted(rng)
+    g = group(mi, threshold=HIGH + 1, min_size=2)
+    assert (g.labels == -1).all() and g.num_groups == 0
+    g = group(mi, threshold=LOW - 1, min_size=2)
+    assert (g.labels == 0).all()
+
+
+def test_relabel_by_size():
+    labels = relabel_by_size([7, 7, 3, 3, 3, 9, -1, 5, 5], min_size=2)
+    assert labels.tolist() == [1, 1, 0, 0, 0, -1, -1, 2, 2]
+
+
+def test_modularity_matches_networkx(rng):
+    mi, ids = planted(rng)
+    labels = np.where(ids < 0, 3, ids)
+    ours = modularity(mi, labels)
+    theirs = nx.community.modularity(
+        nx.from_numpy_array(np.maximum(mi, 0)), [set(np.flatnonzero(labels == k)) for k in range(4)]
+    )
+    assert ours == pytest.approx(theirs, abs=1e-12)
+
+
+def test_threshold_candidates_cover_all_partitions(rng):
+    mi, _ = planted(rng, sizes=(6, 4), noise_tracks=0)
+    cuts = threshold_candidates(mi)
+    counts = [group(mi, threshold=t, min_size=1).num_groups for t in cuts]
+    assert counts == list(range(len(mi), 0, -1))  # each cut merges exactly one more pair
+
+
+def test_group_rejects_bad_input(rng):
+    with pytest.raises(ValueError, match="square"):
+        group(np.zeros((3, 4)))
+    with pytest.raises(ValueError, match="NaN"):
+        group(np.full((3, 3), np.nan))
+    with pytest.raises(ValueError, match="method"):
+        group(np.zeros((3, 3)), method="kmeans")
+    with pytest.raises(ValueError, match="'auto'"):
+        group(np.zeros((3, 3)), threshold="high")
+    with pytest.raises(ValueError, match="criterion"):
+        auto_threshold(np.zeros((3, 3)), criterion="magic")
+
+
+# --- FBMS scores by hand -----------------------------------------------------------------------
+
+# tracks:  0-5 background (id 0), 6-9 object 1, 10-11 object 2, 12 unknown id, 13 ambiguous
+GT = np.array([0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, -1, 0])
+AMBIGUOUS = np.zeros(14, bool)
+AMBIGUOUS[13] = True
+PRED = np.array([0, 0, 0, 0, 0, -1, 1, 1, 1, 0, -1, -1, 0, 1])
+
+
+def test_fbms_score_by_hand():
+    # group 0 = {0-4, 9}: 5 background + 1 of object 1; group 1 = {6, 7, 8}: object 1 only.
+    # Hungarian pairs: (g0, bg) P = 5/6, R = 5/6; (g1, obj1) P = 3/3, R = 3/4. Object 2 unmatched.
+    s = score_grouping(PRED, GT, AMBIGUOUS)
+    p, r = (5 / 6 + 1) / 2, (5 / 6 + 3 / 4) / 2
+    assert s.precision == pytest.approx(p)
+    assert s.recall == pytest.approx(r)
+    assert s.f == pytest.approx(2 * p * r / (p + r))
+    assert s.f_objects == pytest.approx((5 / 6 + 6 / 7 + 0) / 3)  # F(g1, obj1) = 2*3/(3+4)
+    assert s.objects_extracted == 1  # object 1 (F 0.857); the background is not counted
+    assert (s.num_groups, s.num_objects, s.num_scored) == (2, 3, 12)
+    assert sorted((g, o) for g, o, _, _ in s.pairs) == [(0, 0), (1, 1)]
+
+
+def test_fbms_perfect_and_degenerate():
+    ids = np.array([0, 0, 0, 0, 1, 1, 2, 2])
+    s = score_grouping(np.array([5, 5, 5, 5, 3, 3, 4, 4]), ids)
+    assert (s.precision, s.recall, s.f, s.objects_extracted) == (1.0, 1.0, 1.0, 2)
+    one = score_grouping(np.zeros(8, int), ids)  # everything in one group: matched to the background
+    assert (one.precision, one.recall) == (0.5, 1.0)
+    assert one.f_objects == pytest.approx((2 * 4 / 12) / 3)
+    # the background split in two: one half matched (P 1, R 1/2), the other group unmatched
+    split = score_grouping(np.array([0, 0, 1, 1, 2, 2, 3, 3]), ids)
+    assert (split.precision, split.recall) == (1.0, pytest.approx((1 / 2 + 1 + 1) / 3))
+    assert split.f == pytest.approx(10 / 11) and split.f_objects == pytest.approx((2 / 3 + 1 + 1) / 3)
+    assert (split.num_groups, split.objects_extracted) == (4, 2)
+    none = score_grouping(np.full(8, -1), ids)
+    assert (none.f, none.num_groups) == (0.0, 0)
+
+
+def test_average_precision_by_hand():
+    assert average_precision([0.5, 1.0], [1.0, 0.5]) == pytest.approx(0.75)
+    # a dip is filled by the envelope: precision 0.4 at recall 0.5 counts as 0.8
+    assert average_precision([0.25, 0.5, 1.0], [1.0, 0.4, 0.8]) == pytest.approx(0.25 + 0.75 * 0.8)
+    assert average_precision([], []) == 0.0
+
+
+def test_query_pr_by_hand():
+    mi = np.zeros((6, 6))
+    mi[0, 1:] = mi[1:, 0] = [0.9, 0.8, 0.7, 0.6, 0.5]
+    ids = np.array([3, 3, 1, 3, 1, 1])
+    q = query_pr_curve(mi, ids, 0)
+    assert q.precision.tolist() == pytest.approx([1, 1 / 2, 2 / 3, 2 / 4, 2 / 5])
+    assert q.recall.tolist() == pytest.approx([1 / 2, 1 / 2, 1, 1, 1])
+    assert q.ap == pytest.approx((1 + 2 / 3) / 2)
+    # ties enter together: scores 0.9, 0.9 (one positive), then 0.5 (positive)
+    mi2 = np.zeros((4, 4))
+    mi2[0, 1:] = mi2[1:, 0] = [0.9, 0.9, 0.5]
+    q2 = query_pr_curve(mi2, np.array([1, 1, 2, 1]), 0)
+    assert q2.thresholds.tolist() == [0.9, 0.5]
+    assert q2.ap == pytest.approx((0.5 + 2 / 3) / 2)
+    with pytest.raises(ValueError, match="no usable"):
+        query_pr_curve(mi2, np.array([-1, 1, 2, 1]), 0)
+
+
+def test_sweep_on_planted_blocks(rng):
+    mi, ids = planted(rng)
+    ids_scored = np.where(ids < 0, -1, ids)
+    sweep = sweep_thresholds(mi, ids_scored, num_thresholds=20)
+    assert np.all(np.diff(sweep.thresholds) < 0)
+    assert sweep.f.max() == pytest.approx(1.0)
+    assert sweep.ap == pytest.approx(1.0)
+    assert mean_query_ap(mi, ids_scored) == pytest.approx(1.0)
+    assert len(sweep.rows()) == len(sweep.thresholds)
+
+
+# --- pairwise MI between tracks ------------------------------------------------------------------
+
+
+def random_tracks(rng, T=24, N=7):
+    return rng.normal(size=(T, N, 2)).cumsum(0) * 5 + 100
+
+
+@pytest.fixture
+def tiny_estimator(tiny_model):
+    return infonet.InfoNetEstimator(model=tiny_model)
+
+
+@pytest.mark.parametrize("name", ["pearson", "tiny"])
+def test_pairwise_mi_matches_pairs(rng, name, tiny_estimator):
+    est = tiny_estimator if name == "tiny" else infonet.get_estimator(name)
+    tracks = random_tracks(rng)
+    mi = pairwise_mi(tracks, est)
+    N = tracks.shape[1]
+    assert mi.shape == (N, N)
+    assert np.array_equal(mi, mi.T) and (np.diag(mi) == 0).all()
+    i, j = np.triu_indices(N, k=1)
+    x, y = tracks[..., 0].T, tracks[..., 1].T  # (N, T)
+    expected = (est.estimate_batch(x[i], x[j]) + est.estimate_batch(y[i], y[j])) / 2
+    assert mi[i, j] == pytest.approx(expected, abs=1e-4)
+
+
+def test_pairwise_mi_features(rng):
+    est = infonet.get_estimator("pearson")
+    tracks = random_tracks(rng)
+    coords = pairwise_mi(tracks, est)
+    assert pairwise_mi(tracks, est, feature="sliced", num_projections=2) == pytest.approx(coords)
+    velocity = pairwise_mi(tracks, est, feature="velocity")
+    d = np.diff(tracks, axis=0)
+    assert velocity[0, 1] == pytest.approx(
+        (est.estimate(d[:, 0, 0], d[:, 1, 0]) + est.estimate(d[:, 0, 1], d[:, 1, 1])) / 2
+    )
+
+
+def test_pairwise_mi_progress_spans_all_views(rng):
+    calls = []
+    pairwise_mi(random_tracks(rng, N=6), infonet.get_estimator("ksg"), progress=lambda d, t: calls.append((d, t)))
+    done, totals = zip(*calls, strict=True)
+    assert set(totals) == {2 * 15} and done[-1] == 30 and list(done) == sorted(done)
+
+
+def test_pairwise_mi_infinite_becomes_finite(rng):
+    tracks = random_tracks(rng, N=4)
+    tracks[:, 1] = tracks[:, 0] + 3.0  # a rigid translation: |r| = 1, Pearson MI infinite
+    mi = pairwise_mi(tracks, infonet.get_estimator("pearson"))
+    assert np.isfinite(mi).all() and mi[0, 1] == mi.max()
+
+
+@pytest.mark.parametrize(
+    "tracks, match",
+    [
+        (np.zeros((20, 5)), r"\(T, N, 2\)"),
+        (np.zeros((20, 1, 2)), "at least 2 tracks"),
+        (np.zeros((5, 4, 2)), "at least 8 frames"),
+        ("abc", "numeric"),
+    ],
+)
+def test_pairwise_mi_rejects_bad_tracks(tracks, match):
+    with pytest.raises(ValueError, match=match):
+        pairwise_mi(tracks, infonet.get_estimator("pearson"))
+
+
+def test_pairwise_mi_rejects_nan_and_bad_feature(rng):
+    tracks = random_tracks(rng)
+    tracks[3, 2, 1] = np.nan
+    with pytest.raises(ValueError, match="first: track 2"):
+        pairwise_mi(tracks, infonet.get_estimator("pearson"))
+    with pytest.raises(ValueError, match="feature"):
+        pairwise_mi(random_tracks(rng), infonet.get_estimator("pearson"), feature="colour")
+    with pytest.raises(ValueError, match="at least 9 frames"):
+        pairwise_mi(random_tracks(rng, T=8), infonet.get_estimator("pearson"), feature="velocity")
+
+
+# --- discover ------------------------------------------------------------------------------------
+
+
+def rigid_objects(rng, T=32, sizes=(12, 9, 7)):
+    """Each object jitters as a whole (independent per frame); its points add tiny noise."""
+    parts, ids = [], []
+    for k, n in enumerate(sizes):
+        motion = rng.normal(scale=4.0, size=(T, 1, 2))
+        anchors = rng.uniform(50, 400, size=(1, n, 2))
+        parts.append(anchors + motion + rng.normal(scale=0.2, size=(T, n, 2)))
+        ids += [k] * n
+    return np.concatenate(parts, axis=1), np.array(ids)
+
+
+def test_discover_finds_planted_objects(rng):
+    tracks, ids = rigid_objects(rng)
+    tracks[4, 0, 0] = np.inf  # one broken track is dropped, not fatal
+    result = discover(tracks, "pearson", min_size=3)
+    assert result.kept.tolist() == list(range(1, len(ids)))
+    assert same_partition(result.labels, ids[1:])
+    assert result.sizes.tolist() == [11, 9, 7]
+    assert result.mi.shape == (27, 27) and result.tracks.shape == (32, 27, 2)
+    assert set(result.timings) == {"mi", "group", "total"}
+    assert "3 object(s)" in result.summary()
+
+
+def test_discover_rejects_bad_input(rng):
+    tracks, _ = rigid_objects(rng)
+    with pytest.raises(ValueError, match="no valid tracks left"):
+        discover(np.full((20, 3, 2), np.nan), "pearson")
+    with pytest.raises(ValueError, match="at least 8 frames"):
+        discover(tracks[:4], "pearson")
+    with pytest.raises(ValueError, match="method"):
+        discover(tracks, "pearson", method="kmeans")
+    with pytest.raises(ValueError, match="unknown estimator"):
+        discover(tracks, "oracle")
+
+
+# --- pictures ------------------------------------------------------------------------------------
+
+
+def test_visualize_shapes(rng):
+    tracks, ids = rigid_objects(rng, T=10)
+    labels = np.where(ids == 2, -1, ids)
+    frames = np.zeros((10, 480, 640, 3), np.uint8)
+    colors = vis.label_colors(labels)
+    assert colors.shape == (len(labels), 3) and tuple(colors[labels == -1][0]) == vis.NOISE_COLOR
+    img = vis.draw_points(frames[0], tracks[0], labels)
+    assert img.shape == (480, 640, 3) and img.dtype == np.uint8 and img.any() and not frames[0].any()
+    video = vis.overlay_frames(frames, tracks, None, labels, tail=3)
+    assert video.shape == frames.shape and video.dtype == np.uint8
+    mi = np.abs(rng.normal(size=(len(ids), len(ids))))
+    for mode in ("interpolate", "points"):
+        heat = vis.mi_heatmap(frames[0], tracks[0], mi[0], 0, mode=mode)
+        assert heat.shape == (480, 640, 3) and heat.any()
+    for fig in (
+        vis.sorted_mi_matrix_figure(mi, labels),
+        vis.pr_curve_figure({"a": ([0, 1], [1, 0])}, marks={"a": (0.5, 0.5)}),
+    ):
+        image = vis.figure_to_image(fig)
+        assert image.ndim == 3 and image.shape[2] == 3
+    with pytest.raises(ValueError, match="RGB"):
+        vis.draw_points(np.zeros((4, 4)), tracks[0], labels)
+
+
+# --- plumbing ------------------------------------------------------------------------------------
+
+
+def test_foreign_datasets_package_is_refused(monkeypatch):
+    monkeypatch.setitem(sys.modules, "datasets", types.ModuleType("datasets"))
+    with pytest.raises(ImportError, match="not this toolkit's"):
+        require_toolkit_datasets()
+
+
+def test_find_sequences(tmp_path):
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "anno.npz").write_bytes(b"")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "annotations.npz").write_bytes(b"")
+    (tmp_path / "c").mkdir()
+    assert find_sequences(tmp_path) == [tmp_path / "a", tmp_path / "b"]
+    assert find_sequences(tmp_path / "b") == [tmp_path / "b"]
+    with pytest.raises(ValueError, match="no PointOdyssey sequence"):
+        find_sequences(tmp_path / "c")
+    with pytest.raises(FileNotFoundError):
+        find_sequences(tmp_path / "missing")
+
+
+def test_evaluate_tracks_scores_auto_and_sweep(rng):
+    tracks, ids = rigid_objects(rng)
+    trackset = types.SimpleNamespace(tracks=tracks, object_ids=ids, ambiguous=None)
+    result = evaluate_tracks(trackset, infonet.get_estimator("pearson"), sequence="planted", min_size=3)
+    row = result.summary_row()
+    assert list(row)[:7] == ["sequence", "estimator", "n_tracks", "best_f", "ap", "objects_extracted", "seconds"]
+    assert row["best_f"] >= row["auto_f"] == 1.0 and row["objects_extracted"] == 2  # background not counted
+    assert result.auto_threshold in result.sweep.thresholds
+    with pytest.raises(ValueError, match="no ground-truth"):
+        evaluate_tracks(types.SimpleNamespace(tracks=tracks, object_ids=None), infonet.get_estimator("pearson"))
