@@ -21,9 +21,9 @@ __all__ = ["photo_clip"]
 def _camera(t: float, width: int, height: int, canvas: tuple[int, int]) -> np.ndarray:
     """2x3 affine from canvas to view at time t in [0, 1]: a pan with a slow zoom."""
     ch, cw = canvas
-    zoom = 1.0 + 0.15 * t
-    cx = 0.5 * width / zoom + t * (cw - width / zoom) * 0.8
-    cy = 0.5 * height / zoom + (ch - height / zoom) * (0.2 + 0.3 * t)
+    zoom = 1.0 + 0.1 * t
+    cx = 0.5 * width / zoom + (cw - width / zoom) * (0.45 + 0.2 * t)  # slow enough that most of
+    cy = 0.5 * height / zoom + (ch - height / zoom) * (0.3 + 0.15 * t)  # the view stays in view
     return np.array([[zoom, 0.0, width / 2 - zoom * cx], [0.0, zoom, height / 2 - zoom * cy]])
 
 

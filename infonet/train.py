@@ -79,6 +79,9 @@ class TrainConfig:
     )
     resume: bool = field(default=False, metadata={"help": "continue from out_dir/last.pt"})
     init_from: str = field(default="", metadata={"help": "start from these weights (fresh optimiser)"})
+    head_only: bool = field(
+        default=False, metadata={"help": "freeze the trunk and fit only the calibration head (a second stage)"}
+    )
     seed: int = 0
     device: str = "auto"
     precision: str = field(default="auto", metadata={"help": "auto (bf16 on CUDA), bf16 or fp32"})
@@ -262,8 +265,12 @@ def train(cfg: TrainConfig) -> Path:
         cfg = dataclasses.replace(cfg, model=model.cfg)
     model.to(device).train()
 
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and n != "latents"]
-    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2 or n == "latents"]
+    if cfg.head_only:
+        for name, p in model.named_parameters():
+            p.requires_grad_(name.startswith("head."))
+    params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    decay = [p for n, p in params if p.ndim >= 2 and n != "latents"]
+    no_decay = [p for n, p in params if p.ndim < 2 or n == "latents"]
     opt = torch.optim.AdamW(
         [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr
     )

@@ -37,6 +37,7 @@ class DiscoverOptions:
     min_size: int = field(default=5, metadata={"help": "smaller groups are noise"})
     max_tracks: int = field(default=400, metadata={"help": "seeded subsample of given tracks"})
     num_points: int = field(default=400, metadata={"help": "points to track when no tracks are given"})
+    track_method: str = field(default="grid", metadata={"help": "where tracking starts: grid or features"})
     max_frames: int = field(default=120, metadata={"help": "use at most this many frames"})
     max_side: int = field(
         default=640, metadata={"help": "shrink video frames to this longest side (not with --tracks)"}
@@ -61,7 +62,9 @@ def load_input(opts: DiscoverOptions, datasets):
         frames = datasets.read_video(video, max_frames=opts.max_frames, max_side=max_side)
     if not opts.tracks:
         with progress_bar("tracking", unit="frame") as progress:
-            tracked = datasets.track_points(frames, num_points=opts.num_points, progress=progress)
+            tracked = datasets.track_points(
+                frames, num_points=opts.num_points, method=opts.track_method, progress=progress
+            )
         return frames, visible_throughout(tracked)
     tracks = datasets.load_tracks(opts.tracks, image_size=frames[0].shape[:2])
     T = min(len(frames), tracks.num_frames)

@@ -101,7 +101,7 @@ def pairwise_mi(
         progress: optional callback ``progress(done, total)`` over the pairs of all views.
     Returns:
         (N, N) symmetric float64 array of MI in nats, 0 on the diagonal. Infinite values
-        (correlation estimators on exactly dependent pairs) become the largest finite value.
+        (correlation estimators on exactly dependent pairs) become the largest finite value + 1.
     Raises:
         ValueError: bad tracks, an unknown feature, or NaN from the estimator.
     """
@@ -128,11 +128,12 @@ def pairwise_mi(
 
 def _finite(mi: np.ndarray, estimator: MIEstimator) -> np.ndarray:
     # Deterministic pairs (two points of one translating object) give |r| = 1 and infinite
-    # MI under correlation estimators: keep them at the top of the ranking, but finite.
+    # MI under correlation estimators: keep them strictly above every finite pair (1 nat more),
+    # so that no threshold can join them with the strongest finite pair.
     if np.isnan(mi).any():
         raise ValueError(f"{estimator!r} returned NaN MI for {int(np.isnan(mi).sum()) // 2} pair(s)")
     inf = np.isposinf(mi)
     if inf.any():
         finite = mi[np.isfinite(mi)]
-        mi = np.where(inf, finite.max() if finite.size else 1.0, mi)
+        mi = np.where(inf, (finite.max() if finite.size else 0.0) + 1.0, mi)
     return np.maximum(mi, np.finfo(np.float64).min)  # -inf (never seen) to the lowest float

@@ -359,3 +359,16 @@ def test_evaluate_tracks_scores_auto_and_sweep(rng):
     assert result.auto_threshold in result.sweep.thresholds
     with pytest.raises(ValueError, match="no ground-truth"):
         evaluate_tracks(types.SimpleNamespace(tracks=tracks, object_ids=None), infonet.get_estimator("pearson"))
+
+
+def test_exactly_rigid_objects_stay_apart_under_correlation_estimators():
+    # every point of an object translates with it: |r| = 1 inside, so Pearson's MI is infinite
+    rng = np.random.default_rng(3)
+    paths = rng.standard_normal((2, 40, 2)).cumsum(axis=1)  # two independent random walks
+    offsets = rng.uniform(-20, 20, (2, 10, 2))
+    tracks = np.concatenate([paths[k][:, None, :] + offsets[k][None] for k in range(2)], axis=1)  # (T, 20, 2)
+    mi = pairwise_mi(tracks, infonet.get_estimator("pearson"))
+    assert np.isfinite(mi).all()
+    assert mi[:10, :10][~np.eye(10, dtype=bool)].min() > mi[:10, 10:].max() + 0.5
+    labels = group(mi, min_size=3).labels
+    assert len(set(labels[:10])) == 1 and len(set(labels[10:])) == 1 and labels[0] != labels[10]
