@@ -28,15 +28,15 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
-import datasets
 import infonet
 import segmentation
-from datasets.archive import extract_zip
-from datasets.video import VIDEO_SUFFIXES
 from infonet.cli import parse_options
 from segmentation import visualize as vis
+from segmentation._imports import require_toolkit_datasets
 from segmentation.affinity import MIN_FRAMES
 from segmentation.benchmark import find_sequences
+
+datasets = require_toolkit_datasets()  # a clear error if another `datasets` (Hugging Face's) shadows ours
 
 log = logging.getLogger("app")
 
@@ -176,8 +176,8 @@ def load_input(video, tracks, *, num_points: int, max_frames: int, workdir: Path
     if video is None:
         sequence = datasets.load_pointodyssey(datasets.SAMPLE_SEQUENCE, max_tracks=num_points, max_frames=max_frames)
         frames, name = np.stack(list(sequence.frames)), "bundled sample sequence"
-    elif (path := _checked_upload(video, (*VIDEO_SUFFIXES, ".zip"))).suffix.lower() == ".zip":
-        folder = extract_zip(path, workdir)
+    elif (path := _checked_upload(video, (*datasets.VIDEO_SUFFIXES, ".zip"))).suffix.lower() == ".zip":
+        folder = datasets.extract_zip(path, workdir)
         try:
             sequence = datasets.load_pointodyssey(
                 _one_sequence(folder, path.name), max_tracks=num_points, max_frames=max_frames
@@ -474,7 +474,7 @@ def build_demo(model: infonet.InfoNet | None = None, *, default_points: int = DE
             with gr.Column(scale=1, min_width=320):
                 video_in = gr.File(
                     label="Video (mp4, avi, mov, webm) or PointOdyssey sequence (.zip); empty: the bundled sample",
-                    file_types=[*VIDEO_SUFFIXES, ".zip"],
+                    file_types=[*datasets.VIDEO_SUFFIXES, ".zip"],
                     elem_id="video-input",
                 )
                 tracks_in = gr.File(

@@ -13,17 +13,20 @@ from the Hugging Face package of the same name.
 
 from pathlib import Path
 
+from .archive import extract_zip
 from .pointodyssey import ANNOTATION_FILES, Sequence, load_pointodyssey
 from .synthetic import generate_sequence
 from .tracking import track_points
 from .tracks import DataError, TrackSet, load_tracks
-from .video import read_video, write_video
+from .video import VIDEO_SUFFIXES, read_video, write_video
 
 __infonet_toolkit__ = True
 
 SAMPLE_SEQUENCE: Path = Path(__file__).resolve().parent.parent / "assets" / "sample"
 
 __all__ = [
+    "VIDEO_SUFFIXES",
+    "extract_zip",
     "ANNOTATION_FILES",
     "SAMPLE_SEQUENCE",
     "DataError",

@@ -10,8 +10,8 @@ datasets/synthetic.py.
 import logging
 from dataclasses import dataclass, field
 
-from datasets import generate_sequence
 from infonet.cli import parse_options, run_cli, save_options
+from segmentation._imports import require_toolkit_datasets
 
 
 @dataclass
@@ -30,7 +30,7 @@ class MakeSequenceOptions:
 def main(opts: MakeSequenceOptions) -> None:
     if not opts.out:
         raise ValueError("--out is required")
-    out = generate_sequence(
+    out = require_toolkit_datasets().generate_sequence(
         opts.out,
         seed=opts.seed,
         num_frames=opts.frames,

@@ -124,7 +124,9 @@ def test_two_process_ddp_on_gloo(tmp_path, val_cache):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}"]
-    res = subprocess.run(cmd + [str(ROOT / "scripts" / "train.py"), *args], env=env, capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        cmd + [str(ROOT / "scripts" / "train.py"), *args], env=env, capture_output=True, text=True, timeout=300
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     assert load_checkpoint(out / "last.pt")["step"] == 3
 
