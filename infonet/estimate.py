@@ -21,7 +21,7 @@ from .interface import MIEstimator, check_batch, check_pair
 from .model import InfoNet
 from .pairwise import autocast_for, pair_chunk, pairwise_mi
 
-__all__ = ["estimate_mi", "estimate_mi_batch", "predict", "InfoNetEstimator", "autocast_for"]
+__all__ = ["estimate_mi", "estimate_mi_batch", "predict", "random_projections", "InfoNetEstimator"]
 
 
 @torch.no_grad()
@@ -68,6 +68,14 @@ def _model(model: InfoNet | None, device) -> InfoNet:
     return model
 
 
+def random_projections(dx: int, dy: int, num: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded unit directions for sliced MI: theta (dx, P) for x and phi (dy, P) for y."""
+    rng = np.random.default_rng(seed)
+    theta = rng.standard_normal((dx, num))
+    phi = rng.standard_normal((dy, num))
+    return theta / np.linalg.norm(theta, axis=0, keepdims=True), phi / np.linalg.norm(phi, axis=0, keepdims=True)
+
+
 def estimate_mi(
     x,
     y,
@@ -106,11 +114,7 @@ def estimate_mi(
         raise ValueError("return_interval is only available for one-dimensional x and y")
     if num_projections < 1:
         raise ValueError(f"num_projections must be >= 1, got {num_projections}")
-    rng = np.random.default_rng(seed)
-    theta = rng.standard_normal((x.shape[1], num_projections))
-    phi = rng.standard_normal((y.shape[1], num_projections))
-    theta /= np.linalg.norm(theta, axis=0, keepdims=True)
-    phi /= np.linalg.norm(phi, axis=0, keepdims=True)
+    theta, phi = random_projections(x.shape[1], y.shape[1], num_projections, seed)
     out = predict(model, (x @ theta).T, (y @ phi).T)  # (P, n) projected pairs
     return float(out["mi"].mean())
 

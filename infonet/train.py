@@ -36,10 +36,11 @@ from torch.nn.parallel import DistributedDataParallel
 from .checkpoint import load_checkpoint, model_from_checkpoint, model_payload, resolve_device, save_checkpoint
 from .cli import save_options
 from .copula import rank_transform
-from .estimate import autocast_for, predict
+from .estimate import predict
 from .evaluation import LevelSet, TripletSet, make_level_set, make_triplet_set
 from .mixtures import sample_training_batch
 from .model import QUANTILES, InfoNet, InfoNetConfig
+from .pairwise import autocast_for
 
 __all__ = ["TrainConfig", "train", "pinball_loss"]
 

@@ -19,10 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from infonet import available_estimators, get_estimator
+from infonet.bench.common import write_csv
 from infonet.cli import parse_options, run_cli, save_options
 from segmentation import visualize as vis
 from segmentation._imports import require_toolkit_datasets
-from segmentation.benchmark import SUMMARY_COLUMNS, evaluate_tracks, find_sequences, write_csv
+from segmentation.benchmark import SUMMARY_COLUMNS, evaluate_tracks, find_sequences
 from segmentation.progress import progress_bar
 
 

@@ -11,7 +11,6 @@ PointOdyssey-layout sequences below it.
 
 from __future__ import annotations
 
-import csv
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from .affinity import pairwise_mi
 from .evaluation import Score, Sweep, mean_query_ap, score_grouping, sweep_thresholds
 from .grouping import group, threshold_candidates
 
-__all__ = ["SUMMARY_COLUMNS", "TrackResult", "evaluate_tracks", "find_sequences", "write_csv"]
+__all__ = ["SUMMARY_COLUMNS", "TrackResult", "evaluate_tracks", "find_sequences"]
 
 SUMMARY_COLUMNS = ("sequence", "estimator", "n_tracks", "best_f", "ap", "objects_extracted", "seconds")
 
@@ -169,14 +168,3 @@ def evaluate_tracks(
         sweep_seconds=time.perf_counter() - start,
         mi=mi,
     )
-
-
-def write_csv(rows: list[dict], path) -> Path:
-    """Writes dicts as a CSV, columns from the first row (later rows may not add keys)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else [])
-        writer.writeheader()
-        writer.writerows(rows)
-    return path

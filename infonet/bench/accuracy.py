@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 
 from .. import distributions
+from ..estimate import random_projections
 from ..evaluation import LevelSet, TripletSet, level_stats, order_accuracy
 from ..interface import MIEstimator
 from .common import SEEDS, Progress, _per_group, _plain, _relay, _subset, roc_auc
@@ -189,20 +190,12 @@ def highdim_pairs(kind: str, m: int, n: int, d: int, seed: int, *, noise: float 
     return z * a + x, (z**2 - 1) / math.sqrt(2) * b + noise * e  # x (m, n, d) reused as noise
 
 
-def _projections(dx: int, dy: int, num: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Unit projection directions (dx, P) and (dy, P), drawn as ``infonet.estimate_mi`` draws them."""
-    rng = np.random.default_rng(seed)
-    theta = rng.standard_normal((dx, num))
-    phi = rng.standard_normal((dy, num))
-    return theta / np.linalg.norm(theta, axis=0, keepdims=True), phi / np.linalg.norm(phi, axis=0, keepdims=True)
-
-
 def sliced_mi(estimator: MIEstimator, x, y, *, num_projections: int = 256, seed: int = 0) -> float:
     """Sliced MI of one pair x (n, dx), y (n, dy) with any estimator: the mean MI over random
     1-D projections. With an InfoNet estimator it equals ``infonet.estimate_mi(x, y)`` for the
     same ``num_projections`` and ``seed`` (the same projections)."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    theta, phi = _projections(x.shape[1], y.shape[1], num_projections, seed)
+    theta, phi = random_projections(x.shape[1], y.shape[1], num_projections, seed)
     return float(estimator.estimate_batch((x @ theta).T, (y @ phi).T).mean())  # (P, n) projected pairs
 
 
@@ -230,7 +223,7 @@ def sliced_scores(
     for start in range(0, m, per_call):
         px, py = [], []
         for i in range(start, min(start + per_call, m)):
-            theta, phi = _projections(x.shape[2], y.shape[2], num_projections, seed + i)
+            theta, phi = random_projections(x.shape[2], y.shape[2], num_projections, seed + i)
             px.append((x[i] @ theta).T)  # (P, n)
             py.append((y[i] @ phi).T)
         inner = None
