@@ -4,6 +4,11 @@ MI is invariant under strictly increasing maps of either variable, so estimating
 ranks changes nothing in theory and puts every input on the same footing, u in (0, 1).
 Ranks are mid-ranks: the i-th smallest of n values maps to (i + 0.5) / n, and tied values
 share the mean of their positions, so the transform does not depend on the input order.
+
+MI is also invariant under the symmetries of the copula square: swapping the two variables
+and reversing either one (u -> 1 - u). A trained network is only nearly invariant, so the
+estimators average it over the first k of :data:`SYMMETRIES` (k = 1, 2, 4 or 8, each a
+subgroup), which cancels part of the network's own error at k times the compute.
 """
 
 from __future__ import annotations
@@ -11,7 +16,20 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["rank_transform", "rank_transform_np", "is_constant"]
+__all__ = ["rank_transform", "rank_transform_np", "is_constant", "SYMMETRIES", "symmetry_maps"]
+
+# (swap, reverse the first, reverse the second), applied in that order. The first 1, 2, 4 and 8
+# form subgroups: identity; + swap; + rotation by 180 degrees; the whole dihedral group.
+SYMMETRIES = (
+    (False, False, False),
+    (True, False, False),
+    (False, True, True),
+    (True, True, True),
+    (False, True, False),
+    (True, True, False),
+    (False, False, True),
+    (True, False, True),
+)
 
 
 def rank_transform(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
@@ -42,3 +60,14 @@ def rank_transform_np(x: np.ndarray, axis: int = -1) -> np.ndarray:
 def is_constant(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
     """True where a sequence holds a single repeated value (its MI with anything is 0)."""
     return x.amax(dim=dim) == x.amin(dim=dim)
+
+
+def symmetry_maps(k: int) -> tuple[tuple[bool, bool, bool], ...]:
+    """The first k maps of :data:`SYMMETRIES`; k must be 1, 2, 4 or 8.
+
+    Raises:
+        ValueError: for any other k.
+    """
+    if k not in (1, 2, 4, 8):
+        raise ValueError(f"symmetries must be 1, 2, 4 or 8, got {k!r}")
+    return SYMMETRIES[:k]

@@ -6,6 +6,8 @@ A pair's network input is the concatenation of its two series' per-sample featur
 rank transform and the Fourier features are computed once per series (N of them), not once
 per pair (N(N-1)/2). Pairs then run in fixed-size chunks built by indexing on the device:
 memory is bounded by the chunk size and nothing returns to the host inside the loop.
+Averaging over the copula square's symmetries (see :mod:`infonet.copula`) reuses the same
+per-series features: a swap exchanges the two series, a reversal reads the features of 1 - u.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .copula import is_constant, rank_transform
+from .copula import is_constant, rank_transform, symmetry_maps
 from .model import InfoNet
 
 __all__ = ["pairwise_mi", "pair_chunk", "autocast_for"]
@@ -43,6 +45,7 @@ def pairwise_mi(
     model: InfoNet,
     series,
     *,
+    symmetries: int = 1,
     chunk_size: int | None = None,
     precision: str = "auto",
     progress: Callable[[int, int], None] | None = None,
@@ -52,12 +55,15 @@ def pairwise_mi(
     Args:
         model: a trained InfoNet (its device is used).
         series: (N, T) array or tensor of finite values, validated by the caller.
-        chunk_size: pairs per forward pass (default: sized to the device).
+        symmetries: average over the first 1, 2, 4 or 8 symmetries of the copula square
+            (k times the compute; 2 makes the estimate exactly symmetric in the two series).
+        chunk_size: pairs per forward pass (default: sized to the device and ``symmetries``).
         precision: "auto" (bf16 on CUDA, fp32 on CPU), "bf16" or "fp32".
         progress: optional callback ``progress(done_pairs, total_pairs)``.
     Returns:
         (N, N) symmetric float64 numpy array, 0 on the diagonal and for constant series.
     """
+    maps = symmetry_maps(symmetries)
     device = next(model.parameters()).device
     s = torch.as_tensor(series, dtype=torch.float32, device=device)
     if s.ndim != 2:
@@ -65,16 +71,21 @@ def pairwise_mi(
     N, T = s.shape
     rows, cols = torch.triu_indices(N, N, offset=1, device=device)
     total = rows.numel()
-    chunk = chunk_size or pair_chunk(T, device)
+    chunk = chunk_size or max(1, pair_chunk(T, device) // len(maps))
     with autocast_for(device, precision):
         u = rank_transform(s)  # (N, T), once per series
-        feats = model.features(u)  # (N, T, 2F), once per series
+        ranks = {False: u, True: 1 - u} if len(maps) > 2 else {False: u}  # reversed only when used
+        feats = {flip: model.features(r) for flip, r in ranks.items()}  # (N, T, 2F), once per series
     mi = torch.zeros(total, device=device)
     for start in range(0, total, chunk):
         i, j = rows[start : start + chunk], cols[start : start + chunk]
+        sides = [((j, i) if swap else (i, j), (flip_a, flip_b)) for swap, flip_a, flip_b in maps]
         with autocast_for(device, precision):
-            tokens = torch.cat([feats[i], feats[j]], dim=-1)  # (P, T, 4F)
-            mi[start : start + chunk] = model.forward_features(tokens, u[i], u[j]).mi.float()
+            tokens = torch.cat([torch.cat([feats[fa][a], feats[fb][b]], -1) for (a, b), (fa, fb) in sides])
+            ua = torch.cat([ranks[fa][a] for (a, _), (fa, _) in sides])  # (k * P, T)
+            ub = torch.cat([ranks[fb][b] for (_, b), (_, fb) in sides])
+            out = model.forward_features(tokens, ua, ub).mi.float()
+            mi[start : start + chunk] = out.unflatten(0, (len(maps), -1)).mean(0)
         if progress is not None:
             progress(min(start + chunk, total), total)
     dead = is_constant(s)

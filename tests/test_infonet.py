@@ -154,17 +154,42 @@ def test_batch_matches_single_and_sliced_runs(tiny_model):
     assert low <= mi <= high
 
 
-def test_pairwise_matches_per_pair_predictions(tiny_model):
+@pytest.mark.parametrize("k", [1, 2, 8])
+def test_pairwise_matches_per_pair_predictions(tiny_model, k):
     series = np.random.default_rng(1).standard_normal((7, 120))
     series[3] = 1.0  # a constant track carries no information
-    mat = pairwise_mi(tiny_model, series, chunk_size=5)
+    mat = pairwise_mi(tiny_model, series, symmetries=k, chunk_size=5)
     i, j = np.triu_indices(7, 1)
-    ref = predict(tiny_model, series[i], series[j])["mi"]
+    ref = predict(tiny_model, series[i], series[j], symmetries=k)["mi"]
     assert np.allclose(mat, mat.T) and np.all(np.diag(mat) == 0)
     assert np.allclose(mat[i, j], ref, atol=1e-5)
     assert np.all(mat[3] == 0)
-    est = infonet.InfoNetEstimator(model=tiny_model)
+    est = infonet.InfoNetEstimator(model=tiny_model, symmetries=None if k == 1 else k)
     assert np.allclose(est.pairwise(series), mat, atol=1e-6)
+
+
+def test_symmetrised_estimate_is_the_mean_over_the_copula_symmetries(tiny_model):
+    x, y = correlated(300, 0.6, seed=3)
+    maps = {  # the 8 maps of the square, applied to the raw samples (ranks follow)
+        "id": (x, y),
+        "swap": (y, x),
+        "rot180": (-x, -y),
+        "anti": (-y, -x),
+        "flip_x": (-x, y),
+        "swap_flip_x": (-y, x),
+        "flip_y": (x, -y),
+        "swap_flip_y": (y, -x),
+    }
+    each = {name: infonet.estimate_mi(a, b, model=tiny_model, symmetries=1) for name, (a, b) in maps.items()}
+    assert len(set(np.round(list(each.values()), 6))) > 1  # the network alone is not invariant
+    assert infonet.estimate_mi(x, y, model=tiny_model, symmetries=2) == pytest.approx(
+        (each["id"] + each["swap"]) / 2, abs=1e-5
+    )
+    mean = np.mean(list(each.values()))
+    for a, b in maps.values():  # the default estimate is their mean, so it is invariant under all 8
+        assert infonet.estimate_mi(a, b, model=tiny_model) == pytest.approx(mean, abs=1e-5)
+    with pytest.raises(ValueError, match="symmetries must be 1, 2, 4 or 8"):
+        infonet.estimate_mi(x, y, model=tiny_model, symmetries=3)
 
 
 def test_constant_sequence_gives_zero(tiny_model):
