@@ -43,6 +43,8 @@ log = logging.getLogger("app")
 # Limits that keep one session from starving the others.
 MAX_UPLOAD_MB = 500
 MAX_SIDE = 640  # uploaded videos are shrunk to this longest side
+FLOW = "lk"  # optical flow of the point tracker (datasets.track_points)
+MIN_SHARE = 0.25  # a clip that loses more of its tracked points is cut to the frames that keep them
 MAX_POINTS, DEFAULT_POINTS = 1000, 150  # InfoNet on a CPU: about 4 ms per pair of series
 MAX_FRAMES, DEFAULT_FRAMES = 300, 120
 MAX_MIN_SIZE = 50
@@ -168,7 +170,7 @@ def load_input(video, tracks, *, num_points: int, max_frames: int, workdir: Path
     """Frames (T, H, W, 3), a TrackSet on them, ground truth or None, and a line naming the input.
 
     ``video`` None means the bundled sample sequence; a ``.zip`` is a PointOdyssey sequence.
-    Without ``tracks`` the sequence's own tracks are used, or points are tracked (LK).
+    Without ``tracks`` the sequence's own tracks are used, or points are tracked.
     """
     if video is None and tracks is not None:
         raise datasets.DataError("a track file needs its video: upload the video too")
@@ -206,10 +208,12 @@ def load_input(video, tracks, *, num_points: int, max_frames: int, workdir: Path
             ground_truth = (ids, trackset.ambiguous, {int(i): sequence.object_name(int(i)) for i in np.unique(ids)})
     else:
         report = _reporter(progress, "Tracking points", "frames") if progress else None
-        trackset = segmentation.visible_throughout(
-            datasets.track_points(frames, num_points=num_points, progress=report)
-        )
-        name += ", tracked with Lucas-Kanade"
+        tracked = datasets.track_points(frames, num_points=num_points, flow=FLOW, progress=report)
+        trackset = segmentation.visible_throughout(tracked, min_share=MIN_SHARE)
+        name += f", {trackset.num_tracks} of {tracked.num_tracks} points tracked ({FLOW.upper()} flow)"
+        if trackset.num_frames < len(frames):
+            frames = frames[: trackset.num_frames]
+            name += f" through its first {len(frames)} frames (the rest lost most points)"
     if len(frames) < MIN_FRAMES:
         raise datasets.DataError(f"the tracks span {len(frames)} frames; MI needs at least {MIN_FRAMES}")
     return frames, trackset, ground_truth, name

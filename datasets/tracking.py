@@ -1,11 +1,18 @@
-"""Point tracks from raw video: OpenCV pyramidal Lucas-Kanade with a forward-backward check.
+"""Point tracks from raw video: OpenCV optical flow with a forward-backward check.
 
 Shapes: T frames, N tracks, H x W image.
 
 Points start in the first frame, on a regular grid or at Shi-Tomasi corners, and are followed
-frame to frame. A step is accepted when both the forward and the backward flow converge, the
-point lands inside the image, and tracking it back lands within ``fb_threshold`` pixels of where
-it started. A point that fails once is lost for good: from that frame on its visibility is False
+frame to frame by one of two flows:
+
+- ``"lk"``: sparse pyramidal Lucas-Kanade at each point. Precise on textured surfaces, but it
+  gives up where the image is flat or blurred (defocused backgrounds, motion blur).
+- ``"dis"``: OpenCV's dense DIS optical flow, read at each point by bilinear interpolation.
+  Its variational refinement fills flat regions from their surroundings, so more points survive
+  on hard footage.
+
+A step is accepted when the flow converged (LK), the point lands inside the image, and following
+the backward flow from its new position lands within ``fb_threshold`` pixels of where it started. A point that fails once is lost for good: from that frame on its visibility is False
 and its position stays at its last accepted position (LK cannot re-find a point after an
 occlusion, so a lost point is never revived). Later stages should treat such tracks as
 incomplete, e.g. keep only tracks visible in every frame.
@@ -13,6 +20,7 @@ incomplete, e.g. keep only tracks visible in every frame.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Callable
@@ -22,7 +30,9 @@ import numpy as np
 
 from .tracks import DataError, TrackSet
 
-__all__ = ["track_points"]
+__all__ = ["track_points", "FLOWS"]
+
+FLOWS = ("lk", "dis")
 
 logger = logging.getLogger(__name__)
 
@@ -55,11 +65,34 @@ def _feature_points(grey: np.ndarray, num_points: int) -> np.ndarray:
     return corners.reshape(-1, 2).astype(np.float64)
 
 
+def _lk_step(prev: np.ndarray, grey: np.ndarray, p0: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(n, 2) points -> new positions (n, 2), forward-backward error (n,), converged (n,)."""
+    p1, ok_fwd, _ = cv2.calcOpticalFlowPyrLK(prev, grey, p0.reshape(-1, 1, 2), None, **LK_PARAMS)
+    back, ok_bwd, _ = cv2.calcOpticalFlowPyrLK(grey, prev, p1, None, **LK_PARAMS)
+    p1 = p1.reshape(-1, 2)
+    fb_error = np.linalg.norm(back.reshape(-1, 2) - p0, axis=1)
+    return p1, fb_error, ok_fwd.ravel().astype(bool) & ok_bwd.ravel().astype(bool)
+
+
+def _sample_flow(flow: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Bilinear read of a dense (H, W, 2) flow at (n, 2) points (border pixels repeat)."""
+    xs, ys = (points[:, k].reshape(-1, 1).astype(np.float32) for k in (0, 1))
+    return cv2.remap(flow, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(-1, 2)
+
+
+def _dis_step(dis, prev: np.ndarray, grey: np.ndarray, p0: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    p1 = p0 + _sample_flow(dis.calc(prev, grey, None), p0)
+    back = p1 + _sample_flow(dis.calc(grey, prev, None), p1)
+    return p1, np.linalg.norm(back - p0, axis=1), np.ones(len(p0), bool)
+
+
 def track_points(
     frames: np.ndarray,
     *,
     num_points: int = 400,
     method: str = "grid",
+    points: np.ndarray | None = None,
+    flow: str = "lk",
     fb_threshold: float = 1.0,
     progress: Callable[[int, int], None] | None = None,
 ) -> TrackSet:
@@ -69,6 +102,9 @@ def track_points(
         frames: (T, H, W, 3) uint8 RGB (or (T, H, W) grey), T >= 2.
         num_points: about this many points ("grid": the nearest full grid; "features": at most).
         method: "grid" for a regular grid, "features" for Shi-Tomasi corners of the first frame.
+        points: (N, 2) pixel positions (x, y) in the first frame to track instead (``num_points``
+            and ``method`` are then ignored).
+        flow: "lk" (sparse Lucas-Kanade) or "dis" (dense DIS flow); see the module docstring.
         fb_threshold: largest forward-backward error, in pixels, of an accepted step.
         progress: called as progress(done_frames, T) after each frame.
 
@@ -76,7 +112,7 @@ def track_points(
         N tracks (T, N, 2) with visibility (T, N): True until the step where a point is lost.
 
     Raises:
-        DataError: wrong frame shape, fewer than 2 frames, unknown method.
+        DataError: wrong frame shape, fewer than 2 frames, unknown method or flow.
     """
     frames = np.asarray(frames)
     if frames.ndim not in (3, 4) or (frames.ndim == 4 and frames.shape[3] != 3):
@@ -85,16 +121,27 @@ def track_points(
         raise DataError(f"need at least 2 frames to track; got {len(frames)}")
     if num_points < 1:
         raise DataError(f"num_points must be >= 1; got {num_points}")
+    if flow not in FLOWS:
+        raise DataError(f"unknown optical flow {flow!r}; use {' or '.join(map(repr, FLOWS))}")
+    if not fb_threshold > 0:
+        raise DataError(f"fb_threshold must be > 0 pixels; got {fb_threshold}")
     frames = frames.astype(np.uint8, copy=False)
     num_frames, height, width = frames.shape[:3]
     prev = _grey(frames[0])
-    if method == "grid":
+    if points is not None:
+        start = np.asarray(points, dtype=np.float64)
+        if start.ndim != 2 or start.shape[1] != 2 or len(start) == 0 or not np.isfinite(start).all():
+            raise DataError(f"points must be a finite (N, 2) array of x, y with N >= 1; got shape {start.shape}")
+    elif method == "grid":
         start = _grid_points(height, width, num_points)
     elif method == "features":
         start = _feature_points(prev, num_points)
     else:
         raise DataError(f"unknown tracking method {method!r}; use 'grid' or 'features'")
 
+    step = _lk_step
+    if flow == "dis":
+        step = functools.partial(_dis_step, cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM))
     tracks = np.empty((num_frames, len(start), 2), np.float32)  # (T, N, 2)
     visibility = np.zeros((num_frames, len(start)), bool)  # (T, N)
     tracks[0], visibility[0] = start, True
@@ -105,17 +152,15 @@ def track_points(
         alive = np.flatnonzero(visibility[t - 1])
         tracks[t] = tracks[t - 1]
         if len(alive):
-            p0 = tracks[t - 1, alive].reshape(-1, 1, 2)
-            p1, ok_fwd, _ = cv2.calcOpticalFlowPyrLK(prev, grey, p0, None, **LK_PARAMS)
-            back, ok_bwd, _ = cv2.calcOpticalFlowPyrLK(grey, prev, p1, None, **LK_PARAMS)
-            p1 = p1.reshape(-1, 2)
-            fb_error = np.linalg.norm(back.reshape(-1, 2) - p0.reshape(-1, 2), axis=1)
+            p1, fb_error, converged = step(prev, grey, tracks[t - 1, alive])
             inside = (p1[:, 0] >= 0) & (p1[:, 0] <= width - 1) & (p1[:, 1] >= 0) & (p1[:, 1] <= height - 1)
-            ok = ok_fwd.ravel().astype(bool) & ok_bwd.ravel().astype(bool) & inside & (fb_error < fb_threshold)
+            ok = converged & inside & (fb_error < fb_threshold)
             tracks[t, alive[ok]] = p1[ok]
             visibility[t, alive[ok]] = True
         prev = grey
         if progress is not None:
             progress(t + 1, num_frames)
-    logger.info("tracked %d points over %d frames; %d kept to the end", len(start), num_frames, visibility[-1].sum())
+    logger.info(
+        "tracked %d points over %d frames (%s); %d kept to the end", len(start), num_frames, flow, visibility[-1].sum()
+    )
     return TrackSet(tracks=tracks, visibility=visibility, image_size=(height, width))

@@ -102,6 +102,14 @@ class TrackSet:
     def num_tracks(self) -> int:
         return self.tracks.shape[1]
 
+    def first_frames(self, num_frames: int) -> TrackSet:
+        """The same tracks over their first ``num_frames`` frames (all of them if there are fewer)."""
+        if num_frames < 1:
+            raise ValueError(f"num_frames must be >= 1, got {num_frames}")
+        return replace(
+            self, tracks=self.tracks[:num_frames], visibility=self.visibility[:num_frames], dropped=dict(self.dropped)
+        )
+
     def subset(self, idx) -> TrackSet:
         """The tracks selected by ``idx`` (integer indices or an (N,) bool mask), same frames."""
         idx = np.asarray(idx)

@@ -35,9 +35,11 @@ def autocast_for(device: torch.device, precision: str = "auto"):
 
 
 def pair_chunk(n: int, device: torch.device) -> int:
-    """Pairs per forward pass: about 2^17 (CPU) or 2^24 (GPU) samples per chunk."""
-    budget = 2**24 if device.type == "cuda" else 2**17  # CPU: ~130 pairs at T = 1000 measured best
-    return max(1, budget // max(n, 1))
+    """Pairs per forward pass: about 2^24 samples per chunk on a GPU; on a CPU 2^17 samples and
+    at most 128 pairs (measured on 2 cores: 1,450 pairs/s at T = 200 vs 1,310 with 655 pairs)."""
+    if device.type == "cuda":
+        return max(1, 2**24 // max(n, 1))
+    return max(1, min(128, 2**17 // max(n, 1)))
 
 
 @torch.no_grad()

@@ -38,6 +38,11 @@ class DiscoverOptions:
     max_tracks: int = field(default=400, metadata={"help": "seeded subsample of given tracks"})
     num_points: int = field(default=400, metadata={"help": "points to track when no tracks are given"})
     track_method: str = field(default="grid", metadata={"help": "where tracking starts: grid or features"})
+    flow: str = field(default="lk", metadata={"help": "optical flow of the tracker: lk (Lucas-Kanade) or dis (dense)"})
+    min_share: float = field(
+        default=0.25,
+        metadata={"help": "if fewer tracked points survive the clip, cut it to the frames where this share does"},
+    )
     max_frames: int = field(default=120, metadata={"help": "use at most this many frames"})
     max_side: int = field(
         default=640, metadata={"help": "shrink video frames to this longest side (not with --tracks)"}
@@ -63,9 +68,10 @@ def load_input(opts: DiscoverOptions, datasets):
     if not opts.tracks:
         with progress_bar("tracking", unit="frame") as progress:
             tracked = datasets.track_points(
-                frames, num_points=opts.num_points, method=opts.track_method, progress=progress
+                frames, num_points=opts.num_points, method=opts.track_method, flow=opts.flow, progress=progress
             )
-        return frames, visible_throughout(tracked)
+        tracked = visible_throughout(tracked, min_share=opts.min_share)
+        return frames[: tracked.num_frames], tracked
     tracks = datasets.load_tracks(opts.tracks, image_size=frames[0].shape[:2])
     T = min(len(frames), tracks.num_frames)
     if tracks.num_frames != len(frames):
@@ -76,13 +82,7 @@ def load_input(opts: DiscoverOptions, datasets):
             len(frames),
             T,
         )
-        tracks = datasets.TrackSet(
-            tracks=tracks.tracks[:T],
-            visibility=tracks.visibility[:T],
-            image_size=tracks.image_size,
-            dropped=tracks.dropped,
-            source_index=tracks.source_index,
-        )
+        tracks = tracks.first_frames(T)
     if tracks.num_tracks > opts.max_tracks:
         keep = np.random.default_rng(opts.seed).choice(tracks.num_tracks, opts.max_tracks, replace=False)
         tracks = tracks.subset(np.sort(keep))

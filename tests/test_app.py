@@ -166,7 +166,7 @@ def test_generated_video_is_tracked_and_split(video):
     out = app.run_discovery(str(video), None, "pearson", 100, 100, 5, None)
     r = out.session.result
     assert len(out.session.frames) == T and out.first_frame.shape == (H, W, 3)
-    assert "tracked with Lucas-Kanade" in out.summary
+    assert "points tracked (LK flow)" in out.summary and "first" not in out.summary
     assert not out.pr_curve["visible"] and out.session.ground_truth is None
     # the tracks well inside the square share one object, those well outside another
     x0, y0 = square_origin(0)

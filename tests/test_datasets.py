@@ -260,27 +260,51 @@ def test_read_video_mp4_and_folder(tmp_path):
         read_video(tmp_path / "none")
 
 
-def test_track_points_recovers_translation():
+def translating_texture(velocity, num_frames=6) -> np.ndarray:
+    """(T, 120, 160) frames of a blurred-noise texture whose content moves by ``velocity`` px/frame."""
     rng = np.random.default_rng(0)
     texture = cv2.GaussianBlur(rng.uniform(0, 255, (220, 260)).astype(np.float32), (0, 0), 2.0)
     texture = cv2.normalize(texture, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
-    velocity = np.array([1.3, -0.7])  # pixels per frame
     frames = []
-    for t in range(6):
-        shift = np.array([[1, 0, velocity[0] * t - 30], [0, 1, velocity[1] * t - 30]])  # content moves by velocity
+    for t in range(num_frames):
+        shift = np.array([[1, 0, velocity[0] * t - 30], [0, 1, velocity[1] * t - 30]])
         frames.append(cv2.warpAffine(texture, shift, (160, 120), flags=cv2.INTER_LINEAR))
+    return np.stack(frames)
+
+
+@pytest.mark.parametrize("flow", ["lk", "dis"])
+def test_track_points_recovers_translation(flow):
+    velocity = np.array([1.3, -0.7])  # pixels per frame
+    frames = translating_texture(velocity)
     calls = []
-    ts = track_points(np.stack(frames), num_points=100, progress=lambda done, total: calls.append((done, total)))
+    ts = track_points(frames, num_points=100, flow=flow, progress=lambda done, total: calls.append((done, total)))
     assert calls[-1] == (6, 6) and ts.image_size == (120, 160)
     expected = ts.tracks[0] + velocity * np.arange(6)[:, None, None]
     kept = ts.visibility[-1]
     assert kept.mean() > 0.8
     error = np.linalg.norm(ts.tracks[:, kept] - expected[:, kept], axis=-1)
     assert error.max() < 0.5
-    features = track_points(np.stack(frames), num_points=50, method="features")
+    # a point that leaves the image is lost, and stays where it was last seen
+    edge = track_points(frames, points=[[80.0, 60.0], [159.0, 60.0]], flow=flow)
+    assert edge.visibility[:, 0].all() and not edge.visibility[-1, 1]
+    assert np.allclose(edge.tracks[-1, 1], edge.tracks[np.argmin(edge.visibility[:, 1]) - 1, 1])
+
+
+def test_track_points_options():
+    frames = translating_texture(np.array([1.0, 0.5]))
+    features = track_points(frames, num_points=50, method="features")
     assert 0 < features.num_tracks <= 50
-    with pytest.raises(DataError, match="method"):
-        track_points(np.stack(frames), method="magic")
+    given = track_points(frames, points=np.array([[40.0, 30.0], [100.5, 70.25]]))
+    assert given.num_tracks == 2 and np.array_equal(given.tracks[0], [[40.0, 30.0], [100.5, 70.25]])
+    for kwargs, message in [
+        (dict(method="magic"), "method"),
+        (dict(flow="farneback"), "optical flow"),
+        (dict(fb_threshold=0), "fb_threshold"),
+        (dict(points=np.zeros((3, 3))), "points must be"),
+        (dict(points=np.array([[1.0, np.nan]])), "points must be"),
+    ]:
+        with pytest.raises(DataError, match=message):
+            track_points(frames, **kwargs)
 
 
 def test_generate_refuses_non_empty_folder(tmp_path):

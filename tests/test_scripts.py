@@ -106,6 +106,11 @@ def test_discover_tracks_a_video_and_reads_a_track_file(data_root, tmp_path):
     proc = run("discover.py", "--video", video, "--estimator", "pearson", "--num-points", 60, "--out", tmp_path / "a")
     assert proc.returncode == 0, proc.stderr
     assert np.load(tmp_path / "a" / "result.npz")["tracks"].shape[0] == 16
+    proc = run("discover.py", "--video", video, "--estimator", "pearson", "--flow", "dis", "--out", tmp_path / "c")
+    assert proc.returncode == 0, proc.stderr
+    assert_clean_error(
+        run("discover.py", "--video", video, "--flow", "magic", "--out", tmp_path / "d"), "unknown optical flow"
+    )
     track_file = tmp_path / "tracks.npy"
     np.save(track_file, seq.tracks.tracks)
     proc = run(
