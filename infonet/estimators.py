@@ -6,10 +6,21 @@ from .baselines import GaussianEstimator, KSGEstimator, PearsonEstimator, kde, m
 from .estimate import InfoNetEstimator
 from .interface import FunctionEstimator, MIEstimator
 
-__all__ = ["get_estimator", "available_estimators"]
+__all__ = ["get_estimator", "available_estimators", "INFONET_NAMES"]
+
+INFONET_NAMES = ("infonet", "infonet-fast")  # the neural estimators (they take model=, device=, weights=)
+
+
+def _infonet_fast(**kwargs) -> InfoNetEstimator:
+    """InfoNet without the average over the copula square's symmetries: 8x cheaper estimates."""
+    est = InfoNetEstimator(symmetries=1, **kwargs)
+    est.name = "infonet-fast"
+    return est
+
 
 _FACTORIES = {
     "infonet": InfoNetEstimator,
+    "infonet-fast": _infonet_fast,
     "ksg": KSGEstimator,
     "kde": lambda **kw: FunctionEstimator("kde", kde, **kw),
     "mine": lambda **kw: FunctionEstimator("mine", mine, **kw),

@@ -18,6 +18,7 @@ import numpy as np
 
 from infonet import get_estimator
 from infonet.cli import parse_options, run_cli, save_options
+from infonet.estimators import INFONET_NAMES
 from segmentation import discover, score_grouping, visible_throughout
 from segmentation import visualize as vis
 from segmentation._imports import require_toolkit_datasets
@@ -163,7 +164,7 @@ def _number(text: str) -> float:
 
 
 def _estimator_kwargs(opts) -> dict:
-    if opts.estimator.strip().lower() != "infonet":
+    if opts.estimator.strip().lower() not in INFONET_NAMES:
         return {}
     return {"device": opts.device, "weights": opts.weights or None}
 

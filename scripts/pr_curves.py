@@ -21,6 +21,7 @@ import numpy as np
 from infonet import available_estimators, get_estimator
 from infonet.bench.common import write_csv
 from infonet.cli import parse_options, run_cli, save_options
+from infonet.estimators import INFONET_NAMES
 from segmentation import visualize as vis
 from segmentation._imports import require_toolkit_datasets
 from segmentation.benchmark import SUMMARY_COLUMNS, evaluate_tracks, find_sequences
@@ -71,7 +72,9 @@ def main(opts: PRCurveOptions) -> None:
     out = Path(opts.out)
     _check_out(out, data, sequences)
     estimators = {
-        n: get_estimator(n, device=opts.device, weights=opts.weights or None) if n == "infonet" else get_estimator(n)
+        n: get_estimator(n, device=opts.device, weights=opts.weights or None)
+        if n in INFONET_NAMES
+        else get_estimator(n)
         for n in names
     }
     out.mkdir(parents=True, exist_ok=True)

@@ -190,6 +190,8 @@ def test_symmetrised_estimate_is_the_mean_over_the_copula_symmetries(tiny_model)
         assert infonet.estimate_mi(a, b, model=tiny_model) == pytest.approx(mean, abs=1e-5)
     with pytest.raises(ValueError, match="symmetries must be 1, 2, 4 or 8"):
         infonet.estimate_mi(x, y, model=tiny_model, symmetries=3)
+    fast = infonet.get_estimator("infonet-fast", model=tiny_model)
+    assert fast.name == "infonet-fast" and fast.estimate(x, y) == pytest.approx(each["id"], abs=1e-6)
 
 
 def test_constant_sequence_gives_zero(tiny_model):

@@ -13,8 +13,7 @@ import numpy as np
 import torch
 
 from .. import distributions
-from ..estimate import InfoNetEstimator
-from ..estimators import available_estimators, get_estimator
+from ..estimators import INFONET_NAMES, available_estimators, get_estimator
 from ..evaluation import make_level_set, make_triplet_set
 from ..model import InfoNet
 from .accuracy import (
@@ -56,7 +55,9 @@ class MIBenchmarkConfig:
     out: str = _opt("outputs/benchmark_mi", "output folder")
     device: str = _opt("auto", "InfoNet device: auto, cpu, cuda (speed is also timed on the CPU)")
     weights: str = _opt("", "InfoNet checkpoint (default: $INFONET_WEIGHTS or assets/infonet.pt)")
-    estimators: tuple[str, ...] = _opt(("infonet", "ksg", "kde", "mine", "gaussian"), "estimators to compare")
+    estimators: tuple[str, ...] = _opt(
+        ("infonet", "infonet-fast", "ksg", "kde", "mine", "gaussian"), "estimators to compare"
+    )
     sections: tuple[str, ...] = _opt(SECTIONS, "sections to run")
     n: int = _opt(2000, "samples per sequence (levels, triplets, distributions)")
     per_level: int | None = _opt(None, "mixtures per MI level 0.0-0.9 (preset: quick 40, CPU 200, GPU 1000)")
@@ -154,10 +155,11 @@ def run_mi_benchmark(
     cuda = torch.device(cfg.device).type == "cuda"
     devices = ["cpu", "cuda"] if cuda else ["cpu"]
     models: dict[str, InfoNet] = {}
-    if "infonet" in cfg.estimators:
+    neural = [name for name in cfg.estimators if name in INFONET_NAMES]
+    if neural:
         models = {dev: _load_model(model, cfg.weights, dev) for dev in devices}
     estimators = {
-        name: InfoNetEstimator(model=models[devices[-1]]) if name == "infonet" else get_estimator(name)
+        name: get_estimator(name, model=models[devices[-1]]) if name in neural else get_estimator(name)
         for name in cfg.estimators
     }
     info = {**_run_info(cfg.quick, cuda), "estimators": ", ".join(cfg.estimators)}
@@ -178,9 +180,9 @@ def run_mi_benchmark(
         timings.append({"section": section, "seconds": time.perf_counter() - start})
 
     if "speed" in cfg.sections:
-        timed_estimators = [("infonet", dev, InfoNetEstimator(model=models[dev])) for dev in models]
+        timed_estimators = [(name, dev, get_estimator(name, model=models[dev])) for name in neural for dev in models]
         timed_estimators += [
-            (name, "cpu", est) for name, est in estimators.items() if name != "infonet" and cfg.cap(name, "speed") != 0
+            (name, "cpu", est) for name, est in estimators.items() if name not in neural and cfg.cap(name, "speed") != 0
         ]
         with timed("speed"):
             sizes = dict(lengths=cfg.speed_lengths, batches=cfg.speed_batches, repeats=cfg.speed_repeats)

@@ -15,7 +15,7 @@ from ..interface import MIEstimator
 from .common import SEEDS, Progress, _sync, time_call
 
 MINE_SPEED_LENGTHS = (1000,)  # MINE-500 costs seconds per estimate: timed at n = 1000 only
-BATCHED_ESTIMATORS = ("infonet", "gaussian", "pearson")  # a real batched path, worth timing batched
+BATCHED_ESTIMATORS = ("infonet", "infonet-fast", "gaussian", "pearson")  # a real batched path, worth timing batched
 
 
 def speed_rows(
@@ -61,7 +61,7 @@ def speed_rows(
             fn = lambda est=est, x=x, y=y: est.estimate(x[0], y[0])
         else:
             fn = lambda est=est, x=x, y=y, b=b: est.estimate_batch(x[:b], y[:b])
-        warmup = 0 if name == "mine" else (2 if name == "infonet" and b == 1 else 1)  # MINE has no lazy set-up
+        warmup = 0 if name == "mine" else (2 if name.startswith("infonet") and b == 1 else 1)  # MINE has no lazy set-up
         seconds, runs = time_call(fn, repeats=repeats, warmup=warmup, budget_s=budget_s, sync=_sync(device))
         row = {"estimator": name, "device": device, "batch": b, "n": n, "seconds": seconds / b, "repeats": runs}
         rows.append({**row, "threads": torch.get_num_threads()})
