@@ -16,7 +16,7 @@ from pathlib import Path
 from .archive import extract_zip
 from .pointodyssey import ANNOTATION_FILES, Sequence, load_pointodyssey
 from .synthetic import generate_sequence
-from .tracking import track_points
+from .tracking import FLOWS, track_points, tracking_errors
 from .tracks import DataError, TrackSet, load_tracks
 from .video import VIDEO_SUFFIXES, read_video, write_video
 
@@ -37,5 +37,7 @@ __all__ = [
     "load_tracks",
     "read_video",
     "track_points",
+    "tracking_errors",
+    "FLOWS",
     "write_video",
 ]

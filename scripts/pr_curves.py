@@ -7,7 +7,7 @@
 estimator: pairwise MI between --max-tracks tracks (a seeded subsample), a threshold sweep
 scored FBMS-style against the mask ground truth, and the automatic threshold. Writes to --out:
 summary.csv (sequence, estimator, n_tracks, best_f, ap, objects_extracted, seconds, then
-extras: auto_f, auto_threshold, query_ap, ...), sweep_<sequence>_<estimator>.csv (one row per
+extras: auto_f, auto_threshold, query_ap, pair_auc, ...), sweep_<sequence>_<estimator>.csv (one row per
 threshold), pr_<sequence>.png (the curves; stars mark the automatic threshold), options.json.
 """
 
@@ -113,7 +113,7 @@ def main(opts: PRCurveOptions) -> None:
             marks[f"{name} (AP {result.sweep.ap:.2f})"] = (result.auto.recall, result.auto.precision)
         title = f"{path.name}: {seq.tracks.num_tracks} tracks, {seq.num_frames} frames"
         vis.pr_curve_figure(curves, marks=marks, title=title).savefig(out / f"pr_{_slug(path.name)}.png", dpi=120)
-    columns = [*SUMMARY_COLUMNS, "auto_f"]
+    columns = [*SUMMARY_COLUMNS, "auto_f", "pair_auc"]
     print("  ".join(f"{c:>17}" for c in columns))
     for row in rows:
         print("  ".join(f"{row[c]:>17}" for c in columns))

@@ -22,7 +22,7 @@ from infonet.interface import MIEstimator
 
 from ._imports import require_toolkit_datasets
 from .affinity import pairwise_mi
-from .evaluation import Score, Sweep, mean_query_ap, score_grouping, sweep_thresholds
+from .evaluation import Score, Sweep, mean_query_ap, pair_auc, score_grouping, sweep_thresholds
 from .grouping import group, threshold_candidates
 
 __all__ = ["SUMMARY_COLUMNS", "TrackResult", "evaluate_tracks", "find_sequences"]
@@ -41,6 +41,7 @@ class TrackResult:
         sweep: scores over the threshold sweep (the P-R curve).
         auto: score at the automatic threshold; auto_threshold: that threshold.
         query_ap: mean query-point AP over all scored tracks.
+        pair_auc: ROC AUC of MI separating same-object from different-object pairs.
         seconds: MI matrix plus automatic grouping (the cost of one discovery).
         sweep_seconds: the threshold sweep and the query-point scores.
         mi: (N, N) the MI matrix.
@@ -54,6 +55,7 @@ class TrackResult:
     auto: Score
     auto_threshold: float
     query_ap: float
+    pair_auc: float
     seconds: float
     sweep_seconds: float
     mi: np.ndarray
@@ -87,6 +89,7 @@ class TrackResult:
             "auto_objects_extracted": self.auto.objects_extracted,
             "auto_groups": self.auto.num_groups,
             "query_ap": round(self.query_ap, 4),
+            "pair_auc": round(self.pair_auc, 4),
             "sweep_seconds": round(self.sweep_seconds, 3),
         }
 
@@ -164,6 +167,7 @@ def evaluate_tracks(
         auto=auto_score,
         auto_threshold=auto.threshold,
         query_ap=query_ap,
+        pair_auc=pair_auc(mi, ids, ambiguous),
         seconds=seconds,
         sweep_seconds=time.perf_counter() - start,
         mi=mi,

@@ -36,6 +36,10 @@ Per query point (:func:`query_pr_curve`): rank all other scored tracks by MI to 
 sweep the threshold down, and count a track as a true positive when it shares the query's
 object; ``ap`` is the average precision (sum over true positives of the precision at their
 rank, divided by the number of positives).
+
+Pair separability (:func:`pair_auc`): the ROC AUC of MI as a score of "the two tracks share an
+object" over all pairs of scored tracks, ties counted half. It needs no threshold and no
+grouping, so it compares affinities (estimators, features) before any graph step.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
+from scipy.stats import rankdata
 
 from .grouping import Grouping, check_mi, group, threshold_candidates
 
@@ -59,6 +64,7 @@ __all__ = [
     "average_precision",
     "query_pr_curve",
     "mean_query_ap",
+    "pair_auc",
 ]
 
 EXTRACTED_F = 0.75
@@ -314,3 +320,23 @@ def mean_query_ap(mi, object_ids, ambiguous=None, *, queries=None) -> float:
         raise ValueError("every query must be the index of a track with a usable ground-truth id")
     aps = [_query_pr(mi, ids, keep, int(q)).ap for q in queries]
     return float(np.mean(aps)) if aps else 0.0
+
+
+def pair_auc(mi, object_ids, ambiguous=None) -> float:
+    """ROC AUC of MI separating same-object from different-object pairs of scored tracks.
+
+    The Mann-Whitney form: the probability that a random same-object pair has higher MI than a
+    random different-object pair, ties counted half. NaN when either kind of pair is missing.
+    """
+    mi = check_mi(mi)
+    ids = np.asarray(object_ids, dtype=np.int64)
+    if ids.shape != (len(mi),):
+        raise ValueError(f"object_ids must have shape ({len(mi)},), got {ids.shape}")
+    keep = np.flatnonzero(scored_mask(ids, ambiguous))
+    i, j = np.triu_indices(len(keep), k=1)
+    scores, same = mi[keep[i], keep[j]], ids[keep[i]] == ids[keep[j]]
+    positives, negatives = int(same.sum()), int((~same).sum())
+    if positives == 0 or negatives == 0:
+        return float("nan")
+    ranks = rankdata(scores)  # average ranks for ties
+    return float((ranks[same].sum() - positives * (positives + 1) / 2) / (positives * negatives))

@@ -17,6 +17,7 @@ from datasets import (
     load_tracks,
     read_video,
     track_points,
+    tracking_errors,
     write_video,
 )
 from datasets.synthetic import CORRUPTION_KINDS
@@ -288,6 +289,18 @@ def test_track_points_recovers_translation(flow):
     edge = track_points(frames, points=[[80.0, 60.0], [159.0, 60.0]], flow=flow)
     assert edge.visibility[:, 0].all() and not edge.visibility[-1, 1]
     assert np.allclose(edge.tracks[-1, 1], edge.tracks[np.argmin(edge.visibility[:, 1]) - 1, 1])
+
+
+def test_tracking_errors_against_exact_truth():
+    velocity = np.array([1.3, -0.7])
+    frames = translating_texture(velocity)
+    start = np.array([[60.0, 50.0], [90.0, 70.0], [158.5, 60.0]])  # the last one leaves the image
+    truth = start + velocity * np.arange(6)[:, None, None]  # (T, N, 2)
+    scores = tracking_errors(track_points(frames, points=start), truth)
+    assert scores["survived"] == pytest.approx(2 / 3)
+    assert scores["within_1px"] == 1.0 and scores["median_px"] < 0.2
+    with pytest.raises(ValueError, match="shape"):
+        tracking_errors(track_points(frames, points=start), truth[:, :2])
 
 
 def test_track_points_options():

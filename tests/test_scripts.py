@@ -121,6 +121,16 @@ def test_discover_tracks_a_video_and_reads_a_track_file(data_root, tmp_path):
 
 
 @pytest.mark.skipif(not (SAMPLE_SEQUENCE / "anno.npz").is_file(), reason="bundled sample not present")
+def test_bench_tracker_scores_both_flows(data_root, tmp_path):
+    proc = run("bench_tracker.py", "--data", data_root, "--out", tmp_path / "t")
+    assert proc.returncode == 0, proc.stderr
+    with open(tmp_path / "t" / "summary.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["sequence"], r["flow"]) for r in rows] == [(s, f) for s in ("seq_a", "seq_b") for f in ("lk", "dis")]
+    assert all(0 <= float(r["survived"]) <= 1 and 0 <= float(r["within_2px"]) <= 1 for r in rows)
+    assert_clean_error(run("bench_tracker.py", "--data", data_root, "--flows", "magic", "--out", tmp_path / "u"), "magic")
+
+
 def test_pr_curves_defaults_to_the_bundled_sample(tmp_path):
     proc = run("pr_curves.py", "--estimators", "pearson", "--max-tracks", 60, "--out", tmp_path)
     assert proc.returncode == 0, proc.stderr

@@ -15,6 +15,7 @@ from segmentation import (
     group,
     mean_query_ap,
     modularity,
+    pair_auc,
     pairwise_mi,
     query_pr_curve,
     relabel_by_size,
@@ -154,6 +155,28 @@ def test_average_precision_by_hand():
     # a dip is filled by the envelope: precision 0.4 at recall 0.5 counts as 0.8
     assert average_precision([0.25, 0.5, 1.0], [1.0, 0.4, 0.8]) == pytest.approx(0.25 + 0.75 * 0.8)
     assert average_precision([], []) == 0.0
+
+
+def test_pair_auc_by_hand_and_against_sklearn(rng):
+    from sklearn.metrics import roc_auc_score
+
+    ids = np.array([1, 1, 2, 2, 0, -1])
+    mi = np.zeros((6, 6))
+    mi[0, 1] = mi[2, 3] = 2.0  # the two same-object pairs are the strongest
+    mi[0, 2] = 1.0
+    mi = mi + mi.T
+    assert pair_auc(mi, ids) == 1.0
+    assert pair_auc(-mi, ids) == 0.0
+    assert pair_auc(np.ones((6, 6)), ids) == 0.5  # all tied
+    assert np.isnan(pair_auc(mi, [1, 1, 1, 1, 1, 1]))
+    # ambiguous and unknown tracks are left out
+    assert pair_auc(mi, ids, ambiguous=[False, False, True, False, False, False]) == 1.0
+    N = 30
+    ids = rng.integers(0, 4, N)
+    a = rng.uniform(size=(N, N))
+    a = np.round(a + a.T + 0.5 * (ids[:, None] == ids[None, :]), 1)  # rounding makes ties
+    i, j = np.triu_indices(N, 1)
+    assert pair_auc(a, ids) == pytest.approx(roc_auc_score(ids[i] == ids[j], a[i, j]))
 
 
 def test_query_pr_by_hand():
