@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["rank_transform", "rank_transform_np", "is_constant", "SYMMETRIES", "symmetry_maps"]
+__all__ = ["rank_transform", "rank_transform_np", "is_constant", "SYMMETRIES", "symmetry_maps", "symmetric_copies"]
 
 # (swap, reverse the first, reverse the second), applied in that order. The first 1, 2, 4 and 8
 # form subgroups: identity; + swap; + rotation by 180 degrees; the whole dihedral group.
@@ -71,3 +71,13 @@ def symmetry_maps(k: int) -> tuple[tuple[bool, bool, bool], ...]:
     if k not in (1, 2, 4, 8):
         raise ValueError(f"symmetries must be 1, 2, 4 or 8, got {k!r}")
     return SYMMETRIES[:k]
+
+
+def symmetric_copies(u: torch.Tensor, v: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Copula samples u, v (B, n) under the first k symmetries: two (k * B, n) tensors, map-major."""
+    firsts, seconds = [], []
+    for swap, flip_first, flip_second in symmetry_maps(k):
+        first, second = (v, u) if swap else (u, v)
+        firsts.append(1 - first if flip_first else first)
+        seconds.append(1 - second if flip_second else second)
+    return torch.cat(firsts), torch.cat(seconds)

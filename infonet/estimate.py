@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from .checkpoint import load_pretrained, resolve_device
-from .copula import is_constant, rank_transform, symmetry_maps
+from .copula import is_constant, rank_transform, symmetric_copies, symmetry_maps
 from .interface import MIEstimator, check_batch, check_pair
 from .model import InfoNet
 from .pairwise import autocast_for, pair_chunk, pairwise_mi
@@ -60,10 +60,7 @@ def predict(
     mi, dv, qs = [], [], []
     for start in range(0, B, chunk):
         xb, yb = x[start : start + chunk], y[start : start + chunk]
-        u, v = rank_transform(xb), rank_transform(yb)
-        copies = [(v, u) if swap else (u, v) for swap, _, _ in maps]
-        a = torch.cat([1 - c[0] if flip else c[0] for c, (_, flip, _) in zip(copies, maps, strict=True)])
-        b = torch.cat([1 - c[1] if flip else c[1] for c, (_, _, flip) in zip(copies, maps, strict=True)])
+        a, b = symmetric_copies(rank_transform(xb), rank_transform(yb), len(maps))
         with autocast_for(device, precision):
             out = model(a, b)  # (k * P) copies, grouped by symmetry
         dead = (is_constant(xb) | is_constant(yb)).unsqueeze(-1)

@@ -128,7 +128,9 @@ def test_bench_tracker_scores_both_flows(data_root, tmp_path):
         rows = list(csv.DictReader(f))
     assert [(r["sequence"], r["flow"]) for r in rows] == [(s, f) for s in ("seq_a", "seq_b") for f in ("lk", "dis")]
     assert all(0 <= float(r["survived"]) <= 1 and 0 <= float(r["within_2px"]) <= 1 for r in rows)
-    assert_clean_error(run("bench_tracker.py", "--data", data_root, "--flows", "magic", "--out", tmp_path / "u"), "magic")
+    assert_clean_error(
+        run("bench_tracker.py", "--data", data_root, "--flows", "magic", "--out", tmp_path / "u"), "magic"
+    )
 
 
 def test_pr_curves_defaults_to_the_bundled_sample(tmp_path):
