@@ -76,7 +76,8 @@ def pairwise_mi(
     chunk = chunk_size or max(1, pair_chunk(T, device) // len(maps))
     with autocast_for(device, precision):
         u = rank_transform(s)  # (N, T), once per series
-        ranks = {False: u, True: 1 - u} if len(maps) > 2 else {False: u}  # reversed only when used
+        reversed_used = any(flip_a or flip_b for _, flip_a, flip_b in maps)
+        ranks = {False: u, True: 1 - u} if reversed_used else {False: u}
         feats = {flip: model.features(r) for flip, r in ranks.items()}  # (N, T, 2F), once per series
     mi = torch.zeros(total, device=device)
     for start in range(0, total, chunk):
