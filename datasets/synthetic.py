@@ -10,6 +10,10 @@ The scene is 2-D and rendered with affine warps, so every track's position is kn
   transform per frame (a path across the view, rotation, scale) and then by the camera. Object 0
   is articulated: a limb hinged to its body swings back and forth; both parts carry its mask
   index. The last object (of two or more) heads out of the view.
+- **Motion**: ``motion="sweep"`` (default) plays one pass across the view over the clip,
+  however many frames it has; ``motion="wander"`` moves objects, camera and zoom on slow waves
+  of a fixed pace in frames (periods of about 60-190 frames), so a long clip holds many turns,
+  as PointOdyssey's long videos do, and its first frames are those of a shorter clip.
 - **Depth**: each part has a depth per frame; nearer parts paint over farther ones, which makes
   the occlusions, the mask and the depth map. Depth ranges of objects overlap, so their order
   can change.
@@ -60,6 +64,8 @@ HUGE = 1e7  # pixels: a finite coordinate far outside any image
 BACKGROUND_SHARE = 0.35  # of the tracks
 EDGE_MARGIN = 3  # sprite pixels between a sampled point and its part's edge
 SHAPES = ("ellipse", "star", "box", "blob")
+MOTIONS = ("sweep", "wander")
+WANDER_PACE = 48  # frames per unit of the wandering clock (a sweep's default length)
 LAYOUT = (("rgbs", "rgb_*.jpg"), ("masks", "mask_*.png"), ("depths", "depth_*.png"), ("normals", "normal_*.jpg"))
 LAYOUT_FILES = ("anno.npz", "annotations.npz", "info.npz", "scene_info.json")
 
@@ -162,9 +168,11 @@ def _apply(poses: np.ndarray, points: np.ndarray) -> np.ndarray:
     return np.einsum("tij,nj->tni", poses[:, :, :2], points) + poses[:, None, :, 2]
 
 
-def _build_scene(rng, num_frames, height, width, num_objects):
+def _build_scene(rng, num_frames, height, width, num_objects, motion="sweep"):
     """Parts (background first), asset names, zoom (T,) and the camera's shift (T, 2) from the canvas centre."""
-    tau = np.linspace(0, 1, num_frames)
+    # the motion clock: one sweep spans the clip whatever its length; wandering runs at a fixed
+    # pace in frames, so a longer clip holds more turns
+    tau = np.linspace(0, 1, num_frames) if motion == "sweep" else np.arange(num_frames) / WANDER_PACE
     canvas_h, canvas_w = math.ceil(1.7 * height), math.ceil(1.7 * width)
     canvas_centre = np.array([(canvas_w - 1) / 2, (canvas_h - 1) / 2])
     zoom = 1 + _wave(rng, tau, 0.12)  # (T,)
@@ -195,10 +203,17 @@ def _build_scene(rng, num_frames, height, width, num_objects):
         rot = np.array([[math.cos(turn), -math.sin(turn)], [math.sin(turn), math.cos(turn)]])
         leaves = num_objects >= 2 and j == num_objects - 1
         end = -(rot @ direction) * ((0.9 * width, 0.9 * height) if leaves else (0.3 * width, 0.25 * height))
-        offset = start[:, None] + (end - start)[:, None] * tau  # (2, T) relative to the camera centre
+        if motion == "sweep":
+            offset = start[:, None] + (end - start)[:, None] * tau  # (2, T) relative to the camera centre
+        else:  # two slow waves per axis about a point on the ring where the sweep would start
+            offset = 0.6 * start[:, None] + np.stack(
+                [sum(_wave(rng, tau, a / k, (0.25, 0.8)) for k in (1, 2)) for a in (0.25 * width, 0.22 * height)]
+            )
         px = cam_x[0] + offset[0] + _wave(rng, tau, 0.03 * width, (0.5, 2.0))
         py = cam_y[0] + offset[1] + _wave(rng, tau, 0.03 * height, (0.5, 2.0))
-        theta = rng.uniform(0, 2 * math.pi) + rng.choice([-1, 1]) * rng.uniform(0.4, 1.8) * tau
+        heading = rng.uniform(0, 2 * math.pi)  # (draws in this order: sweep sequences stay as they were)
+        spin = rng.choice([-1, 1]) * rng.uniform(0.4, 1.8)
+        theta = heading + (spin * tau if motion == "sweep" else _wave(rng, tau, spin, (0.2, 0.6)))
         scale = rng.uniform(0.85, 1.1) * (1 + _wave(rng, tau, 0.2))
         depth = base_depths[j] + _wave(rng, tau, 1.6)
         normal = rng.normal(size=3) * (0.4, 0.4, 0.0) + facing
@@ -329,6 +344,7 @@ def generate_sequence(
     corrupt_fraction: float = 0.02,
     overwrite: bool = False,
     jpeg_quality: int = 90,
+    motion: str = "sweep",
 ) -> Path:
     """Renders a synthetic sequence with exact point tracks in the PointOdyssey layout.
 
@@ -345,6 +361,9 @@ def generate_sequence(
         corrupt_fraction: share of the tracks given corrupted entries (0 to 0.5).
         overwrite: replace the layout files of a non-empty folder (other files are left alone).
         jpeg_quality: JPEG quality of the frames (1-100).
+        motion: "sweep" (each object crosses the view once over the clip, however long) or
+            "wander" (objects, camera and zoom drift on slow waves of 60-190 frames, so a long
+            clip holds many turns, as the long PointOdyssey videos do).
 
     Returns:
         The folder written.
@@ -363,13 +382,15 @@ def generate_sequence(
         raise DataError(f"num_objects must be in [0, 20]; got {num_objects}")
     if num_tracks < 1:
         raise DataError(f"num_tracks must be >= 1; got {num_tracks}")
+    if motion not in MOTIONS:
+        raise DataError(f"motion must be one of {', '.join(MOTIONS)}; got {motion!r}")
     if not 0 <= corrupt_fraction <= 0.5:
         raise DataError(f"corrupt_fraction must be in [0, 0.5]; got {corrupt_fraction}")
     start = time.perf_counter()
     out = Path(out_dir)
     _prepare_folder(out, overwrite)
     rng = np.random.default_rng(seed)
-    parts, names, zoom, cam_shift = _build_scene(rng, num_frames, height, width, num_objects)
+    parts, names, zoom, cam_shift = _build_scene(rng, num_frames, height, width, num_objects, motion)
 
     # tracks: a share on the background seen in frame 0, the rest split between objects, then by
     # part area inside an articulated object

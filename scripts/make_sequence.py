@@ -24,6 +24,9 @@ class MakeSequenceOptions:
     tracks: int = field(default=1024, metadata={"help": "number of point tracks N"})
     corrupt_fraction: float = field(default=0.02, metadata={"help": "share of tracks given corrupted entries"})
     jpeg_quality: int = field(default=90, metadata={"help": "JPEG quality of the frames"})
+    motion: str = field(
+        default="sweep", metadata={"help": "sweep: one pass across the view per clip; wander: slow turns at a fixed pace"}
+    )
     overwrite: bool = field(default=False, metadata={"help": "replace the sequence files of a non-empty folder"})
 
 
@@ -40,6 +43,7 @@ def main(opts: MakeSequenceOptions) -> None:
         corrupt_fraction=opts.corrupt_fraction,
         overwrite=opts.overwrite,
         jpeg_quality=opts.jpeg_quality,
+        motion=opts.motion,
     )
     save_options(opts, out / "make_sequence.json")
 

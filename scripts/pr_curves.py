@@ -9,6 +9,10 @@ scored FBMS-style against the mask ground truth, and the automatic threshold. Wr
 summary.csv (sequence, estimator, n_tracks, best_f, ap, objects_extracted, seconds, then
 extras: auto_f, auto_threshold, query_ap, pair_auc, ...), sweep_<sequence>_<estimator>.csv (one row per
 threshold), pr_<sequence>.png (the curves; stars mark the automatic threshold), options.json.
+
+--frames 48,96,192 sweeps the clip length instead: every sequence is scored on its first 48, 96
+and 192 frames (files get a _T<frames> suffix), and frames.png plots pair AUC and best F
+against the length, per estimator.
 """
 
 import logging
@@ -27,6 +31,8 @@ from segmentation._imports import require_toolkit_datasets
 from segmentation.benchmark import SUMMARY_COLUMNS, evaluate_tracks, find_sequences
 from segmentation.progress import progress_bar
 
+log = logging.getLogger("pr_curves")
+
 
 @dataclass
 class PRCurveOptions:
@@ -35,6 +41,7 @@ class PRCurveOptions:
     out: str = field(default="runs/pr_curves", metadata={"help": "output folder"})
     max_tracks: int = field(default=300, metadata={"help": "tracks per sequence (seeded subsample)"})
     max_frames: int | None = field(default=None, metadata={"help": "use only the first frames"})
+    frames: str = field(default="", metadata={"help": "comma-separated clip lengths to sweep (e.g. 48,96,192)"})
     feature: str = field(default="coords", metadata={"help": "coords, velocity or sliced"})
     method: str = field(default="components", metadata={"help": "components or louvain"})
     criterion: str = field(default="modularity", metadata={"help": "auto threshold criterion: modularity or otsu"})
@@ -61,8 +68,24 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
 
 
+def _lengths(opts: PRCurveOptions) -> list[int | None]:
+    """The clip lengths to score: the --frames sweep, or just --max-frames (None: all frames)."""
+    if not opts.frames.strip():
+        return [opts.max_frames]
+    if opts.max_frames is not None:
+        raise ValueError("give --frames (a sweep of lengths) or --max-frames, not both")
+    try:
+        lengths = sorted({int(v) for v in opts.frames.split(",") if v.strip()})
+    except ValueError:
+        raise ValueError(f"--frames must be comma-separated whole numbers, got {opts.frames!r}") from None
+    if not lengths or lengths[0] < 2:
+        raise ValueError(f"--frames needs lengths of at least 2 frames, got {opts.frames!r}")
+    return lengths
+
+
 def main(opts: PRCurveOptions) -> None:
     datasets = require_toolkit_datasets()
+    lengths = _lengths(opts)
     names = [n.strip().lower() for n in opts.estimators.split(",") if n.strip()]
     unknown = [n for n in names if n not in available_estimators()]
     if not names or unknown:
@@ -80,11 +103,15 @@ def main(opts: PRCurveOptions) -> None:
     out.mkdir(parents=True, exist_ok=True)
     save_options(opts, out)
     rows = []
-    for path in sequences:
-        seq = datasets.load_pointodyssey(path, max_tracks=opts.max_tracks, seed=opts.seed, max_frames=opts.max_frames)
+    for path, length in [(p, t) for p in sequences for t in lengths]:
+        seq = datasets.load_pointodyssey(path, max_tracks=opts.max_tracks, seed=opts.seed, max_frames=length)
+        if len(lengths) > 1 and seq.num_frames < length:
+            log.warning("%s: skipping --frames %d, the sequence has only %d frames", path.name, length, seq.num_frames)
+            continue
+        label = path.name if len(lengths) == 1 else f"{path.name}_T{length}"
         curves, marks = {}, {}
         for name, estimator in estimators.items():
-            with progress_bar(f"{path.name} {name}", unit="pair") as progress:
+            with progress_bar(f"{label} {name}", unit="pair") as progress:
                 result = evaluate_tracks(
                     seq.tracks,
                     estimator,
@@ -97,7 +124,7 @@ def main(opts: PRCurveOptions) -> None:
                     seed=opts.seed,
                     progress=progress,
                 )
-            stem = f"{_slug(path.name)}_{_slug(name)}"
+            stem = f"{_slug(label)}_{_slug(name)}"
             write_csv(result.sweep.rows(), out / f"sweep_{stem}.csv")
             if opts.save_mi:
                 np.savez_compressed(
@@ -107,13 +134,15 @@ def main(opts: PRCurveOptions) -> None:
                     ambiguous=seq.tracks.ambiguous,
                     source_index=seq.tracks.source_index,
                 )
-            rows.append(result.summary_row())
+            rows.append({**result.summary_row(), "frames": seq.num_frames})
             write_csv(rows, out / "summary.csv")  # after every result: a long run keeps what it finished
             curves[f"{name} (AP {result.sweep.ap:.2f})"] = (result.sweep.recall, result.sweep.precision)
             marks[f"{name} (AP {result.sweep.ap:.2f})"] = (result.auto.recall, result.auto.precision)
         title = f"{path.name}: {seq.tracks.num_tracks} tracks, {seq.num_frames} frames"
-        vis.pr_curve_figure(curves, marks=marks, title=title).savefig(out / f"pr_{_slug(path.name)}.png", dpi=120)
-    columns = [*SUMMARY_COLUMNS, "auto_f", "pair_auc"]
+        vis.pr_curve_figure(curves, marks=marks, title=title).savefig(out / f"pr_{_slug(label)}.png", dpi=120)
+    if len(lengths) > 1:
+        vis.scores_by_frames_figure(rows).savefig(out / "frames.png", dpi=120)
+    columns = [*SUMMARY_COLUMNS, "frames", "auto_f", "pair_auc"]
     print("  ".join(f"{c:>17}" for c in columns))
     for row in rows:
         print("  ".join(f"{row[c]:>17}" for c in columns))

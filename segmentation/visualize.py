@@ -26,6 +26,7 @@ __all__ = [
     "mi_heatmap",
     "sorted_mi_matrix_figure",
     "pr_curve_figure",
+    "scores_by_frames_figure",
     "figure_to_image",
     "save_image",
 ]
@@ -256,6 +257,36 @@ def pr_curve_figure(
     ax.set_title(title)
     if curves:
         ax.legend(loc="lower left")
+    return fig
+
+
+def scores_by_frames_figure(rows: Sequence[dict], metrics: Sequence[str] = ("pair_auc", "best_f")) -> Figure:
+    """Scores against clip length, one line per estimator (mean over sequences, dots per sequence).
+
+    Args:
+        rows: summary rows holding ``estimator``, ``frames`` and each metric.
+        metrics: the columns to plot, one panel each.
+    Returns:
+        matplotlib Figure.
+    """
+    fig = Figure(figsize=(4.2 * len(metrics), 3.8), layout="constrained")
+    names = list(dict.fromkeys(r["estimator"] for r in rows))
+    for m, metric in enumerate(metrics):
+        ax = fig.add_subplot(1, len(metrics), m + 1)
+        for k, name in enumerate(names):
+            mine = [r for r in rows if r["estimator"] == name]
+            frames = np.array([r["frames"] for r in mine], float)
+            values = np.array([r[metric] for r in mine], float)
+            lengths = np.unique(frames)
+            color = _TAB20[(2 * k) % 20] / 255
+            ax.plot(frames, values, ".", color=color, alpha=0.45)
+            ax.plot(lengths, [values[frames == t].mean() for t in lengths], "-o", ms=4, color=color, label=name)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(lengths, [str(int(t)) for t in lengths])
+        ax.set_xlabel("frames used")
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+    fig.axes[0].legend(loc="lower right")
     return fig
 
 

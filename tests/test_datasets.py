@@ -320,6 +320,20 @@ def test_track_points_options():
             track_points(frames, **kwargs)
 
 
+def test_wandering_motion_keeps_its_pace_whatever_the_length(tmp_path):
+    args = dict(seed=5, size=(64, 96), num_objects=2, num_tracks=60, corrupt_fraction=0.0)
+
+    def trajs(name, frames, motion):
+        path = generate_sequence(tmp_path / name, num_frames=frames, motion=motion, **args)
+        return np.load(path / "anno.npz")["trajs_2d"]
+
+    short, long = trajs("w24", 24, "wander"), trajs("w48", 48, "wander")
+    assert np.allclose(long[:24], short)  # a longer clip continues the same motion
+    assert not np.allclose(trajs("s48", 48, "sweep")[:24], trajs("s24", 24, "sweep"))  # a sweep spans the clip
+    with pytest.raises(DataError, match="motion"):
+        generate_sequence(tmp_path / "bad", num_frames=4, motion="drift", **args)
+
+
 def test_generate_refuses_non_empty_folder(tmp_path):
     out = tmp_path / "user"
     out.mkdir()

@@ -84,6 +84,22 @@ def test_pr_curves_end_to_end(data_root, tmp_path):
     assert json.loads((out / "options.json").read_text())["estimators"] == "pearson,gaussian"
 
 
+def test_pr_curves_sweeps_clip_lengths(data_root, tmp_path):
+    out = tmp_path / "len"
+    proc = run("pr_curves.py", "--data", data_root, "--estimators", "pearson", "--frames", "8,16", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    with open(out / "summary.csv") as f:
+        rows = [(r["sequence"], r["frames"]) for r in csv.DictReader(f)]
+    assert rows == [("seq_a", "8"), ("seq_a", "16"), ("seq_b", "8")]  # seq_b has 12 frames
+    assert "skipping --frames 16" in proc.stderr
+    assert (out / "frames.png").stat().st_size > 0 and (out / "sweep_seq_a_T16_pearson.csv").is_file()
+    for bad, message in [("8,x", "whole numbers"), ("1", "at least 2")]:
+        assert_clean_error(run_here("pr_curves.py", "--data", data_root, "--frames", bad, "--out", out), message)
+    assert_clean_error(
+        run_here("pr_curves.py", "--data", data_root, "--frames", "8,16", "--max-frames", 8, "--out", out), "not both"
+    )
+
+
 def test_discover_on_pointodyssey_folder(data_root, tmp_path):
     out = tmp_path / "disc"
     proc = run(
