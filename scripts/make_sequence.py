@@ -25,7 +25,8 @@ class MakeSequenceOptions:
     corrupt_fraction: float = field(default=0.02, metadata={"help": "share of tracks given corrupted entries"})
     jpeg_quality: int = field(default=90, metadata={"help": "JPEG quality of the frames"})
     motion: str = field(
-        default="sweep", metadata={"help": "sweep: one pass across the view per clip; wander: slow turns at a fixed pace"}
+        default="sweep",
+        metadata={"help": "sweep: one pass across the view per clip; wander: slow turns at a fixed pace"},
     )
     overwrite: bool = field(default=False, metadata={"help": "replace the sequence files of a non-empty folder"})
 
