@@ -9,7 +9,7 @@ The scene is 2-D and rendered with affine warps, so every track's position is kn
 - **Objects**: textured sprites (ellipse, star, box, blob), each moved by its own similarity
   transform per frame (a path across the view, rotation, scale) and then by the camera. Object 0
   is articulated: a limb hinged to its body swings back and forth; both parts carry its mask
-  index. The last object (of two or more) heads out of the view.
+  index. In a sweep (below), the last object (of two or more) heads out of the view.
 - **Motion**: ``motion="sweep"`` (default) plays one pass across the view over the clip,
   however many frames it has; ``motion="wander"`` moves objects, camera and zoom on slow waves
   of a fixed pace in frames (periods of about 60-190 frames), so a long clip holds many turns,
@@ -195,15 +195,14 @@ def _build_scene(rng, num_frames, height, width, num_objects, motion="sweep"):
     names = []
     base_depths = rng.permutation(4.0 + 2.5 * np.arange(num_objects))
     for j in range(num_objects):
-        # a path through the middle of the view: from one side to roughly the opposite side
         angle = 2 * math.pi * j / max(num_objects, 1) + rng.uniform(-0.4, 0.4)
         direction = np.array([math.cos(angle), math.sin(angle)])
         start = direction * (0.32 * width, 0.28 * height)
-        turn = rng.uniform(-0.5, 0.5)
-        rot = np.array([[math.cos(turn), -math.sin(turn)], [math.sin(turn), math.cos(turn)]])
-        leaves = num_objects >= 2 and j == num_objects - 1
-        end = -(rot @ direction) * ((0.9 * width, 0.9 * height) if leaves else (0.3 * width, 0.25 * height))
-        if motion == "sweep":
+        if motion == "sweep":  # a path through the middle of the view, to roughly the opposite side
+            turn = rng.uniform(-0.5, 0.5)
+            rot = np.array([[math.cos(turn), -math.sin(turn)], [math.sin(turn), math.cos(turn)]])
+            leaves = num_objects >= 2 and j == num_objects - 1
+            end = -(rot @ direction) * ((0.9 * width, 0.9 * height) if leaves else (0.3 * width, 0.25 * height))
             offset = start[:, None] + (end - start)[:, None] * tau  # (2, T) relative to the camera centre
         else:  # two slow waves per axis about a point on the ring where the sweep would start
             offset = 0.6 * start[:, None] + np.stack(

@@ -140,6 +140,8 @@ def main(opts: PRCurveOptions) -> None:
             marks[f"{name} (AP {result.sweep.ap:.2f})"] = (result.auto.recall, result.auto.precision)
         title = f"{path.name}: {seq.tracks.num_tracks} tracks, {seq.num_frames} frames"
         vis.pr_curve_figure(curves, marks=marks, title=title).savefig(out / f"pr_{_slug(label)}.png", dpi=120)
+    if not rows:
+        raise ValueError(f"no sequence in {data} has {min(lengths)} frames or more")
     if len(lengths) > 1:
         vis.scores_by_frames_figure(rows).savefig(out / "frames.png", dpi=120)
     columns = [*SUMMARY_COLUMNS, "frames", "auto_f", "pair_auc"]
