@@ -271,6 +271,7 @@ def scores_by_frames_figure(rows: Sequence[dict], metrics: Sequence[str] = ("pai
     """
     fig = Figure(figsize=(4.2 * len(metrics), 3.8), layout="constrained")
     names = list(dict.fromkeys(r["estimator"] for r in rows))
+    ticks = np.unique([float(r["frames"]) for r in rows])
     for m, metric in enumerate(metrics):
         ax = fig.add_subplot(1, len(metrics), m + 1)
         for k, name in enumerate(names):
@@ -282,7 +283,7 @@ def scores_by_frames_figure(rows: Sequence[dict], metrics: Sequence[str] = ("pai
             ax.plot(frames, values, ".", color=color, alpha=0.45)
             ax.plot(lengths, [values[frames == t].mean() for t in lengths], "-o", ms=4, color=color, label=name)
         ax.set_xscale("log", base=2)
-        ax.set_xticks(lengths, [str(int(t)) for t in lengths])
+        ax.set_xticks(ticks, [str(int(t)) for t in ticks])
         ax.set_xlabel("frames used")
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
