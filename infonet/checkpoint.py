@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import functools
 import os
+import pickle
 import tempfile
+import warnings
+import zipfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -63,18 +66,47 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: the file is not a readable checkpoint of this project.
+        ValueError: the file is empty, truncated, not a checkpoint of this project, holds
+            pickled objects, or holds NaN or infinite weights (the message says which).
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:  # corrupt, truncated, or holding pickled objects
-        raise ValueError(f"cannot read checkpoint {path}: {err}") from None
+        with warnings.catch_warnings():  # torch warns about pickle protocols before it refuses them
+            warnings.simplefilter("ignore", UserWarning)
+            ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # torch's own message may advise weights_only=False: never pass it on
+        raise ValueError(_unreadable(path, err)) from None
     if not isinstance(ckpt, dict) or "config" not in ckpt or "model" not in ckpt:
         raise ValueError(f"{path} is not an InfoNet checkpoint (expected a dict with 'config' and 'model')")
+    if isinstance(ckpt["model"], dict):
+        bad = [k for k, v in ckpt["model"].items() if torch.is_tensor(v) and not torch.isfinite(v).all()]
+        if bad:
+            raise ValueError(
+                f"{path} holds NaN or infinite weights in {len(bad)} tensor(s), first {bad[0]!r}: "
+                "the training run diverged or the file is damaged; use an earlier checkpoint"
+            )
     return ckpt
+
+
+def _unreadable(path: Path, err: Exception) -> str:
+    """What is wrong with a checkpoint that torch.load refused, never how to load it unsafely."""
+    size = path.stat().st_size
+    where = f"checkpoint {path} ({size} bytes)"
+    if size == 0:
+        return f"checkpoint {path} is empty (0 bytes): it was never written completely; save or download it again"
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive
+        with open(path, "rb") as f:
+            if f.read(4) == b"PK\x03\x04":
+                return f"{where} is truncated: its zip directory is missing, so the save or the copy was cut short"
+        return f"{where} is not a PyTorch checkpoint: torch.save writes a zip archive and this file is not one"
+    if isinstance(err, pickle.UnpicklingError):
+        return (
+            f"{where} holds Python objects other than tensors, numbers and strings; they are not loaded "
+            "because unpickling them can run code, and a checkpoint of this project never holds them"
+        )
+    return f"{where} is damaged ({type(err).__name__} while reading it); save or download it again"
 
 
 def model_from_checkpoint(ckpt: dict) -> InfoNet:
