@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +28,15 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from .tracks import DataError, TrackSet, describe_dropped, parse_annotations, valid_track_mask
+from .tracks import (
+    DataError,
+    TrackSet,
+    describe_dropped,
+    parse_annotations,
+    read_arrays,
+    valid_track_mask,
+    warn_non_finite,
+)
 from .video import ImageFiles, list_images
 
 __all__ = ["ANNOTATION_FILES", "Sequence", "load_pointodyssey", "object_votes", "read_mask"]
@@ -194,11 +201,8 @@ def load_pointodyssey(
     frame_files = list_images(path / "rgbs", "rgb_*")
     if not frame_files:
         raise DataError(f"no frames rgbs/rgb_00000.jpg ... in {path}")
-    try:
-        with np.load(anno_file, allow_pickle=False) as npz:  # read only the arrays needed
-            arrays = {k: npz[k] for k in ("trajs_2d", "tracks", "valids", "visibs", "visibilities") if k in npz.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-        raise DataError(f"cannot read annotation file {anno_file}: {err}") from None
+    # read only the arrays needed
+    arrays = read_arrays(anno_file, ("trajs_2d", "tracks", "valids", "visibs", "visibilities"), what="annotation file")
     tracks, valids, visibs = parse_annotations(arrays, anno_file)
 
     num_frames = min(len(tracks), len(frame_files), len(tracks) if max_frames is None else max_frames)
@@ -244,6 +248,7 @@ def load_pointodyssey(
         keep.size,
         describe_dropped(dropped),
     )
+    warn_non_finite(logger, anno_file, dropped, keep.size)
     return Sequence(
         path=path,
         tracks=track_set,

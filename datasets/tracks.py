@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import logging
 import math
+import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -39,6 +41,7 @@ __all__ = [
     "TrackSet",
     "load_tracks",
     "parse_annotations",
+    "read_arrays",
     "valid_track_mask",
 ]
 
@@ -132,6 +135,44 @@ class TrackSet:
 
 def _first_key(arrays: Mapping, keys) -> str | None:
     return next((k for k in keys if k in arrays), None)
+
+
+def read_arrays(path: Path, names=None, *, what: str = "track file") -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` (only ``names``, if given) or of an ``.npy`` (as ``"tracks"``).
+
+    Nothing is unpickled, and a file that cannot be read gets a message saying what is wrong
+    with it (numpy's own messages advise loading it with ``allow_pickle``, which can run code).
+
+    Raises:
+        DataError: empty, not a NumPy file, truncated or damaged, or holding object arrays.
+    """
+    path = Path(path)
+    if path.is_file() and path.stat().st_size == 0:
+        raise DataError(f"{what} {path} is empty (0 bytes)")
+    key = None
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if isinstance(loaded, np.ndarray):
+            return {"tracks": loaded}
+        with loaded:
+            arrays = {}
+            for key in loaded.files:
+                if names is None or key in names:
+                    arrays[key] = loaded[key]
+            return arrays
+    except ValueError as err:
+        if key is not None and "allow_pickle" in str(err):
+            raise DataError(
+                f"{what} {path}: array {key!r} holds Python objects, not numbers (not read: unpickling can run code)"
+            ) from None
+        if key is None and "pickle" in str(err):
+            raise DataError(f"{what} {path} is not a NumPy .npz or .npy file") from None
+        raise DataError(f"{what} {path} is damaged: {err}") from None
+    except OSError as err:  # permissions, a folder, a failing disk
+        raise DataError(f"cannot read {what} {path}: {err.strerror or err}") from None
+    except (zipfile.BadZipFile, EOFError, zlib.error):
+        part = "its zip directory" if key is None else f"array {key!r}"
+        raise DataError(f"{what} {path} is truncated or damaged: {part} cannot be read") from None
 
 
 def parse_annotations(arrays: Mapping, source: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -235,6 +276,17 @@ def describe_dropped(dropped: Mapping[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in dropped.items()) or "none"
 
 
+def warn_non_finite(log: logging.Logger, source, dropped: Mapping[str, int], total: int) -> None:
+    """A warning the user sees when tracks were dropped for NaN or infinite coordinates."""
+    if dropped.get("non_finite"):
+        log.warning(
+            "%s: dropped %d of %d tracks with NaN or infinite coordinates (non_finite)",
+            source,
+            dropped["non_finite"],
+            total,
+        )
+
+
 def _infer_image_size(tracks: np.ndarray, visibs: np.ndarray) -> tuple[int, int]:
     # A robust extent: a few corrupted huge coordinates must not inflate the size.
     pts = tracks[visibs & np.isfinite(tracks).all(axis=-1)]
@@ -279,15 +331,7 @@ def load_tracks(path, *, image_size: tuple[int, int] | None = None) -> TrackSet:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"track file not found: {path}")
-    try:
-        loaded = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as err:
-        raise DataError(f"cannot read track file {path}: {err}") from None
-    if isinstance(loaded, np.ndarray):
-        arrays = {"tracks": loaded}
-    else:
-        with loaded:
-            arrays = {k: loaded[k] for k in loaded.files}
+    arrays = read_arrays(path)
     tracks, valids, visibs = parse_annotations(arrays, path)
     if image_size is None and "image_size" in arrays:
         image_size = tuple(int(v) for v in np.asarray(arrays["image_size"]).ravel()[:2])
@@ -300,6 +344,7 @@ def load_tracks(path, *, image_size: tuple[int, int] | None = None) -> TrackSet:
     if not keep.any():
         raise DataError(f"{path}: no track is valid in every frame (dropped: {describe_dropped(dropped)})")
     logger.info("%s: kept %d of %d tracks; dropped %s", path, keep.sum(), keep.size, describe_dropped(dropped))
+    warn_non_finite(logger, path, dropped, keep.size)
     return TrackSet(
         tracks=tracks[:, keep],
         visibility=visibs[:, keep],

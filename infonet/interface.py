@@ -24,10 +24,15 @@ MIN_SAMPLES = 8
 
 def _as_float_array(a, name: str) -> np.ndarray:
     try:
-        arr = np.asarray(a, dtype=np.float64)
+        arr = np.asarray(a)
+        if not np.iscomplexobj(arr):  # a cast of complex values would drop their imaginary part
+            return arr.astype(np.float64, copy=False)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{name} must be numeric, got {type(a).__name__}: {err}") from None
-    return arr
+    raise ValueError(
+        f"{name} is complex ({arr.dtype}); MI needs real samples: pass the real part, the magnitude, "
+        "or the real and imaginary parts as two dimensions"
+    )
 
 
 def check_pair(x, y, *, min_samples: int = MIN_SAMPLES) -> tuple[np.ndarray, np.ndarray]:
