@@ -24,6 +24,9 @@ logger = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".webm", ".mkv", ".m4v")
 
+# Matroska and WebM store a duration, not a frame count: OpenCV's count is an estimate there.
+_ESTIMATED_COUNT = (".webm", ".mkv")
+
 # Tried in order until one writes a non-empty file. H.264 ('avc1') plays everywhere but is
 # missing from the pip builds of OpenCV; VP9 in MP4 plays in Chrome, Firefox and Edge;
 # MPEG-4 part 2 ('mp4v') always works but most browsers will not play it.
@@ -104,11 +107,12 @@ def _frames_from_folder(folder: Path, max_frames, stride):
         yield frame
 
 
-def _frames_from_video(path: Path, max_frames, stride):
+def _frames_from_video(path: Path, max_frames, stride, strict: bool):
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         raise DataError(f"cannot open video {path} (unknown format or unsupported codec)")
     try:
+        declared = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
         index = kept = 0
         while max_frames is None or kept < max_frames:
             ok, frame = cap.read()
@@ -120,9 +124,18 @@ def _frames_from_video(path: Path, max_frames, stride):
             index += 1
     finally:
         cap.release()
+    # Decoding stops at the first frame that fails: a truncated or damaged file ends early.
+    slack = max(2, declared // 50) if path.suffix.lower() in _ESTIMATED_COUNT else 0
+    if not ok and index < declared - slack:
+        problem = f"{path}: only {index} of its {declared} frames decode (the file is truncated or damaged)"
+        if strict:
+            raise DataError(f"{problem}; re-encode it or copy it again")
+        logger.warning("%s; using those %d", problem, index)
 
 
-def read_video(path, *, max_frames: int | None = None, max_side: int | None = None, stride: int = 1) -> np.ndarray:
+def read_video(
+    path, *, max_frames: int | None = None, max_side: int | None = None, stride: int = 1, strict: bool = False
+) -> np.ndarray:
     """Reads a video file or a folder of images into memory.
 
     Args:
@@ -131,12 +144,16 @@ def read_video(path, *, max_frames: int | None = None, max_side: int | None = No
         max_frames: keep at most this many frames (counted after ``stride``).
         max_side: shrink frames so that max(H, W) <= max_side (area interpolation).
         stride: keep every stride-th frame.
+        strict: refuse a video file whose frames stop decoding before the count its container
+            declares (truncated or damaged); by default such a file is read up to that point
+            with a warning that gives both counts.
 
     Returns:
         (T, H, W, 3) uint8 RGB frames, T >= 2.
 
     Raises:
-        DataError: missing path, unreadable file, frames of different sizes, fewer than 2 frames.
+        DataError: missing path, unreadable file, frames of different sizes, fewer than 2 frames,
+            with ``strict`` a truncated or damaged video.
     """
     path = Path(path)
     if stride < 1:
@@ -146,7 +163,7 @@ def read_video(path, *, max_frames: int | None = None, max_side: int | None = No
     if path.is_dir():
         frames = _frames_from_folder(path, max_frames, stride)
     elif path.is_file():
-        frames = _frames_from_video(path, max_frames, stride)
+        frames = _frames_from_video(path, max_frames, stride, strict)
     else:
         raise DataError(f"video not found: {path}")
     out = [_resize(f, max_side) for f in frames]
