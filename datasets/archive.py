@@ -3,8 +3,9 @@
 A zip from a stranger can name entries ``/etc/passwd`` or ``../../x`` (zip-slip), hold
 symbolic links that point out of the folder, or declare terabytes that a few kilobytes
 decompress to (a zip bomb). :func:`extract_zip` checks every entry before writing anything,
-refuses the archive as a whole if one entry is suspect, and unpacks only into a folder it
-creates itself.
+refuses the archive as a whole if one entry is suspect or if it would not leave
+``MIN_FREE_BYTES`` of the disk free, and unpacks only into a folder it creates itself.
+Sizes are in MB (10^6 bytes) everywhere, in the limits and in the messages.
 """
 
 from __future__ import annotations
@@ -17,11 +18,17 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from .tracks import DataError
 
-__all__ = ["MAX_ENTRIES", "MAX_TOTAL_BYTES", "extract_zip"]
+__all__ = ["MAX_ENTRIES", "MAX_TOTAL_BYTES", "MIN_FREE_BYTES", "extract_zip"]
 
-MAX_TOTAL_BYTES = 2 * 1024**3  # sum of the declared uncompressed sizes
+MB = 10**6
+MAX_TOTAL_BYTES = 2_000 * MB  # sum of the declared uncompressed sizes
+MIN_FREE_BYTES = 500 * MB  # left free on the disk after unpacking, for everything else
 MAX_ENTRIES = 20_000
 _CHUNK = 1 << 20
+
+
+def _mb(size: int) -> str:
+    return f"{max(size, 0) / MB:.0f} MB"
 
 
 def _entry_problem(info: zipfile.ZipInfo) -> str | None:
@@ -47,19 +54,22 @@ def extract_zip(
     *,
     max_bytes: int = MAX_TOTAL_BYTES,
     max_entries: int = MAX_ENTRIES,
+    min_free_bytes: int = MIN_FREE_BYTES,
 ) -> Path:
     """Extracts a zip archive into a new folder after checking every entry.
 
     The whole archive is refused, before anything is written, when an entry has an absolute
     path, a ``..`` component, is a symbolic link or encrypted, when it has more than
-    ``max_entries`` entries, or when the declared sizes add up to more than ``max_bytes``.
-    Writing also stops at ``max_bytes`` whatever the headers claim.
+    ``max_entries`` entries, when the declared sizes add up to more than ``max_bytes``, or when
+    unpacking them would leave less than ``min_free_bytes`` free on the disk. Writing also stops
+    at either limit whatever the headers claim.
 
     Args:
         path: the zip file.
         parent: the folder to create the new folder in (default: the system temp folder).
         max_bytes: the most bytes the archive may unpack to.
         max_entries: the most entries (files and folders) it may hold.
+        min_free_bytes: the disk space that must stay free after unpacking.
 
     Returns:
         The new folder holding the archive's contents; the caller removes it when done.
@@ -83,12 +93,16 @@ def extract_zip(
                 raise DataError(f"{path.name} refused: entry {info.filename!r} {problem}")
         declared = sum(info.file_size for info in infos)
         if declared > max_bytes:
+            raise DataError(f"{path.name} would unpack to {_mb(declared)}; at most {_mb(max_bytes)} are accepted")
+        room = shutil.disk_usage(parent or tempfile.gettempdir()).free - min_free_bytes
+        if declared > room:
             raise DataError(
-                f"{path.name} would unpack to {declared / 1e6:.0f} MB; at most {max_bytes / 1e6:.0f} MB are accepted"
+                f"{path.name} would unpack to {_mb(declared)}, but the disk has only "
+                f"{_mb(room + min_free_bytes)} free and keeps {_mb(min_free_bytes)} for other work; try again later"
             )
         dest = Path(tempfile.mkdtemp(prefix="unzip-", dir=parent)).resolve()
         try:
-            _extract(archive, infos, dest, max_bytes, path.name)
+            _extract(archive, infos, dest, min(max_bytes, room), path.name)
         except BaseException:
             shutil.rmtree(dest, ignore_errors=True)
             raise
@@ -110,7 +124,7 @@ def _extract(archive: zipfile.ZipFile, infos, dest: Path, max_bytes: int, name: 
                 while chunk := src.read(_CHUNK):
                     written += len(chunk)
                     if written > max_bytes:
-                        raise DataError(f"{name} unpacks to more than {max_bytes / 1e6:.0f} MB; refused")
+                        raise DataError(f"{name} unpacks to more than {_mb(max_bytes)}; refused")
                     out.write(chunk)
         except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as err:
             raise DataError(f"cannot extract {info.filename!r} from {name}: {err}") from None
