@@ -41,7 +41,10 @@ datasets = require_toolkit_datasets()  # a clear error if another `datasets` (Hu
 log = logging.getLogger("app")
 
 # Limits that keep one session from starving the others.
-MAX_UPLOAD_MB = 500
+MAX_UPLOAD_MB = 500  # MB are 10^6 bytes in every limit and message of the demo
+# A zip may unpack to this much: 300 frames (MAX_FRAMES) of 1080p JPEG at up to 1.5 MB each, their
+# masks and the annotations fit, and the few concurrent runs cannot fill the disk.
+MAX_UNPACKED_MB = 1000
 MAX_SIDE = 640  # uploaded videos are shrunk to this longest side
 FLOW = "lk"  # optical flow of the point tracker (datasets.track_points)
 MIN_SHARE = 0.25  # a clip that loses more of its tracked points is cut to the frames that keep them
@@ -179,7 +182,7 @@ def load_input(video, tracks, *, num_points: int, max_frames: int, workdir: Path
         sequence = datasets.load_pointodyssey(datasets.SAMPLE_SEQUENCE, max_tracks=num_points, max_frames=max_frames)
         frames, name = np.stack(list(sequence.frames)), "bundled sample sequence"
     elif (path := _checked_upload(video, (*datasets.VIDEO_SUFFIXES, ".zip"))).suffix.lower() == ".zip":
-        folder = datasets.extract_zip(path, workdir)
+        folder = datasets.extract_zip(path, workdir, max_bytes=MAX_UNPACKED_MB * 10**6)
         try:
             sequence = datasets.load_pointodyssey(
                 _one_sequence(folder, path.name), max_tracks=num_points, max_frames=max_frames
@@ -189,7 +192,8 @@ def load_input(video, tracks, *, num_points: int, max_frames: int, workdir: Path
             shutil.rmtree(folder, ignore_errors=True)
         name = f"PointOdyssey sequence {path.name}"
     else:
-        frames, name = datasets.read_video(path, max_frames=max_frames, max_side=MAX_SIDE), path.name
+        # strict: a truncated upload is refused, the page has no place for a warning
+        frames, name = datasets.read_video(path, max_frames=max_frames, max_side=MAX_SIDE, strict=True), path.name
         if tracks is not None:  # the track file's pixels are the video's before shrinking
             source_size = datasets.read_video(path, max_frames=2).shape[1:3]
     if sequence is not None:
@@ -594,4 +598,4 @@ if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     opts = parse_options(AppOptions, description=__doc__.splitlines()[0])
     demo = build_demo(load_model(opts.weights, opts.device), default_points=opts.points)
-    demo.launch(server_name=opts.host, server_port=opts.port, max_file_size=f"{MAX_UPLOAD_MB}mb")
+    demo.launch(server_name=opts.host, server_port=opts.port, max_file_size=MAX_UPLOAD_MB * 10**6)
