@@ -1,19 +1,22 @@
-"""The paper's evaluation protocols on random mixtures, shared by training-time validation and
-``scripts/benchmark_mi.py``.
+"""The paper's evaluation protocols: test sets with known MI and their statistics, shared by
+training-time validation and the benchmarks (``benchmarks/``, ``scripts/benchmark_mi.py``).
 
 - Level sets (paper Table 2): 2-D mixtures binned by true MI; a mixture belongs to level l
   when its Monte-Carlo MI is within +-tolerance of l. Error statistics per level.
 - Triplet sets (paper Table 3): 3-D mixtures (X, Y, Z); is MI(X; Y) > MI(X; Z)? Order
   accuracy per number of components K.
+- High-dimensional pairs (paper Fig. 5, A.5): dependent and independent (n, d) samples for
+  independence testing, scored by ROC AUC.
 
-Shapes: S sequences, n samples. An estimator is any callable ``fn(x, y) -> (S,)`` on
-(S, n) arrays, e.g. ``MIEstimator.estimate_batch``. Every set is built from an explicit seed;
-training, validation and benchmarks use disjoint seeds.
+Shapes: S sequences, n samples, m high-dimensional pairs, d dimensions. An estimator is any
+callable ``fn(x, y) -> (S,)`` on (S, n) arrays, e.g. ``MIEstimator.estimate_batch``. Every set
+is built from an explicit seed; training, validation and benchmarks use disjoint seeds.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -22,7 +25,19 @@ import torch
 
 from .mixtures import mixture_mi, random_mixtures
 
-__all__ = ["LevelSet", "TripletSet", "make_level_set", "make_triplet_set", "level_stats", "order_accuracy"]
+__all__ = [
+    "HIGHDIM_KINDS",
+    "LevelSet",
+    "TripletSet",
+    "highdim_pairs",
+    "level_stats",
+    "make_level_set",
+    "make_triplet_set",
+    "order_accuracy",
+    "roc_auc",
+]
+
+HIGHDIM_KINDS = ("independent", "one_feature", "two_features", "all_coordinates", "latent_quadratic")
 
 log = logging.getLogger(__name__)
 
@@ -173,3 +188,52 @@ def order_accuracy(est_xy: np.ndarray, est_xz: np.ndarray, data: TripletSet) -> 
         }
         for k in np.unique(data.components)
     ]
+
+
+def highdim_pairs(kind: str, m: int, n: int, d: int, seed: int, *, noise: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """m pairs of d-dimensional samples, X ~ N(0, I_d), with Y built from X by ``kind``.
+
+    - ``independent``: Y ~ N(0, I_d) independent of X.
+    - ``one_feature`` / ``two_features`` (paper A.5 a, b): Y_j = X_j + noise * E_j for the first
+      one / two coordinates, the rest of Y independent noise.
+    - ``all_coordinates`` (A.5 c): Y = X + noise * E.
+    - ``latent_quadratic``: a shared scalar Z ~ N(0, 1); X = Z a + E, Y = (Z^2 - 1) / sqrt(2) b + E'
+      with loadings a, b ~ N(0, I_d), so any unit projection carries signal of variance about 1.
+      Y is uncorrelated with X: correlation-based tests cannot see this dependence.
+
+    Returns:
+        x, y: (m, n, d) float64 arrays.
+    """
+    if kind not in HIGHDIM_KINDS:
+        raise ValueError(f"unknown dependence {kind!r}; choose from {', '.join(HIGHDIM_KINDS)}")
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((m, n, d))
+    e = rng.standard_normal((m, n, d))
+    if kind == "independent":
+        return x, e
+    if kind in ("one_feature", "two_features"):
+        k = 1 if kind == "one_feature" else 2
+        y = e.copy()
+        y[..., :k] = x[..., :k] + noise * e[..., :k]
+        return x, y
+    if kind == "all_coordinates":
+        return x, x + noise * e
+    z = rng.standard_normal((m, n, 1))
+    a, b = rng.standard_normal((2, m, 1, d))
+    return z * a + x, (z**2 - 1) / math.sqrt(2) * b + noise * e  # x (m, n, d) reused as noise
+
+
+def roc_auc(positive, negative) -> float:
+    """Area under the ROC curve of scores that should be higher for ``positive`` than ``negative``.
+
+    The Mann-Whitney statistic: the share of (positive, negative) pairs ranked right, ties counting
+    one half. 1.0: perfect separation; 0.5: no better than chance.
+
+    Raises:
+        ValueError: no positive or no negative score.
+    """
+    pos = np.asarray(positive, dtype=np.float64).reshape(-1, 1)
+    neg = np.asarray(negative, dtype=np.float64).reshape(1, -1)
+    if pos.size == 0 or neg.size == 0:
+        raise ValueError("roc_auc needs at least one positive and one negative score")
+    return float(((pos > neg) + 0.5 * (pos == neg)).mean())

@@ -16,16 +16,15 @@ import json
 import logging
 import sys
 
-from infonet.bench import PairwiseBenchmarkConfig, resolve_pairwise_config, run_pairwise_benchmark, tqdm_progress
+from benchmarks import PairwiseBenchmarkConfig, resolve_pairwise_config, run_pairwise_benchmark, tqdm_progress
 from infonet.cli import options_dict, parse_options, run_cli, save_options
-from segmentation import discover, score_grouping
 
 
 def main(opts: PairwiseBenchmarkConfig) -> None:
     opts = resolve_pairwise_config(opts)
     print("resolved options:", json.dumps(options_dict(opts), indent=2, default=str), file=sys.stderr)
     save_options(opts, opts.out)
-    report = run_pairwise_benchmark(opts, discover=discover, score=score_grouping, progress=tqdm_progress())
+    report = run_pairwise_benchmark(opts, progress=tqdm_progress())
     print(report.markdown)
     print(f"wrote {len(report.files)} files to {opts.out}", file=sys.stderr)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from infonet.bench.common import write_csv
+from benchmarks import write_csv
 from infonet.cli import parse_options, run_cli, save_options
 from segmentation._imports import require_toolkit_datasets
 from segmentation.benchmark import find_sequences

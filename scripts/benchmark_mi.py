@@ -4,7 +4,7 @@
     python scripts/benchmark_mi.py --out outputs/benchmark_mi    # full: 200 per level on a CPU, 1000 on a GPU
     INFONET_WEIGHTS=runs/main/last.pt python scripts/benchmark_mi.py --quick --sections speed levels
 
-Reproduces the paper's evaluation (infonet.bench): speed (Table 1), error by true-MI level
+Reproduces the paper's evaluation (benchmarks.mi): speed (Table 1), error by true-MI level
 (Table 2, plus levels 1.0-2.0), order accuracy (Table 3), a Gaussian sweep and other families
 with known MI, and high-dimensional independence testing with sliced MI; then checks the
 targets. Writes to --out: results.md (also printed), one CSV per section, targets.csv, PNG
@@ -15,7 +15,7 @@ import json
 import logging
 import sys
 
-from infonet.bench import MIBenchmarkConfig, resolve_mi_config, run_mi_benchmark, tqdm_progress
+from benchmarks import MIBenchmarkConfig, resolve_mi_config, run_mi_benchmark, tqdm_progress
 from infonet.cli import options_dict, parse_options, run_cli, save_options
 
 

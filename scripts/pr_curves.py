@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import write_csv
 from infonet import available_estimators, get_estimator
-from infonet.bench.common import write_csv
 from infonet.cli import parse_options, run_cli, save_options
 from infonet.estimators import INFONET_NAMES
 from segmentation import visualize as vis

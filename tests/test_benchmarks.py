@@ -1,15 +1,15 @@
-"""Smoke and known-answer tests of infonet.bench with tiny sizes and a tiny random InfoNet."""
+"""Smoke and known-answer tests of the benchmark drivers (``benchmarks``) and the evaluation
+primitives they run on (``infonet.evaluation``), with tiny sizes and a tiny random InfoNet."""
 
 import math
 
 import numpy as np
 import pytest
 
+import benchmarks as bm
 import infonet
-from infonet import bench as bm
 from infonet import distributions
-from infonet.bench.common import _per_group
-from infonet.evaluation import LevelSet, TripletSet
+from infonet.evaluation import HIGHDIM_KINDS, LevelSet, TripletSet, highdim_pairs, roc_auc
 from infonet.interface import FunctionEstimator
 
 LEVEL_KEYS = {"estimator", "level", "count", "mean_error", "variance", "mae", "true_mi", "seconds"}
@@ -38,20 +38,20 @@ def _level_set(rng, rhos=(0.0, 0.6), per=3, n=200) -> LevelSet:
 
 
 def test_roc_auc_hand_examples():
-    assert bm.roc_auc([2.0, 3.0], [0.0, 1.0]) == 1.0
-    assert bm.roc_auc([0.0, 1.0], [2.0, 3.0]) == 0.0
-    assert bm.roc_auc([1.0, 1.0], [1.0, 1.0]) == 0.5  # all ties
-    assert bm.roc_auc([0.0, 3.0], [1.0, 2.0]) == 0.5  # half the pairs right
-    assert bm.roc_auc([2.0], [1.0, 2.0]) == 0.75  # one right, one tie
+    assert roc_auc([2.0, 3.0], [0.0, 1.0]) == 1.0
+    assert roc_auc([0.0, 1.0], [2.0, 3.0]) == 0.0
+    assert roc_auc([1.0, 1.0], [1.0, 1.0]) == 0.5  # all ties
+    assert roc_auc([0.0, 3.0], [1.0, 2.0]) == 0.5  # half the pairs right
+    assert roc_auc([2.0], [1.0, 2.0]) == 0.75  # one right, one tie
     with pytest.raises(ValueError):
-        bm.roc_auc([], [1.0])
+        roc_auc([], [1.0])
 
 
 def test_per_group_takes_the_first_of_each_group():
     groups = np.array([0.0, 0.0, 0.0, 0.5, 0.5])
-    assert _per_group(groups, None).tolist() == [0, 1, 2, 3, 4]
-    assert _per_group(groups, 2).tolist() == [0, 1, 3, 4]
-    assert _per_group(groups, 0).tolist() == []
+    assert bm.per_group(groups, None).tolist() == [0, 1, 2, 3, 4]
+    assert bm.per_group(groups, 2).tolist() == [0, 1, 3, 4]
+    assert bm.per_group(groups, 0).tolist() == []
 
 
 def test_time_call_repeats_and_budget():
@@ -186,21 +186,19 @@ def test_distribution_rows(tiny):
 
 
 def test_highdim_pairs_shapes_and_dependence():
-    for kind in bm.HIGHDIM_KINDS:
-        x, y = bm.highdim_pairs(kind, 2, 50, 6, seed=1)
+    for kind in HIGHDIM_KINDS:
+        x, y = highdim_pairs(kind, 2, 50, 6, seed=1)
         assert x.shape == y.shape == (2, 50, 6)
-    x, y = bm.highdim_pairs("one_feature", 1, 4000, 6, seed=1)
+    x, y = highdim_pairs("one_feature", 1, 4000, 6, seed=1)
     corr = np.corrcoef(x[0].T, y[0].T)[:6, 6:]
     assert corr[0, 0] > 0.6 and np.abs(corr[1:, 1:]).max() < 0.1
     with pytest.raises(ValueError, match="dependence"):
-        bm.highdim_pairs("bogus", 1, 10, 2, seed=0)
+        highdim_pairs("bogus", 1, 10, 2, seed=0)
 
 
-def test_sliced_mi_matches_estimate_mi(rng, tiny, tiny_model):
+def test_sliced_scores_match_estimate_mi(rng, tiny, tiny_model):
     x = rng.standard_normal((128, 5))
     y = x[:, :3] + rng.standard_normal((128, 3))
-    ours = bm.sliced_mi(tiny, x, y, num_projections=16, seed=7)
-    assert ours == pytest.approx(infonet.estimate_mi(x, y, model=tiny_model, num_projections=16, seed=7), abs=1e-6)
     seen = []
     many = bm.sliced_scores(
         tiny,
@@ -211,7 +209,10 @@ def test_sliced_mi_matches_estimate_mi(rng, tiny, tiny_model):
         max_batch=16,
         progress=lambda *a: seen.append(a),
     )
-    assert many[0] == pytest.approx(ours, abs=1e-6) and many[1] != many[0]  # pair i uses projection seed 7 + i
+    for i in range(2):  # pair i uses projection seed 7 + i, the projections of infonet.estimate_mi
+        library = infonet.estimate_mi(x, y, model=tiny_model, num_projections=16, seed=7 + i)
+        assert many[i] == pytest.approx(library, abs=1e-6)
+    assert many[1] != many[0]
     assert seen[0] == (0, 32) and seen[-1] == (32, 32)  # counted in projected pairs
 
 
@@ -290,25 +291,15 @@ def test_measure_pairwise_and_ksg_rows(tiny_model):
     assert all(THROUGHPUT_KEYS <= set(r) for r in rows)
 
 
-def test_discovery_row_with_fake_discover(tiny):
-    class Result:
-        labels = np.array([0, 0, 1, -1])
-        timings = {"mi": 0.5, "group": 0.1}
-
-    class Score:
-        f, objects_extracted = 0.8, 1
-
-    calls = []
-    discover = lambda tracks, est: calls.append(tracks.shape) or Result()
-    tracks, ids = bm.planted_tracks(4, 20, 2, seed=3)
-    row = bm.discovery_row(tracks, ids, tiny, discover, score=lambda labels, ids: Score(), device="cpu")
-    assert calls == [(20, 4, 2), (20, 4, 2)]  # warm-up, then the timed run
-    assert row["objects_found"] == 2 and row["f_measure"] == 0.8 and row["objects_extracted"] == 1
-    assert row["pairs"] == 6 and row["seconds"] >= 0
+def test_discovery_row_finds_planted_objects():
+    tracks, ids = bm.planted_tracks(24, 64, 2, seed=3, jitter=0.1)
+    row = bm.discovery_row(tracks, ids, infonet.get_estimator("pearson"), device="cpu")
+    assert row["tracks"] == 24 and row["frames"] == 64 and row["pairs"] == 276 and row["planted_objects"] == 2
+    assert row["objects_found"] == 2 and row["f_measure"] == 1.0 and row["objects_extracted"] == 2
+    assert row["seconds"] >= row["seconds_mi"] > 0
 
 
 def test_run_pairwise_benchmark(tmp_path, tiny_model):
-    segmentation = pytest.importorskip("segmentation")
     cfg = bm.PairwiseBenchmarkConfig(
         out=str(tmp_path / "pw"),
         device="cpu",
@@ -321,8 +312,6 @@ def test_run_pairwise_benchmark(tmp_path, tiny_model):
     seen = set()
     report = bm.run_pairwise_benchmark(
         cfg,
-        discover=segmentation.discover,
-        score=segmentation.score_grouping,
         model=tiny_model,
         isolate=False,
         progress=lambda label, done, total: seen.add(label),

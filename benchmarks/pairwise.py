@@ -1,5 +1,5 @@
 """The pairwise benchmark (``scripts/bench_pairwise.py``): pairs per second and peak memory of
-:func:`infonet.pairwise.pairwise_mi` per device and precision, KSG per pair (this package's and
+:func:`infonet.pairwise.pairwise_mi` per device and precision, KSG per pair (``infonet.baselines``' and
 scikit-learn's), and the end-to-end time of object discovery on synthetic tracks.
 
 Shapes: N tracks (series), T frames, G planted groups.
@@ -14,36 +14,37 @@ import logging
 import math
 import multiprocessing
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..baselines import ksg
-from ..checkpoint import model_from_checkpoint, model_payload
-from ..estimate import InfoNetEstimator
-from ..interface import MIEstimator
-from ..model import InfoNet
-from ..pairwise import pairwise_mi
+from infonet.baselines import ksg
+from infonet.checkpoint import model_from_checkpoint, model_payload
+from infonet.estimate import InfoNetEstimator
+from infonet.interface import MIEstimator
+from infonet.model import InfoNet
+from infonet.pairwise import pairwise_mi
+from segmentation import discover, score_grouping
+
 from .common import (
     SEEDS,
     Progress,
-    _apply_preset,
-    _cell,
-    _header,
-    _load_model,
-    _model_info,
-    _opt,
-    _plain,
-    _records_table,
-    _relay,
-    _run_info,
+    apply_preset,
+    cell,
+    load_model,
     markdown_table,
+    model_info,
+    option,
+    plain,
+    relay,
+    report_header,
+    run_info,
     write_csv,
 )
-from .report import _targets_table, check_targets
+from .targets import check_targets, targets_table
 
 log = logging.getLogger(__name__)
 
@@ -59,19 +60,19 @@ RELEASED_ARCHITECTURE_NOTE = (
 class PairwiseBenchmarkConfig:
     """Options of the pairwise benchmark; None fields take the preset of the mode (quick, CPU or GPU)."""
 
-    quick: bool = _opt(False, "small sizes on the CPU: a few minutes")
-    out: str = _opt("outputs/bench_pairwise", "output folder")
-    device: str = _opt("auto", "accelerator for the GPU rows and the discovery run: auto, cpu, cuda")
-    weights: str = _opt("", "InfoNet checkpoint (default: $INFONET_WEIGHTS or assets/infonet.pt)")
-    frames: tuple[int, ...] | None = _opt(None, "T values of the throughput runs (preset: 1000; quick: 200 1000)")
-    tracks: int | None = _opt(None, "N series on the GPU (preset 1000)")
-    cpu_tracks: int | None = _opt(None, "N series on the CPU (preset 100; quick 40)")
-    chunk_size: int | None = _opt(None, "pairs per forward pass (default: sized to the device)")
-    ksg_pairs: int | None = _opt(None, "pairs timed per KSG implementation (preset 50; quick 20)")
-    discover_tracks: int | None = _opt(None, "tracks of the discovery run (preset: GPU 1000, CPU 300, quick 200)")
-    discover_frames: int | None = _opt(None, "frames of the discovery run (preset 1000; quick 200)")
-    groups: int = _opt(5, "planted groups (objects) in the synthetic tracks")
-    seed: int = _opt(SEEDS["pairwise"], "seed of the synthetic tracks")
+    quick: bool = option(False, "small sizes on the CPU: a few minutes")
+    out: str = option("outputs/bench_pairwise", "output folder")
+    device: str = option("auto", "accelerator for the GPU rows and the discovery run: auto, cpu, cuda")
+    weights: str = option("", "InfoNet checkpoint (default: $INFONET_WEIGHTS or assets/infonet.pt)")
+    frames: tuple[int, ...] | None = option(None, "T values of the throughput runs (preset: 1000; quick: 200 1000)")
+    tracks: int | None = option(None, "N series on the GPU (preset 1000)")
+    cpu_tracks: int | None = option(None, "N series on the CPU (preset 100; quick 40)")
+    chunk_size: int | None = option(None, "pairs per forward pass (default: sized to the device)")
+    ksg_pairs: int | None = option(None, "pairs timed per KSG implementation (preset 50; quick 20)")
+    discover_tracks: int | None = option(None, "tracks of the discovery run (preset: GPU 1000, CPU 300, quick 200)")
+    discover_frames: int | None = option(None, "frames of the discovery run (preset 1000; quick 200)")
+    groups: int = option(5, "planted groups (objects) in the synthetic tracks")
+    seed: int = option(SEEDS["pairwise"], "seed of the synthetic tracks")
 
 
 _PRESETS = {
@@ -89,7 +90,7 @@ def resolve_pairwise_config(cfg: PairwiseBenchmarkConfig) -> PairwiseBenchmarkCo
     Raises:
         ValueError: sizes out of range.
     """
-    cfg = _apply_preset(cfg, _PRESETS)
+    cfg = apply_preset(cfg, _PRESETS)
     if min(cfg.frames) < 8 or cfg.discover_frames < 8:
         raise ValueError(f"frames must be >= 8 (MI needs samples); got {cfg.frames} and {cfg.discover_frames}")
     for name in ("tracks", "cpu_tracks", "discover_tracks", "ksg_pairs", "groups"):
@@ -211,7 +212,7 @@ def measure_pairwise(
     memory += " (own process)" if memory.startswith("RSS") and isolate else ""
     row = {"method": "infonet pairwise_mi", "device": device, "precision": precision, "tracks": N, "frames": T}
     row |= {"pairs": pairs, "seconds": seconds, "pairs_per_s": pairs / seconds, "peak_mem_mib": peak}
-    return _plain({**row, "memory": memory})
+    return plain({**row, "memory": memory})
 
 
 def ksg_pair_rows(series: np.ndarray, *, pairs: int, sklearn: bool = True) -> list[dict]:
@@ -255,36 +256,30 @@ def discovery_row(
     tracks: np.ndarray,
     object_ids: np.ndarray,
     estimator: MIEstimator,
-    discover: Callable,
     *,
-    score: Callable | None = None,
     device: str = "",
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
-    """End-to-end time of one object discovery on tracks (T, N, 2), after a warm-up on 16 tracks.
+    """End-to-end time of one ``segmentation.discover`` on tracks (T, N, 2), after a warm-up on
+    16 tracks, and the FBMS score of its grouping (``segmentation.score_grouping``) against ``object_ids``.
 
     Args:
-        discover: ``segmentation.discover``: ``discover(tracks, estimator)`` returning an object
-            with ``labels`` (N,) and ``timings`` (dict with "mi" and "group" seconds).
-        score: optional ``segmentation.score_grouping``: ``score(labels, object_ids)`` with ``f``
-            (FBMS F-measure) and ``objects_extracted`` (objects with F >= 0.75).
-        progress: passed on to the timed ``discover`` call as ``progress=`` (pairs done, total).
+        progress: passed on to the timed ``discover`` call (pairs done, total).
     Returns:
         row: tracks, frames, pairs, device, seconds, seconds_mi, seconds_group, objects_found,
-        planted_objects, f_measure, objects_extracted.
+        planted_objects, f_measure, objects_extracted (objects with F >= 0.75).
     """
     T, N, _ = tracks.shape
     discover(tracks[:, : min(16, N)], estimator)
     start = time.perf_counter()
-    result = discover(tracks, estimator, **({} if progress is None else {"progress": progress}))
+    result = discover(tracks, estimator, progress=progress)
     seconds = time.perf_counter() - start
     labels = np.asarray(result.labels)
-    scored = score(labels, object_ids) if score is not None else None
-    f, extracted = ("", "") if scored is None else (scored.f, scored.objects_extracted)
+    scored = score_grouping(labels, object_ids)
     row = {"tracks": N, "frames": T, "pairs": N * (N - 1) // 2, "device": device, "seconds": seconds}
     row |= {"seconds_mi": result.timings.get("mi", math.nan), "seconds_group": result.timings.get("group", math.nan)}
     row |= {"objects_found": int(labels.max(initial=-1) + 1), "planted_objects": len(np.unique(object_ids))}
-    return _plain({**row, "f_measure": f, "objects_extracted": extracted})
+    return plain({**row, "f_measure": scored.f, "objects_extracted": scored.objects_extracted})
 
 
 # ----------------------------------------------------------------------------- report and driver
@@ -303,12 +298,17 @@ class PairwiseReport:
     files: list[Path]
 
 
+def _records_table(header: Sequence[str], keys: Sequence[str], rows: list[dict], spec: dict[str, str]) -> str:
+    """A Markdown table of dict rows: column i shows ``row[keys[i]]`` formatted by ``spec.get(key, "")``."""
+    return markdown_table(header, [[cell(r[k], spec.get(k, "")) for k in keys] for r in rows])
+
+
 def pairwise_markdown(
     throughput: list[dict], speedups: list[dict], discovery: list[dict], targets: list[dict], info: dict
 ) -> str:
     """The report of :func:`run_pairwise_benchmark` as Markdown."""
     out = [
-        *_header("InfoNet pairwise benchmark", info),
+        *report_header("InfoNet pairwise benchmark", info),
         "",
         "## Throughput (1-D pairs: one coordinate series per track)",
         "",
@@ -321,8 +321,8 @@ def pairwise_markdown(
     if speedups:
 
         def cells(r: dict) -> list:
-            rates = [_cell(r[k], ",.0f") for k in ("infonet_pairs_per_s", "ksg_pairs_per_s", "sklearn_pairs_per_s")]
-            ratios = [_cell(r[k], ".2f") + ("x" if r[k] != "" else "") for k in ("ksg_speedup", "sklearn_speedup")]
+            rates = [cell(r[k], ",.0f") for k in ("infonet_pairs_per_s", "ksg_pairs_per_s", "sklearn_pairs_per_s")]
+            ratios = [cell(r[k], ".2f") + ("x" if r[k] != "" else "") for k in ("ksg_speedup", "sklearn_speedup")]
             return [r["frames"], *rates, *ratios]
 
         header = ["T", "InfoNet CPU pairs/s", "KSG (infonet) pairs/s", "sklearn KSG pairs/s"]
@@ -335,7 +335,7 @@ def pairwise_markdown(
         spec = {"seconds": ".2f", "seconds_mi": ".2f", "seconds_group": ".2f", "f_measure": ".3f"}
         out.append(_records_table(keys, keys, discovery, spec))
     if targets:
-        out += ["", "## Targets", "", _targets_table(targets)]
+        out += ["", "## Targets", "", targets_table(targets)]
     out += ["", RELEASED_ARCHITECTURE_NOTE]
     return "\n".join(out) + "\n"
 
@@ -354,8 +354,6 @@ def _speedup_row(T: int, throughput: list[dict], ksg_rows: list[dict]) -> dict:
 def run_pairwise_benchmark(
     cfg: PairwiseBenchmarkConfig,
     *,
-    discover: Callable | None = None,
-    score: Callable | None = None,
     model: InfoNet | None = None,
     isolate: bool = True,
     progress: Progress | None = None,
@@ -364,12 +362,10 @@ def run_pairwise_benchmark(
     discovery.csv, results.md to ``cfg.out``.
 
     Runs: ``pairwise_mi`` on the CPU in fp32 and, with CUDA, in bf16 and fp32, for every T in
-    ``cfg.frames``; KSG per pair at the same T; the speed-up of CPU InfoNet over both KSGs; and,
-    when ``discover`` is given, one end-to-end discovery on ``discover_tracks`` x ``discover_frames``.
+    ``cfg.frames``; KSG per pair at the same T; the speed-up of CPU InfoNet over both KSGs; and
+    one end-to-end discovery on ``discover_tracks`` x ``discover_frames`` (:func:`discovery_row`).
 
     Args:
-        discover, score: ``segmentation.discover`` and ``segmentation.score_grouping`` (see
-            :func:`discovery_row`); the infonet package does not import the segmentation package.
         model: an InfoNet to use instead of loading ``cfg.weights``.
         isolate: measure the CPU run in a fresh process (see :func:`measure_pairwise`).
     """
@@ -377,7 +373,7 @@ def run_pairwise_benchmark(
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     cuda = torch.device(cfg.device).type == "cuda"
-    cpu_model = _load_model(model, cfg.weights, "cpu")
+    cpu_model = load_model(model, cfg.weights, "cpu")
     runs = [("cpu", "fp32", cfg.cpu_tracks)] + (
         [("cuda", "bf16", cfg.tracks), ("cuda", "fp32", cfg.tracks)] if cuda else []
     )
@@ -411,27 +407,23 @@ def run_pairwise_benchmark(
         throughput += ksg_rows
         tick()
         speedups.append(_speedup_row(T, throughput, ksg_rows))
-    discovery = []
-    if discover is not None:
-        tracks, ids = planted_tracks(cfg.discover_tracks, cfg.discover_frames, cfg.groups, cfg.seed)
-        dev_model = cpu_model if not cuda else copy.deepcopy(cpu_model).to(cfg.device).eval()
-        log.info("discovery on %d tracks x %d frames (%s)", cfg.discover_tracks, cfg.discover_frames, cfg.device)
-        estimator = InfoNetEstimator(model=dev_model)
-        relay = _relay(progress, "discovery (MI pairs)")
-        discovery.append(
-            discovery_row(tracks, ids, estimator, discover, score=score, device=cfg.device, progress=relay)
-        )
+    tracks, ids = planted_tracks(cfg.discover_tracks, cfg.discover_frames, cfg.groups, cfg.seed)
+    dev_model = cpu_model if not cuda else copy.deepcopy(cpu_model).to(cfg.device).eval()
+    log.info("discovery on %d tracks x %d frames (%s)", cfg.discover_tracks, cfg.discover_frames, cfg.device)
+    step = relay(progress, "discovery (MI pairs)")
+    discovery = [discovery_row(tracks, ids, InfoNetEstimator(model=dev_model), device=cfg.device, progress=step)]
     tick()
     targets = check_targets(pairwise=[r for r in speedups if r["sklearn_speedup"] != ""])  # none without sklearn
-    info = {**_run_info(cfg.quick, cuda), **_model_info(cpu_model, model is not None, cfg.weights)}
+    info = {**run_info(cfg.quick, cuda), **model_info(cpu_model, model is not None, cfg.weights)}
     info |= {
         "chunk size": cfg.chunk_size or "auto",
         "tracks": f"synthetic random walks, {cfg.groups} planted groups (seed {cfg.seed})",
     }
     markdown = pairwise_markdown(throughput, speedups, discovery, targets, info)
-    files = [write_csv(throughput, out / "throughput.csv"), write_csv(speedups, out / "speedups.csv")]
-    if discovery:
-        files.append(write_csv(discovery, out / "discovery.csv"))
+    files = [
+        write_csv(rows, out / f"{name}.csv")
+        for name, rows in (("throughput", throughput), ("speedups", speedups), ("discovery", discovery))
+    ]
     (out / "results.md").write_text(markdown)
     files.append(out / "results.md")
     return PairwiseReport(throughput, speedups, discovery, targets, markdown, files)

@@ -6,16 +6,21 @@ Shapes: B pairs per call, n samples.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 
-from ..interface import MIEstimator
-from .common import SEEDS, Progress, _sync, time_call
+from infonet.interface import MIEstimator
+
+from .common import SEEDS, Progress, time_call
 
 MINE_SPEED_LENGTHS = (1000,)  # MINE-500 costs seconds per estimate: timed at n = 1000 only
 BATCHED_ESTIMATORS = ("infonet", "infonet-fast", "gaussian", "pearson")  # a real batched path, worth timing batched
+
+
+def _sync(device: str) -> Callable[[], None]:
+    return torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
 
 
 def speed_rows(

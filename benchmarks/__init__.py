@@ -1,4 +1,8 @@
-"""Benchmarks: the InfoNet paper's evaluation on fresh data, and the pairwise (segmentation) throughput.
+"""Benchmark drivers: the InfoNet paper's evaluation on fresh data, and the pairwise (segmentation) throughput.
+
+This package sits beside the library and may import all of it (``infonet``, ``segmentation``);
+the reusable primitives it runs on (test sets with known MI, level and order statistics,
+``roc_auc``, high-dimensional test pairs) live in ``infonet.evaluation``.
 
 Shapes: S sequences, n samples, B pairs per call, m high-dimensional pairs, d dimensions,
 P random projections, N tracks (series), T frames.
@@ -15,13 +19,13 @@ MI benchmark (``scripts/benchmark_mi.py``, :mod:`.mi`), after the paper's sectio
 - :func:`triplet_rows`: order accuracy, is MI(X;Y) > MI(X;Z)?, per number of components K (Table 3).
 - :func:`distribution_rows`: Gaussians against the closed form (Fig. 4) and other families (A.4).
 - :func:`highdim_rows`: independence testing with sliced MI, ROC AUC (Fig. 5).
-- :func:`check_targets`, :func:`mi_markdown` (:mod:`.report`): the issue's targets and the report.
+- :func:`check_targets` (:mod:`.targets`): the issue's targets; :func:`mi_markdown`: the report.
 
 Pairwise benchmark (``scripts/bench_pairwise.py``, :mod:`.pairwise`): pairs per second and peak
-memory of :func:`infonet.pairwise.pairwise_mi` per device and precision, KSG per pair (this
-package's and scikit-learn's), and the end-to-end time of object discovery on synthetic tracks.
+memory of :func:`infonet.pairwise.pairwise_mi` per device and precision, KSG per pair
+(``infonet.baselines``' and scikit-learn's), and the end-to-end time of object discovery on synthetic tracks.
 
-Shared helpers (timing, progress, CSV, Markdown tables) live in :mod:`.common`.
+Shared helpers (options and presets, timing, progress, CSV, Markdown tables) live in :mod:`.common`.
 
 All evaluation data comes from the fixed seeds in ``SEEDS``, never used by training (torch generators
 seeded ``(seed * 1_000_003 + step) * 1_009 + rank``) or validation (10_000_019 and 10_000_020).
@@ -29,19 +33,17 @@ seeded ``(seed * 1_000_003 + step) * 1_009 + rank``) or validation (10_000_019 a
 
 from .accuracy import (
     HIGH_LEVELS,
-    HIGHDIM_KINDS,
     LEVELS,
     default_families,
     distribution_rows,
-    highdim_pairs,
     highdim_rows,
     level_rows,
-    sliced_mi,
+    per_group,
     sliced_scores,
     triplet_rows,
 )
-from .common import SEEDS, markdown_table, roc_auc, time_call, tqdm_progress, write_csv
-from .mi import SECTIONS, MIBenchmarkConfig, MIReport, resolve_mi_config, run_mi_benchmark
+from .common import SEEDS, markdown_table, time_call, tqdm_progress, write_csv
+from .mi import SECTIONS, MIBenchmarkConfig, MIReport, mi_markdown, resolve_mi_config, run_mi_benchmark
 from .pairwise import (
     RELEASED_ARCHITECTURE_NOTE,
     PairwiseBenchmarkConfig,
@@ -54,8 +56,8 @@ from .pairwise import (
     resolve_pairwise_config,
     run_pairwise_benchmark,
 )
-from .report import TARGETS, check_targets, mi_markdown
 from .speed import speed_rows
+from .targets import TARGETS, check_targets
 
 __all__ = [
     "SEEDS",
@@ -64,7 +66,6 @@ __all__ = [
     "HIGH_LEVELS",
     "TARGETS",
     "RELEASED_ARCHITECTURE_NOTE",
-    "HIGHDIM_KINDS",
     "MIBenchmarkConfig",
     "MIReport",
     "PairwiseBenchmarkConfig",
@@ -77,10 +78,8 @@ __all__ = [
     "triplet_rows",
     "default_families",
     "distribution_rows",
-    "highdim_pairs",
-    "sliced_mi",
+    "per_group",
     "sliced_scores",
-    "roc_auc",
     "highdim_rows",
     "check_targets",
     "markdown_table",

@@ -10,23 +10,35 @@ Shapes: S sequences, n samples, m high-dimensional pairs, d dimensions, P random
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import fields
 
 import numpy as np
 
-from .. import distributions
-from ..estimate import random_projections
-from ..evaluation import LevelSet, TripletSet, level_stats, order_accuracy
-from ..interface import MIEstimator
-from .common import SEEDS, Progress, _per_group, _plain, _relay, _subset, roc_auc
+from infonet import distributions
+from infonet.estimate import random_projections
+from infonet.evaluation import HIGHDIM_KINDS, LevelSet, TripletSet, highdim_pairs, level_stats, order_accuracy, roc_auc
+from infonet.interface import MIEstimator
+
+from .common import SEEDS, Progress, plain, relay
 
 LEVELS = tuple(round(0.1 * i, 1) for i in range(10))  # the paper's Table 2
 HIGH_LEVELS = (1.0, 1.2, 1.4, 1.6, 1.8, 2.0)  # beyond the paper: where under-estimation shows
 RHOS = tuple(round(0.1 * i, 1) for i in range(-9, 10))  # correlations of the Gaussian sweep
-HIGHDIM_KINDS = ("independent", "one_feature", "two_features", "all_coordinates", "latent_quadratic")
 HIGHDIM_ESTIMATORS = ("infonet", "infonet-fast", "ksg", "gaussian", "pearson")  # cheap enough for P projections each
+
+
+def per_group(groups: np.ndarray, cap: int | None) -> np.ndarray:
+    """Indices of the first ``cap`` items of every group (all with None), in group order."""
+    if cap is None:
+        return np.arange(len(groups))
+    return np.concatenate([np.flatnonzero(groups == g)[:cap] for g in np.unique(groups)] + [np.zeros(0, int)])
+
+
+def _subset(data, idx: np.ndarray):
+    """The rows ``idx`` of a dataclass whose fields are all arrays of one length (LevelSet, TripletSet)."""
+    return type(data)(**{f.name: getattr(data, f.name)[idx] for f in fields(data)})
 
 
 def _capped(
@@ -35,7 +47,7 @@ def _capped(
     """(name, estimator, indices of its first ``caps[name]`` items per group), skipping empty selections."""
     caps = caps or {}
     for name, est in estimators.items():
-        idx = _per_group(groups, caps.get(name))
+        idx = per_group(groups, caps.get(name))
         if idx.size:
             yield name, est, idx
 
@@ -69,10 +81,10 @@ def level_rows(
     rows = []
     for name, est, idx in _capped(estimators, data.level, caps):
         sub = _subset(data, idx)
-        mi, seconds = _timed_batch(est, sub.x, sub.y, _relay(progress, f"levels: {name}"))
+        mi, seconds = _timed_batch(est, sub.x, sub.y, relay(progress, f"levels: {name}"))
         for stat in level_stats(mi, sub):
             true_mi = sub.mi[sub.level == stat["level"]].mean()
-            rows.append(_plain({"estimator": name, **stat, "true_mi": true_mi, "seconds": seconds}))
+            rows.append(plain({"estimator": name, **stat, "true_mi": true_mi, "seconds": seconds}))
     return rows
 
 
@@ -95,9 +107,9 @@ def triplet_rows(
     for name, est, idx in _capped(estimators, data.components, caps):
         sub = _subset(data, idx)
         x, y = np.concatenate([sub.x, sub.x]), np.concatenate([sub.y, sub.z])  # (2S, n): X;Y then X;Z
-        both, seconds = _timed_batch(est, x, y, _relay(progress, f"triplets: {name}"))
+        both, seconds = _timed_batch(est, x, y, relay(progress, f"triplets: {name}"))
         for stat in order_accuracy(both[: len(idx)], both[len(idx) :], sub):
-            rows.append(_plain({"estimator": name, **stat, "seconds": seconds}))
+            rows.append(plain({"estimator": name, **stat, "seconds": seconds}))
     return rows
 
 
@@ -144,59 +156,17 @@ def distribution_rows(
     y = np.stack([p[1] for p in pairs])
     rows = []
     for name, est, idx in _capped(estimators, group, caps):
-        mi = est.estimate_batch(x[idx], y[idx], progress=_relay(progress, f"{label}: {name}"))
+        mi = est.estimate_batch(x[idx], y[idx], progress=relay(progress, f"{label}: {name}"))
         for i, dist in enumerate(dists):
             e = mi[group[idx] == i]
             err = np.abs(e - dist.mi)
             row = {"estimator": name, "distribution": dist.name, "param": "" if params is None else params[i]}
             row |= {"true_mi": dist.mi, "mean_estimate": e.mean(), "sd": e.std()}
-            rows.append(_plain({**row, "mae": err.mean(), "max_abs_error": err.max(), "count": len(e)}))
+            rows.append(plain({**row, "mae": err.mean(), "max_abs_error": err.max(), "count": len(e)}))
     return rows
 
 
 # ----------------------------------------------------------------------------- 5. high-dimensional independence
-
-
-def highdim_pairs(kind: str, m: int, n: int, d: int, seed: int, *, noise: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """m pairs of d-dimensional samples, X ~ N(0, I_d), with Y built from X by ``kind``.
-
-    - ``independent``: Y ~ N(0, I_d) independent of X.
-    - ``one_feature`` / ``two_features`` (paper A.5 a, b): Y_j = X_j + noise * E_j for the first
-      one / two coordinates, the rest of Y independent noise.
-    - ``all_coordinates`` (A.5 c): Y = X + noise * E.
-    - ``latent_quadratic``: a shared scalar Z ~ N(0, 1); X = Z a + E, Y = (Z^2 - 1) / sqrt(2) b + E'
-      with loadings a, b ~ N(0, I_d), so any unit projection carries signal of variance about 1.
-      Y is uncorrelated with X: correlation-based tests cannot see this dependence.
-
-    Returns:
-        x, y: (m, n, d) float64 arrays.
-    """
-    if kind not in HIGHDIM_KINDS:
-        raise ValueError(f"unknown dependence {kind!r}; choose from {', '.join(HIGHDIM_KINDS)}")
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((m, n, d))
-    e = rng.standard_normal((m, n, d))
-    if kind == "independent":
-        return x, e
-    if kind in ("one_feature", "two_features"):
-        k = 1 if kind == "one_feature" else 2
-        y = e.copy()
-        y[..., :k] = x[..., :k] + noise * e[..., :k]
-        return x, y
-    if kind == "all_coordinates":
-        return x, x + noise * e
-    z = rng.standard_normal((m, n, 1))
-    a, b = rng.standard_normal((2, m, 1, d))
-    return z * a + x, (z**2 - 1) / math.sqrt(2) * b + noise * e  # x (m, n, d) reused as noise
-
-
-def sliced_mi(estimator: MIEstimator, x, y, *, num_projections: int = 256, seed: int = 0) -> float:
-    """Sliced MI of one pair x (n, dx), y (n, dy) with any estimator: the mean MI over random
-    1-D projections. With an InfoNet estimator it equals ``infonet.estimate_mi(x, y)`` for the
-    same ``num_projections`` and ``seed`` (the same projections)."""
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    theta, phi = random_projections(x.shape[1], y.shape[1], num_projections, seed)
-    return float(estimator.estimate_batch((x @ theta).T, (y @ phi).T).mean())  # (P, n) projected pairs
 
 
 def sliced_scores(
@@ -209,10 +179,14 @@ def sliced_scores(
     max_batch: int = 4096,
     progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
-    """Sliced MI of m pairs x (m, n, dx), y (m, n, dy) -> (m,); pair i uses projection seed ``seed + i``.
+    """Sliced MI of m pairs x (m, n, dx), y (m, n, dy) -> (m,) with any estimator; pair i uses
+    projection seed ``seed + i``.
 
-    Projections of several pairs go through one ``estimate_batch`` call (up to ``max_batch`` 1-D
-    pairs); ``progress(done, total)`` counts projected pairs, m * P in all.
+    The projections are ``infonet.estimate.random_projections``, the ones ``infonet.estimate_mi``
+    draws for (n, d) input, so with an InfoNet estimator pair i scores as
+    ``infonet.estimate_mi(x[i], y[i], num_projections=P, seed=seed + i)``. Projections of several
+    pairs go through one ``estimate_batch`` call (up to ``max_batch`` 1-D pairs);
+    ``progress(done, total)`` counts projected pairs, m * P in all.
     """
     m, n, _ = x.shape
     per_call = max(1, max_batch // num_projections)
@@ -258,15 +232,13 @@ def highdim_rows(
         for kind in ("independent", *kinds):  # one kind's data in memory at a time: (m, n, d) is large
             x, y = highdim_pairs(kind, pairs, n, d, seed + 1_000_000 * d + 10_000 * HIGHDIM_KINDS.index(kind))
             for name, est in estimators.items():
-                relay = _relay(progress, f"highdim d={d} {kind}: {name}")
-                scores[name][kind] = sliced_scores(
-                    est, x, y, num_projections=num_projections, seed=seed, progress=relay
-                )
+                step = relay(progress, f"highdim d={d} {kind}: {name}")
+                scores[name][kind] = sliced_scores(est, x, y, num_projections=num_projections, seed=seed, progress=step)
         for name in estimators:
             null = scores[name]["independent"]
             for kind in kinds:
                 dep = scores[name][kind]
                 row = {"estimator": name, "d": d, "dependence": kind, "n": n, "pairs": pairs}
                 row |= {"projections": num_projections, "auc": roc_auc(dep, null)}
-                rows.append(_plain({**row, "mean_dependent": dep.mean(), "mean_independent": null.mean()}))
+                rows.append(plain({**row, "mean_dependent": dep.mean(), "mean_independent": null.mean()}))
     return rows

@@ -1,4 +1,5 @@
-"""Helpers shared by the benchmark sections: seeds, progress relay, timing, CSV, Markdown tables.
+"""Helpers shared by the benchmark sections and drivers: seeds, options and presets, the model and
+run info of a report, progress relay, timing, CSV and Markdown tables.
 
 Nothing here knows a section; every section module and both drivers import from here.
 """
@@ -11,14 +12,14 @@ import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import field, fields, replace
+from dataclasses import field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..checkpoint import DEFAULT_WEIGHTS, WEIGHTS_ENV, load_pretrained, resolve_device
-from ..model import InfoNet
+from infonet.checkpoint import DEFAULT_WEIGHTS, WEIGHTS_ENV, load_pretrained, resolve_device
+from infonet.model import InfoNet
 
 Progress = Callable[[str, int, int], None]  # progress(label, done, total)
 
@@ -39,11 +40,12 @@ SEEDS = {
 # ----------------------------------------------------------------------------- configuration and runs
 
 
-def _opt(default, help_text: str):
+def option(default, help_text: str):
+    """A dataclass field with its command-line help (see ``infonet.cli.parse_options``)."""
     return field(default=default, metadata={"help": help_text})
 
 
-def _apply_preset(cfg, presets: dict[str, dict]):
+def apply_preset(cfg, presets: dict[str, dict]):
     """``cfg`` with its device resolved and its None fields filled from the preset of its mode
     (``presets["quick"]``, ``["gpu"]`` or ``["cpu"]``)."""
     device = resolve_device(cfg.device)
@@ -52,14 +54,14 @@ def _apply_preset(cfg, presets: dict[str, dict]):
     return replace(cfg, device=str(device), **filled)
 
 
-def _load_model(model: InfoNet | None, weights: str, device: str) -> InfoNet:
+def load_model(model: InfoNet | None, weights: str, device: str) -> InfoNet:
     """A copy of ``model`` on ``device`` in eval mode, or the checkpoint ``weights`` (default ones if empty)."""
     if model is not None:
         return copy.deepcopy(model).to(device).eval()
     return load_pretrained(weights or None, device=device)
 
 
-def _run_info(quick: bool, cuda: bool) -> dict:
+def run_info(quick: bool, cuda: bool) -> dict:
     """The first lines of a report: date, mode, device, torch threads."""
     return {
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -69,7 +71,7 @@ def _run_info(quick: bool, cuda: bool) -> dict:
     }
 
 
-def _model_info(model: InfoNet, passed_in: bool, weights: str) -> dict:
+def model_info(model: InfoNet, passed_in: bool, weights: str) -> dict:
     """The report lines naming the InfoNet weights and their size."""
     label = "(model passed in)" if passed_in else (weights or os.environ.get(WEIGHTS_ENV) or str(DEFAULT_WEIGHTS))
     return {"InfoNet weights": label, "InfoNet parameters": f"{model.num_params():,}"}
@@ -78,42 +80,14 @@ def _model_info(model: InfoNet, passed_in: bool, weights: str) -> dict:
 # ----------------------------------------------------------------------------- rows and groups
 
 
-def _relay(progress: Progress | None, label: str) -> Callable[[int, int], None] | None:
+def relay(progress: Progress | None, label: str) -> Callable[[int, int], None] | None:
+    """``progress`` bound to ``label``: a ``(done, total)`` callback for one step (None without progress)."""
     return None if progress is None else lambda done, total: progress(label, done, total)
 
 
-def _per_group(groups: np.ndarray, cap: int | None) -> np.ndarray:
-    """Indices of the first ``cap`` items of every group (all with None), in group order."""
-    if cap is None:
-        return np.arange(len(groups))
-    return np.concatenate([np.flatnonzero(groups == g)[:cap] for g in np.unique(groups)] + [np.zeros(0, int)])
-
-
-def _subset(data, idx: np.ndarray):
-    """The rows ``idx`` of a dataclass whose fields are all arrays of one length (LevelSet, TripletSet)."""
-    return type(data)(**{f.name: getattr(data, f.name)[idx] for f in fields(data)})
-
-
-def _concat(a, b):
-    return type(a)(**{f.name: np.concatenate([getattr(a, f.name), getattr(b, f.name)]) for f in fields(a)})
-
-
-def _plain(row: dict) -> dict:
+def plain(row: dict) -> dict:
     """numpy scalars to Python numbers, so rows print and serialise cleanly."""
     return {k: v.item() if isinstance(v, np.generic) else v for k, v in row.items()}
-
-
-def roc_auc(positive, negative) -> float:
-    """Area under the ROC curve of scores that should be higher for ``positive`` than ``negative``.
-
-    The Mann-Whitney statistic: the share of (positive, negative) pairs ranked right, ties counting
-    one half. 1.0: perfect separation; 0.5: no better than chance.
-    """
-    pos = np.asarray(positive, dtype=np.float64).reshape(-1, 1)
-    neg = np.asarray(negative, dtype=np.float64).reshape(1, -1)
-    if pos.size == 0 or neg.size == 0:
-        raise ValueError("roc_auc needs at least one positive and one negative score")
-    return float(((pos > neg) + 0.5 * (pos == neg)).mean())
 
 
 # ----------------------------------------------------------------------------- progress and timing
@@ -140,10 +114,6 @@ def tqdm_progress(**kwargs) -> Progress:
             bars.pop(label).close()
 
     return update
-
-
-def _sync(device: str) -> Callable[[], None]:
-    return torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
 
 
 def time_call(
@@ -188,7 +158,8 @@ def write_csv(rows: list[dict], path) -> Path:
     return path
 
 
-def _cell(v, spec: str = ".4f") -> str:
+def cell(v, spec: str = ".4f") -> str:
+    """A table cell: "-" for None or "", "nan" for NaN, floats formatted by ``spec``."""
     if v is None or v == "":
         return "-"
     if isinstance(v, float):
@@ -203,21 +174,6 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
     return "\n".join(lines)
 
 
-def _records_table(header: Sequence[str], keys: Sequence[str], rows: list[dict], spec: dict[str, str]) -> str:
-    """A Markdown table of dict rows: column i shows ``row[keys[i]]`` formatted by ``spec.get(key, "")``."""
-    return markdown_table(header, [[_cell(r[k], spec.get(k, "")) for k in keys] for r in rows])
-
-
-def _pivot(rows: list[dict], row_key: Callable[[dict], tuple], col_key: str, value: Callable[[dict], str]) -> tuple:
-    """(columns, body): one body row per distinct ``row_key(r)`` (a tuple: its leading cells), one
-    column per distinct ``r[col_key]``, cells ``value(r)`` ("-" where no row has them)."""
-    cols = list(dict.fromkeys(r[col_key] for r in rows))
-    table: dict[tuple, dict] = {}
-    for r in rows:
-        table.setdefault(row_key(r), {})[r[col_key]] = value(r)
-    return cols, [[*key, *(cells.get(c, "-") for c in cols)] for key, cells in table.items()]
-
-
-def _header(title: str, info: dict) -> list[str]:
+def report_header(title: str, info: dict) -> list[str]:
     """The first lines of a Markdown report: the title and one bullet per ``info`` item."""
     return [f"# {title}", "", *(f"- {k}: {v}" for k, v in info.items())]

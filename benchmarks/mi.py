@@ -1,0 +1,422 @@
+"""The MI benchmark (``scripts/benchmark_mi.py``): options and presets, the driver that runs the
+sections, and its report (CSV, Markdown and plots)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from infonet import distributions
+from infonet.estimators import INFONET_NAMES, available_estimators, get_estimator
+from infonet.evaluation import make_level_set, make_triplet_set
+from infonet.model import InfoNet
+
+from .accuracy import (
+    HIGH_LEVELS,
+    HIGHDIM_ESTIMATORS,
+    LEVELS,
+    RHOS,
+    default_families,
+    distribution_rows,
+    highdim_rows,
+    level_rows,
+    triplet_rows,
+)
+from .common import (
+    SEEDS,
+    Progress,
+    apply_preset,
+    cell,
+    load_model,
+    markdown_table,
+    model_info,
+    option,
+    relay,
+    report_header,
+    run_info,
+    write_csv,
+)
+from .speed import speed_rows
+from .targets import check_targets, pooled_mae, targets_table
+
+log = logging.getLogger(__name__)
+
+SECTIONS = ("speed", "levels", "triplets", "distributions", "highdim")
+
+
+@dataclass
+class MIBenchmarkConfig:
+    """Options of the MI benchmark; None fields take the preset of the mode (quick, CPU or GPU)."""
+
+    quick: bool = option(False, "small sizes: minutes on a CPU (says so in the output)")
+    out: str = option("outputs/benchmark_mi", "output folder")
+    device: str = option("auto", "InfoNet device: auto, cpu, cuda (speed is also timed on the CPU)")
+    weights: str = option("", "InfoNet checkpoint (default: $INFONET_WEIGHTS or assets/infonet.pt)")
+    estimators: tuple[str, ...] = option(
+        ("infonet", "infonet-fast", "ksg", "kde", "mine", "gaussian"), "estimators to compare"
+    )
+    sections: tuple[str, ...] = option(SECTIONS, "sections to run")
+    n: int = option(2000, "samples per sequence (levels, triplets, distributions)")
+    per_level: int | None = option(None, "mixtures per MI level 0.0-0.9 (preset: quick 40, CPU 200, GPU 1000)")
+    per_level_high: int | None = option(None, "mixtures per MI level 1.0-2.0 (preset: quick 10, CPU 100, GPU 500)")
+    per_k: int | None = option(None, "triplets per K (preset: quick 60, CPU 500, GPU 2000)")
+    mc_samples: int | None = option(None, "Monte-Carlo samples of the true MI (preset: quick 20000, else 100000)")
+    speed_lengths: tuple[int, ...] = option((200, 500, 1000, 2000, 5000), "sequence lengths timed")
+    speed_batches: tuple[int, ...] = option((16, 256), "pairs per call of the batched timings")
+    speed_repeats: int | None = option(None, "timed repeats per cell, median reported (preset: quick 3, else 10)")
+    speed_budget_s: float | None = option(None, "stop repeating a cell after this many seconds (preset: 2 / 10)")
+    sweep_seeds: int | None = option(None, "samples per Gaussian rho and per family (preset: quick 3, else 10)")
+    highdim_dims: tuple[int, ...] = option((16, 128), "dimensions of the independence test")
+    highdim_n: int | None = option(None, "samples per high-dimensional pair (preset: quick 1000, else 2000)")
+    highdim_pairs: int | None = option(None, "pairs per class in the independence test (preset: quick 10, else 50)")
+    highdim_projections: int | None = option(None, "random projections of sliced MI (preset: quick 64, else 256)")
+    mine_per_group: int | None = option(None, "MINE estimates per level / K / distribution (preset: quick 2, else 20)")
+    mine_sections: tuple[str, ...] | None = option(None, "sections MINE runs in (preset: quick speed levels)")
+    kde_per_group: int | None = option(None, "KDE estimates per level / K / distribution (preset: quick 2, else 50)")
+
+    def cap(self, estimator: str, section: str) -> int | None:
+        """Most estimates per group (level, K, distribution) for ``estimator`` in ``section``; None: all."""
+        if section == "highdim":
+            return None if estimator in HIGHDIM_ESTIMATORS else 0
+        if estimator == "mine":
+            return self.mine_per_group if section in self.mine_sections else 0
+        if estimator == "kde":
+            return self.kde_per_group
+        return None
+
+
+_PRESETS = {
+    "quick": dict(per_level=40, per_level_high=10, per_k=60, mc_samples=20_000, speed_repeats=3, speed_budget_s=2.0,
+                  sweep_seeds=3, highdim_n=1000, highdim_pairs=10, highdim_projections=64,
+                  mine_per_group=2, mine_sections=("speed", "levels"), kde_per_group=2),
+    "cpu": dict(per_level=200, per_level_high=100, per_k=500, mc_samples=100_000, speed_repeats=10, speed_budget_s=10.0,
+                sweep_seeds=10, highdim_n=2000, highdim_pairs=50, highdim_projections=256,
+                mine_per_group=20, mine_sections=("speed", "levels", "triplets", "distributions"), kde_per_group=50),
+}  # fmt: skip
+_PRESETS["gpu"] = {**_PRESETS["cpu"], "per_level": 1000, "per_level_high": 500, "per_k": 2000}
+
+
+def _check_choices(name: str, values, choices) -> None:
+    bad = [v for v in values if v not in choices]
+    if bad or not values:
+        raise ValueError(f"unknown {name} {bad or list(values)}; choose from {', '.join(choices)}")
+
+
+def resolve_mi_config(cfg: MIBenchmarkConfig) -> MIBenchmarkConfig:
+    """Fills the None options from the preset of the mode and resolves the device.
+
+    Raises:
+        ValueError: unknown estimators or sections, or sizes out of range.
+    """
+    cfg = apply_preset(cfg, _PRESETS)
+    _check_choices("estimator(s)", cfg.estimators, available_estimators())
+    _check_choices("section(s)", cfg.sections, SECTIONS)
+    _check_choices("MINE section(s)", cfg.mine_sections, SECTIONS)
+    for name in ("n", "per_level", "per_level_high", "per_k", "mc_samples", "speed_repeats", "sweep_seeds"):
+        if getattr(cfg, name) < 1:
+            raise ValueError(f"{name} must be >= 1, got {getattr(cfg, name)}")
+    for name in ("highdim_n", "highdim_pairs", "highdim_projections"):
+        if getattr(cfg, name) < 2:
+            raise ValueError(f"{name} must be >= 2, got {getattr(cfg, name)}")
+    if min(cfg.speed_lengths + cfg.speed_batches + cfg.highdim_dims) < 1:
+        raise ValueError("speed lengths, batch sizes and dimensions must be >= 1")
+    return cfg
+
+
+@dataclass
+class MIReport:
+    """What :func:`run_mi_benchmark` measured: rows per section ("speed", "levels", "triplets",
+    "gaussian_sweep", "families", "highdim", "targets", "timings"), run info, Markdown and files."""
+
+    results: dict[str, list[dict]]
+    info: dict
+    markdown: str
+    files: list[Path]
+
+
+def _concat(a, b):
+    """Two level sets (or any dataclasses of equal-length arrays) as one."""
+    return type(a)(**{f.name: np.concatenate([getattr(a, f.name), getattr(b, f.name)]) for f in fields(a)})
+
+
+def run_mi_benchmark(
+    cfg: MIBenchmarkConfig, *, model: InfoNet | None = None, progress: Progress | None = None
+) -> MIReport:
+    """Runs the sections of ``cfg`` (resolved with :func:`resolve_mi_config`) and writes to ``cfg.out``:
+    results.md, one CSV per section, targets.csv and PNG plots.
+
+    Args:
+        model: an InfoNet to use instead of loading ``cfg.weights`` (e.g. a tiny one in tests).
+        progress: optional ``progress(label, done, total)`` (see :func:`tqdm_progress`).
+    Raises:
+        FileNotFoundError: no InfoNet weights (when "infonet" is among the estimators).
+    """
+    cfg = resolve_mi_config(cfg)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    cuda = torch.device(cfg.device).type == "cuda"
+    devices = ["cpu", "cuda"] if cuda else ["cpu"]
+    models: dict[str, InfoNet] = {}
+    neural = [name for name in cfg.estimators if name in INFONET_NAMES]
+    if neural:
+        models = {dev: load_model(model, cfg.weights, dev) for dev in devices}
+    estimators = {
+        name: get_estimator(name, model=models[devices[-1]]) if name in neural else get_estimator(name)
+        for name in cfg.estimators
+    }
+    info = {**run_info(cfg.quick, cuda), "estimators": ", ".join(cfg.estimators)}
+    if models:
+        info |= model_info(next(iter(models.values())), model is not None, cfg.weights)
+    info["seeds"] = ", ".join(f"{k} {v}" for k, v in SEEDS.items() if k != "pairwise")
+
+    results: dict[str, list[dict]] = {}
+    timings: list[dict] = []
+    caps = lambda section: {name: cfg.cap(name, section) for name in estimators}
+    truth = dict(mc_samples=cfg.mc_samples, device="cuda" if cuda else "cpu")  # Monte-Carlo MI of the mixtures
+
+    @contextmanager
+    def timed(section: str):
+        start = time.perf_counter()
+        log.info("section %s", section)
+        yield
+        timings.append({"section": section, "seconds": time.perf_counter() - start})
+
+    if "speed" in cfg.sections:
+        timed_estimators = [(name, dev, get_estimator(name, model=models[dev])) for name in neural for dev in models]
+        timed_estimators += [
+            (name, "cpu", est) for name, est in estimators.items() if name not in neural and cfg.cap(name, "speed") != 0
+        ]
+        with timed("speed"):
+            sizes = dict(lengths=cfg.speed_lengths, batches=cfg.speed_batches, repeats=cfg.speed_repeats)
+            results["speed"] = speed_rows(timed_estimators, **sizes, budget_s=cfg.speed_budget_s, progress=progress)
+    if "levels" in cfg.sections:
+        with timed("levels"):
+            make = lambda levels, per, seed, label: make_level_set(
+                levels, per, cfg.n, seed, **truth, progress=relay(progress, label)
+            )
+            low = make(LEVELS, cfg.per_level, SEEDS["levels"], "level set 0.0-0.9")
+            high = make(HIGH_LEVELS, cfg.per_level_high, SEEDS["high_levels"], "level set 1.0-2.0")
+            data = _concat(low, high)
+            info["truth_se"] = f"{np.median(data.se):.4f} nats"
+            results["levels"] = level_rows(estimators, data, caps=caps("levels"), progress=progress)
+    if "triplets" in cfg.sections:
+        with timed("triplets"):
+            step = relay(progress, "triplet set")
+            data = make_triplet_set(cfg.per_k, range(1, 11), cfg.n, SEEDS["triplets"], **truth, progress=step)
+            results["triplets"] = triplet_rows(estimators, data, caps=caps("triplets"), progress=progress)
+    if "distributions" in cfg.sections:
+        common = dict(n=cfg.n, seeds=cfg.sweep_seeds, caps=caps("distributions"), progress=progress)
+        with timed("gaussian sweep"):
+            gaussians = [distributions.gaussian(r) for r in RHOS]
+            results["gaussian_sweep"] = distribution_rows(
+                estimators, gaussians, seed=SEEDS["gaussian_sweep"], params=RHOS, label="gaussian sweep", **common
+            )
+        with timed("families"):
+            results["families"] = distribution_rows(
+                estimators, default_families(), seed=SEEDS["families"], label="families", **common
+            )
+    if "highdim" in cfg.sections:
+        chosen = {name: est for name, est in estimators.items() if cfg.cap(name, "highdim") != 0}
+        with timed("highdim"):
+            sizes = dict(dims=cfg.highdim_dims, n=cfg.highdim_n, pairs=cfg.highdim_pairs)
+            results["highdim"] = highdim_rows(
+                chosen, **sizes, num_projections=cfg.highdim_projections, progress=progress
+            )
+    results["timings"] = timings
+    results["targets"] = check_targets(
+        levels=results.get("levels", []),
+        triplets=results.get("triplets", []),
+        sweep=results.get("gaussian_sweep", []),
+        speed=results.get("speed", []),
+    )
+    markdown = mi_markdown(results, cfg, info)
+    files = [write_csv(rows, out / f"{name}.csv") for name, rows in results.items() if rows]
+    (out / "results.md").write_text(markdown)
+    files += [out / "results.md", *_save_plots(results, out)]
+    return MIReport(results, info, markdown, files)
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def _pivot(rows: list[dict], row_key: Callable[[dict], tuple], col_key: str, value: Callable[[dict], str]) -> tuple:
+    """(columns, body): one body row per distinct ``row_key(r)`` (a tuple: its leading cells), one
+    column per distinct ``r[col_key]``, cells ``value(r)`` ("-" where no row has them)."""
+    cols = list(dict.fromkeys(r[col_key] for r in rows))
+    table: dict[tuple, dict] = {}
+    for r in rows:
+        table.setdefault(row_key(r), {})[r[col_key]] = value(r)
+    return cols, [[*key, *(cells.get(c, "-") for c in cols)] for key, cells in table.items()]
+
+
+def _counts(rows: list[dict]) -> dict[str, str]:
+    """Per estimator, the count per group as "c" or "lo-hi"."""
+    out: dict[str, list[int]] = {}
+    for r in rows:
+        out.setdefault(r["estimator"], []).append(r["count"])
+    return {k: (str(min(v)) if min(v) == max(v) else f"{min(v)}-{max(v)}") for k, v in out.items()}
+
+
+def mi_markdown(results: dict[str, list[dict]], cfg: MIBenchmarkConfig, info: dict) -> str:
+    """The report of :func:`run_mi_benchmark` as Markdown: run info, targets, then one section per table."""
+    out = [*report_header("InfoNet MI benchmark", info), "", "## Targets", "", targets_table(results["targets"])]
+    if cfg.quick:
+        out += [
+            "",
+            f"**Quick mode**: {cfg.per_level} mixtures per level 0.0-0.9 and {cfg.per_level_high} per level 1.0-2.0, "
+            f"{cfg.per_k} triplets per K, truth from {cfg.mc_samples:,} Monte-Carlo samples, {cfg.sweep_seeds} samples "
+            f"per distribution, {cfg.highdim_pairs} pairs per class and {cfg.highdim_projections} projections in the "
+            "independence test: smaller than the paper (1,000 per level, 2,000 per K); the numbers are indicative only.",
+        ]
+    if results.get("speed"):
+        row_key = lambda r: (r["estimator"], r["device"], str(r["batch"]))
+        cols, body = _pivot(results["speed"], row_key, "n", lambda r: cell(r["seconds"], ".3g"))
+        threads = results["speed"][0]["threads"]
+        out += ["", "## 1. Speed: seconds per estimate (paper Table 1)", ""]
+        out.append(markdown_table(["estimator", "device", "pairs per call", *(f"n={c}" for c in cols)], body))
+        out += [
+            "",
+            f"Median of up to {cfg.speed_repeats} timed calls after warm-up (at most {cfg.speed_budget_s:g} s of "
+            f"repeats per cell), CPU work on {threads} torch thread(s); batched rows are seconds per call / pairs "
+            "per call. MINE-500 at n = 1000 only. Paper (RTX 4090 + Threadripper), n = 1000: KSG 0.049, "
+            "KDE 0.083, MINE-500 0.908, InfoNet 0.011 (0.002 with 16 batched).",
+        ]
+    if results.get("levels"):
+        rows = results["levels"]
+        counts = _counts(rows)
+        label = lambda r: (f"{r['estimator']} ({counts[r['estimator']]}/level)",)
+        out += ["", f"## 2. Error by true-MI level (paper Table 2), n = {cfg.n}", ""]
+        for title, key, spec in (
+            ("Mean error (bias)", "mean_error", "+.4f"),
+            ("Variance", "variance", ".2e"),
+            ("MAE", "mae", ".4f"),
+        ):
+            cols, body = _pivot(rows, label, "level", lambda r, key=key, spec=spec: cell(r[key], spec))
+            out += [f"**{title}**", "", markdown_table(["estimator", *(f"{c:.1f}" for c in cols)], body), ""]
+        note = f"Truth: Monte-Carlo MI from {cfg.mc_samples:,} samples (median standard error {info.get('truth_se', '-')})."
+        if "mine" in counts:
+            note += " MINE-500 (and KDE) ran on the first sequences of each level only, as the counts say."
+        out.append(note)
+    if results.get("triplets"):
+        rows = results["triplets"]
+        counts = _counts(rows)
+        label = lambda r: (f"{r['estimator']} ({counts[r['estimator']]}/K)",)
+        cols, body = _pivot(rows, label, "components", lambda r: cell(100 * r["accuracy"], ".1f"))
+        out += ["", f"## 3. Order accuracy, % (paper Table 3), n = {cfg.n}", ""]
+        out.append(markdown_table(["estimator", *(f"K={c}" for c in cols)], body))
+    if results.get("gaussian_sweep"):
+        rows = results["gaussian_sweep"]
+        names = list(dict.fromkeys(r["estimator"] for r in rows))
+        out += ["", f"## 4. Gaussian sweep (n = {cfg.n}) and other families", ""]
+        summary = [[n, cell(pooled_mae(rows, n)), _counts([r for r in rows if r["estimator"] == n])[n]] for n in names]
+        out.append(markdown_table(["estimator", "MAE vs closed form", "samples per rho"], summary))
+        row_key = lambda r: (f"{r['param']:+.1f}", f"{r['true_mi']:.4f}")
+        cols, body = _pivot(rows, row_key, "estimator", lambda r: cell(r["mean_estimate"]))
+        out += ["", "Mean estimate per rho:", "", markdown_table(["rho", "true MI", *cols], body)]
+    if results.get("families"):
+        row_key = lambda r: (r["distribution"], f"{r['true_mi']:.4f}")
+        value = lambda r: f"{r['mean_estimate']:.4f} ± {r['sd']:.4f}" if r["count"] > 1 else cell(r["mean_estimate"])
+        cols, body = _pivot(results["families"], row_key, "estimator", value)
+        out += ["", "Other families (mean ± sd of the estimates):", ""]
+        out.append(markdown_table(["distribution", "true MI", *cols], body))
+    if results.get("highdim"):
+        rows = results["highdim"]
+        row_key = lambda r: (str(r["d"]), r["dependence"])
+        cols, body = _pivot(rows, row_key, "estimator", lambda r: cell(r["auc"], ".3f"))
+        r0 = rows[0]
+        out += ["", "## 5. High-dimensional independence test: ROC AUC of sliced MI (paper Fig. 5)", ""]
+        out.append(markdown_table(["d", "dependence", *cols], body))
+        out += [
+            "",
+            f"{r0['pairs']} dependent vs {r0['pairs']} independent pairs, n = {r0['n']}, {r0['projections']} random "
+            "projections per pair (the same for every estimator). MINE and KDE are not run here (one estimate "
+            "per projection). See `infonet.evaluation.highdim_pairs` for the dependence kinds.",
+        ]
+    if results.get("timings"):
+        timings = [[r["section"], f"{r['seconds']:.1f}"] for r in results["timings"]]
+        out += ["", "## Section times", "", markdown_table(["section", "seconds"], timings)]
+    return "\n".join(out) + "\n"
+
+
+# ----------------------------------------------------------------------------- plots
+
+
+def _by(rows: list[dict], key="estimator") -> dict[str, list[dict]]:
+    """Rows grouped by ``r[key]`` (or ``key(r)`` for a callable), in first-seen order."""
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(r[key] if isinstance(key, str) else key(r), []).append(r)
+    return groups
+
+
+def _save_plots(results: dict[str, list[dict]], out: Path) -> list[Path]:
+    """PNG plots of the MI benchmark's sections into ``out``: speed, levels, order accuracy,
+    Gaussian sweep and high-dimensional AUC (those with rows). Returns the files written."""
+    from matplotlib.figure import Figure
+
+    saved = []
+
+    def axes(size=(6.5, 4.5)):
+        return Figure(figsize=size).add_subplot()
+
+    def save(ax, name):
+        ax.figure.tight_layout()
+        ax.figure.savefig(out / name, dpi=120)
+        saved.append(out / name)
+
+    if results.get("speed"):
+        ax = axes()
+        for label, rows in _by(results["speed"], lambda r: f"{r['estimator']} {r['device']} x{r['batch']}").items():
+            ax.plot([r["n"] for r in rows], [r["seconds"] for r in rows], marker="o", label=label)
+        ax.set(xscale="log", yscale="log", xlabel="sequence length n", ylabel="seconds per estimate", title="Speed")
+        ax.legend(fontsize=7)
+        save(ax, "speed.png")
+    if results.get("levels"):
+        ax = axes()
+        for name, rows in _by(results["levels"]).items():
+            level, error = [r["level"] for r in rows], [r["mean_error"] for r in rows]
+            sd = [math.sqrt(r["variance"]) for r in rows]
+            ax.errorbar(level, error, yerr=sd, marker="o", capsize=3, label=name)
+        ax.axhline(0, color="k", lw=0.5)
+        ax.set(xlabel="true MI level (nats)", ylabel="mean error ± sd (nats)", title="Error by true-MI level")
+        ax.legend()
+        save(ax, "levels.png")
+    if results.get("triplets"):
+        ax = axes()
+        for name, rows in _by(results["triplets"]).items():
+            ax.plot([r["components"] for r in rows], [100 * r["accuracy"] for r in rows], marker="o", label=name)
+        ax.set(xlabel="mixture components K", ylabel="order accuracy (%)", title="Order accuracy")
+        ax.legend()
+        save(ax, "order_accuracy.png")
+    if results.get("gaussian_sweep"):
+        ax = axes()
+        rows = _by(results["gaussian_sweep"])
+        first = next(iter(rows.values()))
+        ax.plot([r["param"] for r in first], [r["true_mi"] for r in first], "k--", label="closed form")
+        for name, rs in rows.items():
+            rho, est, sd = ([r[k] for r in rs] for k in ("param", "mean_estimate", "sd"))
+            ax.errorbar(rho, est, yerr=sd, marker="o", ms=3, capsize=2, label=name)
+        ax.set(xlabel="correlation rho", ylabel="MI (nats)", title="Gaussian sanity sweep")
+        ax.legend()
+        save(ax, "gaussian_sweep.png")
+    if results.get("highdim"):
+        ax = axes((7.5, 4.5))
+        rows = _by(results["highdim"])
+        groups = list(dict.fromkeys(f"d={r['d']}\n{r['dependence']}" for r in results["highdim"]))
+        width = 0.8 / len(rows)
+        for j, (name, rs) in enumerate(rows.items()):
+            ax.bar(np.arange(len(rs)) + j * width, [r["auc"] for r in rs], width, label=name)
+        ax.set_xticks(np.arange(len(groups)) + 0.4 - width / 2, groups, fontsize=7)
+        ax.axhline(0.5, color="k", lw=0.5)
+        ax.set(ylim=(0, 1.05), ylabel="ROC AUC", title="Independence testing with sliced MI")
+        ax.legend(fontsize=8, loc="lower left")
+        save(ax, "highdim_auc.png")
+    return saved

@@ -1,0 +1,107 @@
+"""The issue's targets, checked on the measured rows of both benchmarks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .accuracy import LEVELS
+from .common import markdown_table
+
+# The targets of the issue, checked on measured numbers by check_targets.
+TARGETS = {
+    "level_mae": 0.03,  # InfoNet MAE at every level 0.0-0.9, nats
+    "order_accuracy": 0.995,  # InfoNet order accuracy at every K
+    "gaussian_mae": 0.02,  # InfoNet MAE over the Gaussian sweep, nats
+    "single_seconds": 0.002,  # InfoNet, one estimate at n = 1000 on one H100 (paper: 0.011 on an RTX 4090)
+    "sklearn_speedup": 5.0,  # CPU InfoNet pairs/s over scikit-learn's KSG at the same T
+}
+SPEED_ON_CPU = "not applicable (CPU run; the target is for one H100)"  # status of single_seconds without CUDA
+
+
+def _target(key: str, text: str, measured: str, ok: bool | None, status: str = "") -> dict:
+    status = status or ("not run" if ok is None else ("PASS" if ok else "MISS"))
+    return {"key": key, "target": text, "measured": measured, "status": status}
+
+
+def pooled_mae(rows: list[dict], estimator: str) -> float | None:
+    """MAE over all samples of an estimator's distribution rows (count-weighted), None without rows."""
+    mine = [r for r in rows if r["estimator"] == estimator]
+    if not mine:
+        return None
+    return sum(r["mae"] * r["count"] for r in mine) / sum(r["count"] for r in mine)
+
+
+def check_targets(
+    *,
+    levels: Sequence[dict] = (),
+    triplets: Sequence[dict] = (),
+    sweep: Sequence[dict] = (),
+    speed: Sequence[dict] = (),
+    pairwise: Sequence[dict] | None = None,
+    estimator: str = "infonet",
+    targets: dict[str, float] = TARGETS,
+) -> list[dict]:
+    """Checks the issue's targets on measured rows; a section without rows is "not run".
+
+    The speed target is for a CUDA GPU (one H100): it passes or misses on the CUDA rows only;
+    with CPU rows alone the measured time is reported with status ``SPEED_ON_CPU``.
+
+    Args:
+        levels, triplets, sweep, speed: rows of :func:`level_rows`, :func:`triplet_rows`,
+            :func:`distribution_rows` (the Gaussian sweep) and :func:`speed_rows`.
+        pairwise: speed-up rows of :func:`run_pairwise_benchmark` (key ``sklearn_speedup``);
+            None: only the MI targets are checked, and only them without it.
+    Returns:
+        rows: key (of ``TARGETS``), target, measured (text), status ("PASS", "MISS", "not run"
+        or ``SPEED_ON_CPU``).
+    """
+    if pairwise is not None:
+        ok = bool(pairwise) and min(r["sklearn_speedup"] for r in pairwise) >= targets["sklearn_speedup"]
+        measured = ", ".join(f"T={r['frames']}: {r['sklearn_speedup']:.2f}x" for r in pairwise) or "-"
+        text = f"CPU {estimator} >= {targets['sklearn_speedup']:g}x faster per pair than scikit-learn KSG (same T)"
+        return [_target("sklearn_speedup", text, measured, ok if pairwise else None)]
+    out = []
+    text = f"{estimator} MAE <= {targets['level_mae']} at every level 0.0-0.9"
+    lv = [r for r in levels if r["estimator"] == estimator and r["level"] in LEVELS]
+    if lv:
+        worst, have = max(lv, key=lambda r: r["mae"]), {r["level"] for r in lv}
+        measured = f"worst MAE {worst['mae']:.4f} at level {worst['level']:.1f} ({len(have)} of {len(LEVELS)} levels)"
+        ok = worst["mae"] <= targets["level_mae"] and len(have) == len(LEVELS)
+        out.append(_target("level_mae", text, measured, ok))
+    else:
+        out.append(_target("level_mae", text, "-", None))
+
+    text = f"{estimator} order accuracy >= {100 * targets['order_accuracy']:.1f} % for every K"
+    tr = [r for r in triplets if r["estimator"] == estimator]
+    if tr:
+        worst = min(tr, key=lambda r: r["accuracy"])
+        measured = f"lowest {100 * worst['accuracy']:.2f} % at K = {worst['components']} ({len(tr)} values of K)"
+        out.append(_target("order_accuracy", text, measured, worst["accuracy"] >= targets["order_accuracy"]))
+    else:
+        out.append(_target("order_accuracy", text, "-", None))
+
+    text = f"{estimator} Gaussian-sweep MAE <= {targets['gaussian_mae']}"
+    mae = pooled_mae(sweep, estimator)
+    if mae is not None:
+        count = sum(r["count"] for r in sweep if r["estimator"] == estimator)
+        out.append(_target("gaussian_mae", text, f"MAE {mae:.4f} over {count} samples", mae <= targets["gaussian_mae"]))
+    else:
+        out.append(_target("gaussian_mae", text, "-", None))
+
+    limit_ms = 1000 * targets["single_seconds"]
+    text = f"{estimator} single estimate at n = 1000 <= {limit_ms:g} ms on one H100 (paper: 11 ms on an RTX 4090)"
+    single = [r for r in speed if r["estimator"] == estimator and r["batch"] == 1 and r["n"] == 1000]
+    gpu = [r["seconds"] for r in single if str(r["device"]).startswith("cuda")]
+    measured = ", ".join(f"{r['device']} {1000 * r['seconds']:.2f} ms" for r in single) or "-"
+    if gpu:
+        out.append(_target("single_seconds", text, measured, min(gpu) <= targets["single_seconds"]))
+    else:  # no CUDA row: nothing to check the H100 target on
+        out.append(_target("single_seconds", text, measured, None, SPEED_ON_CPU if single else ""))
+    return out
+
+
+def targets_table(targets: list[dict]) -> str:
+    """The rows of :func:`check_targets` as a Markdown table."""
+    return markdown_table(
+        ["target", "measured", "status"], [[r["target"], r["measured"], r["status"]] for r in targets]
+    )
