@@ -332,6 +332,91 @@ def _prepare_folder(out: Path, overwrite: bool) -> None:
         (out / sub).mkdir(parents=True, exist_ok=True)
 
 
+def _check_arguments(num_frames, size, num_objects, num_tracks, motion, corrupt_fraction) -> tuple[int, int]:
+    """(H, W) of ``size``, after checking the arguments of :func:`generate_sequence`."""
+    if len(size) != 2:
+        raise DataError(f"size must be (H, W); got {size}")
+    height, width = (int(v) for v in size)
+    if num_frames < 2:
+        raise DataError(f"num_frames must be >= 2; got {num_frames}")
+    if min(height, width) < 32:
+        raise DataError(f"size must be at least (32, 32); got {size}")
+    if not 0 <= num_objects <= 20:
+        raise DataError(f"num_objects must be in [0, 20]; got {num_objects}")
+    if num_tracks < 1:
+        raise DataError(f"num_tracks must be >= 1; got {num_tracks}")
+    if motion not in MOTIONS:
+        raise DataError(f"motion must be one of {', '.join(MOTIONS)}; got {motion!r}")
+    if not 0 <= corrupt_fraction <= 0.5:
+        raise DataError(f"corrupt_fraction must be in [0, 0.5]; got {corrupt_fraction}")
+    return height, width
+
+
+def _sample_tracks(rng, parts: list[_Part], num_tracks: int, num_objects: int, height: int, width: int):
+    """Exact tracks (T, N, 2) and their part indices (N,), in random order as in real files.
+
+    A share of the tracks lies on the background seen in frame 0, the rest is split between the
+    objects, then by part area inside an articulated object.
+    """
+    num_bg = num_tracks if num_objects == 0 else round(BACKGROUND_SHARE * num_tracks)
+    part_counts = [num_bg]
+    for j, count in enumerate(_split(num_tracks - num_bg, np.ones(num_objects)) if num_objects else []):
+        areas = [(p.alpha > 0).sum() for p in parts[1:] if p.mask_index == j + 1]  # parts are in object order
+        part_counts += list(_split(count, np.array(areas, float)))
+    positions, part_of = [], []  # (T, n, 2) per part, (n,) part index
+    for index, (part, count) in enumerate(zip(parts, part_counts, strict=True)):
+        if count == 0:
+            continue
+        if index == 0:
+            view = rng.uniform((0, 0), (width - 1, height - 1), size=(count, 2))  # image points in frame 0
+            inverse = cv2.invertAffineTransform(part.poses[0])
+            local = view @ inverse[:, :2].T + inverse[:, 2]
+        else:
+            local = _sample_inside(rng, part.alpha, count)
+        positions.append(_apply(part.poses, local))
+        part_of.append(np.full(count, index))
+    order = rng.permutation(num_tracks)
+    return np.concatenate(positions, axis=1)[:, order], np.concatenate(part_of)[order]
+
+
+def _render_frames(out: Path, rng, parts: list[_Part], trajs, track_parts, height: int, width: int, jpeg_quality):
+    """Renders and writes every frame with its mask, depth and normals; returns visibs (T, N).
+
+    A point is visible where it lies inside the image and its own part owns the pixel at its
+    rounded position.
+    """
+    num_frames, num_tracks, _ = trajs.shape
+    mask_of_part = np.array([p.mask_index for p in parts])
+    depth_of_part = np.stack([p.depth for p in parts], axis=1)  # (T, P)
+    normal_of_part = np.stack([p.normal for p in parts])  # (P, 3)
+    visibs = np.zeros((num_frames, num_tracks), bool)
+    for t in range(num_frames):
+        frame, owner = _render(parts, t, height, width)
+        pix = np.round(trajs[t]).astype(np.int64)  # (N, 2)
+        inside = (pix[:, 0] >= 0) & (pix[:, 0] < width) & (pix[:, 1] >= 0) & (pix[:, 1] < height)
+        visibs[t, inside] = owner[pix[inside, 1], pix[inside, 0]] == track_parts[inside]
+        _write_frame(out, t, frame, owner, mask_of_part, depth_of_part[t], normal_of_part, rng, jpeg_quality)
+    return visibs
+
+
+def _camera_and_3d(parts: list[_Part], trajs, track_parts, zoom, cam_shift, height: int, width: int):
+    """(intrinsics (T, 3, 3), extrinsics (T, 4, 4) world -> camera, trajs_3d (T, N, 3)): the tracks
+    back-projected with their part's depth through a pinhole camera of focal W * zoom(t)."""
+    num_frames = len(trajs)
+    focal = width * zoom  # (T,)
+    intrinsics = np.zeros((num_frames, 3, 3))
+    intrinsics[:, 0, 0] = intrinsics[:, 1, 1] = focal
+    intrinsics[:, 0, 2], intrinsics[:, 1, 2], intrinsics[:, 2, 2] = (width - 1) / 2, (height - 1) / 2, 1
+    cam_pos = np.zeros((num_frames, 3))
+    cam_pos[:, :2] = cam_shift * BACKGROUND_DEPTH / width  # the camera slides parallel to the background
+    extrinsics = np.tile(np.eye(4), (num_frames, 1, 1))
+    extrinsics[:, :3, 3] = -cam_pos
+    depth = np.stack([p.depth for p in parts], axis=1)[:, track_parts]  # (T, N)
+    rays = (trajs - intrinsics[:, None, :2, 2]) / focal[:, None, None]  # (T, N, 2)
+    trajs_3d = np.concatenate([rays * depth[..., None], depth[..., None]], axis=-1) + cam_pos[:, None]
+    return intrinsics, extrinsics, trajs_3d
+
+
 def generate_sequence(
     out_dir,
     *,
@@ -370,74 +455,15 @@ def generate_sequence(
     Raises:
         DataError: bad arguments, or a non-empty ``out_dir`` without ``overwrite``.
     """
-    if len(size) != 2:
-        raise DataError(f"size must be (H, W); got {size}")
-    height, width = (int(v) for v in size)
-    if num_frames < 2:
-        raise DataError(f"num_frames must be >= 2; got {num_frames}")
-    if min(height, width) < 32:
-        raise DataError(f"size must be at least (32, 32); got {size}")
-    if not 0 <= num_objects <= 20:
-        raise DataError(f"num_objects must be in [0, 20]; got {num_objects}")
-    if num_tracks < 1:
-        raise DataError(f"num_tracks must be >= 1; got {num_tracks}")
-    if motion not in MOTIONS:
-        raise DataError(f"motion must be one of {', '.join(MOTIONS)}; got {motion!r}")
-    if not 0 <= corrupt_fraction <= 0.5:
-        raise DataError(f"corrupt_fraction must be in [0, 0.5]; got {corrupt_fraction}")
+    height, width = _check_arguments(num_frames, size, num_objects, num_tracks, motion, corrupt_fraction)
     start = time.perf_counter()
     out = Path(out_dir)
     _prepare_folder(out, overwrite)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)  # one stream, drawn in this order: scene, tracks, frames, corruption
     parts, names, zoom, cam_shift = _build_scene(rng, num_frames, height, width, num_objects, motion)
-
-    # tracks: a share on the background seen in frame 0, the rest split between objects, then by
-    # part area inside an articulated object
-    num_bg = num_tracks if num_objects == 0 else round(BACKGROUND_SHARE * num_tracks)
-    part_counts = [num_bg]
-    for j, count in enumerate(_split(num_tracks - num_bg, np.ones(num_objects)) if num_objects else []):
-        areas = [(p.alpha > 0).sum() for p in parts[1:] if p.mask_index == j + 1]  # parts are in object order
-        part_counts += list(_split(count, np.array(areas, float)))
-    positions, part_of = [], []  # (T, n, 2) per part, (n,) part index
-    for index, (part, count) in enumerate(zip(parts, part_counts, strict=True)):
-        if count == 0:
-            continue
-        if index == 0:
-            view = rng.uniform((0, 0), (width - 1, height - 1), size=(count, 2))  # image points in frame 0
-            inverse = cv2.invertAffineTransform(part.poses[0])
-            local = view @ inverse[:, :2].T + inverse[:, 2]
-        else:
-            local = _sample_inside(rng, part.alpha, count)
-        positions.append(_apply(part.poses, local))
-        part_of.append(np.full(count, index))
-    order = rng.permutation(num_tracks)  # tracks in no particular order, as in real files
-    trajs = np.concatenate(positions, axis=1)[:, order]  # (T, N, 2)
-    track_parts = np.concatenate(part_of)[order]  # (N,)
-    mask_of_part = np.array([p.mask_index for p in parts])
-    depth_of_part = np.stack([p.depth for p in parts], axis=1)  # (T, P)
-    normal_of_part = np.stack([p.normal for p in parts])  # (P, 3)
-
-    visibs = np.zeros((num_frames, num_tracks), bool)
-    for t in range(num_frames):
-        frame, owner = _render(parts, t, height, width)
-        pix = np.round(trajs[t]).astype(np.int64)  # (N, 2)
-        inside = (pix[:, 0] >= 0) & (pix[:, 0] < width) & (pix[:, 1] >= 0) & (pix[:, 1] < height)
-        visibs[t, inside] = owner[pix[inside, 1], pix[inside, 0]] == track_parts[inside]
-        _write_frame(out, t, frame, owner, mask_of_part, depth_of_part[t], normal_of_part, rng, jpeg_quality)
-
-    # 3-D: back-project with the part depth through a pinhole camera of focal W * zoom(t)
-    focal = width * zoom  # (T,)
-    intrinsics = np.zeros((num_frames, 3, 3))
-    intrinsics[:, 0, 0] = intrinsics[:, 1, 1] = focal
-    intrinsics[:, 0, 2], intrinsics[:, 1, 2], intrinsics[:, 2, 2] = (width - 1) / 2, (height - 1) / 2, 1
-    cam_pos = np.zeros((num_frames, 3))
-    cam_pos[:, :2] = cam_shift * BACKGROUND_DEPTH / width  # the camera slides parallel to the background
-    extrinsics = np.tile(np.eye(4), (num_frames, 1, 1))  # world -> camera
-    extrinsics[:, :3, 3] = -cam_pos
-    depth = depth_of_part[:, track_parts]  # (T, N)
-    rays = (trajs - intrinsics[:, None, :2, 2]) / focal[:, None, None]  # (T, N, 2)
-    trajs_3d = np.concatenate([rays * depth[..., None], depth[..., None]], axis=-1) + cam_pos[:, None]
-
+    trajs, track_parts = _sample_tracks(rng, parts, num_tracks, num_objects, height, width)
+    visibs = _render_frames(out, rng, parts, trajs, track_parts, height, width, jpeg_quality)
+    intrinsics, extrinsics, trajs_3d = _camera_and_3d(parts, trajs, track_parts, zoom, cam_shift, height, width)
     valids = np.ones((num_frames, num_tracks), bool)
     trajs = trajs.astype(np.float32)
     corruption = _corrupt(rng, trajs, valids, visibs, corrupt_fraction)
@@ -450,6 +476,7 @@ def generate_sequence(
         intrinsics=intrinsics.astype(np.float32),
         extrinsics=extrinsics.astype(np.float32),
     )
+    mask_of_part = np.array([p.mask_index for p in parts])
     np.savez_compressed(
         out / "info.npz",
         track_object_ids=mask_of_part[track_parts].astype(np.int64),
