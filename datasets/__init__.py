@@ -14,7 +14,7 @@ from the Hugging Face package of the same name.
 from pathlib import Path
 
 from .archive import extract_zip
-from .pointodyssey import ANNOTATION_FILES, Sequence, load_pointodyssey
+from .pointodyssey import ANNOTATION_FILES, PointOdysseySequence, load_pointodyssey
 from .synthetic import generate_sequence
 from .tracking import FLOWS, track_points, tracking_errors
 from .tracks import DataError, TrackSet, load_tracks
@@ -30,7 +30,7 @@ __all__ = [
     "ANNOTATION_FILES",
     "SAMPLE_SEQUENCE",
     "DataError",
-    "Sequence",
+    "PointOdysseySequence",
     "TrackSet",
     "generate_sequence",
     "load_pointodyssey",

@@ -39,7 +39,7 @@ from .tracks import (
 )
 from .video import ImageFiles, list_images
 
-__all__ = ["ANNOTATION_FILES", "Sequence", "load_pointodyssey", "object_votes", "read_mask"]
+__all__ = ["ANNOTATION_FILES", "PointOdysseySequence", "load_pointodyssey", "object_votes", "read_mask"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def read_mask(path: Path) -> np.ndarray:
 
 
 @dataclass
-class Sequence:
+class PointOdysseySequence:
     """A PointOdyssey-layout sequence loaded by :func:`load_pointodyssey`.
 
     Attributes:
@@ -173,9 +173,72 @@ def _subsample(num: int, max_tracks: int | None, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(num, size=max_tracks, replace=False))
 
 
+def _find_files(path: Path) -> tuple[Path, list[Path]]:
+    """(annotation file, frame files) of a sequence folder."""
+    if not path.is_dir():
+        raise DataError(f"PointOdyssey sequence folder not found: {path}")
+    anno_file = next((path / n for n in ANNOTATION_FILES if (path / n).is_file()), None)
+    if anno_file is None:
+        raise DataError(f"no annotation file ({' or '.join(ANNOTATION_FILES)}) in {path}")
+    frame_files = list_images(path / "rgbs", "rgb_*")
+    if not frame_files:
+        raise DataError(f"no frames rgbs/rgb_00000.jpg ... in {path}")
+    return anno_file, frame_files
+
+
+def _read_annotations(anno_file: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """tracks (T, N, 2), valids (T, N), visibs (T, N) of an annotation file (only those arrays are read)."""
+    arrays = read_arrays(anno_file, ("trajs_2d", "tracks", "valids", "visibs", "visibilities"), what="annotation file")
+    return parse_annotations(arrays, anno_file)
+
+
+def _frame_count(path: Path, annotated: int, frame_files: list[Path], max_frames: int | None) -> int:
+    """T: the frames both annotated and present, at most ``max_frames``."""
+    num_frames = min(annotated, len(frame_files), annotated if max_frames is None else max_frames)
+    if len(frame_files) != annotated:
+        logger.warning("%s: %d frames but %d annotated; using %d", path, len(frame_files), annotated, num_frames)
+    if num_frames < 2:
+        raise DataError(f"{path}: need at least 2 frames; got {num_frames}")
+    return num_frames
+
+
+def _select_tracks(
+    anno_file: Path, tracks, valids, visibs, image_size, *, visible_only: bool, max_tracks: int | None, seed: int
+) -> tuple[TrackSet, int]:
+    """(the kept tracks, the number of tracks in the file): valid ones, then a seeded subset."""
+    keep, dropped = valid_track_mask(tracks, valids, visibs, image_size, visible_only=visible_only)
+    if not keep.any():
+        raise DataError(f"{anno_file}: no track is valid in every frame (dropped: {describe_dropped(dropped)})")
+    kept = np.flatnonzero(keep)
+    chosen = kept[_subsample(len(kept), max_tracks, seed)]
+    if len(chosen) < len(kept):
+        dropped["subsampled"] = len(kept) - len(chosen)
+    track_set = TrackSet(
+        tracks=tracks[:, chosen],
+        visibility=visibs[:, chosen],
+        image_size=image_size,
+        dropped=dropped,
+        source_index=chosen,
+    )
+    return track_set, keep.size
+
+
+def _read_masks(path: Path, num_frames: int, image_size: tuple[int, int]) -> ImageFiles | None:
+    """The first T masks, read lazily; None when the folder has no masks/."""
+    mask_files = list_images(path / "masks", "mask_*")[:num_frames]
+    if not mask_files:
+        return None
+    masks = ImageFiles(mask_files, read_mask)
+    if len(masks) < num_frames:
+        raise DataError(f"{path / 'masks'} has {len(masks)} masks for {num_frames} frames")
+    if masks[0].shape != image_size:
+        raise DataError(f"mask {mask_files[0]} has size {masks[0].shape}, frames have {image_size}")
+    return masks
+
+
 def load_pointodyssey(
     path, *, visible_only: bool = False, max_tracks: int | None = None, seed: int = 0, max_frames: int | None = None
-) -> Sequence:
+) -> PointOdysseySequence:
     """Loads one PointOdyssey-layout sequence folder.
 
     Args:
@@ -193,63 +256,30 @@ def load_pointodyssey(
             valid track left.
     """
     path = Path(path)
-    if not path.is_dir():
-        raise DataError(f"PointOdyssey sequence folder not found: {path}")
-    anno_file = next((path / n for n in ANNOTATION_FILES if (path / n).is_file()), None)
-    if anno_file is None:
-        raise DataError(f"no annotation file ({' or '.join(ANNOTATION_FILES)}) in {path}")
-    frame_files = list_images(path / "rgbs", "rgb_*")
-    if not frame_files:
-        raise DataError(f"no frames rgbs/rgb_00000.jpg ... in {path}")
-    # read only the arrays needed
-    arrays = read_arrays(anno_file, ("trajs_2d", "tracks", "valids", "visibs", "visibilities"), what="annotation file")
-    tracks, valids, visibs = parse_annotations(arrays, anno_file)
-
-    num_frames = min(len(tracks), len(frame_files), len(tracks) if max_frames is None else max_frames)
-    if len(frame_files) != len(tracks):
-        logger.warning("%s: %d frames but %d annotated; using %d", path, len(frame_files), len(tracks), num_frames)
-    if num_frames < 2:
-        raise DataError(f"{path}: need at least 2 frames; got {num_frames}")
+    anno_file, frame_files = _find_files(path)
+    tracks, valids, visibs = _read_annotations(anno_file)
+    num_frames = _frame_count(path, len(tracks), frame_files, max_frames)
     tracks, valids, visibs = tracks[:num_frames], valids[:num_frames], visibs[:num_frames]
     with Image.open(frame_files[0]) as img:
         image_size = (img.height, img.width)
-
-    keep, dropped = valid_track_mask(tracks, valids, visibs, image_size, visible_only=visible_only)
-    if not keep.any():
-        raise DataError(f"{anno_file}: no track is valid in every frame (dropped: {describe_dropped(dropped)})")
-    kept = np.flatnonzero(keep)
-    chosen = kept[_subsample(len(kept), max_tracks, seed)]
-    if len(chosen) < len(kept):
-        dropped["subsampled"] = len(kept) - len(chosen)
-    track_set = TrackSet(
-        tracks=tracks[:, chosen],
-        visibility=visibs[:, chosen],
-        image_size=image_size,
-        dropped=dropped,
-        source_index=chosen,
+    track_set, in_file = _select_tracks(
+        anno_file, tracks, valids, visibs, image_size, visible_only=visible_only, max_tracks=max_tracks, seed=seed
     )
-
-    mask_files = list_images(path / "masks", "mask_*")[:num_frames]
-    masks = ImageFiles(mask_files, read_mask) if mask_files else None
+    masks = _read_masks(path, num_frames, image_size)
     if masks is not None:
-        if len(masks) < num_frames:
-            raise DataError(f"{path / 'masks'} has {len(masks)} masks for {num_frames} frames")
-        if masks[0].shape != image_size:
-            raise DataError(f"mask {mask_files[0]} has size {masks[0].shape}, frames have {image_size}")
         track_set.object_ids, track_set.ambiguous = object_votes(track_set.tracks, track_set.visibility, masks)
-
     logger.info(
         "%s: %d frames %dx%d, kept %d of %d tracks; dropped %s",
         path,
         num_frames,
         image_size[1],
         image_size[0],
-        len(chosen),
-        keep.size,
-        describe_dropped(dropped),
+        track_set.num_tracks,
+        in_file,
+        describe_dropped(track_set.dropped),
     )
-    warn_non_finite(logger, anno_file, dropped, keep.size)
-    return Sequence(
+    warn_non_finite(logger, anno_file, track_set.dropped, in_file)
+    return PointOdysseySequence(
         path=path,
         tracks=track_set,
         frames=ImageFiles(frame_files[:num_frames]),

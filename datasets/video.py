@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
-from collections.abc import Sequence as SequenceABC
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
@@ -59,7 +58,7 @@ def read_image(path: Path) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
-class ImageFiles(SequenceABC):
+class ImageFiles(Sequence):
     """A list of image files read lazily: ``len()``, and ``[t]`` reads file t from disk.
 
     Args:
