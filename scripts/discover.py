@@ -17,9 +17,17 @@ from pathlib import Path
 import numpy as np
 
 from infonet import get_estimator
-from infonet.cli import parse_options, run_cli, save_options
+from infonet.cli import (
+    check_choice,
+    check_num_tracks,
+    check_number,
+    check_out_dir,
+    parse_options,
+    run_cli,
+    save_options,
+)
 from infonet.estimators import INFONET_NAMES
-from segmentation import discover, score_grouping, visible_throughout
+from segmentation import CRITERIA, FEATURES, METHODS, discover, score_grouping, visible_throughout
 from segmentation import visualize as vis
 from segmentation._imports import require_toolkit_datasets
 from segmentation.progress import progress_bar
@@ -52,6 +60,7 @@ class DiscoverOptions:
     device: str = field(default="auto", metadata={"help": "InfoNet device"})
     weights: str = field(default="", metadata={"help": "InfoNet weights (default: shipped, or $INFONET_WEIGHTS)"})
     fps: float = 12.0
+    overwrite: bool = field(default=False, metadata={"help": "replace the outputs in a non-empty --out folder"})
 
 
 def load_input(opts: DiscoverOptions, datasets):
@@ -95,10 +104,13 @@ def main(opts: DiscoverOptions) -> None:
     if not opts.video:
         raise ValueError("--video is required (a video file, a folder of frames or a PointOdyssey sequence)")
     threshold = opts.threshold if opts.threshold == "auto" else _number(opts.threshold)
-    estimator = get_estimator(opts.estimator, **_estimator_kwargs(opts))
-    out = Path(opts.out)
+    _check_options(opts, datasets)
+    out = check_out_dir(opts.out, overwrite=opts.overwrite)
     _check_out(out, [Path(opts.video)] + ([Path(opts.tracks)] if opts.tracks else []))
+    estimator = get_estimator(opts.estimator, **_estimator_kwargs(opts))
     frames, tracks = load_input(opts, datasets)
+    if tracks.dropped:  # NaN/inf, invalid or insane tracks the loader left out
+        print(f"{tracks.num_tracks} tracks; dropped when loading: {datasets.tracks.describe_dropped(tracks.dropped)}")
     with progress_bar(f"MI ({estimator.name})", unit="pair") as progress:
         result = discover(
             tracks,
@@ -156,11 +168,28 @@ def _check_out(out: Path, inputs: list[Path]) -> None:
             raise ValueError(f"refusing to write into --out {out}: it would overwrite the input {p}")
 
 
+def _check_options(opts: DiscoverOptions, datasets) -> None:
+    """Every option, before any work: a bad one must not surface after minutes of MI."""
+    check_number("--fps", opts.fps, low=0, low_open=True)
+    check_number("--max-side", opts.max_side, low=1)
+    check_num_tracks("--num-points", opts.num_points)
+    check_num_tracks("--max-tracks", opts.max_tracks)
+    check_number("--max-frames", opts.max_frames, low=2)
+    check_number("--min-size", opts.min_size, low=1)
+    check_number("--min-share", opts.min_share, low=0, high=1)
+    check_choice("--feature", opts.feature, FEATURES)
+    check_choice("--method", opts.method, METHODS)
+    check_choice("--criterion", opts.criterion, CRITERIA)
+    check_choice("--flow", opts.flow, datasets.FLOWS, what="optical flow")
+
+
 def _number(text: str) -> float:
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise ValueError(f"--threshold must be a number or 'auto', got {text!r}") from None
+    check_number("--threshold", value, low=0, why="MI in nats, never negative; or 'auto'")
+    return value
 
 
 def _estimator_kwargs(opts) -> dict:

@@ -10,7 +10,7 @@ datasets/synthetic.py.
 import logging
 from dataclasses import dataclass, field
 
-from infonet.cli import parse_options, run_cli, save_options
+from infonet.cli import check_out_dir, parse_options, run_cli, save_options
 from segmentation._imports import require_toolkit_datasets
 
 
@@ -34,6 +34,7 @@ class MakeSequenceOptions:
 def main(opts: MakeSequenceOptions) -> None:
     if not opts.out:
         raise ValueError("--out is required")
+    check_out_dir(opts.out, overwrite=opts.overwrite)  # names --overwrite, not the library's overwrite=True
     out = require_toolkit_datasets().generate_sequence(
         opts.out,
         seed=opts.seed,

@@ -24,8 +24,17 @@ import numpy as np
 
 from benchmarks import write_csv
 from infonet import available_estimators, get_estimator
-from infonet.cli import parse_options, run_cli, save_options
+from infonet.cli import (
+    check_choice,
+    check_num_tracks,
+    check_number,
+    check_out_dir,
+    parse_options,
+    run_cli,
+    save_options,
+)
 from infonet.estimators import INFONET_NAMES
+from segmentation import CRITERIA, FEATURES, METHODS
 from segmentation import visualize as vis
 from segmentation._imports import require_toolkit_datasets
 from segmentation.benchmark import SUMMARY_COLUMNS, evaluate_tracks, find_sequences
@@ -51,6 +60,7 @@ class PRCurveOptions:
     device: str = field(default="auto", metadata={"help": "InfoNet device"})
     weights: str = field(default="", metadata={"help": "InfoNet weights (default: shipped, or $INFONET_WEIGHTS)"})
     save_mi: bool = field(default=False, metadata={"help": "also save each MI matrix (mi_<sequence>_<estimator>.npz)"})
+    overwrite: bool = field(default=False, metadata={"help": "replace the outputs in a non-empty --out folder"})
 
 
 def _check_out(out: Path, data: Path, sequences: list[Path]) -> None:
@@ -62,6 +72,28 @@ def _check_out(out: Path, data: Path, sequences: list[Path]) -> None:
         p = p.resolve()
         if out == p or p in out.parents:
             raise ValueError(f"refusing to write into --out {out}: it is inside the input sequence {p}")
+
+
+def _check_options(opts: PRCurveOptions) -> None:
+    """Every option, before any work: a bad one must not surface after minutes of MI."""
+    check_num_tracks("--max-tracks", opts.max_tracks)
+    if opts.max_frames is not None:
+        check_number("--max-frames", opts.max_frames, low=2)
+    check_number("--num-thresholds", opts.num_thresholds, low=2, why="a sweep needs two ends")
+    check_number("--min-size", opts.min_size, low=1)
+    check_choice("--feature", opts.feature, FEATURES)
+    check_choice("--method", opts.method, METHODS)
+    check_choice("--criterion", opts.criterion, CRITERIA)
+
+
+def _check_lengths(lengths: list[int], sequences: list[Path]) -> None:
+    """A --frames value longer than every sequence is refused; shorter sequences are skipped later."""
+    frames = {p.name: len(list((p / "rgbs").glob("rgb_*"))) for p in sequences}
+    longest = max(frames, key=frames.get)
+    if lengths[-1] > frames[longest]:
+        raise ValueError(
+            f"--frames {lengths[-1]}: no sequence has that many frames (the longest, {longest}, has {frames[longest]})"
+        )
 
 
 def _slug(name: str) -> str:
@@ -90,9 +122,12 @@ def main(opts: PRCurveOptions) -> None:
     unknown = [n for n in names if n not in available_estimators()]
     if not names or unknown:
         raise ValueError(f"unknown estimator(s) {unknown or names}; choose from {', '.join(available_estimators())}")
+    _check_options(opts)
     data = Path(opts.data) if opts.data else datasets.SAMPLE_SEQUENCE
     sequences = find_sequences(data)
-    out = Path(opts.out)
+    if opts.frames.strip():
+        _check_lengths(lengths, sequences)
+    out = check_out_dir(opts.out, overwrite=opts.overwrite)
     _check_out(out, data, sequences)
     estimators = {
         n: get_estimator(n, device=opts.device, weights=opts.weights or None)
@@ -105,7 +140,7 @@ def main(opts: PRCurveOptions) -> None:
     rows = []
     for path, length in [(p, t) for p in sequences for t in lengths]:
         seq = datasets.load_pointodyssey(path, max_tracks=opts.max_tracks, seed=opts.seed, max_frames=length)
-        if len(lengths) > 1 and seq.num_frames < length:
+        if opts.frames.strip() and seq.num_frames < length:
             log.warning("%s: skipping --frames %d, the sequence has only %d frames", path.name, length, seq.num_frames)
             continue
         label = path.name if len(lengths) == 1 else f"{path.name}_T{length}"
