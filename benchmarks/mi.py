@@ -7,7 +7,6 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import torch
 from infonet import distributions
 from infonet.estimators import INFONET_NAMES, available_estimators, get_estimator
 from infonet.evaluation import make_level_set, make_triplet_set
+from infonet.interface import MIEstimator
 from infonet.model import InfoNet
 
 from .accuracy import (
@@ -147,6 +147,145 @@ def _concat(a, b):
     return type(a)(**{f.name: np.concatenate([getattr(a, f.name), getattr(b, f.name)]) for f in fields(a)})
 
 
+@dataclass
+class _Run:
+    """What the sections of one run read: resolved options, estimators, InfoNet per device, report info."""
+
+    cfg: MIBenchmarkConfig
+    estimators: dict[str, MIEstimator]  # name -> estimator (neural ones on the last device)
+    models: dict[str, InfoNet]  # device -> InfoNet; empty without a neural estimator
+    info: dict
+    progress: Progress | None
+
+    @property
+    def truth(self) -> dict:
+        """Options of the Monte-Carlo MI of the mixtures."""
+        return dict(mc_samples=self.cfg.mc_samples, device="cuda" if _on_cuda(self.cfg) else "cpu")
+
+    def caps(self, section: str) -> dict[str, int | None]:
+        return {name: self.cfg.cap(name, section) for name in self.estimators}
+
+
+def _on_cuda(cfg: MIBenchmarkConfig) -> bool:
+    return torch.device(cfg.device).type == "cuda"
+
+
+def _start_run(cfg: MIBenchmarkConfig, model: InfoNet | None, progress: Progress | None) -> _Run:
+    """Loads InfoNet on every device used (the CPU, and CUDA when there), builds the estimators
+    and the report's first lines."""
+    devices = ["cpu", "cuda"] if _on_cuda(cfg) else ["cpu"]
+    neural = [name for name in cfg.estimators if name in INFONET_NAMES]
+    models = {dev: load_model(model, cfg.weights, dev) for dev in devices} if neural else {}
+    estimators = {
+        name: get_estimator(name, model=models[devices[-1]]) if name in neural else get_estimator(name)
+        for name in cfg.estimators
+    }
+    info = {**run_info(cfg.quick, _on_cuda(cfg)), "estimators": ", ".join(cfg.estimators)}
+    if models:
+        info |= model_info(next(iter(models.values())), model is not None, cfg.weights)
+    info["seeds"] = ", ".join(f"{k} {v}" for k, v in SEEDS.items() if k != "pairwise")
+    return _Run(cfg, estimators, models, info, progress)
+
+
+def _speed(run: _Run) -> list[dict]:
+    """Section 1: InfoNet timed on every device, the other estimators on the CPU."""
+    cfg = run.cfg
+    timed = [
+        (name, dev, get_estimator(name, model=m))
+        for name in run.estimators
+        if name in INFONET_NAMES
+        for dev, m in run.models.items()
+    ]
+    timed += [
+        (name, "cpu", est)
+        for name, est in run.estimators.items()
+        if name not in INFONET_NAMES and cfg.cap(name, "speed") != 0
+    ]
+    sizes = dict(lengths=cfg.speed_lengths, batches=cfg.speed_batches, repeats=cfg.speed_repeats)
+    return speed_rows(timed, **sizes, budget_s=cfg.speed_budget_s, progress=run.progress)
+
+
+def _levels(run: _Run) -> list[dict]:
+    """Section 2: the level sets 0.0-0.9 and 1.0-2.0 as one; notes the truth's standard error in the info."""
+    cfg = run.cfg
+    make = lambda levels, per, seed, label: make_level_set(
+        levels, per, cfg.n, seed, **run.truth, progress=relay(run.progress, label)
+    )
+    low = make(LEVELS, cfg.per_level, SEEDS["levels"], "level set 0.0-0.9")
+    high = make(HIGH_LEVELS, cfg.per_level_high, SEEDS["high_levels"], "level set 1.0-2.0")
+    data = _concat(low, high)
+    run.info["truth_se"] = f"{np.median(data.se):.4f} nats"
+    return level_rows(run.estimators, data, caps=run.caps("levels"), progress=run.progress)
+
+
+def _triplets(run: _Run) -> list[dict]:
+    """Section 3: order accuracy on triplets of K = 1..10 components."""
+    cfg = run.cfg
+    step = relay(run.progress, "triplet set")
+    data = make_triplet_set(cfg.per_k, range(1, 11), cfg.n, SEEDS["triplets"], **run.truth, progress=step)
+    return triplet_rows(run.estimators, data, caps=run.caps("triplets"), progress=run.progress)
+
+
+def _distribution_rows(run: _Run, dists, seed: int, label: str, params=None) -> list[dict]:
+    cfg = run.cfg
+    common = dict(n=cfg.n, seeds=cfg.sweep_seeds, caps=run.caps("distributions"), progress=run.progress)
+    return distribution_rows(run.estimators, dists, seed=seed, params=params, label=label, **common)
+
+
+def _gaussian_sweep(run: _Run) -> list[dict]:
+    """Section 4a: Gaussians at every rho in ``RHOS`` against the closed form."""
+    gaussians = [distributions.gaussian(r) for r in RHOS]
+    return _distribution_rows(run, gaussians, SEEDS["gaussian_sweep"], "gaussian sweep", params=RHOS)
+
+
+def _families(run: _Run) -> list[dict]:
+    """Section 4b: the other families with known MI."""
+    return _distribution_rows(run, default_families(), SEEDS["families"], "families")
+
+
+def _highdim(run: _Run) -> list[dict]:
+    """Section 5: independence testing with sliced MI, for the estimators cheap enough."""
+    cfg = run.cfg
+    chosen = {name: est for name, est in run.estimators.items() if cfg.cap(name, "highdim") != 0}
+    sizes = dict(dims=cfg.highdim_dims, n=cfg.highdim_n, pairs=cfg.highdim_pairs)
+    return highdim_rows(chosen, **sizes, num_projections=cfg.highdim_projections, progress=run.progress)
+
+
+# section of the options -> its timed steps: (label in the timings table, key of the results, step)
+_STEPS: dict[str, list[tuple[str, str, Callable[[_Run], list[dict]]]]] = {
+    "speed": [("speed", "speed", _speed)],
+    "levels": [("levels", "levels", _levels)],
+    "triplets": [("triplets", "triplets", _triplets)],
+    "distributions": [("gaussian sweep", "gaussian_sweep", _gaussian_sweep), ("families", "families", _families)],
+    "highdim": [("highdim", "highdim", _highdim)],
+}
+
+
+def _run_sections(run: _Run) -> dict[str, list[dict]]:
+    """Rows per results key, in the order of ``SECTIONS``, then "timings" (seconds per step)."""
+    results: dict[str, list[dict]] = {}
+    timings = []
+    for section in SECTIONS:
+        if section not in run.cfg.sections:
+            continue
+        for label, key, step in _STEPS[section]:
+            log.info("section %s", label)
+            start = time.perf_counter()
+            results[key] = step(run)
+            timings.append({"section": label, "seconds": time.perf_counter() - start})
+    results["timings"] = timings
+    return results
+
+
+def _write_report(results: dict[str, list[dict]], run: _Run) -> tuple[str, list[Path]]:
+    """(Markdown, files): results.md, one CSV per results key with rows, and the PNG plots, in ``cfg.out``."""
+    out = Path(run.cfg.out)
+    markdown = mi_markdown(results, run.cfg, run.info)
+    files = [write_csv(rows, out / f"{name}.csv") for name, rows in results.items() if rows]
+    (out / "results.md").write_text(markdown)
+    return markdown, [*files, out / "results.md", *_save_plots(results, out)]
+
+
 def run_mi_benchmark(
     cfg: MIBenchmarkConfig, *, model: InfoNet | None = None, progress: Progress | None = None
 ) -> MIReport:
@@ -160,88 +299,17 @@ def run_mi_benchmark(
         FileNotFoundError: no InfoNet weights (when "infonet" is among the estimators).
     """
     cfg = resolve_mi_config(cfg)
-    out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
-    cuda = torch.device(cfg.device).type == "cuda"
-    devices = ["cpu", "cuda"] if cuda else ["cpu"]
-    models: dict[str, InfoNet] = {}
-    neural = [name for name in cfg.estimators if name in INFONET_NAMES]
-    if neural:
-        models = {dev: load_model(model, cfg.weights, dev) for dev in devices}
-    estimators = {
-        name: get_estimator(name, model=models[devices[-1]]) if name in neural else get_estimator(name)
-        for name in cfg.estimators
-    }
-    info = {**run_info(cfg.quick, cuda), "estimators": ", ".join(cfg.estimators)}
-    if models:
-        info |= model_info(next(iter(models.values())), model is not None, cfg.weights)
-    info["seeds"] = ", ".join(f"{k} {v}" for k, v in SEEDS.items() if k != "pairwise")
-
-    results: dict[str, list[dict]] = {}
-    timings: list[dict] = []
-    caps = lambda section: {name: cfg.cap(name, section) for name in estimators}
-    truth = dict(mc_samples=cfg.mc_samples, device="cuda" if cuda else "cpu")  # Monte-Carlo MI of the mixtures
-
-    @contextmanager
-    def timed(section: str):
-        start = time.perf_counter()
-        log.info("section %s", section)
-        yield
-        timings.append({"section": section, "seconds": time.perf_counter() - start})
-
-    if "speed" in cfg.sections:
-        timed_estimators = [(name, dev, get_estimator(name, model=models[dev])) for name in neural for dev in models]
-        timed_estimators += [
-            (name, "cpu", est) for name, est in estimators.items() if name not in neural and cfg.cap(name, "speed") != 0
-        ]
-        with timed("speed"):
-            sizes = dict(lengths=cfg.speed_lengths, batches=cfg.speed_batches, repeats=cfg.speed_repeats)
-            results["speed"] = speed_rows(timed_estimators, **sizes, budget_s=cfg.speed_budget_s, progress=progress)
-    if "levels" in cfg.sections:
-        with timed("levels"):
-            make = lambda levels, per, seed, label: make_level_set(
-                levels, per, cfg.n, seed, **truth, progress=relay(progress, label)
-            )
-            low = make(LEVELS, cfg.per_level, SEEDS["levels"], "level set 0.0-0.9")
-            high = make(HIGH_LEVELS, cfg.per_level_high, SEEDS["high_levels"], "level set 1.0-2.0")
-            data = _concat(low, high)
-            info["truth_se"] = f"{np.median(data.se):.4f} nats"
-            results["levels"] = level_rows(estimators, data, caps=caps("levels"), progress=progress)
-    if "triplets" in cfg.sections:
-        with timed("triplets"):
-            step = relay(progress, "triplet set")
-            data = make_triplet_set(cfg.per_k, range(1, 11), cfg.n, SEEDS["triplets"], **truth, progress=step)
-            results["triplets"] = triplet_rows(estimators, data, caps=caps("triplets"), progress=progress)
-    if "distributions" in cfg.sections:
-        common = dict(n=cfg.n, seeds=cfg.sweep_seeds, caps=caps("distributions"), progress=progress)
-        with timed("gaussian sweep"):
-            gaussians = [distributions.gaussian(r) for r in RHOS]
-            results["gaussian_sweep"] = distribution_rows(
-                estimators, gaussians, seed=SEEDS["gaussian_sweep"], params=RHOS, label="gaussian sweep", **common
-            )
-        with timed("families"):
-            results["families"] = distribution_rows(
-                estimators, default_families(), seed=SEEDS["families"], label="families", **common
-            )
-    if "highdim" in cfg.sections:
-        chosen = {name: est for name, est in estimators.items() if cfg.cap(name, "highdim") != 0}
-        with timed("highdim"):
-            sizes = dict(dims=cfg.highdim_dims, n=cfg.highdim_n, pairs=cfg.highdim_pairs)
-            results["highdim"] = highdim_rows(
-                chosen, **sizes, num_projections=cfg.highdim_projections, progress=progress
-            )
-    results["timings"] = timings
+    Path(cfg.out).mkdir(parents=True, exist_ok=True)
+    run = _start_run(cfg, model, progress)
+    results = _run_sections(run)
     results["targets"] = check_targets(
         levels=results.get("levels", []),
         triplets=results.get("triplets", []),
         sweep=results.get("gaussian_sweep", []),
         speed=results.get("speed", []),
     )
-    markdown = mi_markdown(results, cfg, info)
-    files = [write_csv(rows, out / f"{name}.csv") for name, rows in results.items() if rows]
-    (out / "results.md").write_text(markdown)
-    files += [out / "results.md", *_save_plots(results, out)]
-    return MIReport(results, info, markdown, files)
+    markdown, files = _write_report(results, run)
+    return MIReport(results, run.info, markdown, files)
 
 
 # ----------------------------------------------------------------------------- report
