@@ -27,6 +27,15 @@ __all__ = ["MixtureBatch", "random_mixtures", "mixture_mi", "sample_training_bat
 
 LOG_2PI = math.log(2 * math.pi)
 
+# Flattening of the training batches' MI (sample_training_batch): a pool of POOL_FACTOR * B mixtures,
+# their MI screened with SCREEN_SAMPLES Monte-Carlo samples and binned FLATTEN_BIN nats wide up
+# to FLATTEN_MAX_MI (higher MI shares the last bin), so FLATTEN_BINS bins in all.
+POOL_FACTOR = 4
+SCREEN_SAMPLES = 256
+FLATTEN_MAX_MI = 3.0  # nats
+FLATTEN_BIN = 0.25  # nats
+FLATTEN_BINS = round(FLATTEN_MAX_MI / FLATTEN_BIN) + 1  # 13: bins 0..11 and the one at FLATTEN_MAX_MI
+
 
 @dataclass
 class MixtureBatch:
@@ -155,7 +164,7 @@ def sample_training_batch(
     num_components: tuple[int, int] = (1, 20),
     mc_samples: int = 2048,
     flatten: bool = True,
-    pool_factor: int = 4,
+    pool_factor: int = POOL_FACTOR,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """A training batch of fresh random 2-D mixtures, generated on the generator's device.
 
@@ -174,9 +183,9 @@ def sample_training_batch(
     """
     if flatten:
         pool = random_mixtures(batch * pool_factor, 2, generator, num_components=num_components, dtype=torch.float32)
-        rough, _ = mixture_mi(pool, [0], [1], generator, num_samples=256, chunk=256)
-        bins = (rough.clamp(0, 3.0) / 0.25).long()
-        counts = torch.bincount(bins, minlength=13).to(rough.dtype)
+        rough, _ = mixture_mi(pool, [0], [1], generator, num_samples=SCREEN_SAMPLES, chunk=SCREEN_SAMPLES)
+        bins = (rough.clamp(0, FLATTEN_MAX_MI) / FLATTEN_BIN).long()
+        counts = torch.bincount(bins, minlength=FLATTEN_BINS).to(rough.dtype)
         pick = torch.multinomial(1.0 / counts[bins], batch, replacement=False, generator=generator)
         mix = pool.select(pick)
     else:
