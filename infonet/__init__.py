@@ -5,11 +5,13 @@ model = infonet.load_pretrained()                    # the shipped weights
 infonet.estimate_mi(x, y)                            # one pair (n,) / sliced MI for (n, d)
 infonet.estimate_mi_batch(xs, ys)                    # B pairs (B, n) in batched passes
 infonet.baselines.ksg(x, y)                          # classical estimators, same call shape
+infonet.mi(x, y)                                     # torch tensors in, a differentiable MI tensor out
 """
 
 from . import baselines
 from .checkpoint import load_pretrained, save_checkpoint
 from .copula import rank_transform
+from .differentiable import MILoss, mi, soft_rank
 from .estimate import InfoNetEstimator, estimate_mi, estimate_mi_batch
 from .estimators import available_estimators, get_estimator
 from .interface import MIEstimator
@@ -20,12 +22,15 @@ __all__ = [
     "InfoNetConfig",
     "InfoNetEstimator",
     "MIEstimator",
+    "MILoss",
     "available_estimators",
     "baselines",
     "estimate_mi",
     "estimate_mi_batch",
     "get_estimator",
     "load_pretrained",
+    "mi",
     "rank_transform",
     "save_checkpoint",
+    "soft_rank",
 ]
