@@ -13,6 +13,7 @@ the minimum group size regroups without estimating it again. Pictures come from
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import dataclasses
 import functools
@@ -361,7 +362,7 @@ def run_discovery(
     model: infonet.InfoNet | None = None,
 ) -> Views:
     """The run button: load, track, estimate all pairwise MI, group at the automatic threshold."""
-    workdir = session.workdir if session is not None else Path(tempfile.mkdtemp(prefix="infonet-demo-"))
+    workdir = session.workdir if session is not None else _new_workdir()
     try:
         uploads = {str(Path(f).parent) for f in (video, tracks) if f is not None}
         with user_errors(workdir, *uploads):
@@ -401,6 +402,13 @@ def run_discovery(
             shutil.rmtree(workdir, ignore_errors=True)
         raise
     return views._replace(auto=gr.update(value=True, label=views.auto["label"]), mi_map=None, point_info=CLICK_HINT)
+
+
+def _new_workdir() -> Path:
+    # removed with its session, and at the latest when the server stops (Ctrl-C mid-run included)
+    folder = Path(tempfile.mkdtemp(prefix="infonet-demo-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def _update_sweep(session: Session, min_size: int) -> None:

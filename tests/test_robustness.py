@@ -10,6 +10,8 @@ import logging
 import os
 import pickle
 import shutil
+import subprocess
+import sys
 import zipfile
 from collections import namedtuple
 from pathlib import Path
@@ -27,7 +29,7 @@ from infonet.checkpoint import DEFAULT_WEIGHTS, load_pretrained, save_checkpoint
 from infonet.cli import run_cli
 from infonet.interface import check_batch, check_pair
 
-from .test_scripts import assert_clean_error, run_here
+from .test_scripts import ROOT, assert_clean_error, run_here
 
 UNSAFE_ADVICE = ("weights_only", "allow_pickle", "pickle.load", "trust")
 
@@ -420,3 +422,12 @@ def test_run_cli_leaves_programming_errors_alone():
 
     with pytest.raises(AttributeError):
         run_cli(main)
+
+
+def test_demo_folders_go_when_the_server_stops(tmp_path):
+    pytest.importorskip("app")
+    code = "import app; print(app._new_workdir())"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    folder = Path(proc.stdout.strip().splitlines()[-1])
+    assert folder.name.startswith("infonet-demo-") and not folder.exists()
