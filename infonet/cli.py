@@ -28,6 +28,7 @@ __all__ = [
     "check_out_dir",
     "options_dict",
     "parse_options",
+    "preload_infonet",
     "run_cli",
     "save_options",
 ]
@@ -161,6 +162,22 @@ def check_num_tracks(flag: str, value: int) -> None:
             f"{flag} {value} is more than {MAX_TRACKS}: every pair of tracks gets an MI estimate and the "
             f"N x N matrix stays in memory ({pairs:.1e} pairs and {gigabytes:.3g} GB for {value})"
         )
+
+
+def preload_infonet(weights: str = "", device: str = "auto") -> None:
+    """Loads InfoNet's weights now, so that a missing or damaged file, or a missing device, is
+    refused before any work; the estimator later gets the same (cached) model."""
+    import torch
+
+    from .checkpoint import load_pretrained, resolve_device
+
+    try:
+        where = resolve_device(device)
+    except RuntimeError as err:
+        raise ValueError(f"--device {device!r} is not a device: {_one_line(err)}") from None
+    if where.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {device}: no CUDA device is available here; use --device cpu or auto")
+    load_pretrained(weights or None, device=where)
 
 
 def check_out_dir(out: str | Path, *, overwrite: bool, flag: str = "--out") -> Path:

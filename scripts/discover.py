@@ -23,6 +23,7 @@ from infonet.cli import (
     check_number,
     check_out_dir,
     parse_options,
+    preload_infonet,
     run_cli,
     save_options,
 )
@@ -108,6 +109,8 @@ def main(opts: DiscoverOptions) -> None:
     out = check_out_dir(opts.out, overwrite=opts.overwrite)
     _check_out(out, [Path(opts.video)] + ([Path(opts.tracks)] if opts.tracks else []))
     estimator = get_estimator(opts.estimator, **_estimator_kwargs(opts))
+    if opts.estimator.strip().lower() in INFONET_NAMES:
+        preload_infonet(opts.weights, opts.device)
     frames, tracks = load_input(opts, datasets)
     if tracks.dropped:  # NaN/inf, invalid or insane tracks the loader left out
         print(f"{tracks.num_tracks} tracks; dropped when loading: {datasets.tracks.describe_dropped(tracks.dropped)}")

@@ -30,6 +30,7 @@ from infonet.cli import (
     check_number,
     check_out_dir,
     parse_options,
+    preload_infonet,
     run_cli,
     save_options,
 )
@@ -135,6 +136,8 @@ def main(opts: PRCurveOptions) -> None:
         else get_estimator(n)
         for n in names
     }
+    if any(n in INFONET_NAMES for n in names):
+        preload_infonet(opts.weights, opts.device)
     out.mkdir(parents=True, exist_ok=True)
     save_options(opts, out)
     rows = []

@@ -25,6 +25,7 @@ import infonet
 import segmentation
 import segmentation.benchmark
 from datasets import DataError, generate_sequence
+from infonet import get_estimator
 from infonet.checkpoint import DEFAULT_WEIGHTS, load_pretrained, save_checkpoint
 from infonet.cli import run_cli
 from infonet.interface import check_batch, check_pair
@@ -329,6 +330,20 @@ def test_pr_curves_refuses_bad_options_before_any_work(data_root, tmp_path, no_e
     args, needle = PR_BAD[case]
     proc = run_here("pr_curves.py", "--data", data_root, "--estimators", "pearson", "--out", tmp_path / "out", *args)
     assert_clean_error(proc, needle)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("script", ["discover.py", "pr_curves.py"])
+def test_bad_weights_or_device_are_refused_before_any_work(data_root, tmp_path, monkeypatch, no_expensive_work, script):
+    monkeypatch.setattr(infonet, "get_estimator", get_estimator)  # building the estimator is allowed
+    empty = tmp_path / "empty.pt"
+    empty.write_bytes(b"")
+    where = ["--video", data_root / "seq_a"] if script == "discover.py" else ["--data", data_root]
+    args = [*where, "--out", tmp_path / "out"]
+    assert_clean_error(run_here(script, *args, "--weights", empty), "empty (0 bytes)")
+    assert_clean_error(run_here(script, *args, "--device", "tpu"), "--device")
+    if not torch.cuda.is_available():
+        assert_clean_error(run_here(script, *args, "--device", "cuda"), "no CUDA device")
     assert not (tmp_path / "out").exists()
 
 
