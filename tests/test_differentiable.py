@@ -257,8 +257,10 @@ def test_soft_estimate_close_to_hard_rank_estimate(pretrained):
     assert float((wide - hard).abs().mean()) > float(gap.mean())  # the known answer can fail: a wide one is further
 
 
+@pytest.mark.slow
 def test_feature_discovery_finds_the_planted_coordinate(pretrained):
-    cfg = FeatureDiscoveryConfig(n=256, steps=60, restarts=8, seed=0)
+    # about 10 s on a loaded 2-core CPU; n = 256 with 60 steps was too weak on the old weights (0 of 3 seeds)
+    cfg = FeatureDiscoveryConfig(n=512, steps=100, restarts=8, seed=0)
     result = feature_discovery(cfg, model=pretrained)
     assert result.found == result.planted, result.summary()
     assert result.alignment[-1, result.best] > 0.9, result.summary()
