@@ -148,7 +148,7 @@ def read_arrays(path: Path, names=None, *, what: str = "track file") -> dict[str
     """
     path = Path(path)
     if path.is_file() and path.stat().st_size == 0:
-        raise DataError(f"{what} {path} is empty (0 bytes)")
+        raise DataError(f"cannot read {what} {path}: it is empty (0 bytes)")
     key = None
     try:
         loaded = np.load(path, allow_pickle=False)
@@ -163,16 +163,17 @@ def read_arrays(path: Path, names=None, *, what: str = "track file") -> dict[str
     except ValueError as err:
         if key is not None and "allow_pickle" in str(err):
             raise DataError(
-                f"{what} {path}: array {key!r} holds Python objects, not numbers (not read: unpickling can run code)"
+                f"cannot read {what} {path}: array {key!r} holds Python objects, not numbers "
+                "(not read: unpickling can run code)"
             ) from None
         if key is None and "pickle" in str(err):
-            raise DataError(f"{what} {path} is not a NumPy .npz or .npy file") from None
-        raise DataError(f"{what} {path} is damaged: {err}") from None
+            raise DataError(f"cannot read {what} {path}: it is not a NumPy .npz or .npy file") from None
+        raise DataError(f"cannot read {what} {path}: it is damaged ({err})") from None
     except OSError as err:  # permissions, a folder, a failing disk
         raise DataError(f"cannot read {what} {path}: {err.strerror or err}") from None
     except (zipfile.BadZipFile, EOFError, zlib.error):
         part = "its zip directory" if key is None else f"array {key!r}"
-        raise DataError(f"{what} {path} is truncated or damaged: {part} cannot be read") from None
+        raise DataError(f"cannot read {what} {path}: it is truncated or damaged ({part} cannot be read)") from None
 
 
 def parse_annotations(arrays: Mapping, source: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -93,20 +93,20 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
 def _unreadable(path: Path, err: Exception) -> str:
     """What is wrong with a checkpoint that torch.load refused, never how to load it unsafely."""
     size = path.stat().st_size
-    where = f"checkpoint {path} ({size} bytes)"
+    where = f"cannot load checkpoint {path} ({size} bytes)"
     if size == 0:
-        return f"checkpoint {path} is empty (0 bytes): it was never written completely; save or download it again"
+        return f"{where}: the file is empty, so it was never written completely; save or download it again"
     if not zipfile.is_zipfile(path):  # torch.save writes a zip archive
         with open(path, "rb") as f:
             if f.read(4) == b"PK\x03\x04":
-                return f"{where} is truncated: its zip directory is missing, so the save or the copy was cut short"
-        return f"{where} is not a PyTorch checkpoint: torch.save writes a zip archive and this file is not one"
+                return f"{where}: it is truncated (its zip directory is missing), so the save or the copy was cut short"
+        return f"{where}: it is not a PyTorch checkpoint (torch.save writes a zip archive, and this file is not one)"
     if isinstance(err, pickle.UnpicklingError):
         return (
-            f"{where} holds Python objects other than tensors, numbers and strings; they are not loaded "
-            "because unpickling them can run code, and a checkpoint of this project never holds them"
+            f"{where}: it holds Python objects other than tensors, numbers and strings, which are not loaded "
+            "because unpickling them can run code (a checkpoint of this project never holds them)"
         )
-    return f"{where} is damaged ({type(err).__name__} while reading it); save or download it again"
+    return f"{where}: it is damaged ({type(err).__name__} while reading it); save or download it again"
 
 
 def model_from_checkpoint(ckpt: dict) -> InfoNet:

@@ -104,6 +104,9 @@ def main(opts: DiscoverOptions) -> None:
     datasets = require_toolkit_datasets()
     if not opts.video:
         raise ValueError("--video is required (a video file, a folder of frames or a PointOdyssey sequence)")
+    for flag, given in (("--video", opts.video), ("--tracks", opts.tracks)):
+        if given and not Path(given).exists():
+            raise FileNotFoundError(f"{flag} not found: {given}")
     threshold = opts.threshold if opts.threshold == "auto" else _number(opts.threshold)
     _check_options(opts, datasets)
     out = check_out_dir(opts.out, overwrite=opts.overwrite)

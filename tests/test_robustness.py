@@ -340,7 +340,7 @@ def test_bad_weights_or_device_are_refused_before_any_work(data_root, tmp_path, 
     empty.write_bytes(b"")
     where = ["--video", data_root / "seq_a"] if script == "discover.py" else ["--data", data_root]
     args = [*where, "--out", tmp_path / "out"]
-    assert_clean_error(run_here(script, *args, "--weights", empty), "empty (0 bytes)")
+    assert_clean_error(run_here(script, *args, "--weights", empty), "0 bytes): the file is empty")
     assert_clean_error(run_here(script, *args, "--device", "tpu"), "--device")
     if not torch.cuda.is_available():
         assert_clean_error(run_here(script, *args, "--device", "cuda"), "no CUDA device")
