@@ -168,6 +168,8 @@ def _batched_correlation_mi(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 class GaussianEstimator(FunctionEstimator):
     """Normal-score Gaussian MI with a vectorised batch path."""
 
+    batched = True
+
     def __init__(self):
         super().__init__("gaussian", gaussian)
 
@@ -181,6 +183,8 @@ class GaussianEstimator(FunctionEstimator):
 
 class PearsonEstimator(FunctionEstimator):
     """Pearson-correlation Gaussian MI with a vectorised batch path."""
+
+    batched = True
 
     def __init__(self):
         super().__init__("pearson", pearson)

@@ -89,9 +89,15 @@ class MIEstimator(abc.ABC):
 
     Subclasses implement :meth:`estimate`; :meth:`estimate_batch` loops over it unless a
     subclass has a faster batched path. ``name`` is the short name used on the command line.
+
+    Capabilities, so that callers never branch on a name: ``neural`` (runs a network: takes a
+    device and weights, worth a GPU), ``batched`` (``estimate_batch`` is vectorised rather than a
+    loop over pairs).
     """
 
     name: str = "estimator"
+    neural: bool = False
+    batched: bool = False
 
     @abc.abstractmethod
     def estimate(self, x, y) -> float:

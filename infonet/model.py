@@ -1,23 +1,30 @@
-"""InfoNet: an attention network that maps a joint sample to a lookup-table critic.
+"""InfoNet: an attention network that maps a joint sample to a lookup-table critic and an MI estimate.
 
-Shapes: B batch of sequences, n samples per sequence, L latents, D width, G table cells per
-side, R table rank, F Fourier frequencies, Q quantiles.
+Shapes: B batch of sequences, n samples per sequence, G cells per side of the copula grid,
+P patch side, M = (G / P)^2 tokens, D width, Q quantiles.
 
     (u, v) copula samples (B, n) each
-      -> sample tokens: Fourier features [phi(u), phi(v)] (B, n, 4F)
-      -> L latents cross-attend to the n tokens, then `depth` latent self-attention blocks
-      -> decoder: G row queries and G column queries attend to the latents -> factors (B, G, R)
-      -> fixed Gaussian smoothing of the factors (reflect-padded: borders keep their level)
-      -> critic table T = A_s @ B_s^T / sqrt(R) over exactly [0, 1]^2, read bilinearly
-      -> Donsker-Varadhan read-out (B,) and a calibrated MI head with quantiles (B, Q)
+      -> empirical copula density on a G x G grid: each sample splatted bilinearly (B, G, G)
+      -> M tokens: P x P patches of the density, embedded, plus position and sample-size embeddings
+      -> `depth` pre-norm self-attention blocks over the tokens (B, M, D)
+      -> critic table T (B, G, G): each token decodes its own patch of cells
+      -> Donsker-Varadhan read-out of T at the samples (B,)
+      -> quantile head on the pooled tokens, log n and the DV value: the 5 / 50 / 95 % quantiles
+         of the MI (B, Q); the median is the estimate
 
-Departures from the released InfoNet code, each fixing a known defect: the samples are
-encoded by Fourier features of (u, v) instead of a LayerNorm over the raw 2-vector (which
-collapses it to about sign(u - v)); the table spans exactly the copula square the inputs
-occupy; smoothing pads by reflection, so the borders are not darkened; rows and columns have
-their own query networks. New here: the marginal term is the exact integral of exp T over the
-uniform square (no shuffle noise), and a head trained on the simulator's true MI (as in
-MIST) turns the DV value and the latent summary into a calibrated estimate with intervals.
+Why a density grid. For one pair of scalar variables the samples enter the critic only through
+their empirical copula, and the released InfoNet reads them one by one with cross-attention,
+whose cost grows with n. Binning the copula on a grid keeps all of it up to the grid's
+resolution (at n <= G it is the exact permutation, smeared over neighbouring cells), costs
+O(n) with a tiny constant, and everything after it is independent of n: the estimate at
+n = 10^6 costs what it costs at n = 100. Splatting is differentiable in (u, v), so gradients
+reach the samples (see :mod:`infonet.differentiable`).
+
+Departures from the released InfoNet code, each fixing a known defect: no LayerNorm over the raw
+2-vector (which collapses it to about sign(u - v)); the table spans exactly the copula square the
+inputs occupy; the marginal term is the exact integral of exp T over the uniform square (no
+shuffle noise). New here (as in MIST): a quantile head trained on the simulator's true MI, and the
+sample size as an input, so the estimate can correct the small-sample bias of the DV read-out.
 """
 
 from __future__ import annotations
@@ -31,36 +38,42 @@ import torch.nn.functional as F
 
 from .readout import dv_bound
 
-__all__ = ["InfoNetConfig", "InfoNet", "InfoNetOutput", "QUANTILES"]
+__all__ = ["InfoNetConfig", "InfoNet", "InfoNetOutput", "QUANTILES", "splat"]
 
 QUANTILES = (0.05, 0.5, 0.95)  # the quantile head's levels; the median is the point estimate
+LOG_N_CENTRE, LOG_N_SCALE = math.log(256.0), 2.0  # log n is fed as (log n - centre) / scale, about [-1.5, 2]
 
 
 @dataclass
 class InfoNetConfig:
-    num_freqs: int = 16  # F: frequencies of the Fourier features of each rank
-    dim: int = 128  # D: width of tokens and latents
-    num_latents: int = 32  # L
+    grid_size: int = 32  # G: cells per side of the density grid and of the critic table
+    patch_size: int = 4  # P: tokens are P x P patches of cells
+    dim: int = 64  # D: token width
+    depth: int = 3  # self-attention blocks
     heads: int = 4
-    depth: int = 4  # latent self-attention blocks
-    mlp_ratio: int = 4
-    grid_size: int = 64  # G: table cells per side
-    rank: int = 32  # R: rank of the table
-    smooth_sigma: float = 1.0  # std of the fixed Gaussian smoothing, in cells (0: none)
+    mlp_ratio: int = 2
+    detach_head: bool = False  # the head reads the trunk through stopped gradients (a pure calibrator)
+    crossfit: bool = False  # DV read-out on the half of the samples the table was not built from
 
     def __post_init__(self):
-        if self.dim % self.heads:
-            raise ValueError(f"dim ({self.dim}) must be divisible by heads ({self.heads})")
-        for name in ("num_freqs", "dim", "num_latents", "heads", "depth", "mlp_ratio", "grid_size", "rank"):
+        for name in ("grid_size", "patch_size", "dim", "depth", "heads", "mlp_ratio"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.smooth_sigma < 0:
-            raise ValueError(f"smooth_sigma must be >= 0, got {self.smooth_sigma}")
+        if self.grid_size < 2 or self.grid_size % self.patch_size:
+            raise ValueError(
+                f"grid_size ({self.grid_size}) must be >= 2 and a multiple of patch_size ({self.patch_size})"
+            )
+        if self.dim % self.heads:
+            raise ValueError(f"dim ({self.dim}) must be divisible by heads ({self.heads})")
+
+    @property
+    def num_tokens(self) -> int:
+        return (self.grid_size // self.patch_size) ** 2
 
 
 @dataclass
 class InfoNetOutput:
-    mi: torch.Tensor  # (B,) calibrated estimate (the median quantile), nats
+    mi: torch.Tensor  # (B,) the estimate (the median quantile), nats
     quantiles: torch.Tensor  # (B, Q) at QUANTILES
     dv: torch.Tensor  # (B,) Donsker-Varadhan read-out of the critic, nats
     table: torch.Tensor  # (B, G, G) critic over [0, 1]^2 (rows: u, columns: v)
@@ -69,108 +82,122 @@ class InfoNetOutput:
 # ----------------------------------------------------------------------------- helpers
 
 
-def fourier_features(u: torch.Tensor, num_freqs: int) -> torch.Tensor:
-    """(..., n) positions in [0, 1] -> (..., n, 2F) cos and sin of pi * k * u, k = 1..F."""
-    k = torch.arange(1, num_freqs + 1, device=u.device, dtype=u.dtype)
-    angles = math.pi * u.unsqueeze(-1) * k
-    return torch.cat([angles.cos(), angles.sin()], dim=-1)
+def _box_weights(u: torch.Tensor, n: int, G: int, span: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each sample's box [u - 1/2n, u + 1/2n] spread over the ``span`` grid cells from its first one.
 
-
-def smoothing_matrix(size: int, sigma: float) -> torch.Tensor:
-    """(G, G) row-stochastic Gaussian smoothing with reflection at the borders.
-
-    Applying it to a constant vector returns the same constant, so edge cells keep their level
-    (the zero-padded blur of the released code pulls them towards 0).
+    Returns the first cell (B, n) long and the share of the box in each of the span cells
+    (B, n, span), summing to 1 along the last axis.
     """
-    if sigma == 0:
-        return torch.eye(size)
-    radius = int(math.ceil(3 * sigma))
-    offsets = torch.arange(-radius, radius + 1, dtype=torch.float64)
-    kernel = torch.exp(-0.5 * (offsets / sigma) ** 2)
-    kernel /= kernel.sum()
-    mat = torch.zeros(size, size, dtype=torch.float64)
-    for i in range(size):
-        for off, w in zip(offsets.long().tolist(), kernel.tolist(), strict=True):
-            j = i + off
-            j = -j - 1 if j < 0 else (2 * size - j - 1 if j >= size else j)  # reflect about the edge
-            mat[i, min(max(j, 0), size - 1)] += w
-    return mat.float()
+    half = 0.5 / n
+    lo = u.clamp(half, 1 - half) - half  # the box, kept inside [0, 1]
+    first = (lo.detach() * G).floor().clamp(0, G - 1)
+    edges = (first.unsqueeze(-1) + torch.arange(span + 1, device=u.device, dtype=u.dtype)) / G  # (B, n, span + 1)
+    inside = torch.minimum(edges[..., 1:], (lo + 2 * half).unsqueeze(-1)) - torch.maximum(
+        edges[..., :-1], lo.unsqueeze(-1)
+    )
+    return first.long(), inside.clamp_min(0) * n
+
+
+def splat(u: torch.Tensor, v: torch.Tensor, grid_size: int) -> torch.Tensor:
+    """Empirical copula density of (u, v) samples on a G x G grid over [0, 1]^2.
+
+    Sample t's unit mass is spread uniformly over the square of side 1/n centred on it (for
+    ranks u = (r + 0.5) / n, exactly its rank cell), and the grid holds the integral of that
+    "checkerboard" density over each cell. So the grid's marginals are exactly uniform and the
+    picture changes smoothly with n: spreading a sample over the cells around its centre instead
+    aliases rank lattice against grid lattice (at n = G every sample would sit on a cell centre,
+    at n = G / 2 on a cell corner). Differentiable in u and v (piecewise linear).
+
+    Args:
+        u, v: (B, n) positions in [0, 1].
+    Returns:
+        (B, G, G) density (mean 1 over the cells); rows index u, columns v.
+    """
+    B, n = u.shape
+    G = grid_size
+    span = -(-G // n) + 1  # cells a box of width 1/n can touch
+    iu, wu = _box_weights(u, n, G, span)
+    iv, wv = _box_weights(v, n, G, span)
+    k = torch.arange(span, device=u.device)
+    rows = (iu.unsqueeze(-1) + k).clamp(max=G - 1)  # (B, n, span); beyond-the-edge cells carry weight 0
+    cols = (iv.unsqueeze(-1) + k).clamp(max=G - 1)
+    batch = torch.arange(B, device=u.device).view(B, 1, 1, 1)
+    index = (batch * G + rows.unsqueeze(-1)) * G + cols.unsqueeze(-2)  # (B, n, span, span)
+    weight = wu.unsqueeze(-1) * wv.unsqueeze(-2)
+    flat = torch.zeros(B * G * G, device=u.device, dtype=weight.dtype).index_add(
+        0, index.reshape(-1), weight.reshape(-1)
+    )
+    return flat.view(B, G, G) * (G * G / n)
+
+
+def patchify(image: torch.Tensor, p: int) -> torch.Tensor:
+    """(B, G, G) -> (B, M, P*P) non-overlapping P x P patches, row-major."""
+    B, G, _ = image.shape
+    m = G // p
+    return image.view(B, m, p, m, p).permute(0, 1, 3, 2, 4).reshape(B, m * m, p * p)
+
+
+def unpatchify(patches: torch.Tensor, p: int) -> torch.Tensor:
+    """(B, M, P*P) -> (B, G, G), the inverse of :func:`patchify`."""
+    B, M, _ = patches.shape
+    m = math.isqrt(M)
+    return patches.view(B, m, m, p, p).permute(0, 1, 3, 2, 4).reshape(B, m * p, m * p)
+
+
+def log_n_feature(n: int | torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """(B, 1) standardised log sample size."""
+    log_n = torch.log(torch.as_tensor(n, dtype=like.dtype, device=like.device))
+    return ((log_n - LOG_N_CENTRE) / LOG_N_SCALE).expand(like.shape[0]).unsqueeze(-1)
 
 
 # ----------------------------------------------------------------------------- blocks
 
 
 class Attention(nn.Module):
-    """Multi-head attention for both cross- and self-attention (pre-normed by the caller).
+    """Multi-head self-attention (pre-normed by the caller), computed with scaled_dot_product_attention."""
 
-    ``forward(x, context)`` attends from x (B or 1, m, D) to context (B, k, Dc), or to x itself.
-    With ``project_context=False`` the keys and values are the context features themselves,
-    shared by all heads: each head's key map is folded into its query and its value map into
-    the output projection, so the heads are just more queries against one small key/value set.
-    That is the same function class as projected keys and values, but it never materialises
-    (B, k, 2D) tensors, which dominate the cost when the context is thousands of samples.
-    """
-
-    def __init__(self, dim: int, heads: int, context_dim: int | None = None, project_context: bool = True):
+    def __init__(self, dim: int, heads: int):
         super().__init__()
         self.heads = heads
-        self.head_dim = dim // heads if project_context else context_dim
-        inner = self.heads * self.head_dim
-        self.to_q = nn.Linear(dim, inner, bias=False)
-        self.to_kv = nn.Linear(context_dim or dim, 2 * inner, bias=False) if project_context else None
-        self.to_out = nn.Linear(inner, dim)
+        self.to_qkv = nn.Linear(dim, 3 * dim, bias=False)
+        self.to_out = nn.Linear(dim, dim)
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
-        context = x if context is None else context
-        B, m, H, c = context.shape[0], x.shape[1], self.heads, self.head_dim
-        q = self.to_q(x).expand(B, -1, -1)  # (B, m, H*c); x may be one shared query set
-        if self.to_kv is None:
-            q = q.reshape(B, 1, m * H, c)  # heads as extra queries
-            k = v = context.unsqueeze(1)  # (B, 1, k, c)
-            out = F.scaled_dot_product_attention(q, k, v).reshape(B, m, H * c)
-        else:
-            k, v = self.to_kv(context).chunk(2, dim=-1)
-            q, k, v = (t.reshape(B, -1, H, c).transpose(1, 2) for t in (q, k, v))  # (B, H, *, c)
-            out = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(B, m, H * c)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, M, D = x.shape
+        q, k, v = self.to_qkv(x).view(B, M, 3, self.heads, D // self.heads).permute(2, 0, 3, 1, 4)  # (B, H, M, c)
+        out = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(B, M, D)
         return self.to_out(out)
 
 
-class FeedForward(nn.Sequential):
-    def __init__(self, dim: int, mult: int):
-        super().__init__(nn.Linear(dim, dim * mult), nn.GELU(), nn.Linear(dim * mult, dim))
-
-
 class Block(nn.Module):
-    """Pre-norm attention then feed-forward: ``x = x + attn(norm(x), context)``, ``x = x + ff(norm(x))``."""
+    """Pre-norm attention then feed-forward: ``x = x + attn(norm(x))``, ``x = x + ff(norm(x))``."""
 
-    def __init__(self, dim: int, heads: int, mlp_ratio: int, context_dim: int | None = None, project_context=True):
+    def __init__(self, dim: int, heads: int, mlp_ratio: int):
         super().__init__()
         self.norm1 = nn.LayerNorm(dim)
-        self.attn = Attention(dim, heads, context_dim, project_context)
+        self.attn = Attention(dim, heads)
         self.norm2 = nn.LayerNorm(dim)
-        self.ff = FeedForward(dim, mlp_ratio)
+        self.ff = nn.Sequential(nn.Linear(dim, dim * mlp_ratio), nn.GELU(), nn.Linear(dim * mlp_ratio, dim))
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
-        x = x + self.attn(self.norm1(x), context)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x))
         return x + self.ff(self.norm2(x))
 
 
-class AxisDecoder(nn.Module):
-    """G grid queries along one axis of the table attend to the latents -> (B, G, R) factors."""
+class QuantileHead(nn.Module):
+    """Pooled tokens, log n and the DV value -> the 5 / 50 / 95 % quantiles of the MI, ordered and >= 0."""
 
-    def __init__(self, cfg: InfoNetConfig):
+    def __init__(self, dim: int):
         super().__init__()
-        self.num_freqs = cfg.num_freqs
-        self.register_buffer("centres", (torch.arange(cfg.grid_size) + 0.5) / cfg.grid_size, persistent=False)
-        self.embed = nn.Sequential(nn.Linear(2 * cfg.num_freqs, cfg.dim), nn.GELU(), nn.Linear(cfg.dim, cfg.dim))
-        self.norm = nn.LayerNorm(cfg.dim)
-        self.attn = Attention(cfg.dim, cfg.heads)
-        self.out = nn.Sequential(nn.LayerNorm(cfg.dim), nn.Linear(cfg.dim, cfg.rank))
+        self.net = nn.Sequential(nn.Linear(dim + 2, 2 * dim), nn.GELU(), nn.Linear(2 * dim, dim), nn.GELU())
+        self.out = nn.Linear(dim, 3)
 
-    def forward(self, latents: torch.Tensor) -> torch.Tensor:
-        q = self.embed(fourier_features(self.centres, self.num_freqs)).unsqueeze(0)  # (1, G, D), input-independent
-        q = q + self.attn(q, self.norm(latents))  # (B, G, D)
-        return self.out(q)
+    def forward(self, pooled: torch.Tensor, log_n: torch.Tensor, dv: torch.Tensor) -> torch.Tensor:
+        raw = self.out(self.net(torch.cat([pooled, log_n, dv.unsqueeze(-1)], dim=-1))).float()  # (B, 3)
+        median = F.softplus(raw[:, 0])
+        low = F.relu(median - F.softplus(raw[:, 1]))
+        high = median + F.softplus(raw[:, 2])
+        return torch.stack([low, median, high], dim=-1)
 
 
 # ----------------------------------------------------------------------------- model
@@ -182,51 +209,47 @@ class InfoNet(nn.Module):
     def __init__(self, cfg: InfoNetConfig):
         super().__init__()
         self.cfg = cfg
-        D, f = cfg.dim, 2 * cfg.num_freqs
-        self.latents = nn.Parameter(torch.randn(cfg.num_latents, D) * 0.02)
-        # cross-attention to the samples, whose tokens are their Fourier features [phi(u), phi(v)]
-        self.encoder = Block(D, cfg.heads, cfg.mlp_ratio, context_dim=2 * f, project_context=False)
+        D, p2 = cfg.dim, cfg.patch_size**2
+        self.embed = nn.Linear(2 * p2, D)  # a patch's density and its log1p
+        self.pos = nn.Parameter(torch.randn(cfg.num_tokens, D) * 0.02)
+        self.size_embed = nn.Sequential(nn.Linear(1, D), nn.GELU(), nn.Linear(D, D))
         self.blocks = nn.ModuleList([Block(D, cfg.heads, cfg.mlp_ratio) for _ in range(cfg.depth)])
         self.norm = nn.LayerNorm(D)
-        self.rows = AxisDecoder(cfg)
-        self.cols = AxisDecoder(cfg)
-        self.register_buffer("smooth", smoothing_matrix(cfg.grid_size, cfg.smooth_sigma), persistent=False)
-        # head: latent summary, DV value and log n -> raw quantile parameters
-        self.head = nn.Sequential(nn.Linear(D + 2, D), nn.GELU(), nn.Linear(D, D), nn.GELU(), nn.Linear(D, 3))
+        self.to_table = nn.Linear(D, p2)  # each token decodes the critic on its own patch
+        self.head = QuantileHead(D)
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
-    def features(self, u: torch.Tensor) -> torch.Tensor:
-        """(B, n) ranks -> (B, n, 2F) Fourier features; the pairwise path computes them once per track."""
-        return fourier_features(u, self.cfg.num_freqs)
-
-    def forward(self, u: torch.Tensor, v: torch.Tensor) -> InfoNetOutput:
-        """Args: u, v (B, n) copula samples in (0, 1). Returns an :class:`InfoNetOutput`."""
-        return self.forward_features(torch.cat([self.features(u), self.features(v)], dim=-1), u, v)
-
-    def forward_features(self, tokens: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> InfoNetOutput:
-        """Runs the network from precomputed sample tokens (B, n, 4F) = [features(u), features(v)]."""
-        B, n = u.shape
-        x = self.latents.expand(B, -1, -1)  # (B, L, D)
-        x = self.encoder(x, tokens)  # latents read the samples
+    def trunk(self, density: torch.Tensor, log_n: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Density grids (B, G, G) and log-n features (B, 1) -> tokens (B, M, D) and critic tables (B, G, G)."""
+        patches = patchify(density, self.cfg.patch_size)  # (B, M, P*P)
+        x = self.embed(torch.cat([patches, torch.log1p(patches)], dim=-1))
+        x = x + self.pos + self.size_embed(log_n).unsqueeze(1)
         for block in self.blocks:
             x = block(x)
         x = self.norm(x)
+        table = unpatchify(self.to_table(x).float(), self.cfg.patch_size)
+        return x, table
 
-        a = self.smooth @ self.rows(x).float()  # (B, G, R) row factors, smoothed along u
-        b = self.smooth @ self.cols(x).float()
-        table = torch.einsum("bir,bjr->bij", a, b) * self.cfg.rank**-0.5  # (B, G, G)
-        dv = dv_bound(table, u.float(), v.float())
-
-        log_n = torch.full_like(dv, (math.log(n) - math.log(1000.0)) / 2)
-        # The head is a calibrator: it reads the trunk through stopped gradients, so the supervised
-        # loss on the true MI cannot pull the trunk away from the DV objective (measured: it slowed
-        # the critic's learning and hurt order accuracy; see README, "Training").
-        feats = torch.cat([x.mean(1).detach().float(), dv.detach().unsqueeze(-1), log_n.unsqueeze(-1)], dim=-1)
-        raw = self.head(feats).float()  # (B, 3)
-        median = F.softplus(raw[:, 0] + dv.detach())  # a correction of the DV value, kept >= 0
-        low = median * torch.sigmoid(raw[:, 1] + 2.0)
-        high = median + F.softplus(raw[:, 2] - 2.0)
-        quantiles = torch.stack([low, median, high], dim=-1)
-        return InfoNetOutput(mi=median, quantiles=quantiles, dv=dv, table=table)
+    def forward(self, u: torch.Tensor, v: torch.Tensor) -> InfoNetOutput:
+        """Args: u, v (B, n) copula samples in [0, 1]. Returns an :class:`InfoNetOutput`."""
+        B, n = u.shape
+        G = self.cfg.grid_size
+        if self.cfg.crossfit:  # each half's table is read out on the other half
+            halves = [(u[:, 0::2], v[:, 0::2]), (u[:, 1::2], v[:, 1::2])]
+            density = torch.cat([splat(a, b, G) for a, b in halves])
+            tokens, tables = self.trunk(density.to(self.embed.weight.dtype), log_n_feature(n // 2, density))
+            dv = 0.5 * (dv_bound(tables[:B], *halves[1]) + dv_bound(tables[B:], *halves[0]))
+            pooled, table = tokens.mean(1).view(2, B, -1).mean(0), 0.5 * (tables[:B] + tables[B:])
+        else:
+            density = splat(u, v, G)
+            tokens, table = self.trunk(density.to(self.embed.weight.dtype), log_n_feature(n, density))
+            dv = dv_bound(table, u.float(), v.float())
+            pooled = tokens.mean(1)
+        if self.cfg.detach_head:
+            pooled = pooled.detach()
+        # the DV value enters the head without gradient: the supervised loss shapes the critic only
+        # through the shared tokens
+        quantiles = self.head(pooled, log_n_feature(n, pooled), dv.detach().to(pooled.dtype))
+        return InfoNetOutput(mi=quantiles[:, 1], quantiles=quantiles, dv=dv, table=table)

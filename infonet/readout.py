@@ -12,9 +12,9 @@ marginals is the uniform measure on the square and ``E[exp T]`` is the mean of `
 the table's cells: the limit of infinitely many shuffles, without their noise. The paper's
 shuffle estimate is available too (``marginal="shuffle"``).
 
-A table may be given in full, (B, G, G), or as low-rank factors ``T = A @ B^T`` with A, B of
-shape (B, G, R); bilinear read-out of a product of factors is the product of the factors'
-linear read-outs, so the joint term never needs the full table.
+Cross-fitting. When the table is built from the very samples the joint term averages over, it
+fits them and the read-out is biased upwards at small n; reading it out on samples it was not
+built from (``InfoNetConfig.crossfit``) removes that part of the bias.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-__all__ = ["interp_rows", "lookup", "dv_bound", "dv_bound_factors", "log_mean_exp"]
+__all__ = ["lookup", "dv_bound", "log_mean_exp"]
 
 
 def log_mean_exp(x: torch.Tensor, dim) -> torch.Tensor:
@@ -32,27 +32,6 @@ def log_mean_exp(x: torch.Tensor, dim) -> torch.Tensor:
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
     count = math.prod(x.shape[d] for d in dims)
     return torch.logsumexp(x, dim=dims) - math.log(count)
-
-
-def interp_rows(rows: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-    """Linear read-out of a 1-D grid of vectors at positions u in [0, 1].
-
-    Args:
-        rows: (B, G, R) values at the cell centres (g + 0.5) / G.
-        u: (B, n) positions.
-    Returns:
-        (B, n, R) interpolated rows (flat beyond the first and last centres).
-    """
-    G = rows.shape[1]
-    pos = (u * G - 0.5).clamp(0, G - 1)  # continuous cell index
-    i0 = pos.floor().long().clamp(max=G - 2) if G > 1 else torch.zeros_like(pos, dtype=torch.long)
-    w = (pos - i0.to(pos.dtype)).unsqueeze(-1).to(rows.dtype)  # (B, n, 1)
-    idx0 = i0.unsqueeze(-1).expand(-1, -1, rows.shape[-1])
-    r0 = rows.gather(1, idx0)
-    if G == 1:
-        return r0
-    r1 = rows.gather(1, idx0 + 1)
-    return r0 + w * (r1 - r0)
 
 
 def lookup(table: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -93,19 +72,3 @@ def dv_bound(
     shuffled = v[:, perms].reshape(B, -1)  # (B, S*n)
     marg = lookup(table, u.repeat(1, num_shuffles), shuffled)
     return joint - log_mean_exp(marg, dim=-1)
-
-
-def dv_bound_factors(
-    a: torch.Tensor, b: torch.Tensor, u: torch.Tensor, v: torch.Tensor, *, scale: float = 1.0
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """DV estimate for low-rank tables ``T = scale * a @ b^T``.
-
-    Args:
-        a: (B, G, R) row factors (functions of u); b: (B, G, R) column factors (of v).
-        u, v: (B, n) copula samples.
-    Returns:
-        dv: (B,) estimates; table: (B, G, G) the materialised critic.
-    """
-    joint = (interp_rows(a, u) * interp_rows(b, v)).sum(-1).mean(-1) * scale  # (B,)
-    table = torch.einsum("bir,bjr->bij", a, b) * scale
-    return joint - log_mean_exp(table, dim=(1, 2)), table

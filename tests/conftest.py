@@ -4,7 +4,7 @@ import torch
 
 from infonet import InfoNet, InfoNetConfig
 
-TINY = InfoNetConfig(num_freqs=4, dim=32, num_latents=8, heads=2, depth=1, mlp_ratio=2, grid_size=16, rank=8)
+TINY = InfoNetConfig(grid_size=16, patch_size=4, dim=32, depth=1, heads=2, mlp_ratio=2)
 
 
 @pytest.fixture

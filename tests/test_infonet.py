@@ -168,7 +168,7 @@ def test_pairwise_matches_per_pair_predictions(tiny_model, k):
     assert np.allclose(est.pairwise(series), mat, atol=1e-6)
 
 
-def test_symmetrised_estimate_is_the_mean_over_the_copula_symmetries(tiny_model):
+def test_symmetry_average_is_the_mean_over_the_copula_symmetries(tiny_model):
     x, y = correlated(300, 0.6, seed=3)
     maps = {  # the 8 maps of the square, applied to the raw samples (ranks follow)
         "id": (x, y),
@@ -181,17 +181,26 @@ def test_symmetrised_estimate_is_the_mean_over_the_copula_symmetries(tiny_model)
         "swap_flip_y": (y, -x),
     }
     each = {name: infonet.estimate_mi(a, b, model=tiny_model, symmetries=1) for name, (a, b) in maps.items()}
-    assert len(set(np.round(list(each.values()), 6))) > 1  # the network alone is not invariant
+    assert len(set(np.round(list(each.values()), 6))) > 1  # an untrained network is not invariant
+    assert infonet.estimate_mi(x, y, model=tiny_model) == pytest.approx(each["id"], abs=1e-6)  # default: one pass
     assert infonet.estimate_mi(x, y, model=tiny_model, symmetries=2) == pytest.approx(
         (each["id"] + each["swap"]) / 2, abs=1e-5
     )
     mean = np.mean(list(each.values()))
-    for a, b in maps.values():  # the default estimate is their mean, so it is invariant under all 8
-        assert infonet.estimate_mi(a, b, model=tiny_model) == pytest.approx(mean, abs=1e-5)
+    for a, b in maps.values():  # the 8-map average is invariant under all 8
+        assert infonet.estimate_mi(a, b, model=tiny_model, symmetries=8) == pytest.approx(mean, abs=1e-5)
     with pytest.raises(ValueError, match="symmetries must be 1, 2, 4 or 8"):
         infonet.estimate_mi(x, y, model=tiny_model, symmetries=3)
-    fast = infonet.get_estimator("infonet-fast", model=tiny_model)
-    assert fast.name == "infonet-fast" and fast.estimate(x, y) == pytest.approx(each["id"], abs=1e-6)
+    sym8 = infonet.get_estimator("infonet-sym8", model=tiny_model)
+    assert sym8.name == "infonet-sym8" and sym8.estimate(x, y) == pytest.approx(mean, abs=1e-5)
+
+
+def test_estimators_declare_capabilities(tiny_model):
+    assert infonet.get_estimator("infonet", model=tiny_model).neural
+    assert infonet.get_estimator("infonet", model=tiny_model).batched
+    ksg = infonet.get_estimator("ksg", device="cpu", weights="ignored.pt")  # accepted and ignored
+    assert not ksg.neural and not ksg.batched
+    assert infonet.get_estimator("pearson").batched and not infonet.get_estimator("pearson").neural
 
 
 def test_constant_sequence_gives_zero(tiny_model):

@@ -12,7 +12,8 @@ import torch
 
 import infonet.train as train_module
 from infonet.checkpoint import load_checkpoint, load_pretrained, model_from_checkpoint, save_checkpoint
-from infonet.train import TrainConfig, train
+from infonet.prior import PriorConfig
+from infonet.train import TrainConfig, ValidationConfig, train
 
 from .conftest import TINY
 
@@ -27,11 +28,9 @@ def tiny_config(out_dir, **overrides) -> TrainConfig:
         min_len=64,
         max_len=128,
         warmup_steps=2,
-        max_components=3,
-        mc_samples=256,
+        prior=PriorConfig(max_components=3, mc_samples=256),
+        val=ValidationConfig(sizes=(16, 64), per_level=1, triplets_per_k=1, components=2, mc_samples=2000),
         val_every=1000,
-        val_per_level=1,
-        val_triplets_per_k=1,
         ckpt_every=1000,
         device="cpu",
         progress=False,
@@ -46,7 +45,7 @@ def val_cache(tmp_path_factory):
     """Builds the (tiny) validation set once; runs copy it into their folders."""
     folder = tmp_path_factory.mktemp("val")
     cfg = tiny_config(folder)
-    train_module.ValidationSet.build(cfg, folder / "val_set.npz")
+    train_module.ValidationSet.build(cfg.val, folder / "val_set.npz")
     return folder / "val_set.npz"
 
 
@@ -75,7 +74,7 @@ def test_resume_continues_bit_for_bit(tmp_path, val_cache, monkeypatch):
 
     # the same run, interrupted by Ctrl-C after three steps and resumed
     sliced = prepared(tmp_path, val_cache, "sliced")
-    real_sampler = train_module.sample_training_batch
+    real_sampler = train_module.sample_prior_batch
     calls = {"n": 0}
 
     def interrupting(*args, **kwargs):
@@ -84,11 +83,11 @@ def test_resume_continues_bit_for_bit(tmp_path, val_cache, monkeypatch):
             raise KeyboardInterrupt
         return real_sampler(*args, **kwargs)
 
-    monkeypatch.setattr(train_module, "sample_training_batch", interrupting)
+    monkeypatch.setattr(train_module, "sample_prior_batch", interrupting)
     with pytest.raises(KeyboardInterrupt):
         train(tiny_config(sliced))
     assert load_checkpoint(sliced / "last.pt")["step"] == 3
-    monkeypatch.setattr(train_module, "sample_training_batch", real_sampler)
+    monkeypatch.setattr(train_module, "sample_prior_batch", real_sampler)
     train(tiny_config(sliced, resume=True))
 
     a, b = load_checkpoint(straight / "last.pt"), load_checkpoint(sliced / "last.pt")
@@ -115,10 +114,17 @@ def test_invalid_options_are_named():
 def test_two_process_ddp_on_gloo(tmp_path, val_cache):
     out = prepared(tmp_path, val_cache, "ddp")
     cfg = tiny_config(out, steps=3)
-    args = ["--no-progress"] + [f"--model.{k.replace('_', '-')}={v}" for k, v in dataclasses.asdict(TINY).items()]
+    args = ["--no-progress"]
     for k, v in dataclasses.asdict(cfg).items():
-        if isinstance(v, (int, float, str)) and not isinstance(v, bool):
-            args.append(f"--{k.replace('_', '-')}={v}")
+        nested = v.items() if isinstance(v, dict) else [(None, v)]
+        for sub, value in nested:
+            flag = "--" + (k if sub is None else f"{k}.{sub}").replace("_", "-")
+            if isinstance(value, bool):
+                args.append(flag if value else flag.replace("--", "--no-", 1))
+            elif isinstance(value, (int, float, str)):
+                args.append(f"{flag}={value}")
+            elif isinstance(value, tuple):
+                args += [flag, *map(str, value)]
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
     with socket.socket() as sock:  # a free port for the rendezvous
         sock.bind(("127.0.0.1", 0))
@@ -144,8 +150,8 @@ def test_checkpoint_round_trip_is_strict(tmp_path, tiny_model):
         assert k == k2 and torch.equal(v, v2)
     broken = model_payload(tiny_model)
     broken["model"]["surprise"] = torch.zeros(1)
-    del broken["model"]["latents"]
-    with pytest.raises(ValueError, match="latents.*surprise|surprise.*latents"):
+    del broken["model"]["pos"]
+    with pytest.raises(ValueError, match="pos.*surprise|surprise.*pos"):
         model_from_checkpoint(broken)
 
 
