@@ -14,6 +14,8 @@ from the Hugging Face package of the same name.
 from pathlib import Path
 
 from .archive import extract_zip
+from .davis import DavisSequence, load_davis, track_object_ids
+from .inputs import GroundTruth, VideoInput, find_sequences, input_kind, load_input, subsample_tracks
 from .pointodyssey import ANNOTATION_FILES, PointOdysseySequence, load_pointodyssey
 from .synthetic import generate_sequence
 from .tracking import FLOWS, track_points, tracking_errors
@@ -40,4 +42,13 @@ __all__ = [
     "tracking_errors",
     "FLOWS",
     "write_video",
+    "DavisSequence",
+    "load_davis",
+    "track_object_ids",
+    "GroundTruth",
+    "VideoInput",
+    "find_sequences",
+    "input_kind",
+    "load_input",
+    "subsample_tracks",
 ]

@@ -15,7 +15,13 @@ A step is accepted when the flow converged (LK), the point lands inside the imag
 the backward flow from its new position lands within ``fb_threshold`` pixels of where it started. A point that fails once is lost for good: from that frame on its visibility is False
 and its position stays at its last accepted position (LK cannot re-find a point after an
 occlusion, so a lost point is never revived). Later stages should treat such tracks as
-incomplete, e.g. keep only tracks visible in every frame.
+incomplete: keep only tracks visible in every frame, or compare tracks on the frames where both
+are seen (``segmentation.track_mi``).
+
+Re-seeding (``reseed=k``): every k frames, new points start on the grid cells that no live point
+occupies any more (where points were lost to occlusion, blur or the image border), so real footage
+stays covered; a re-seeded point is invisible before its first frame, and its position there
+repeats its first position.
 """
 
 from __future__ import annotations
@@ -86,6 +92,49 @@ def _dis_step(dis, prev: np.ndarray, grey: np.ndarray, p0: np.ndarray) -> tuple[
     return p1, np.linalg.norm(back - p0, axis=1), np.ones(len(p0), bool)
 
 
+class _Seeder:
+    """The start grid of about ``num_points`` cells; finds the cells that no live point occupies."""
+
+    def __init__(self, height: int, width: int, num_points: int):
+        self.grid = _grid_points(height, width, num_points)  # (n, 2), cell centres
+        step = math.sqrt(height * width / num_points)  # as in _grid_points
+        self.shape = (max(1, round(height / step)), max(1, round(width / step)))  # rows, cols
+        self.cell_size = (height / self.shape[0], width / self.shape[1])
+
+    def _cell(self, points: np.ndarray) -> np.ndarray:
+        (rows, cols), (ch, cw) = self.shape, self.cell_size
+        r = np.clip(((points[:, 1] + 0.5) / ch).astype(int), 0, rows - 1)
+        c = np.clip(((points[:, 0] + 0.5) / cw).astype(int), 0, cols - 1)
+        return r * cols + c
+
+    def free_cells(self, live: np.ndarray) -> np.ndarray:
+        """(m, 2) cell centres without a point of ``live`` (n, 2) in them."""
+        taken = np.zeros(self.shape[0] * self.shape[1], bool)
+        taken[self._cell(live)] = True
+        return self.grid[~taken[self._cell(self.grid)]]
+
+
+def _stack_history(history: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame (N_t, 2) positions and (N_t,) alive flags -> (T, N, 2) tracks, (T, N) visibility.
+
+    N_t only grows (re-seeded points are appended); a point's position before it starts
+    repeats its first position, and after it is lost, its last one.
+    """
+    num = len(history[-1][0])
+    tracks = np.empty((len(history), num, 2), np.float32)
+    visibility = np.zeros((len(history), num), bool)
+    for t, (points, alive) in enumerate(history):
+        tracks[t, : len(points)] = points
+        visibility[t, : len(points)] = alive
+        if len(points) < num:  # not started yet: filled below from the first position
+            tracks[t, len(points) :] = np.nan
+    first = np.argmax(~np.isnan(tracks[..., 0]), axis=0)  # (N,) start frame
+    for t in range(len(history)):
+        unborn = t < first
+        tracks[t, unborn] = tracks[first[unborn], np.flatnonzero(unborn)]
+    return tracks, visibility
+
+
 def track_points(
     frames: np.ndarray,
     *,
@@ -94,6 +143,7 @@ def track_points(
     points: np.ndarray | None = None,
     flow: str = "lk",
     fb_threshold: float = 1.0,
+    reseed: int = 0,
     progress: Callable[[int, int], None] | None = None,
 ) -> TrackSet:
     """Tracks points through a video with pyramidal Lucas-Kanade (rules in the module docstring).
@@ -106,10 +156,13 @@ def track_points(
             and ``method`` are then ignored).
         flow: "lk" (sparse Lucas-Kanade) or "dis" (dense DIS flow); see the module docstring.
         fb_threshold: largest forward-backward error, in pixels, of an accepted step.
+        reseed: every ``reseed`` frames, start new points on the empty cells of the grid of
+            about ``num_points`` cells (0: never; see the module docstring).
         progress: called as progress(done_frames, T) after each frame.
 
     Returns:
-        N tracks (T, N, 2) with visibility (T, N): True until the step where a point is lost.
+        N tracks (T, N, 2) with visibility (T, N): True from the frame where a point starts
+        (0 unless re-seeded) until the step where it is lost.
 
     Raises:
         DataError: wrong frame shape, fewer than 2 frames, unknown method or flow.
@@ -125,6 +178,8 @@ def track_points(
         raise DataError(f"unknown optical flow {flow!r}; use {' or '.join(map(repr, FLOWS))}")
     if not fb_threshold > 0:
         raise DataError(f"fb_threshold must be > 0 pixels; got {fb_threshold}")
+    if reseed < 0:
+        raise DataError(f"reseed must be >= 0 frames (0: never); got {reseed}")
     frames = frames.astype(np.uint8, copy=False)
     num_frames, height, width = frames.shape[:3]
     prev = _grey(frames[0])
@@ -142,26 +197,35 @@ def track_points(
     step = _lk_step
     if flow == "dis":
         step = functools.partial(_dis_step, cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM))
-    tracks = np.empty((num_frames, len(start), 2), np.float32)  # (T, N, 2)
-    visibility = np.zeros((num_frames, len(start)), bool)  # (T, N)
-    tracks[0], visibility[0] = start, True
+    seeds = _Seeder(height, width, num_points) if reseed else None
+    history = [(start.astype(np.float32), np.ones(len(start), bool))]  # per frame: (N_t, 2) points, (N_t,) alive
     if progress is not None:
         progress(1, num_frames)
     for t in range(1, num_frames):
         grey = _grey(frames[t])
-        alive = np.flatnonzero(visibility[t - 1])
-        tracks[t] = tracks[t - 1]
-        if len(alive):
-            p1, fb_error, converged = step(prev, grey, tracks[t - 1, alive])
+        points, alive = history[-1][0].copy(), history[-1][1].copy()
+        idx = np.flatnonzero(alive)
+        if len(idx):
+            p1, fb_error, converged = step(prev, grey, points[idx])
             inside = (p1[:, 0] >= 0) & (p1[:, 0] <= width - 1) & (p1[:, 1] >= 0) & (p1[:, 1] <= height - 1)
             ok = converged & inside & (fb_error < fb_threshold)
-            tracks[t, alive[ok]] = p1[ok]
-            visibility[t, alive[ok]] = True
+            points[idx[ok]] = p1[ok]
+            alive[idx[~ok]] = False
+        if seeds is not None and t % reseed == 0 and t < num_frames - 1:
+            new = seeds.free_cells(points[alive])
+            points = np.concatenate([points, new.astype(np.float32)])
+            alive = np.concatenate([alive, np.ones(len(new), bool)])
+        history.append((points, alive))
         prev = grey
         if progress is not None:
             progress(t + 1, num_frames)
+    tracks, visibility = _stack_history(history)
     logger.info(
-        "tracked %d points over %d frames (%s); %d kept to the end", len(start), num_frames, flow, visibility[-1].sum()
+        "tracked %d points over %d frames (%s); %d kept to the end",
+        visibility.shape[1],
+        num_frames,
+        flow,
+        visibility.all(axis=0).sum(),
     )
     return TrackSet(tracks=tracks, visibility=visibility, image_size=(height, width))
 

@@ -1,30 +1,21 @@
-"""Object discovery in video from point tracks: pairwise MI, graph grouping, FBMS scoring.
+"""Object discovery in video from point tracks: pairwise MI, graph grouping, masks, scoring.
 
-import infonet, segmentation
+import datasets, infonet, segmentation
 result = segmentation.discover(trackset, infonet.get_estimator("infonet"))
 result.labels                                          # (N,) object per track, -1 noise
 segmentation.score_grouping(result.labels, gt_ids)     # FBMS precision / recall / F
+found = segmentation.discover_video(datasets.load_input("davis/soapbox"), "pearson")
+found.masks, found.foreground                          # (T, H, W) object ids, primary objects
+segmentation.mask_scores(found.foreground, truth)      # DAVIS J and boundary F
 
 Pictures for the scripts and the demo live in ``segmentation.visualize``.
 """
 
 __infonet_toolkit__ = True  # tells this package from a namesake on the path
 
-from .affinity import FEATURES, check_tracks, pairwise_mi, track_views
+from .affinity import FEATURES, MIN_OVERLAP, check_tracks, dominant_motion, track_mi, track_views
 from .benchmark import TrackResult, evaluate_tracks, find_sequences
 from .discovery import Discovery, discover, finite_tracks, visible_throughout
-from .evaluation import (
-    QueryPR,
-    Score,
-    Sweep,
-    average_precision,
-    mean_query_ap,
-    pair_auc,
-    query_pr_curve,
-    score_grouping,
-    scored_mask,
-    sweep_thresholds,
-)
 from .grouping import (
     CRITERIA,
     METHODS,
@@ -37,8 +28,38 @@ from .grouping import (
     threshold_candidates,
     unrelated_level,
 )
+from .masks import MaskOptions, object_masks, primary_objects, spread_labels
+from .pipeline import VideoOptions, VideoResult, discover_video, select_tracks
+from .scoring import (
+    MaskScore,
+    QueryPR,
+    Score,
+    Sweep,
+    average_precision,
+    boundary_f,
+    mask_scores,
+    mean_query_ap,
+    pair_auc,
+    query_pr_curve,
+    region_similarity,
+    score_grouping,
+    scored_mask,
+    sweep_thresholds,
+)
 
 __all__ = [
+    "MaskOptions",
+    "MaskScore",
+    "VideoOptions",
+    "VideoResult",
+    "boundary_f",
+    "discover_video",
+    "mask_scores",
+    "object_masks",
+    "primary_objects",
+    "region_similarity",
+    "select_tracks",
+    "spread_labels",
     "CRITERIA",
     "FEATURES",
     "METHODS",
@@ -60,7 +81,9 @@ __all__ = [
     "merge_levels",
     "modularity",
     "pair_auc",
-    "pairwise_mi",
+    "track_mi",
+    "dominant_motion",
+    "MIN_OVERLAP",
     "query_pr_curve",
     "relabel_by_size",
     "score_grouping",

@@ -1,37 +1,52 @@
 """Pairwise mutual information between point tracks: the affinity that groups them into objects.
 
-Shapes: T frames, N tracks, K one-dimensional views of a track (coordinates or projections).
+Shapes: T frames, N tracks, K one-dimensional views of a track (coordinates or projections),
+P pairs of tracks.
 
-Every feature reduces a track to K scalar time series of length T (or T - 1), runs the
-estimator's all-pairs ``pairwise`` on each view, and averages the K matrices:
+Every feature reduces a track to K scalar time series of length T (or T - 1), estimates the MI
+of every pair of tracks on each view, and averages the K matrices:
 
 - ``coords`` (the paper): the x series and the y series, MI(x_i, x_j) and MI(y_i, y_j) averaged.
 - ``velocity``: the same on frame-to-frame displacements. Positions of smooth motions are
   strongly autocorrelated, so over a few dozen frames two unrelated drifting points can look
   dependent; displacements are closer to independent samples.
+- ``residual``: displacements minus the dominant motion of the frame (a similarity transform
+  fitted to all visible tracks by RANSAC, OpenCV): on footage from a moving camera this removes
+  the camera's motion, which every track shares, and leaves what each object adds to it.
 - ``sliced``: positions projected on ``num_projections`` directions evenly spread over a half
   turn (the first is the x axis), one view per direction: a sliced MI of the 2-D positions
   that does not depend on the orientation of the image axes. With 2 directions it equals
   ``coords``.
 
-Any :class:`infonet.MIEstimator` works; the InfoNet estimator has a fast all-pairs path.
+Partial tracks (real video: points start late and get lost): with a ``visibility`` the MI of
+two tracks is estimated on the frames where both are seen (for displacements, the steps where
+both are seen at both ends), provided there are at least ``min_overlap`` of them; pairs that
+overlap less get the lowest MI of the matrix (no evidence that they move together). Pairs are
+batched by their overlap length through the estimator's ``estimate_batch``; tracks seen in
+every frame use its all-pairs ``pairwise`` (InfoNet has a fast path there).
+
+Any :class:`infonet.MIEstimator` works.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import cv2
 import numpy as np
 
 from infonet.interface import MIEstimator
 
-__all__ = ["FEATURES", "MIN_FRAMES", "check_tracks", "track_views", "pairwise_mi"]
+__all__ = ["FEATURES", "MIN_FRAMES", "MIN_OVERLAP", "check_tracks", "dominant_motion", "track_views", "track_mi"]
 
-FEATURES = ("coords", "velocity", "sliced")
+FEATURES = ("coords", "velocity", "residual", "sliced")
 MIN_FRAMES = 8  # samples the estimators need per series
+MIN_OVERLAP = 16  # default frames two partial tracks must share to be compared
+RANSAC_PX = 1.0  # inlier distance of the dominant-motion fit, pixels
+PAIR_CHUNK = 8192  # pairs per estimate_batch call of the partial-track path
 
 
-def check_tracks(tracks, *, min_frames: int = MIN_FRAMES) -> np.ndarray:
+def check_tracks(tracks, *, min_frames: int = MIN_FRAMES, finite: bool = True) -> np.ndarray:
     """Validates point tracks and returns them as a float64 (T, N, 2) array.
 
     Raises:
@@ -50,7 +65,7 @@ def check_tracks(tracks, *, min_frames: int = MIN_FRAMES) -> np.ndarray:
     if T < min_frames:
         raise ValueError(f"need at least {min_frames} frames per track; got {T}")
     bad = ~np.isfinite(arr).all(axis=(0, 2))  # (N,)
-    if bad.any():
+    if finite and bad.any():
         raise ValueError(
             f"{int(bad.sum())} of {N} tracks contain NaN or infinite coordinates (first: track "
             f"{int(np.flatnonzero(bad)[0])}); drop or fill them before computing MI"
@@ -58,45 +73,87 @@ def check_tracks(tracks, *, min_frames: int = MIN_FRAMES) -> np.ndarray:
     return arr
 
 
-def track_views(tracks, feature: str = "coords", *, num_projections: int = 4) -> np.ndarray:
+def dominant_motion(tracks, visibility=None) -> np.ndarray:
+    """Each frame step's dominant motion applied to every track: where it would carry them.
+
+    Args:
+        tracks: (T, N, 2) pixel x, y. visibility: (T, N) bool, or None (all seen).
+    Returns:
+        (T - 1, N, 2): the position at t + 1 predicted for each track from its position at t by
+        the similarity transform that RANSAC fits to the tracks seen at t and t + 1 (a pure
+        translation, their median step, where fewer than 3 are seen).
+    """
+    tracks = np.asarray(tracks, dtype=np.float64)
+    T, N, _ = tracks.shape
+    seen = np.ones((T, N), bool) if visibility is None else np.asarray(visibility, bool)
+    predicted = np.empty((T - 1, N, 2))
+    for t in range(T - 1):
+        both = seen[t] & seen[t + 1]
+        a, b = tracks[t, both].astype(np.float32), tracks[t + 1, both].astype(np.float32)
+        model = None
+        if both.sum() >= 3:
+            model, _ = cv2.estimateAffinePartial2D(a, b, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PX)
+        if model is None:
+            shift = np.median(b - a, axis=0) if both.any() else np.zeros(2)
+            predicted[t] = tracks[t] + shift
+        else:
+            predicted[t] = tracks[t] @ model[:, :2].T + model[:, 2]
+    return predicted
+
+
+def track_views(tracks, feature: str = "coords", *, visibility=None, num_projections: int = 4):
     """The one-dimensional series a feature compares, from validated tracks.
 
     Args:
-        tracks: (T, N, 2) finite pixel coordinates.
-        feature: "coords", "velocity" or "sliced" (see the module docstring).
+        tracks: (T, N, 2) pixel coordinates, finite where seen.
+        feature: "coords", "velocity", "residual" or "sliced" (see the module docstring).
+        visibility: (T, N) bool, or None (every track seen in every frame).
         num_projections: directions of the "sliced" feature.
     Returns:
-        (K, N, T') array: K views, N series each, T' = T (T - 1 for "velocity").
+        views (K, N, T'), and seen (N, T') bool: which samples of each series exist; T' = T,
+        or T - 1 for the displacement features.
     """
     tracks = np.asarray(tracks, dtype=np.float64)
+    seen = np.ones(tracks.shape[:2], bool) if visibility is None else np.asarray(visibility, bool)
     if feature == "coords":
-        return tracks.transpose(2, 1, 0)  # (2, N, T)
-    if feature == "velocity":
-        return np.diff(tracks, axis=0).transpose(2, 1, 0)  # (2, N, T - 1)
+        return tracks.transpose(2, 1, 0), seen.T  # (2, N, T)
+    if feature in ("velocity", "residual"):
+        step = seen[:-1] & seen[1:]  # (T - 1, N)
+        if feature == "velocity":
+            moves = np.diff(tracks, axis=0)
+        else:
+            moves = tracks[1:] - dominant_motion(tracks, seen)
+        return moves.transpose(2, 1, 0), step.T  # (2, N, T - 1)
     if feature == "sliced":
         if num_projections < 1:
             raise ValueError(f"num_projections must be >= 1, got {num_projections}")
         angles = np.pi * np.arange(num_projections) / num_projections
         directions = np.stack([np.cos(angles), np.sin(angles)])  # (2, K)
-        return np.einsum("tnc,ck->knt", tracks, directions)  # (K, N, T)
+        return np.einsum("tnc,ck->knt", tracks, directions), seen.T  # (K, N, T)
     raise ValueError(f"unknown feature {feature!r}; choose from {', '.join(FEATURES)}")
 
 
-def pairwise_mi(
+def track_mi(
     tracks,
     estimator: MIEstimator,
     *,
+    visibility=None,
     feature: str = "coords",
+    min_overlap: int = MIN_OVERLAP,
     num_projections: int = 4,
     progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """MI between every two point tracks.
 
     Args:
-        tracks: (T, N, 2) pixel coordinates (x, y), finite, N >= 2, T >= 8 (9 for "velocity").
+        tracks: (T, N, 2) pixel coordinates (x, y), N >= 2, T >= 8 (9 for the displacement
+            features); finite where seen.
         estimator: any MI estimator (``infonet.get_estimator(name)``).
+        visibility: (T, N) bool, where each track is seen; None: all of them in every frame.
+            Pairs are then compared on the frames both are seen in (module docstring).
         feature: "coords" (per-coordinate MI averaged over x and y, the paper's affinity),
-            "velocity" or "sliced"; see the module docstring.
+            "velocity", "residual" or "sliced"; see the module docstring.
+        min_overlap: fewest shared samples of a compared pair of partial tracks (>= 8).
         num_projections: directions of the "sliced" feature.
         progress: optional callback ``progress(done, total)`` over the pairs of all views.
     Returns:
@@ -107,8 +164,27 @@ def pairwise_mi(
     """
     if feature not in FEATURES:
         raise ValueError(f"unknown feature {feature!r}; choose from {', '.join(FEATURES)}")
-    tracks = check_tracks(tracks, min_frames=MIN_FRAMES + (feature == "velocity"))
-    views = track_views(tracks, feature, num_projections=num_projections)  # (K, N, T')
+    if min_overlap < MIN_FRAMES:
+        raise ValueError(f"min_overlap must be at least {MIN_FRAMES} samples, got {min_overlap}")
+    moving = feature in ("velocity", "residual")
+    partial = visibility is not None and not np.asarray(visibility, bool).all()
+    tracks = check_tracks(tracks, min_frames=MIN_FRAMES + moving, finite=not partial)
+    if partial and not np.isfinite(tracks[np.asarray(visibility, bool)]).all():
+        raise ValueError("tracks contain NaN or infinite coordinates in frames where they are seen")
+    views, seen = track_views(
+        tracks, feature, visibility=visibility if partial else None, num_projections=num_projections
+    )
+    if partial:
+        mi = _partial_mi(views, seen, estimator, min_overlap, progress)
+    else:
+        mi = _full_mi(views, estimator, progress)
+    mi = (mi + mi.T) / 2  # exact symmetry whatever the estimator's rounding
+    np.fill_diagonal(mi, 0.0)
+    return _finite(mi, estimator)
+
+
+def _full_mi(views: np.ndarray, estimator: MIEstimator, progress) -> np.ndarray:
+    """The mean over views of the estimator's all-pairs MI: views (K, N, T) -> (N, N)."""
     K, N, _ = views.shape
     pairs = N * (N - 1) // 2
     total = np.zeros((N, N))
@@ -120,10 +196,39 @@ def pairwise_mi(
         if mi.shape != (N, N):
             raise ValueError(f"{estimator!r}.pairwise returned shape {mi.shape}, expected {(N, N)}")
         total += mi
-    mi = total / K
-    mi = (mi + mi.T) / 2  # exact symmetry whatever the estimator's rounding
-    np.fill_diagonal(mi, 0.0)
-    return _finite(mi, estimator)
+    return total / K
+
+
+def _partial_mi(views: np.ndarray, seen: np.ndarray, estimator: MIEstimator, min_overlap: int, progress) -> np.ndarray:
+    """MI of every pair on the samples both series have: views (K, N, T), seen (N, T) -> (N, N)."""
+    K, N, T = views.shape
+    rows, cols = np.triu_indices(N, k=1)  # (P,)
+    s = seen.astype(np.float32)
+    overlap = (s @ s.T)[rows, cols].round().astype(int)  # (P,) shared samples
+    compared = overlap >= min_overlap
+    values = np.full(len(rows), np.nan)
+    done, total = 0, int(compared.sum()) * K
+    for length in np.unique(overlap[compared]):
+        which = np.flatnonzero(overlap == length)
+        for start in range(0, len(which), PAIR_CHUNK):
+            p = which[start : start + PAIR_CHUNK]
+            i, j = rows[p], cols[p]
+            frames = np.nonzero(seen[i] & seen[j])[1].reshape(len(p), length)  # (B, length), in order
+            mi = np.zeros(len(p))
+            for k in range(K):
+                mi += estimator.estimate_batch(views[k, i[:, None], frames], views[k, j[:, None], frames])
+                done += len(p)
+                if progress is not None:
+                    progress(done, total)
+            values[p] = mi / K
+    if not compared.any():
+        values[:] = 0.0
+    else:
+        values[~compared] = np.nanmin(values[compared])
+    out = np.zeros((N, N))
+    out[rows, cols] = values
+    out[cols, rows] = values
+    return out
 
 
 def _finite(mi: np.ndarray, estimator: MIEstimator) -> np.ndarray:

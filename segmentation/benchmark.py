@@ -5,7 +5,7 @@ Shapes: T frames, N tracks, C thresholds.
 For one sequence and one estimator, :func:`evaluate_tracks` computes the MI matrix once,
 groups at the automatic threshold (what :func:`discover` would return), sweeps the
 threshold for the precision-recall curve, and scores everything FBMS-style
-(``segmentation.evaluation``). :func:`find_sequences` resolves a folder into the
+(``segmentation.scoring``). :func:`find_sequences` resolves a folder into the
 PointOdyssey-layout sequences below it.
 """
 
@@ -21,9 +21,9 @@ import numpy as np
 from infonet.interface import MIEstimator
 
 from ._imports import require_toolkit_datasets
-from .affinity import pairwise_mi
-from .evaluation import Score, Sweep, mean_query_ap, pair_auc, score_grouping, sweep_thresholds
+from .affinity import track_mi
 from .grouping import group, threshold_candidates
+from .scoring import Score, Sweep, mean_query_ap, pair_auc, score_grouping, sweep_thresholds
 
 __all__ = ["SUMMARY_COLUMNS", "TrackResult", "evaluate_tracks", "find_sequences"]
 
@@ -95,27 +95,8 @@ class TrackResult:
 
 
 def find_sequences(path) -> list[Path]:
-    """The PointOdyssey-layout sequences at ``path``: itself, or its sub-folders, sorted.
-
-    A sequence is a folder holding anno.npz (or annotations.npz, v1.0).
-
-    Raises:
-        FileNotFoundError: ``path`` does not exist.
-        ValueError: no sequence there.
-    """
-    names = require_toolkit_datasets().ANNOTATION_FILES
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"data folder not found: {path}")
-    if not path.is_dir():
-        raise ValueError(f"--data must be a sequence folder or a folder of them; {path} is a file")
-    is_sequence = lambda p: any((p / name).is_file() for name in names)
-    if is_sequence(path):
-        return [path]
-    found = sorted(p for p in path.iterdir() if p.is_dir() and is_sequence(p))
-    if not found:
-        raise ValueError(f"no PointOdyssey sequence in {path}: neither it nor a sub-folder holds {' or '.join(names)}")
-    return found
+    """The sequences with ground truth at ``path`` (PointOdyssey or DAVIS layout; ``datasets.find_sequences``)."""
+    return require_toolkit_datasets().find_sequences(path)
 
 
 def evaluate_tracks(
@@ -149,7 +130,7 @@ def evaluate_tracks(
         raise ValueError(f"{sequence or 'the tracks'}: no ground-truth object ids (the sequence has no masks/)")
     ids, ambiguous = trackset.object_ids, trackset.ambiguous
     start = time.perf_counter()
-    mi = pairwise_mi(trackset.tracks, estimator, feature=feature, progress=progress)
+    mi = track_mi(trackset.tracks, estimator, feature=feature, progress=progress)
     auto = group(mi, threshold="auto", min_size=min_size, method=method, criterion=criterion, seed=seed)
     seconds = time.perf_counter() - start
     start = time.perf_counter()

@@ -7,7 +7,7 @@ Shapes: T frames, N tracks (after filtering), N0 tracks given.
     result.tracks        # (T, N, 2) the kept tracks
 
 Tracks with a NaN or infinite coordinate in any frame cannot enter the MI estimate; they are
-dropped (``kept`` says which survive). The rest is :func:`pairwise_mi` then :func:`group`.
+dropped (``kept`` says which survive). The rest is :func:`track_mi` then :func:`group`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 
 from infonet.interface import MIEstimator
 
-from .affinity import FEATURES, MIN_FRAMES, pairwise_mi
+from .affinity import FEATURES, MIN_FRAMES, track_mi
 from .grouping import CRITERIA, METHODS, Grouping, group
 
 __all__ = ["Discovery", "discover", "finite_tracks", "visible_throughout"]
@@ -151,6 +151,7 @@ def discover(
     method: str = "components",
     criterion: str = "modularity",
     seed: int = 0,
+    min_overlap: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Discovery:
     """Discovers objects from point tracks by pairwise MI and graph grouping.
@@ -165,6 +166,10 @@ def discover(
         method: "components" or "louvain".
         criterion: criterion of the automatic threshold ("modularity" or "otsu").
         seed: seed of the Louvain grouping.
+        min_overlap: None: every track's positions count in every frame (PointOdyssey's, where
+            occluded points keep true positions); a number: the tracks are partial (a tracker's,
+            frozen where lost), and two are compared on the frames where both are visible, if
+            they share at least that many (``segmentation.track_mi``).
         progress: optional callback ``progress(done, total)`` over the MI pairs.
     Returns:
         :class:`Discovery`.
@@ -203,7 +208,12 @@ def discover(
         from infonet import get_estimator
 
         estimator = get_estimator(estimator)
-    mi = pairwise_mi(tracks, estimator, feature=feature, progress=progress)
+    if min_overlap is None:
+        mi = track_mi(tracks, estimator, feature=feature, progress=progress)
+    else:
+        mi = track_mi(
+            tracks, estimator, visibility=visibility, feature=feature, min_overlap=min_overlap, progress=progress
+        )
     t_mi = time.perf_counter()
     grouping: Grouping = group(
         mi, threshold=threshold, min_size=min_size, method=method, criterion=criterion, seed=seed

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 
 from tqdm.auto import tqdm
 
-__all__ = ["progress_bar"]
+__all__ = ["progress_bar", "stage_bars"]
 
 
 @contextlib.contextmanager
@@ -15,7 +15,7 @@ def progress_bar(desc: str, unit: str = "it", **kwargs) -> Iterator[Callable[[in
     """A tqdm bar driven by the library's callbacks ``progress(done, total)``.
 
     with progress_bar("MI", unit="pair") as progress:
-        pairwise_mi(tracks, estimator, progress=progress)
+        track_mi(tracks, estimator, progress=progress)
     """
     bar = tqdm(desc=desc, unit=unit, total=None, dynamic_ncols=True, **kwargs)
 
@@ -28,3 +28,29 @@ def progress_bar(desc: str, unit: str = "it", **kwargs) -> Iterator[Callable[[in
         yield update
     finally:
         bar.close()
+
+
+@contextlib.contextmanager
+def stage_bars(units: dict[str, str]) -> Iterator[Callable[[str, int, int], None]]:
+    """One tqdm bar per stage, driven by ``progress(stage, done, total)`` (``segmentation.discover_video``).
+
+    Args:
+        units: stage name -> unit of its bar; a bar opens when its stage first reports.
+    """
+    bars: dict[str, tqdm] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in bars:
+            for bar in bars.values():
+                bar.close()
+            bars[stage] = tqdm(desc=stage, unit=units.get(stage, "it"), total=total, dynamic_ncols=True)
+        bar = bars[stage]
+        if bar.total != total:
+            bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        yield update
+    finally:
+        for bar in bars.values():
+            bar.close()

@@ -23,6 +23,7 @@ __all__ = [
     "label_colors",
     "draw_points",
     "overlay_frames",
+    "overlay_masks",
     "mi_heatmap",
     "sorted_mi_matrix_figure",
     "pr_curve_figure",
@@ -117,6 +118,37 @@ def overlay_frames(frames, tracks, visibility, labels, *, tail: int = 8) -> np.n
                 p1 = (int(round(b[i, 0])), int(round(b[i, 1])))
                 cv2.line(img, p0, p1, tuple(int(c) for c in colors[i]), thickness, cv2.LINE_AA)
         out.append(draw_points(img, tracks[t], labels, visible=visibility[t]))
+    return np.stack(out)
+
+
+def overlay_masks(frames, masks, *, alpha: float = 0.5, tracks=None, visibility=None, labels=None) -> np.ndarray:
+    """Every frame with its object masks tinted in the objects' colours and outlined.
+
+    Args:
+        frames: (T, H, W, 3) uint8 RGB array or a sequence of T such frames.
+        masks: (T, H, W) int object id per pixel: label + 1 (0 background, left as is).
+        alpha: opacity of the tint.
+        tracks, visibility, labels: optional points drawn on top, as :func:`draw_points`.
+    Returns:
+        (T, H, W, 3) uint8 RGB.
+    """
+    masks = np.asarray(masks)
+    if len(frames) != len(masks):
+        raise ValueError(f"{len(frames)} frames but {len(masks)} masks")
+    colors = label_colors(np.arange(-1, int(masks.max(initial=0))))  # row k: the colour of label k - 1
+    out = []
+    for t in range(len(masks)):
+        img = _check_image(frames[t]).copy()
+        if masks[t].shape != img.shape[:2]:
+            raise ValueError(f"mask {t} has size {masks[t].shape}, the frame {img.shape[:2]}")
+        inside = masks[t] > 0
+        tint = colors[masks[t]].astype(np.float32)
+        img[inside] = ((1 - alpha) * img[inside] + alpha * tint[inside]).astype(np.uint8)
+        edges = cv2.morphologyEx(inside.astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
+        img[edges] = 255
+        if tracks is not None:
+            img = draw_points(img, np.asarray(tracks)[t], labels, visible=None if visibility is None else visibility[t])
+        out.append(img)
     return np.stack(out)
 
 

@@ -110,7 +110,7 @@ def test_regroup_reuses_the_cached_mi(sample_run, monkeypatch):
     def no_mi(*args, **kwargs):
         raise AssertionError("regrouping must not estimate MI again")
 
-    monkeypatch.setattr(segmentation, "pairwise_mi", no_mi)
+    monkeypatch.setattr(segmentation, "track_mi", no_mi)
     monkeypatch.setattr(segmentation, "discover", no_mi)
     session = sample_run.session
     mi = session.result.mi

@@ -16,7 +16,7 @@ from segmentation import (
     mean_query_ap,
     modularity,
     pair_auc,
-    pairwise_mi,
+    track_mi,
     query_pr_curve,
     relabel_by_size,
     score_grouping,
@@ -221,10 +221,10 @@ def tiny_estimator(tiny_model):
 
 
 @pytest.mark.parametrize("name", ["pearson", "tiny"])
-def test_pairwise_mi_matches_pairs(rng, name, tiny_estimator):
+def test_track_mi_matches_pairs(rng, name, tiny_estimator):
     est = tiny_estimator if name == "tiny" else infonet.get_estimator(name)
     tracks = random_tracks(rng)
-    mi = pairwise_mi(tracks, est)
+    mi = track_mi(tracks, est)
     N = tracks.shape[1]
     assert mi.shape == (N, N)
     assert np.array_equal(mi, mi.T) and (np.diag(mi) == 0).all()
@@ -234,29 +234,29 @@ def test_pairwise_mi_matches_pairs(rng, name, tiny_estimator):
     assert mi[i, j] == pytest.approx(expected, abs=1e-4)
 
 
-def test_pairwise_mi_features(rng):
+def test_track_mi_features(rng):
     est = infonet.get_estimator("pearson")
     tracks = random_tracks(rng)
-    coords = pairwise_mi(tracks, est)
-    assert pairwise_mi(tracks, est, feature="sliced", num_projections=2) == pytest.approx(coords)
-    velocity = pairwise_mi(tracks, est, feature="velocity")
+    coords = track_mi(tracks, est)
+    assert track_mi(tracks, est, feature="sliced", num_projections=2) == pytest.approx(coords)
+    velocity = track_mi(tracks, est, feature="velocity")
     d = np.diff(tracks, axis=0)
     assert velocity[0, 1] == pytest.approx(
         (est.estimate(d[:, 0, 0], d[:, 1, 0]) + est.estimate(d[:, 0, 1], d[:, 1, 1])) / 2
     )
 
 
-def test_pairwise_mi_progress_spans_all_views(rng):
+def test_track_mi_progress_spans_all_views(rng):
     calls = []
-    pairwise_mi(random_tracks(rng, N=6), infonet.get_estimator("ksg"), progress=lambda d, t: calls.append((d, t)))
+    track_mi(random_tracks(rng, N=6), infonet.get_estimator("ksg"), progress=lambda d, t: calls.append((d, t)))
     done, totals = zip(*calls, strict=True)
     assert set(totals) == {2 * 15} and done[-1] == 30 and list(done) == sorted(done)
 
 
-def test_pairwise_mi_infinite_becomes_finite(rng):
+def test_track_mi_infinite_becomes_finite(rng):
     tracks = random_tracks(rng, N=4)
     tracks[:, 1] = tracks[:, 0] + 3.0  # a rigid translation: |r| = 1, Pearson MI infinite
-    mi = pairwise_mi(tracks, infonet.get_estimator("pearson"))
+    mi = track_mi(tracks, infonet.get_estimator("pearson"))
     assert np.isfinite(mi).all() and mi[0, 1] == mi.max()
 
 
@@ -269,20 +269,20 @@ def test_pairwise_mi_infinite_becomes_finite(rng):
         ("abc", "numeric"),
     ],
 )
-def test_pairwise_mi_rejects_bad_tracks(tracks, match):
+def test_track_mi_rejects_bad_tracks(tracks, match):
     with pytest.raises(ValueError, match=match):
-        pairwise_mi(tracks, infonet.get_estimator("pearson"))
+        track_mi(tracks, infonet.get_estimator("pearson"))
 
 
-def test_pairwise_mi_rejects_nan_and_bad_feature(rng):
+def test_track_mi_rejects_nan_and_bad_feature(rng):
     tracks = random_tracks(rng)
     tracks[3, 2, 1] = np.nan
     with pytest.raises(ValueError, match="first: track 2"):
-        pairwise_mi(tracks, infonet.get_estimator("pearson"))
+        track_mi(tracks, infonet.get_estimator("pearson"))
     with pytest.raises(ValueError, match="feature"):
-        pairwise_mi(random_tracks(rng), infonet.get_estimator("pearson"), feature="colour")
+        track_mi(random_tracks(rng), infonet.get_estimator("pearson"), feature="colour")
     with pytest.raises(ValueError, match="at least 9 frames"):
-        pairwise_mi(random_tracks(rng, T=8), infonet.get_estimator("pearson"), feature="velocity")
+        track_mi(random_tracks(rng, T=8), infonet.get_estimator("pearson"), feature="velocity")
 
 
 # --- discover ------------------------------------------------------------------------------------
@@ -391,7 +391,7 @@ def test_exactly_rigid_objects_stay_apart_under_correlation_estimators():
     paths = rng.standard_normal((2, 40, 2)).cumsum(axis=1)  # two independent random walks
     offsets = rng.uniform(-20, 20, (2, 10, 2))
     tracks = np.concatenate([paths[k][:, None, :] + offsets[k][None] for k in range(2)], axis=1)  # (T, 20, 2)
-    mi = pairwise_mi(tracks, infonet.get_estimator("pearson"))
+    mi = track_mi(tracks, infonet.get_estimator("pearson"))
     assert np.isfinite(mi).all()
     assert mi[:10, :10][~np.eye(10, dtype=bool)].min() > mi[:10, 10:].max() + 0.5
     labels = group(mi, min_size=3).labels

@@ -40,6 +40,13 @@ rank, divided by the number of positives).
 Pair separability (:func:`pair_auc`): the ROC AUC of MI as a score of "the two tracks share an
 object" over all pairs of scored tracks, ties counted half. It needs no threshold and no
 grouping, so it compares affinities (estimators, features) before any graph step.
+
+Masks (DAVIS, Perazzi et al. 2016; the definitions of the davis2017-evaluation toolkit): region
+similarity J (:func:`region_similarity`) is the intersection over union of the predicted and the
+true foreground of a frame (1 when both are empty); boundary F (:func:`boundary_f`) is the
+F-measure of the two masks' one-pixel contours, a contour pixel counting as matched when the other
+contour passes within ceil(0.008 x image diagonal) pixels (a disk). Both are averaged over frames
+(:func:`mask_scores`).
 """
 
 from __future__ import annotations
@@ -47,9 +54,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import rankdata
+from skimage.morphology import disk
 
 from .grouping import Grouping, check_mi, group, threshold_candidates
 
@@ -65,10 +74,16 @@ __all__ = [
     "query_pr_curve",
     "mean_query_ap",
     "pair_auc",
+    "BOUNDARY_SHARE",
+    "MaskScore",
+    "region_similarity",
+    "boundary_f",
+    "mask_scores",
 ]
 
 EXTRACTED_F = 0.75
 BACKGROUND_ID = 0
+BOUNDARY_SHARE = 0.008  # DAVIS: contour match tolerance, as a share of the image diagonal
 
 
 @dataclass
@@ -340,3 +355,69 @@ def pair_auc(mi, object_ids, ambiguous=None) -> float:
         return float("nan")
     ranks = rankdata(scores)  # average ranks for ties
     return float((ranks[same].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+
+
+# ----------------------------------------------------------------------------- masks
+
+
+@dataclass
+class MaskScore:
+    """DAVIS scores of a predicted foreground against the truth, averaged over frames.
+
+    Attributes:
+        j: mean region similarity (IoU). f: mean boundary F. per_frame_j, per_frame_f: (T,).
+    """
+
+    j: float
+    f: float
+    per_frame_j: np.ndarray
+    per_frame_f: np.ndarray
+
+
+def region_similarity(predicted, truth) -> np.ndarray:
+    """J: IoU of boolean masks (..., H, W) -> (...), 1 where both are empty."""
+    predicted, truth = np.asarray(predicted, bool), np.asarray(truth, bool)
+    inter = (predicted & truth).sum(axis=(-2, -1))
+    union = (predicted | truth).sum(axis=(-2, -1))
+    return np.where(union == 0, 1.0, inter / np.maximum(union, 1))
+
+
+def _contour(mask: np.ndarray) -> np.ndarray:
+    """One-pixel boundary of a boolean (H, W) mask: pixels whose right, lower or lower-right neighbour differs."""
+    east, south, south_east = np.zeros_like(mask), np.zeros_like(mask), np.zeros_like(mask)
+    east[:, :-1], south[:-1, :], south_east[:-1, :-1] = mask[:, 1:], mask[1:, :], mask[1:, 1:]
+    edge = (mask ^ east) | (mask ^ south) | (mask ^ south_east)
+    edge[-1, :] = mask[-1, :] ^ east[-1, :]
+    edge[:, -1] = mask[:, -1] ^ south[:, -1]
+    edge[-1, -1] = False
+    return edge
+
+
+def boundary_f(predicted, truth) -> float:
+    """DAVIS boundary F-measure of one frame's boolean (H, W) masks (see the module docstring)."""
+    predicted, truth = np.asarray(predicted, bool), np.asarray(truth, bool)
+    radius = int(np.ceil(BOUNDARY_SHARE * np.hypot(*predicted.shape)))
+    kernel = disk(radius).astype(np.uint8)
+    fg, gt = _contour(predicted), _contour(truth)
+    n_fg, n_gt = int(fg.sum()), int(gt.sum())
+    if n_fg == 0 or n_gt == 0:
+        return 1.0 if n_fg == n_gt else 0.0  # both empty: perfect; one empty: P or R is 0
+    fg_near = cv2.dilate(fg.astype(np.uint8), kernel).astype(bool)
+    gt_near = cv2.dilate(gt.astype(np.uint8), kernel).astype(bool)
+    precision = (fg & gt_near).sum() / n_fg
+    recall = (gt & fg_near).sum() / n_gt
+    return 0.0 if precision + recall == 0 else float(2 * precision * recall / (precision + recall))
+
+
+def mask_scores(predicted, truth) -> MaskScore:
+    """J and boundary F of (T, H, W) masks (nonzero = foreground), averaged over the T frames.
+
+    Raises:
+        ValueError: the shapes differ.
+    """
+    predicted, truth = np.asarray(predicted) != 0, np.asarray(truth) != 0
+    if predicted.shape != truth.shape or predicted.ndim != 3:
+        raise ValueError(f"masks must both be (T, H, W); got {predicted.shape} and {truth.shape}")
+    j = region_similarity(predicted, truth)
+    f = np.array([boundary_f(p, g) for p, g in zip(predicted, truth, strict=True)])
+    return MaskScore(j=float(j.mean()), f=float(f.mean()), per_frame_j=j, per_frame_f=f)

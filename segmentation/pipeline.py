@@ -1,0 +1,228 @@
+"""Objects of a video end to end: frames in, grouped tracks and per-pixel masks out.
+
+Shapes: T frames, H x W pixels, N tracks grouped by MI, M all tracks (M >= N).
+
+    inp = datasets.load_input("davis/soapbox")
+    out = discover_video(inp, infonet.get_estimator("infonet"))
+    out.discovery.labels        # (N,) object of each grouped track, -1 noise
+    out.masks, out.foreground   # (T, H, W) int16 object ids (0 background), bool
+    out.timings                 # seconds per stage
+
+Stages (each timed): **tracking** (``datasets.track_points`` on frames shrunk to ``track_side``,
+re-seeded where points are lost; skipped when the input brings tracks), **MI** between
+``max_tracks`` of the tracks that last at least ``min_overlap`` frames, on the frames both are
+seen, **grouping** (``segmentation.group`` at the automatic threshold), and **masks**: which
+groups are the primary moving objects, their labels spread to every track, and carried to
+pixels (``segmentation.masks``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from infonet.interface import MIEstimator
+
+from ._imports import require_toolkit_datasets
+from .affinity import dominant_motion
+from .discovery import Discovery, discover
+from .masks import MaskOptions, object_masks, primary_objects, spread_labels
+
+__all__ = ["VideoOptions", "VideoResult", "discover_video", "select_tracks"]
+
+AWAY_POWER = 2.0  # how strongly the choice of tracks favours motion unlike the camera's
+
+
+@dataclass
+class VideoOptions:
+    """The defaults of object discovery in a video (scripts and the app expose them as options).
+
+    Attributes:
+        track_side: longest side of the frames points are tracked on.
+        num_points: points of the tracker's grid (re-seeded on its empty cells).
+        flow: "lk" or "dis" (``datasets.track_points``).
+        fb_threshold: forward-backward tolerance of a tracked step, pixels at ``track_side``.
+        reseed: frames between re-seedings (0: never).
+        min_overlap: frames two tracks share to be compared (and a track's shortest life).
+        max_tracks: tracks grouped by MI (a seeded choice among the long enough ones).
+        feature, threshold, min_size, method, criterion: of ``segmentation.discover``.
+        masks: compute the per-pixel masks.
+        mask: :class:`segmentation.masks.MaskOptions`.
+        seed: seed of the choice of tracks and of Louvain.
+    """
+
+    track_side: int = 427
+    num_points: int = 4800
+    flow: str = "lk"
+    fb_threshold: float = 2.0
+    reseed: int = 5
+    min_overlap: int = 16
+    max_tracks: int = 400
+    feature: str = "coords"
+    threshold: float | str = "auto"
+    min_size: int = 5
+    method: str = "components"
+    criterion: str = "modularity"
+    masks: bool = True
+    mask: MaskOptions = field(default_factory=MaskOptions)
+    seed: int = 0
+
+
+@dataclass
+class VideoResult:
+    """The outcome of :func:`discover_video`.
+
+    Attributes:
+        discovery: the grouped tracks (``Discovery``: tracks (T, N, 2), labels (N,), mi (N, N), ...).
+        all_tracks: every track (a ``datasets.TrackSet``, M tracks), in the input's pixels.
+        all_labels: (M,) the groups spread to every track (-1 unlabelled).
+        grouped: (N,) index into ``all_tracks`` of each grouped track.
+        background: the group that moves with the camera (-1 none); objects: the primary ones.
+        masks: (T, H, W) int16 label + 1 of the object at each pixel, 0 background; None if off.
+        foreground: (T, H, W) bool, the primary objects; None if off.
+        timings: seconds per stage: "tracking", "mi", "grouping", "masks", "total".
+    """
+
+    discovery: Discovery
+    all_tracks: object
+    all_labels: np.ndarray
+    grouped: np.ndarray
+    background: int
+    objects: list[int]
+    masks: np.ndarray | None
+    foreground: np.ndarray | None
+    timings: dict[str, float]
+
+
+def select_tracks(tracks, visibility, *, min_length: int, max_tracks: int, seed: int = 0) -> np.ndarray:
+    """Indices of at most ``max_tracks`` tracks seen in at least ``min_length`` frames (seeded, sorted).
+
+    The choice favours tracks that move unlike the camera: a track's chance is
+    (1 + a / median a) ** ``AWAY_POWER``, a its mean step away from the frame's dominant motion
+    (``segmentation.dominant_motion``), so that small moving objects, whose points are few and
+    short-lived, keep enough tracks to form a group and to cover their masks.
+
+    Raises:
+        ValueError: fewer than 2 such tracks.
+    """
+    seen = np.asarray(visibility, bool)
+    life = seen.sum(axis=0)
+    long_enough = np.flatnonzero(life >= min_length)
+    if len(long_enough) < 2:
+        raise ValueError(
+            f"no valid tracks left: {len(long_enough)} of {len(life)} points stay tracked for {min_length} frames; "
+            "try a steadier video, --flow dis or a lower --min-overlap"
+        )
+    if len(long_enough) <= max_tracks:
+        return long_enough
+    tracks = np.asarray(tracks, np.float64)
+    steps = seen[:-1] & seen[1:]  # (T - 1, N)
+    away = np.linalg.norm(tracks[1:] - dominant_motion(tracks, seen), axis=-1)  # (T - 1, N)
+    mean_away = (away * steps).sum(axis=0) / np.maximum(steps.sum(axis=0), 1)
+    away = mean_away[long_enough]
+    weight = (1.0 + away / max(float(np.median(away)), 1e-3)) ** AWAY_POWER
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(long_enough, max_tracks, replace=False, p=weight / weight.sum()))
+
+
+def _track(frames: np.ndarray, opts: VideoOptions, progress):
+    """Tracks points on frames shrunk to ``track_side``; returns them in the frames' pixels."""
+    datasets = require_toolkit_datasets()
+    import cv2
+
+    H, W = frames.shape[1:3]
+    scale = min(1.0, opts.track_side / max(H, W))
+    small = frames
+    if scale < 1:
+        size = (max(1, round(W * scale)), max(1, round(H * scale)))
+        small = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames])
+    tracked = datasets.track_points(
+        small,
+        num_points=opts.num_points,
+        flow=opts.flow,
+        fb_threshold=opts.fb_threshold,
+        reseed=opts.reseed,
+        progress=progress,
+    )
+    factor = np.array([W / small.shape[2], H / small.shape[1]], np.float32)
+    return datasets.TrackSet(
+        tracks=(tracked.tracks + 0.5) * factor - 0.5, visibility=tracked.visibility, image_size=(H, W)
+    )
+
+
+def discover_video(
+    inp,
+    estimator: MIEstimator | str,
+    options: VideoOptions | None = None,
+    *,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> VideoResult:
+    """Tracks, groups and segments the objects of one input (see the module docstring).
+
+    Args:
+        inp: a ``datasets.VideoInput`` (``datasets.load_input``).
+        estimator: an MI estimator or its name.
+        options: :class:`VideoOptions`.
+        progress: optional callback ``progress(stage, done, total)``; stages "tracking", "mi", "masks".
+    Returns:
+        :class:`VideoResult`.
+    Raises:
+        ValueError: too few tracks, or bad options.
+    """
+    opts = options or VideoOptions()
+    report = (lambda stage: lambda done, total: progress(stage, done, total)) if progress else (lambda stage: None)
+    timings = {}
+    start = time.perf_counter()
+    frames = inp.frames
+    if inp.tracks is None:
+        every = _track(frames, opts, report("tracking"))
+        pick = select_tracks(
+            every.tracks, every.visibility, min_length=opts.min_overlap, max_tracks=opts.max_tracks, seed=opts.seed
+        )
+        min_overlap = opts.min_overlap
+    else:  # given tracks (PointOdyssey's): true positions in every frame, compared on all of them
+        every, pick, min_overlap = inp.tracks, np.arange(inp.tracks.num_tracks), None
+    timings["tracking"] = time.perf_counter() - start
+    result = discover(
+        every.subset(pick),
+        estimator,
+        feature=opts.feature,
+        threshold=opts.threshold,
+        min_size=opts.min_size,
+        method=opts.method,
+        criterion=opts.criterion,
+        seed=opts.seed,
+        min_overlap=min_overlap,
+        progress=report("mi"),
+    )
+    timings["mi"], timings["grouping"] = result.timings["mi"], result.timings["group"]
+    grouped = pick[result.kept]
+    start = time.perf_counter()
+    background, objects = primary_objects(result.tracks, result.visibility, result.labels, every.image_size)
+    labels = np.full(every.num_tracks, -1)
+    labels[grouped] = result.labels
+    masks = foreground = None
+    if opts.masks:
+        is_grouped = np.zeros(every.num_tracks, bool)
+        is_grouped[grouped] = True
+        labels = spread_labels(every.tracks, every.visibility, labels, is_grouped)
+        masks = object_masks(
+            frames, every.tracks, every.visibility, labels, objects, options=opts.mask, progress=report("masks")
+        )
+        foreground = masks > 0
+    timings["masks"] = time.perf_counter() - start
+    timings["total"] = sum(timings.values())
+    return VideoResult(
+        discovery=result,
+        all_tracks=every,
+        all_labels=labels,
+        grouped=grouped,
+        background=background,
+        objects=objects,
+        masks=masks,
+        foreground=foreground,
+        timings=timings,
+    )
