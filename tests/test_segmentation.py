@@ -16,12 +16,12 @@ from segmentation import (
     mean_query_ap,
     modularity,
     pair_auc,
-    track_mi,
     query_pr_curve,
     relabel_by_size,
     score_grouping,
     sweep_thresholds,
     threshold_candidates,
+    track_mi,
     visible_throughout,
 )
 from segmentation import visualize as vis
