@@ -63,7 +63,8 @@ class VideoInput:
     """Frames, optional given tracks and optional ground truth of one input.
 
     Attributes:
-        frames: (T, H, W, 3) uint8 RGB at the input's size.
+        frames: (T, H, W, 3) uint8 RGB at the input's size (a PointOdyssey sequence's: read
+            lazily, ``frames[t]`` reads frame t).
         tracks: given tracks in the frames' pixels, or None (track the frames).
         truth: :class:`GroundTruth`, or None.
         kind: "video", "frames", "davis" or "pointodyssey".
@@ -148,8 +149,8 @@ def _inside_zip(folder: Path, name: str) -> Path:
     return inner[0] if len(inner) == 1 and not any(p.is_file() for p in folder.iterdir()) else folder
 
 
-def _given_tracks(tracks_path, frames: np.ndarray, max_tracks: int | None, seed: int) -> tuple[np.ndarray, TrackSet]:
-    given = load_tracks(tracks_path, image_size=frames.shape[1:3])
+def _given_tracks(tracks_path, frames, max_tracks: int | None, seed: int) -> tuple[np.ndarray, TrackSet]:
+    given = load_tracks(tracks_path, image_size=frames[0].shape[:2])
     T = min(len(frames), given.num_frames)
     if given.num_frames != len(frames):
         logger.warning(
@@ -159,7 +160,8 @@ def _given_tracks(tracks_path, frames: np.ndarray, max_tracks: int | None, seed:
             len(frames),
             T,
         )
-    return frames[:T], subsample_tracks(given.first_frames(T), max_tracks, seed)
+    frames = frames[:T] if isinstance(frames, np.ndarray) else np.stack([frames[t] for t in range(T)])
+    return frames, subsample_tracks(given.first_frames(T), max_tracks, seed)
 
 
 def load_input(
@@ -195,6 +197,8 @@ def load_input(
             )
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+        if not isinstance(inp.frames, np.ndarray):
+            inp.frames = np.stack(list(inp.frames))  # the files go with the folder
         inp.source = f"{inp.source} (from {path.name})"
         return inp
     kind = input_kind(path)
@@ -202,7 +206,7 @@ def load_input(
     given = None
     if kind == "pointodyssey":
         seq = load_pointodyssey(path, max_tracks=max_tracks, seed=seed, max_frames=max_frames)
-        frames = np.stack(list(seq.frames))
+        frames = seq.frames  # read lazily: PointOdyssey's videos run to thousands of frames
         if tracks is None:
             given = seq.tracks
             if given.object_ids is not None:

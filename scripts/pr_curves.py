@@ -1,14 +1,20 @@
-"""Precision-recall of object discovery for several MI estimators on PointOdyssey-layout sequences.
+"""Precision-recall and mask scores of object discovery for several MI estimators, on sequences with ground truth.
 
     python scripts/pr_curves.py --out runs/pr                          # the bundled sample
     python scripts/pr_curves.py --data path/to/val --estimators infonet,ksg,pearson --out runs/pr
+    python scripts/pr_curves.py --data davis-dev --estimators infonet,ksg,pearson --out runs/davis
 
---data is one sequence folder (holding anno.npz) or a folder of them. For every sequence and
-estimator: pairwise MI between --max-tracks tracks (a seeded subsample), a threshold sweep
-scored FBMS-style against the mask ground truth, and the automatic threshold. Writes to --out:
-summary.csv (sequence, estimator, n_tracks, best_f, ap, objects_extracted, seconds, then
-extras: auto_f, auto_threshold, query_ap, pair_auc, ...), sweep_<sequence>_<estimator>.csv (one row per
-threshold), pr_<sequence>.png (the curves; stars mark the automatic threshold), options.json.
+--data is one sequence folder or a folder of them, in PointOdyssey layout (anno.npz: its own
+tracks, --max-tracks of them, a seeded subsample) or DAVIS layout (frames/ and masks/: the frames
+are tracked once and every estimator groups the same tracks, each track labelled by the majority
+of the mask under it). For every sequence and estimator: pairwise MI, a threshold sweep scored
+FBMS-style against the ground truth, and the automatic threshold; for DAVIS sequences also the
+masks of the primary objects at the automatic threshold, scored by J (IoU) and boundary F as the
+DAVIS benchmark defines them. Writes to --out: summary.csv (sequence, estimator, n_tracks, best_f,
+ap, objects_extracted, seconds, then extras: auto_f, auto_threshold, query_ap, pair_auc, j,
+boundary_f, seconds_tracking, seconds_mi, seconds_grouping, seconds_masks, ...),
+sweep_<sequence>_<estimator>.csv (one row per threshold), pr_<sequence>.png (the curves; stars
+mark the automatic threshold), options.json.
 
 --frames 48,96,192 sweeps the clip length instead: every sequence is scored on its first 48, 96
 and 192 frames (files get a _T<frames> suffix), and frames.png plots pair AUC and best F
@@ -35,7 +41,7 @@ from infonet.cli import (
     save_options,
 )
 from infonet.estimators import INFONET_NAMES
-from segmentation import CRITERIA, FEATURES, METHODS
+from segmentation import CRITERIA, FEATURES, METHODS, mask_scores, pipeline
 from segmentation import visualize as vis
 from segmentation._imports import require_toolkit_datasets
 from segmentation.benchmark import SUMMARY_COLUMNS, evaluate_tracks, find_sequences
@@ -43,16 +49,23 @@ from segmentation.progress import progress_bar
 
 log = logging.getLogger("pr_curves")
 
+DEFAULTS = pipeline.VideoOptions()
+
 
 @dataclass
 class PRCurveOptions:
     data: str = field(default="", metadata={"help": "sequence folder or folder of them (default: bundled sample)"})
     estimators: str = field(default="infonet,ksg,pearson", metadata={"help": "comma-separated estimator names"})
     out: str = field(default="runs/pr_curves", metadata={"help": "output folder"})
-    max_tracks: int = field(default=300, metadata={"help": "tracks per sequence (seeded subsample)"})
+    max_tracks: int = field(default=DEFAULTS.max_tracks, metadata={"help": "tracks grouped per sequence"})
     max_frames: int | None = field(default=None, metadata={"help": "use only the first frames"})
     frames: str = field(default="", metadata={"help": "comma-separated clip lengths to sweep (e.g. 48,96,192)"})
-    feature: str = field(default="coords", metadata={"help": "coords, velocity or sliced"})
+    feature: str = field(default=DEFAULTS.feature, metadata={"help": ", ".join(FEATURES)})
+    num_points: int = field(default=DEFAULTS.num_points, metadata={"help": "DAVIS: grid points of the tracker"})
+    reseed: int = field(default=DEFAULTS.reseed, metadata={"help": "DAVIS: frames between re-seedings (0: never)"})
+    min_overlap: int = field(default=DEFAULTS.min_overlap, metadata={"help": "DAVIS: frames two tracks must share"})
+    max_side: int = field(default=DEFAULTS.track_side, metadata={"help": "DAVIS: longest side of the tracked frames"})
+    masks: bool = field(default=True, metadata={"help": "DAVIS: score per-pixel masks (J, boundary F)"})
     method: str = field(default="components", metadata={"help": "components or louvain"})
     criterion: str = field(default="modularity", metadata={"help": "auto threshold criterion: modularity or otsu"})
     min_size: int = field(default=5, metadata={"help": "smaller groups are noise"})
@@ -89,7 +102,8 @@ def _check_options(opts: PRCurveOptions) -> None:
 
 def _check_lengths(lengths: list[int], sequences: list[Path]) -> None:
     """A --frames value longer than every sequence is refused; shorter sequences are skipped later."""
-    frames = {p.name: len(list((p / "rgbs").glob("rgb_*"))) for p in sequences}
+    count = lambda p: len(list((p / "rgbs").glob("rgb_*"))) or len(list((p / "frames").glob("*")))  # noqa: E731
+    frames = {p.name: count(p) for p in sequences}
     longest = max(frames, key=frames.get)
     if lengths[-1] > frames[longest]:
         raise ValueError(
@@ -114,6 +128,73 @@ def _lengths(opts: PRCurveOptions) -> list[int | None]:
     if not lengths or lengths[0] < 2:
         raise ValueError(f"--frames needs lengths of at least 2 frames, got {opts.frames!r}")
     return lengths
+
+
+def _video_options(opts: PRCurveOptions) -> pipeline.VideoOptions:
+    return pipeline.VideoOptions(
+        track_side=opts.max_side,
+        num_points=opts.num_points,
+        reseed=opts.reseed,
+        min_overlap=opts.min_overlap,
+        max_tracks=opts.max_tracks,
+        feature=opts.feature,
+        min_size=opts.min_size,
+        method=opts.method,
+        criterion=opts.criterion,
+        masks=opts.masks,
+        seed=opts.seed,
+    )
+
+
+def _score_sequence(inp, name: str, label: str, estimators: dict, opts: PRCurveOptions, out: Path) -> list[dict]:
+    """Every estimator on the same tracks of one sequence: summary rows; sweeps, MI and the P-R plot on disk."""
+    datasets = require_toolkit_datasets()
+    video = _video_options(opts)
+    with progress_bar(f"{label} tracking", unit="frame") as progress:
+        tracked = pipeline.track_video(inp, video, progress)
+    tracks = tracked.grouped()
+    masks = inp.truth.masks if inp.truth is not None else None
+    if masks is not None:  # DAVIS: each track's object is the mask's majority under it
+        ids, ambiguous = datasets.track_object_ids(tracks.tracks, tracks.visibility, masks)
+        tracks.object_ids, tracks.ambiguous = ids, ambiguous
+    rows, curves, marks = [], {}, {}
+    for est_name, estimator in estimators.items():
+        with progress_bar(f"{label} {est_name}", unit="pair") as progress:
+            result = evaluate_tracks(
+                tracks,
+                estimator,
+                sequence=name,
+                feature=opts.feature,
+                method=opts.method,
+                criterion=opts.criterion,
+                min_size=opts.min_size,
+                num_thresholds=opts.num_thresholds,
+                seed=opts.seed,
+                min_overlap=tracked.min_overlap,
+                progress=progress,
+            )
+        row = {**result.summary_row(), "frames": inp.num_frames, "seconds_tracking": round(tracked.seconds, 3)}
+        if masks is not None and opts.masks:
+            seg = pipeline.segment_objects(inp.frames, tracked, tracked.pick, result.auto_labels, video)
+            score = mask_scores(seg.masks > 0, masks)
+            row |= {"j": round(score.j, 4), "boundary_f": round(score.f, 4), "seconds_masks": round(seg.seconds, 3)}
+            row["seconds_total"] = round(tracked.seconds + result.seconds + seg.seconds, 3)
+        rows.append(row)
+        stem = f"{_slug(label)}_{_slug(est_name)}"
+        write_csv(result.sweep.rows(), out / f"sweep_{stem}.csv")
+        if opts.save_mi:
+            np.savez_compressed(
+                out / f"mi_{stem}.npz",
+                mi=result.mi,
+                object_ids=tracks.object_ids,
+                ambiguous=tracks.ambiguous,
+                source_index=tracks.source_index if tracks.source_index is not None else tracked.pick,
+            )
+        curves[f"{est_name} (AP {result.sweep.ap:.2f})"] = (result.sweep.recall, result.sweep.precision)
+        marks[f"{est_name} (AP {result.sweep.ap:.2f})"] = (result.auto.recall, result.auto.precision)
+    title = f"{name}: {tracks.num_tracks} tracks, {inp.num_frames} frames"
+    vis.pr_curve_figure(curves, marks=marks, title=title).savefig(out / f"pr_{_slug(label)}.png", dpi=120)
+    return rows
 
 
 def main(opts: PRCurveOptions) -> None:
@@ -142,50 +223,23 @@ def main(opts: PRCurveOptions) -> None:
     save_options(opts, out)
     rows = []
     for path, length in [(p, t) for p in sequences for t in lengths]:
-        seq = datasets.load_pointodyssey(path, max_tracks=opts.max_tracks, seed=opts.seed, max_frames=length)
-        if opts.frames.strip() and seq.num_frames < length:
-            log.warning("%s: skipping --frames %d, the sequence has only %d frames", path.name, length, seq.num_frames)
+        inp = datasets.load_input(path, max_frames=length, max_tracks=opts.max_tracks, seed=opts.seed)
+        if opts.frames.strip() and inp.num_frames < length:
+            log.warning("%s: skipping --frames %d, the sequence has only %d frames", path.name, length, inp.num_frames)
             continue
         label = path.name if len(lengths) == 1 else f"{path.name}_T{length}"
-        curves, marks = {}, {}
-        for name, estimator in estimators.items():
-            with progress_bar(f"{label} {name}", unit="pair") as progress:
-                result = evaluate_tracks(
-                    seq.tracks,
-                    estimator,
-                    sequence=path.name,
-                    feature=opts.feature,
-                    method=opts.method,
-                    criterion=opts.criterion,
-                    min_size=opts.min_size,
-                    num_thresholds=opts.num_thresholds,
-                    seed=opts.seed,
-                    progress=progress,
-                )
-            stem = f"{_slug(label)}_{_slug(name)}"
-            write_csv(result.sweep.rows(), out / f"sweep_{stem}.csv")
-            if opts.save_mi:
-                np.savez_compressed(
-                    out / f"mi_{stem}.npz",
-                    mi=result.mi,
-                    object_ids=seq.tracks.object_ids,
-                    ambiguous=seq.tracks.ambiguous,
-                    source_index=seq.tracks.source_index,
-                )
-            rows.append({**result.summary_row(), "frames": seq.num_frames})
-            write_csv(rows, out / "summary.csv")  # after every result: a long run keeps what it finished
-            curves[f"{name} (AP {result.sweep.ap:.2f})"] = (result.sweep.recall, result.sweep.precision)
-            marks[f"{name} (AP {result.sweep.ap:.2f})"] = (result.auto.recall, result.auto.precision)
-        title = f"{path.name}: {seq.tracks.num_tracks} tracks, {seq.num_frames} frames"
-        vis.pr_curve_figure(curves, marks=marks, title=title).savefig(out / f"pr_{_slug(label)}.png", dpi=120)
+        rows += _score_sequence(inp, path.name, label, estimators, opts, out)
+        write_csv(rows, out / "summary.csv")  # after every sequence: a long run keeps what it finished
     if not rows:
         raise ValueError(f"no sequence in {data} has {min(lengths)} frames or more")
     if len(lengths) > 1:
         vis.scores_by_frames_figure(rows).savefig(out / "frames.png", dpi=120)
     columns = [*SUMMARY_COLUMNS, "frames", "auto_f", "pair_auc"]
+    if any("j" in row for row in rows):
+        columns += ["j", "boundary_f"]
     print("  ".join(f"{c:>17}" for c in columns))
     for row in rows:
-        print("  ".join(f"{row[c]:>17}" for c in columns))
+        print("  ".join(f"{row.get(c, ''):>17}" for c in columns))
     print(f"wrote {out / 'summary.csv'} and {len(sequences)} plot(s) to {out}")
 
 

@@ -45,6 +45,8 @@ class TrackResult:
         seconds: MI matrix plus automatic grouping (the cost of one discovery).
         sweep_seconds: the threshold sweep and the query-point scores.
         mi: (N, N) the MI matrix.
+        auto_labels: (N,) the groups at the automatic threshold (what ``discover`` returns).
+        seconds_mi: the MI matrix alone (``seconds`` minus the automatic grouping).
     """
 
     sequence: str
@@ -59,6 +61,8 @@ class TrackResult:
     seconds: float
     sweep_seconds: float
     mi: np.ndarray
+    auto_labels: np.ndarray | None = None
+    seconds_mi: float = float("nan")
 
     def summary_row(self) -> dict:
         """The row of summary.csv: ``SUMMARY_COLUMNS`` first, then extras.
@@ -91,6 +95,8 @@ class TrackResult:
             "query_ap": round(self.query_ap, 4),
             "pair_auc": round(self.pair_auc, 4),
             "sweep_seconds": round(self.sweep_seconds, 3),
+            "seconds_mi": round(self.seconds_mi, 3),
+            "seconds_grouping": round(self.seconds - self.seconds_mi, 3),
         }
 
 
@@ -110,6 +116,7 @@ def evaluate_tracks(
     min_size: int = 5,
     num_thresholds: int = 48,
     seed: int = 0,
+    min_overlap: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> TrackResult:
     """Scores one estimator on tracks with ground truth: auto threshold, sweep, query points.
@@ -120,6 +127,7 @@ def evaluate_tracks(
         sequence: name for the result.
         feature, method, criterion, min_size, seed: as in :func:`segmentation.discover`.
         num_thresholds: thresholds of the sweep (plus the automatic one).
+        min_overlap: None, or partial tracks compared on the frames both are seen (``track_mi``).
         progress: optional callback ``progress(done, total)`` over the MI pairs.
     Returns:
         :class:`TrackResult`.
@@ -130,7 +138,10 @@ def evaluate_tracks(
         raise ValueError(f"{sequence or 'the tracks'}: no ground-truth object ids (the sequence has no masks/)")
     ids, ambiguous = trackset.object_ids, trackset.ambiguous
     start = time.perf_counter()
-    mi = track_mi(trackset.tracks, estimator, feature=feature, progress=progress)
+    visibility = None if min_overlap is None else trackset.visibility
+    overlap = {} if min_overlap is None else {"min_overlap": min_overlap}
+    mi = track_mi(trackset.tracks, estimator, visibility=visibility, feature=feature, progress=progress, **overlap)
+    seconds_mi = time.perf_counter() - start
     auto = group(mi, threshold="auto", min_size=min_size, method=method, criterion=criterion, seed=seed)
     seconds = time.perf_counter() - start
     start = time.perf_counter()
@@ -152,4 +163,6 @@ def evaluate_tracks(
         seconds=seconds,
         sweep_seconds=time.perf_counter() - start,
         mi=mi,
+        auto_labels=auto.labels,
+        seconds_mi=seconds_mi,
     )

@@ -19,7 +19,8 @@ hundred of them):
    small object are not outvoted), if it passes ``MIN_VOTE``; otherwise it stays unlabelled (-1).
 2. **Tracks to pixels** (:func:`object_masks`), on frames shrunk to ``work_side`` pixels (the
    longest side): the object tracks and the background tracks seen in the frame are splatted and
-   blurred by a Gaussian of ``spread`` times the image diagonal (a soft Voronoi vote); the object
+   blurred by a Gaussian of ``spread`` times the image diagonal, or half the mean spacing of the
+   points if that is wider (a soft Voronoi vote); the object
    share of the vote is averaged over SLIC superpixels (scikit-image), and a superpixel whose
    share passes 1/2 is foreground. Foreground pixels take the object whose tracks are densest
    there. The masks are scaled back to the input size.
@@ -161,8 +162,10 @@ def object_masks(
         small = _shrink(frames[t], opts.work_side)
         shape = small.shape[:2]
         points = tracks[t] * (shape[1] / W)
-        sigma = opts.spread * float(np.hypot(*shape))
         obj, bg = visibility[t] & (role == 1), visibility[t] & (role == 0)
+        # at least half the mean spacing of the points: the kernels must meet between them
+        spacing = np.sqrt(shape[0] * shape[1] / max(int((obj | bg).sum()), 1))
+        sigma = max(opts.spread * float(np.hypot(*shape)), 0.5 * spacing)
         if obj.any():
             d_obj, d_bg = _density(points[obj], shape, sigma), _density(points[bg], shape, sigma)
             share = d_obj / (d_obj + d_bg)

@@ -31,7 +31,16 @@ from .affinity import dominant_motion
 from .discovery import Discovery, discover
 from .masks import MaskOptions, object_masks, primary_objects, spread_labels
 
-__all__ = ["VideoOptions", "VideoResult", "discover_video", "select_tracks"]
+__all__ = [
+    "Segmented",
+    "Tracked",
+    "VideoOptions",
+    "VideoResult",
+    "discover_video",
+    "segment_objects",
+    "select_tracks",
+    "track_video",
+]
 
 AWAY_POWER = 2.0  # how strongly the choice of tracks favours motion unlike the camera's
 
@@ -153,6 +162,80 @@ def _track(frames: np.ndarray, opts: VideoOptions, progress):
     )
 
 
+@dataclass
+class Tracked:
+    """The tracks of a video, before grouping (:func:`track_video`).
+
+    Attributes:
+        every: all tracks (a ``datasets.TrackSet``, M tracks) in the input's pixels.
+        pick: (N,) indices of the tracks to group by MI.
+        min_overlap: frames two of them must share (None: given tracks, compared on all frames).
+        seconds: time spent tracking and choosing.
+    """
+
+    every: object
+    pick: np.ndarray
+    min_overlap: int | None
+    seconds: float
+
+    def grouped(self):
+        """The tracks to group, a ``datasets.TrackSet``."""
+        return self.every.subset(self.pick)
+
+
+def track_video(inp, opts: VideoOptions, progress: Callable[[int, int], None] | None = None) -> Tracked:
+    """Tracks the input's frames (unless it brings tracks) and chooses the tracks to group."""
+    start = time.perf_counter()
+    if inp.tracks is not None:  # given tracks (PointOdyssey's): true positions in every frame
+        every = inp.tracks
+        return Tracked(every, np.arange(every.num_tracks), None, time.perf_counter() - start)
+    every = _track(inp.frames, opts, progress)
+    pick = select_tracks(
+        every.tracks, every.visibility, min_length=opts.min_overlap, max_tracks=opts.max_tracks, seed=opts.seed
+    )
+    return Tracked(every, pick, opts.min_overlap, time.perf_counter() - start)
+
+
+@dataclass
+class Segmented:
+    """The masks step's outcome (:func:`segment_objects`): see :class:`VideoResult`."""
+
+    all_labels: np.ndarray
+    background: int
+    objects: list[int]
+    masks: np.ndarray | None
+    seconds: float
+
+
+def segment_objects(
+    frames, tracked: Tracked, grouped: np.ndarray, labels: np.ndarray, opts: VideoOptions, progress=None
+):
+    """Primary objects among the groups, their labels spread to every track, and per-pixel masks.
+
+    Args:
+        frames: the T frames. tracked: :func:`track_video`'s tracks.
+        grouped: (N,) indices into ``tracked.every`` of the grouped tracks. labels: (N,) their groups.
+    Returns:
+        :class:`Segmented`.
+    """
+    start = time.perf_counter()
+    every = tracked.every
+    tracks, visibility = every.tracks[:, grouped], every.visibility[:, grouped]
+    background, objects = primary_objects(tracks, visibility, labels, every.image_size)
+    all_labels = np.full(every.num_tracks, -1)
+    all_labels[grouped] = labels
+    masks = None
+    if opts.masks:
+        is_grouped = np.zeros(every.num_tracks, bool)
+        is_grouped[grouped] = True
+        if tracked.min_overlap is not None:  # a tracker's dense tracks: spread the groups to all of them
+            all_labels = spread_labels(every.tracks, every.visibility, all_labels, is_grouped)
+        masks = object_masks(
+            frames, every.tracks, every.visibility, all_labels, objects, options=opts.mask, progress=progress
+        )
+    return Segmented(all_labels, background, objects, masks, time.perf_counter() - start)
+
+
 def discover_video(
     inp,
     estimator: MIEstimator | str,
@@ -174,20 +257,9 @@ def discover_video(
     """
     opts = options or VideoOptions()
     report = (lambda stage: lambda done, total: progress(stage, done, total)) if progress else (lambda stage: None)
-    timings = {}
-    start = time.perf_counter()
-    frames = inp.frames
-    if inp.tracks is None:
-        every = _track(frames, opts, report("tracking"))
-        pick = select_tracks(
-            every.tracks, every.visibility, min_length=opts.min_overlap, max_tracks=opts.max_tracks, seed=opts.seed
-        )
-        min_overlap = opts.min_overlap
-    else:  # given tracks (PointOdyssey's): true positions in every frame, compared on all of them
-        every, pick, min_overlap = inp.tracks, np.arange(inp.tracks.num_tracks), None
-    timings["tracking"] = time.perf_counter() - start
+    tracked = track_video(inp, opts, report("tracking"))
     result = discover(
-        every.subset(pick),
+        tracked.grouped(),
         estimator,
         feature=opts.feature,
         threshold=opts.threshold,
@@ -195,34 +267,26 @@ def discover_video(
         method=opts.method,
         criterion=opts.criterion,
         seed=opts.seed,
-        min_overlap=min_overlap,
+        min_overlap=tracked.min_overlap,
         progress=report("mi"),
     )
-    timings["mi"], timings["grouping"] = result.timings["mi"], result.timings["group"]
-    grouped = pick[result.kept]
-    start = time.perf_counter()
-    background, objects = primary_objects(result.tracks, result.visibility, result.labels, every.image_size)
-    labels = np.full(every.num_tracks, -1)
-    labels[grouped] = result.labels
-    masks = foreground = None
-    if opts.masks:
-        is_grouped = np.zeros(every.num_tracks, bool)
-        is_grouped[grouped] = True
-        labels = spread_labels(every.tracks, every.visibility, labels, is_grouped)
-        masks = object_masks(
-            frames, every.tracks, every.visibility, labels, objects, options=opts.mask, progress=report("masks")
-        )
-        foreground = masks > 0
-    timings["masks"] = time.perf_counter() - start
+    grouped = tracked.pick[result.kept]
+    seg = segment_objects(inp.frames, tracked, grouped, result.labels, opts, report("masks"))
+    timings = {
+        "tracking": tracked.seconds,
+        "mi": result.timings["mi"],
+        "grouping": result.timings["group"],
+        "masks": seg.seconds,
+    }
     timings["total"] = sum(timings.values())
     return VideoResult(
         discovery=result,
-        all_tracks=every,
-        all_labels=labels,
+        all_tracks=tracked.every,
+        all_labels=seg.all_labels,
         grouped=grouped,
-        background=background,
-        objects=objects,
-        masks=masks,
-        foreground=foreground,
+        background=seg.background,
+        objects=seg.objects,
+        masks=seg.masks,
+        foreground=None if seg.masks is None else seg.masks > 0,
         timings=timings,
     )

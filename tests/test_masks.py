@@ -1,0 +1,251 @@
+"""Known-answer tests of the real-video path: J and boundary F by hand, labels carried to pixels,
+partial-track MI, re-seeded tracking, the DAVIS loader and the one input loader."""
+
+import zipfile
+
+import cv2
+import numpy as np
+import pytest
+
+import infonet
+from segmentation import (
+    boundary_f,
+    mask_scores,
+    object_masks,
+    primary_objects,
+    region_similarity,
+    spread_labels,
+    track_mi,
+)
+from segmentation._imports import require_toolkit_datasets
+from segmentation.masks import MaskOptions
+
+datasets = require_toolkit_datasets()
+
+
+# --- DAVIS J and boundary F ---------------------------------------------------------------------
+
+
+def test_region_similarity_by_hand():
+    truth = np.zeros((10, 10), bool)
+    truth[2:6, 2:6] = True  # 16 pixels
+    pred = np.zeros((10, 10), bool)
+    pred[4:8, 2:6] = True  # 16 pixels, 8 shared
+    assert region_similarity(pred, truth) == pytest.approx(8 / 24)
+    assert region_similarity(truth, truth) == 1.0
+    empty = np.zeros((10, 10), bool)
+    assert region_similarity(empty, empty) == 1.0  # both empty: perfect, as DAVIS scores it
+    assert region_similarity(empty, truth) == 0.0
+
+
+def test_boundary_f_by_hand():
+    # 100 x 100: the tolerance is ceil(0.008 * 141.4) = 2 pixels
+    truth = np.zeros((100, 100), bool)
+    truth[20:60, 20:60] = True
+    assert boundary_f(truth, truth) == 1.0
+    near = np.zeros_like(truth)
+    near[21:61, 21:61] = True  # contours 1 pixel apart: every contour pixel matched
+    assert boundary_f(near, truth) == 1.0
+    far = np.zeros_like(truth)
+    far[30:70, 30:70] = True  # 10 pixels off: only the crossing parts of the contours match
+    f = boundary_f(far, truth)
+    assert 0 < f < 0.5
+    disjoint = np.zeros_like(truth)
+    disjoint[80:90, 80:90] = True
+    assert boundary_f(disjoint, truth) == 0.0
+    empty = np.zeros_like(truth)
+    assert boundary_f(empty, empty) == 1.0 and boundary_f(empty, truth) == 0.0
+
+
+def test_boundary_f_counts_contour_pixels_exactly():
+    # a 4 x 4 square in a 20 x 20 image (tolerance ceil(0.008 * 28.3) = 1 px): its one-pixel
+    # contour (DAVIS's seg2bmap: pixels whose right, lower or lower-right neighbour differs) has
+    # 16 pixels: the square's last column and row (7) and, outside it, the row above from one
+    # column left (5) and the column left (4); a prediction shifted by 3 px matches only the
+    # contour pixels within 1 px.
+    truth = np.zeros((20, 20), bool)
+    truth[5:9, 5:9] = True
+    from segmentation.scoring import _contour
+
+    assert _contour(truth).sum() == 16
+    shifted = np.roll(truth, 3, axis=1)
+    fg, gt = _contour(shifted), _contour(truth)
+    kernel = np.ones((3, 3), np.uint8)  # disk(1)
+    kernel[0, 0] = kernel[0, 2] = kernel[2, 0] = kernel[2, 2] = 0
+    precision = (fg & cv2.dilate(gt.astype(np.uint8), kernel).astype(bool)).sum() / fg.sum()
+    recall = (gt & cv2.dilate(fg.astype(np.uint8), kernel).astype(bool)).sum() / gt.sum()
+    assert boundary_f(shifted, truth) == pytest.approx(2 * precision * recall / (precision + recall))
+
+
+def test_mask_scores_average_frames():
+    truth = np.zeros((2, 10, 10), bool)
+    truth[:, 2:6, 2:6] = True
+    pred = truth.copy()
+    pred[1] = False
+    score = mask_scores(pred.astype(np.int16) * 3, truth)  # any nonzero id is foreground
+    assert score.j == pytest.approx(0.5)
+    assert score.per_frame_j.tolist() == [1.0, 0.0]
+    with pytest.raises(ValueError, match="T, H, W"):
+        mask_scores(pred[0], truth)
+
+
+# --- labels to pixels -----------------------------------------------------------------------------
+
+
+def planted_frame(T=3, H=120, W=160):
+    """A textured background with a bright square object moving right; tracks on a grid."""
+    rng = np.random.default_rng(0)
+    texture = cv2.GaussianBlur(rng.integers(0, 120, (H, W, 3), dtype=np.uint8), (0, 0), 3)
+    frames = np.repeat(texture[None], T, axis=0)
+    truth = np.zeros((T, H, W), bool)
+    for t in range(T):
+        truth[t, 40:80, 50 + 2 * t : 90 + 2 * t] = True
+        frames[t][truth[t]] = 220
+    ys, xs = np.mgrid[2:H:4, 2:W:4]
+    start = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float64)
+    on_object = truth[0][start[:, 1].astype(int), start[:, 0].astype(int)]
+    tracks = np.stack([start + np.where(on_object, 2.0 * t, 0.0)[:, None] * [1, 0] for t in range(T)])
+    return frames, truth, tracks, on_object
+
+
+def test_labels_carried_to_pixels_give_the_planted_mask():
+    frames, truth, tracks, on_object = planted_frame()
+    labels = on_object.astype(int)  # group 0 background, group 1 the object
+    visibility = np.ones(tracks.shape[:2], bool)
+    masks = object_masks(frames, tracks, visibility, labels, [1], options=MaskOptions(work_side=160))
+    assert masks.shape == truth.shape and masks.dtype == np.int16
+    assert set(np.unique(masks)) == {0, 2}  # label + 1 of the object, 0 elsewhere
+    assert mask_scores(masks, truth).j > 0.95  # superpixels snap the vote to the square's edges
+
+
+def test_primary_objects_picks_the_mover_against_the_border_group():
+    _, _, tracks, on_object = planted_frame(T=6)
+    labels = on_object.astype(int)
+    background, objects = primary_objects(tracks, np.ones(tracks.shape[:2], bool), labels, (120, 160))
+    assert background == 0 and objects == [1]
+    still = np.repeat(tracks[:1], 6, axis=0)  # nothing moves: no primary object
+    assert primary_objects(still, np.ones(still.shape[:2], bool), labels, (120, 160)) == (0, [])
+
+
+def test_spread_labels_follow_the_motion():
+    _, _, tracks, on_object = planted_frame(T=6)
+    grouped = np.zeros(len(on_object), bool)
+    grouped[::3] = True  # a third of the tracks are grouped, the rest take labels by motion
+    labels = np.where(grouped, on_object.astype(int), -1)
+    spread = spread_labels(tracks, np.ones(tracks.shape[:2], bool), labels, grouped)
+    assert (spread == on_object.astype(int)).all()
+
+
+# --- partial tracks -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["pearson", "ksg"])
+@pytest.mark.parametrize("feature", ["coords", "velocity"])
+def test_partial_overlap_mi_equals_mi_on_the_common_frames(rng, name, feature):
+    T, N = 40, 5
+    tracks = rng.standard_normal((T, N, 2)).cumsum(axis=0)
+    visibility = np.ones((T, N), bool)
+    visibility[:10, 1] = False  # starts late
+    visibility[30:, 2] = False  # lost early
+    visibility[:, 3] = False
+    visibility[5:15, 3] = True  # 10 frames only
+    est = infonet.get_estimator(name)
+    mi = track_mi(tracks, est, visibility=visibility, feature=feature, min_overlap=12)
+    for i, j in [(0, 1), (1, 2), (0, 4), (2, 4)]:
+        both = visibility[:, i] & visibility[:, j]
+        if feature == "velocity":
+            steps = both[:-1] & both[1:]
+            a, b = np.diff(tracks[:, i], axis=0)[steps], np.diff(tracks[:, j], axis=0)[steps]
+        else:
+            a, b = tracks[both, i], tracks[both, j]
+        expected = np.mean([est.estimate(a[:, k], b[:, k]) for k in (0, 1)])
+        assert mi[i, j] == pytest.approx(expected, abs=1e-9)
+    # track 3 shares 10 frames (9 steps) with every track, under min_overlap: the lowest MI
+    others = np.delete(np.delete(mi, 3, axis=0), 3, axis=1)[~np.eye(N - 1, dtype=bool)]
+    assert np.allclose(np.delete(mi[3], 3), others.min())
+    full = track_mi(tracks, est, feature=feature)  # no visibility: all frames, as before
+    assert full[0, 4] == pytest.approx(mi[0, 4])
+
+
+def test_partial_overlap_rejects_a_small_minimum(rng):
+    with pytest.raises(ValueError, match="min_overlap"):
+        track_mi(rng.standard_normal((20, 3, 2)), infonet.get_estimator("pearson"), min_overlap=4)
+
+
+def test_reseeding_fills_cells_where_points_were_lost():
+    rng = np.random.default_rng(1)
+    base = cv2.GaussianBlur(rng.integers(0, 255, (96, 128), dtype=np.uint8), (0, 0), 1.5)
+    frames = np.stack([np.roll(base, 3 * t, axis=1) for t in range(12)])  # a pan: points leave on the right
+    plain = datasets.track_points(frames, num_points=48)
+    reseeded = datasets.track_points(frames, num_points=48, reseed=2)
+    assert reseeded.num_tracks > plain.num_tracks
+    assert reseeded.visibility[-1].sum() > plain.visibility[-1].sum()
+    born = reseeded.visibility.argmax(axis=0)  # first frame of each track
+    late = born > 0
+    assert late.any() and (born[late] % 2 == 0).all()
+    # before its first frame a re-seeded point sits at its first position, unseen
+    i = np.flatnonzero(late)[0]
+    assert not reseeded.visibility[: born[i], i].any()
+    assert np.allclose(reseeded.tracks[: born[i], i], reseeded.tracks[born[i], i])
+    with pytest.raises(datasets.DataError, match="reseed"):
+        datasets.track_points(frames, reseed=-1)
+
+
+# --- inputs ---------------------------------------------------------------------------------------
+
+
+def write_davis(folder, T=6, H=48, W=64):
+    (folder / "frames").mkdir(parents=True)
+    (folder / "masks").mkdir()
+    rng = np.random.default_rng(0)
+    for t in range(T):
+        cv2.imwrite(str(folder / "frames" / f"{t:05d}.jpg"), rng.integers(0, 255, (H, W, 3), dtype=np.uint8))
+        mask = np.zeros((H, W), np.uint8)
+        mask[10:30, 10 + t : 30 + t] = 255
+        cv2.imwrite(str(folder / "masks" / f"{t:05d}.png"), mask)
+    return folder
+
+
+def test_davis_layout_loads_with_its_masks(tmp_path):
+    seq = write_davis(tmp_path / "blob")
+    assert datasets.input_kind(seq) == "davis"
+    inp = datasets.load_input(seq, max_frames=4)
+    assert inp.frames.shape == (4, 48, 64, 3) and inp.tracks is None and inp.kind == "davis"
+    assert inp.truth.masks.shape == (4, 48, 64) and inp.truth.masks.dtype == np.int16
+    assert set(np.unique(inp.truth.masks)) == {0, 1}
+    assert inp.truth.masks[2, 20, 15].item() == 1 and inp.truth.masks[2, 40, 5].item() == 0
+    assert datasets.find_sequences(tmp_path) == [seq]
+
+
+def test_track_object_ids_by_majority():
+    masks = np.zeros((4, 10, 10), np.int16)
+    masks[:, :5] = 1  # the top half is the object
+    tracks = np.array([[[2.0, 2.0], [2.0, 8.0], [2.0, 4.6]]] * 4)  # object, background, on the edge (rounds to 5)
+    tracks[:2, 2, 1] = 3.0  # the third track is on the object for 2 of its 4 frames
+    ids, ambiguous = datasets.track_object_ids(tracks, np.ones((4, 3), bool), masks)
+    assert ids[:2].tolist() == [1, 0] and ambiguous.tolist() == [False, False, True]
+
+
+def test_load_input_reads_a_zip_of_a_davis_sequence(tmp_path):
+    seq = write_davis(tmp_path / "src" / "blob")
+    archive = tmp_path / "blob.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for f in sorted(seq.rglob("*")):
+            z.write(f, f.relative_to(seq.parent))
+    work = tmp_path / "work"
+    work.mkdir()
+    inp = datasets.load_input(archive, workdir=work)
+    assert inp.kind == "davis" and inp.truth.masks.shape == (6, 48, 64)
+    assert not any(work.iterdir())  # the unpacked folder is gone
+
+
+def test_load_input_video_frames_and_tracks(tmp_path):
+    seq = write_davis(tmp_path / "blob")
+    inp = datasets.load_input(seq / "frames")
+    assert inp.kind == "frames" and inp.truth is None and inp.frames.shape == (6, 48, 64, 3)
+    tracks = np.random.default_rng(0).uniform(5, 40, (6, 30, 2)).astype(np.float32)
+    np.save(tmp_path / "tracks.npy", tracks)
+    inp = datasets.load_input(seq / "frames", tracks=tmp_path / "tracks.npy", max_tracks=10)
+    assert inp.tracks.num_tracks == 10 and inp.tracks.num_frames == 6
+    with pytest.raises(datasets.DataError, match="not found"):
+        datasets.load_input(tmp_path / "missing")
