@@ -26,7 +26,7 @@ from .common import SEEDS, Progress, plain, relay
 LEVELS = tuple(round(0.1 * i, 1) for i in range(10))  # the paper's Table 2
 HIGH_LEVELS = (1.0, 1.2, 1.4, 1.6, 1.8, 2.0)  # beyond the paper: where under-estimation shows
 RHOS = tuple(round(0.1 * i, 1) for i in range(-9, 10))  # correlations of the Gaussian sweep
-HIGHDIM_ESTIMATORS = ("infonet", "infonet-fast", "ksg", "gaussian", "pearson")  # cheap enough for P projections each
+HIGHDIM_ESTIMATORS = ("infonet", "infonet-sym8", "ksg", "gaussian", "pearson")  # cheap enough for P projections each
 
 
 def per_group(groups: np.ndarray, cap: int | None) -> np.ndarray:

@@ -16,7 +16,6 @@ from infonet.interface import MIEstimator
 from .common import SEEDS, Progress, time_call
 
 MINE_SPEED_LENGTHS = (1000,)  # MINE-500 costs seconds per estimate: timed at n = 1000 only
-BATCHED_ESTIMATORS = ("infonet", "infonet-fast", "gaussian", "pearson")  # a real batched path, worth timing batched
 
 
 def _sync(device: str) -> Callable[[], None]:
@@ -37,8 +36,9 @@ def speed_rows(
     """Seconds per estimate on Gaussian pairs (rho = 0.5), one pair per call and batched.
 
     Args:
-        estimators: (name, device, estimator) triples; names in ``BATCHED_ESTIMATORS`` are also
-            timed with B pairs per ``estimate_batch`` call for every B in ``batches``.
+        estimators: (name, device, estimator) triples; those with a vectorised batch path
+            (``estimator.batched``) are also timed with B pairs per ``estimate_batch`` call for
+            every B in ``batches``.
         lengths: sequence lengths n.
         slow_lengths: per estimator name, the only lengths it is timed at (default: MINE at 1000).
     Returns:
@@ -52,7 +52,7 @@ def speed_rows(
         for name, device, est in estimators
         for n in lengths
         if n in slow_lengths.get(name, lengths)
-        for b in (pair_counts if name in BATCHED_ESTIMATORS else [1])
+        for b in (pair_counts if est.batched else [1])
     ]
     data = {}
     for n in lengths:
@@ -66,7 +66,7 @@ def speed_rows(
             fn = lambda est=est, x=x, y=y: est.estimate(x[0], y[0])
         else:
             fn = lambda est=est, x=x, y=y, b=b: est.estimate_batch(x[:b], y[:b])
-        warmup = 0 if name == "mine" else (2 if name.startswith("infonet") and b == 1 else 1)  # MINE has no lazy set-up
+        warmup = 0 if name == "mine" else (2 if est.neural and b == 1 else 1)  # MINE has no lazy set-up
         seconds, runs = time_call(fn, repeats=repeats, warmup=warmup, budget_s=budget_s, sync=_sync(device))
         row = {"estimator": name, "device": device, "batch": b, "n": n, "seconds": seconds / b, "repeats": runs}
         rows.append({**row, "threads": torch.get_num_threads()})
