@@ -4,11 +4,12 @@
     python app.py --port 8080 --host 0.0.0.0        # or INFONET_PORT / GRADIO_SERVER_PORT
     INFONET_WEIGHTS=runs/main/last.pt python app.py
 
-Points are tracked through the video (or read from a track file), the MI between every two
-tracks is estimated, and tracks that share information are grouped into objects
-(``segmentation.discover``). The MI matrix stays in the session, so moving the threshold or
-the minimum group size regroups without estimating it again. Pictures come from
-``segmentation.visualize``, the module the scripts use too.
+The input is read by ``datasets.load_input`` (a video, or a zip of a DAVIS or PointOdyssey
+sequence), its objects found by ``segmentation.discover_video`` (points tracked, the MI between
+every two tracks, tracks that share information grouped, the primary moving objects carried to
+per-pixel masks), the same calls the scripts make. The MI matrix stays in the session, so moving
+the threshold or the minimum group size regroups (and redraws the masks) without estimating it
+again. Pictures come from ``segmentation.visualize``, the module the scripts use too.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ from infonet.cli import parse_options
 from segmentation import visualize as vis
 from segmentation._imports import require_toolkit_datasets
 from segmentation.affinity import MIN_FRAMES
-from segmentation.benchmark import find_sequences
 
 datasets = require_toolkit_datasets()  # a clear error if another `datasets` (Hugging Face's) shadows ours
 
@@ -47,8 +47,6 @@ MAX_UPLOAD_MB = 500  # MB are 10^6 bytes in every limit and message of the demo
 # masks and the annotations fit, and the few concurrent runs cannot fill the disk.
 MAX_UNPACKED_MB = 1000
 MAX_SIDE = 640  # uploaded videos are shrunk to this longest side
-FLOW = "lk"  # optical flow of the point tracker (datasets.track_points)
-MIN_SHARE = 0.25  # a clip that loses more of its tracked points is cut to the frames that keep them
 MAX_POINTS, DEFAULT_POINTS = 1000, 150  # InfoNet on a CPU: about 4 ms per pair of series
 MAX_FRAMES, DEFAULT_FRAMES = 300, 120
 MAX_MIN_SIZE = 50
@@ -62,6 +60,13 @@ ESTIMATORS = {  # value -> label; KDE and MINE are too slow for all pairs of a v
     "gaussian": "Gaussian copula",
     "pearson": "Pearson correlation",
 }
+EXAMPLES = {  # what a run without an upload shows: value -> (label, path)
+    "carphone": (
+        "Real footage: carphone (no ground truth)",
+        Path(__file__).resolve().parent / "assets" / "carphone.mp4",
+    ),
+    "sample": ("Generated sample (ground truth: scored)", datasets.SAMPLE_SEQUENCE),
+}
 CLICK_HINT = "Click a point on the first frame to see its MI to every other point."
 TABLE_COLUMNS = ["object", "tracks", "share", "ground truth (F)"]
 
@@ -73,12 +78,15 @@ class Session:
     Attributes:
         workdir: this session's temporary folder (downloads, video), removed with the session.
         frames: (T, H, W, 3) uint8 RGB.
-        result: the discovery; ``labels`` and ``threshold`` follow the current grouping.
+        result: the grouped tracks; ``labels`` and ``threshold`` follow the current grouping.
         auto_threshold: the automatic threshold of this MI matrix.
-        source_index: (N,) index of each track in the input track set.
-        ground_truth: (object_ids (N,), ambiguous (N,) or None, id -> name), or None.
+        source_index: (N,) index of each grouped track in the input's tracks.
+        truth: the ground truth (``datasets.GroundTruth``: per-pixel masks, and the grouped
+            tracks' object ids), or None.
         sweep: the P-R sweep for ``sweep_min_size`` (ground truth only).
         source: a line describing the input.
+        found: the whole discovery (tracks, masks, stage times), or None.
+        tracked: the tracks before grouping, kept so that regrouping can redraw the masks.
     """
 
     workdir: Path
@@ -86,10 +94,20 @@ class Session:
     result: segmentation.Discovery
     auto_threshold: float
     source_index: np.ndarray
-    ground_truth: tuple | None = None
+    truth: datasets.GroundTruth | None = None
     sweep: segmentation.Sweep | None = None
     sweep_min_size: int = 0
     source: str = ""
+    found: segmentation.VideoResult | None = None
+    tracked: object = None
+
+
+@dataclass
+class Scores:
+    """The ground-truth scores of the current grouping, computed once per render."""
+
+    tracks: segmentation.Score | None = None
+    masks: segmentation.MaskScore | None = None
 
 
 class Views(NamedTuple):
@@ -140,100 +158,74 @@ def _checked_upload(path, suffixes) -> Path:
     return path
 
 
-def _user_tracks(path, source_size, frames: np.ndarray, num_points: int) -> tuple[np.ndarray, datasets.TrackSet]:
-    """A track file on the (maybe shrunk) frames: scaled, cut to the shorter length, subsampled."""
-    given = datasets.load_tracks(_checked_upload(path, (".npz", ".npy")), image_size=source_size)
-    T = min(len(frames), given.num_frames)
-    H, W = frames.shape[1:3]
-    scale = np.array([W / source_size[1], H / source_size[0]], dtype=np.float32)
-    tracks = datasets.TrackSet(
-        tracks=given.tracks[:T] * scale,
-        visibility=given.visibility[:T],
-        image_size=(H, W),
-        dropped=given.dropped,
-        source_index=given.source_index,
-    )
-    if tracks.num_tracks > num_points:
-        tracks = tracks.subset(np.sort(np.random.default_rng(0).choice(tracks.num_tracks, num_points, replace=False)))
-    return frames[:T], tracks
+def load_input(video, tracks, example: str, *, num_points: int, max_frames: int, workdir: Path):
+    """The input of a run (``datasets.load_input``): an upload, or the chosen example without one.
 
-
-def _one_sequence(folder: Path, name: str) -> Path:
-    try:
-        found = find_sequences(folder)
-    except ValueError:
-        raise datasets.DataError(
-            f"{name}: no PointOdyssey sequence inside (a folder holding anno.npz and rgbs/rgb_00000.jpg ...)"
-        ) from None
-    if len(found) > 1:
-        raise datasets.DataError(f"{name} holds {len(found)} sequences; upload one at a time")
-    return found[0]
-
-
-def load_input(video, tracks, *, num_points: int, max_frames: int, workdir: Path, progress=None):
-    """Frames (T, H, W, 3), a TrackSet on them, ground truth or None, and a line naming the input.
-
-    ``video`` None means the bundled sample sequence; a ``.zip`` is a PointOdyssey sequence.
-    Without ``tracks`` the sequence's own tracks are used, or points are tracked.
+    Uploads are shrunk to ``MAX_SIDE``; a track file is scaled with its video.
     """
     if video is None and tracks is not None:
         raise datasets.DataError("a track file needs its video: upload the video too")
-    sequence = None
     if video is None:
-        sequence = datasets.load_pointodyssey(datasets.SAMPLE_SEQUENCE, max_tracks=num_points, max_frames=max_frames)
-        frames, name = np.stack(list(sequence.frames)), "bundled sample sequence"
-    elif (path := _checked_upload(video, (*datasets.VIDEO_SUFFIXES, ".zip"))).suffix.lower() == ".zip":
-        folder = datasets.extract_zip(path, workdir, max_bytes=MAX_UNPACKED_MB * 10**6)
-        try:
-            sequence = datasets.load_pointodyssey(
-                _one_sequence(folder, path.name), max_tracks=num_points, max_frames=max_frames
-            )
-            frames = np.stack(list(sequence.frames))  # read before the folder goes
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        name = f"PointOdyssey sequence {path.name}"
+        name, path = EXAMPLES.get(example, EXAMPLES["carphone"])
     else:
-        # strict: a truncated upload is refused, the page has no place for a warning
-        frames, name = datasets.read_video(path, max_frames=max_frames, max_side=MAX_SIDE, strict=True), path.name
-        if tracks is not None:  # the track file's pixels are the video's before shrinking
-            source_size = datasets.read_video(path, max_frames=2).shape[1:3]
-    if sequence is not None:
-        source_size = sequence.image_size
-    if len(frames) < MIN_FRAMES:
-        raise datasets.DataError(f"{name} has {len(frames)} frames; MI needs at least {MIN_FRAMES}")
-
-    ground_truth = None
+        path = _checked_upload(video, (*datasets.VIDEO_SUFFIXES, ".zip"))
     if tracks is not None:
-        frames, trackset = _user_tracks(tracks, source_size, frames, num_points)
-        name += f" with tracks from {Path(tracks).name}"
-    elif sequence is not None:
-        trackset = sequence.tracks
-        if trackset.object_ids is not None:
-            ids = trackset.object_ids
-            ground_truth = (ids, trackset.ambiguous, {int(i): sequence.object_name(int(i)) for i in np.unique(ids)})
-    else:
-        report = _reporter(progress, "Tracking points", "frames") if progress else None
-        tracked = datasets.track_points(frames, num_points=num_points, flow=FLOW, progress=report)
-        trackset = segmentation.visible_throughout(tracked, min_share=MIN_SHARE)
-        name += f", {trackset.num_tracks} of {tracked.num_tracks} points tracked ({FLOW.upper()} flow)"
-        if trackset.num_frames < len(frames):
-            frames = frames[: trackset.num_frames]
-            name += f" through its first {len(frames)} frames (the rest lost most points)"
-    if len(frames) < MIN_FRAMES:
-        raise datasets.DataError(f"the tracks span {len(frames)} frames; MI needs at least {MIN_FRAMES}")
-    return frames, trackset, ground_truth, name
+        tracks = _checked_upload(tracks, (".npz", ".npy"))
+    inp = datasets.load_input(
+        path,
+        tracks=tracks,
+        max_frames=max_frames,
+        max_tracks=num_points,
+        max_side=MAX_SIDE,
+        strict=True,  # a truncated upload is refused, the page has no place for a warning
+        workdir=workdir,
+        max_unpacked_bytes=MAX_UNPACKED_MB * 10**6,
+    )
+    if video is None:
+        inp.source = f"{name.split(' (')[0]}"
+    if not isinstance(inp.frames, np.ndarray):
+        inp.frames = np.stack(list(inp.frames))
+    if len(inp.frames) < MIN_FRAMES:
+        raise datasets.DataError(f"{inp.source} has {len(inp.frames)} frames; MI needs at least {MIN_FRAMES}")
+    return inp
+
+
+def _track_truth(inp, found: segmentation.VideoResult) -> datasets.GroundTruth | None:
+    """The ground truth of the grouped tracks: the input's own ids, or the masks' majority under them."""
+    truth, r = inp.truth, found.discovery
+    if truth is None:
+        return None
+    if truth.masks is not None:
+        ids, ambiguous = datasets.track_object_ids(r.tracks, r.visibility, truth.masks)
+        return dataclasses.replace(truth, object_ids=ids, ambiguous=ambiguous)
+    if r.object_ids is not None:
+        return dataclasses.replace(truth, object_ids=r.object_ids, ambiguous=r.ambiguous)
+    return None
 
 
 # ----------------------------------------------------------------------------- views
 
 
-def _table(session: Session) -> pd.DataFrame:
+def _scores(session: Session) -> Scores:
+    truth, r = session.truth, session.result
+    if truth is None:
+        return Scores()
+    tracks = (
+        None if truth.object_ids is None else segmentation.score_grouping(r.labels, truth.object_ids, truth.ambiguous)
+    )
+    masks = None
+    if truth.masks is not None and session.found is not None and session.found.foreground is not None:
+        masks = segmentation.mask_scores(session.found.foreground, truth.masks)
+    return Scores(tracks=tracks, masks=masks)
+
+
+def _table(session: Session, scores: Scores) -> pd.DataFrame:
     labels = session.result.labels
     matched = {}
-    if session.ground_truth is not None:
-        ids, ambiguous, names = session.ground_truth
-        score = segmentation.score_grouping(labels, ids, ambiguous)
-        matched = {g: f"{names.get(o, o)} ({2 * p * r / (p + r):.2f})" for g, o, p, r in score.pairs if p + r > 0}
+    if scores.tracks is not None:
+        names = session.truth.name
+        matched = {g: f"{names(o)} ({2 * p * r / (p + r):.2f})" for g, o, p, r in scores.tracks.pairs if p + r > 0}
+    objects = set(session.found.objects) if session.found is not None else set()
     colors = vis.label_colors(np.arange(-1, session.result.num_objects))
     rows = []
     for k in [*range(session.result.num_objects), -1]:
@@ -241,7 +233,9 @@ def _table(session: Session) -> pd.DataFrame:
         if k < 0 and size == 0:
             continue
         swatch = '<span style="color:#{:02x}{:02x}{:02x}">&#9679;</span> '.format(*colors[k + 1])
-        name = swatch + (f"object {k}" if k >= 0 else "noise (groups too small)")
+        name = swatch + (
+            f"object {k}" + (" (moving: masked)" if k in objects else "") if k >= 0 else "noise (groups too small)"
+        )
         rows.append([name, size, f"{100 * size / len(labels):.0f} %", matched.get(k, "")])
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
@@ -270,43 +264,57 @@ def _downloads(session: Session, folder: Path) -> list[str]:
         threshold=np.float64(r.threshold),
         auto_threshold=np.float64(session.auto_threshold),
         source_index=session.source_index,
+        **({} if session.found is None or session.found.masks is None else {"masks": session.found.masks}),
     )
     return [str(labels_csv), str(mi_csv), str(npz)]
 
 
-def _summary(session: Session) -> str:
+def _summary(session: Session, scores: Scores) -> str:
     r = session.result
     lines = [
         f"**Input:** {session.source}; {len(session.frames)} frames of "
-        f"{session.frames.shape[2]}x{session.frames.shape[1]}, {len(r.labels)} tracks.",
+        f"{session.frames.shape[2]}x{session.frames.shape[1]}, {len(r.labels)} tracks grouped.",
         "**Result:** " + "  \n".join(r.summary().splitlines()),
         f"Automatic threshold: **{session.auto_threshold:.4g} nats**; grouping at **{r.threshold:.4g} nats**.",
     ]
-    if session.ground_truth is not None:
-        ids, ambiguous, _ = session.ground_truth
-        score = segmentation.score_grouping(r.labels, ids, ambiguous)
-        sweep = session.sweep
+    if session.found is not None:
+        seconds = ", ".join(f"{stage} {s:.1f}" for stage, s in session.found.timings.items())
+        lines.append(f"Seconds: {seconds}.")
+    if scores.masks is not None:
+        lines.append(
+            f"**Masks against the ground truth:** J (IoU) **{scores.masks.j:.3f}**, boundary F {scores.masks.f:.3f} "
+            "(DAVIS measures, mean over frames)."
+        )
+    if scores.tracks is not None:
+        score, sweep = scores.tracks, session.sweep
         best = sweep.scores[sweep.best]
         lines.append(
-            f"**Against the ground truth:** F {score.f:.3f} (P {score.precision:.3f}, R {score.recall:.3f}), "
+            f"**Tracks against the ground truth:** F {score.f:.3f} (P {score.precision:.3f}, R {score.recall:.3f}), "
             f"{score.objects_extracted} object(s) extracted at this threshold; best F over thresholds "
             f"**{best.f:.3f}** at {sweep.thresholds[sweep.best]:.4g} nats; AP {sweep.ap:.3f}."
         )
     return "\n\n".join(lines)
 
 
-def _pr_curve(session: Session) -> dict:
-    if session.ground_truth is None:
+def _pr_curve(session: Session, scores: Scores) -> dict:
+    if scores.tracks is None:
         return gr.update(value=None, visible=False)
-    ids, ambiguous, _ = session.ground_truth
-    score = segmentation.score_grouping(session.result.labels, ids, ambiguous)
     name = session.result.estimator
     fig = vis.pr_curve_figure(
         {name: (session.sweep.recall, session.sweep.precision)},
-        marks={name: (score.recall, score.precision)},
+        marks={name: (scores.tracks.recall, scores.tracks.precision)},
         title="Precision-recall over thresholds (star: current)",
     )
     return gr.update(value=fig, visible=True)
+
+
+def _overlay(session: Session) -> np.ndarray:
+    r = session.result
+    if session.found is not None and session.found.masks is not None:
+        return vis.overlay_masks(
+            session.frames, session.found.masks, tracks=r.tracks, visibility=r.visibility, labels=r.labels
+        )
+    return vis.overlay_frames(session.frames, r.tracks, r.visibility, r.labels)
 
 
 def render(session: Session, progress=None) -> Views:
@@ -318,17 +326,17 @@ def render(session: Session, progress=None) -> Views:
     folder = Path(tempfile.mkdtemp(prefix="render-", dir=session.workdir))
     if progress is not None:
         progress(0.95, desc="Drawing the video")
-    overlay = vis.overlay_frames(session.frames, r.tracks, r.visibility, r.labels)
-    video = datasets.write_video(overlay, folder / "objects.mp4", fps=FPS)
+    video = datasets.write_video(_overlay(session), folder / "objects.mp4", fps=FPS)
+    scores = _scores(session)
     lo, hi = np.floor(r.mi.min() * 1e4) / 1e4, np.ceil(r.mi.max() * 1e4) / 1e4  # a readable slider
     return Views(
         video=str(video),
         first_frame=vis.draw_points(session.frames[0], r.tracks[0], r.labels, visible=r.visibility[0]),
         mi_matrix=vis.sorted_mi_matrix_figure(r.mi, r.labels),
-        table=_table(session),
+        table=_table(session, scores),
         downloads=_downloads(session, folder),
-        pr_curve=_pr_curve(session),
-        summary=_summary(session),
+        pr_curve=_pr_curve(session, scores),
+        summary=_summary(session, scores),
         auto=gr.update(label=f"Automatic threshold ({session.auto_threshold:.4g} nats)"),
         threshold=gr.update(minimum=lo, maximum=hi, value=round(r.threshold, 4), step=1e-4),
         mi_map=gr.skip(),
@@ -357,43 +365,50 @@ def run_discovery(
     max_frames,
     min_size,
     session: Session | None,
+    example: str = "carphone",
     progress=gr.Progress(),  # noqa: B008 (the Gradio idiom: it is replaced per event)
     *,
     model: infonet.InfoNet | None = None,
 ) -> Views:
-    """The run button: load, track, estimate all pairwise MI, group at the automatic threshold."""
+    """The run button: load, track, estimate all pairwise MI, group at the automatic threshold, draw masks.
+
+    Without an upload it runs the chosen ``example`` (``EXAMPLES``).
+    """
     workdir = session.workdir if session is not None else _new_workdir()
     try:
         uploads = {str(Path(f).parent) for f in (video, tracks) if f is not None}
         with user_errors(workdir, *uploads):
             estimator = make_estimator(estimator_name, model)
             progress(0, desc="Reading the input")
-            frames, trackset, ground_truth, source = load_input(
-                video,
-                tracks,
-                num_points=int(num_points),
-                max_frames=int(max_frames),
-                workdir=workdir,
-                progress=progress,
+            inp = load_input(
+                video, tracks, example, num_points=int(num_points), max_frames=int(max_frames), workdir=workdir
             )
-            result = segmentation.discover(
-                trackset,
-                estimator,
-                min_size=int(min_size),
-                progress=_reporter(progress, f"MI between tracks ({estimator.name})", "pairs"),
+            options = segmentation.VideoOptions(max_tracks=int(num_points), min_size=int(min_size))
+            stages = {
+                "tracking": ("Tracking points", "frames"),
+                "mi": (f"MI between tracks ({estimator.name})", "pairs"),
+            }
+            stages["masks"] = ("Drawing the masks", "frames")
+            tracked = segmentation.track_video(inp, options, _reporter(progress, *stages["tracking"]))
+            found = _discover(inp, tracked, estimator, options, progress, stages)
+            if tracked.min_overlap is not None:
+                inp.source += f", {tracked.every.num_tracks} points tracked ({options.flow.upper()} flow, re-seeded)"
+            result = found.discovery
+            index = (
+                np.arange(tracked.every.num_tracks)
+                if tracked.every.source_index is None
+                else tracked.every.source_index
             )
-            if ground_truth is not None:
-                ids, ambiguous, names = ground_truth
-                ground_truth = (ids[result.kept], None if ambiguous is None else ambiguous[result.kept], names)
-            source_index = np.arange(trackset.num_tracks) if trackset.source_index is None else trackset.source_index
             new = Session(
                 workdir=workdir,
-                frames=frames,
+                frames=inp.frames,
                 result=result,
                 auto_threshold=result.threshold,
-                source_index=source_index[result.kept],
-                ground_truth=ground_truth,
-                source=source,
+                source_index=index[found.grouped],
+                truth=_track_truth(inp, found),
+                source=inp.source,
+                found=found,
+                tracked=tracked,
             )
             _update_sweep(new, int(min_size))
             views = render(new, progress)
@@ -404,6 +419,38 @@ def run_discovery(
     return views._replace(auto=gr.update(value=True, label=views.auto["label"]), mi_map=None, point_info=CLICK_HINT)
 
 
+def _discover(inp, tracked, estimator, options, progress, stages) -> segmentation.VideoResult:
+    """``segmentation.discover_video`` on tracks already made (the tracking stage reported its own progress)."""
+    result = segmentation.discover(
+        tracked.grouped(),
+        estimator,
+        min_size=options.min_size,
+        min_overlap=tracked.min_overlap,
+        progress=_reporter(progress, *stages["mi"]),
+    )
+    grouped = tracked.pick[result.kept]
+    seg = segmentation.segment_objects(
+        inp.frames, tracked, grouped, result.labels, options, _reporter(progress, *stages["masks"])
+    )
+    timings = {
+        "tracking": tracked.seconds,
+        "mi": result.timings["mi"],
+        "grouping": result.timings["group"],
+        "masks": seg.seconds,
+    }
+    return segmentation.VideoResult(
+        discovery=result,
+        all_tracks=tracked.every,
+        all_labels=seg.all_labels,
+        grouped=grouped,
+        background=seg.background,
+        objects=seg.objects,
+        masks=seg.masks,
+        foreground=seg.masks > 0,
+        timings=timings | {"total": sum(timings.values())},
+    )
+
+
 def _new_workdir() -> Path:
     # removed with its session, and at the latest when the server stops (Ctrl-C mid-run included)
     folder = Path(tempfile.mkdtemp(prefix="infonet-demo-"))
@@ -412,23 +459,49 @@ def _new_workdir() -> Path:
 
 
 def _update_sweep(session: Session, min_size: int) -> None:
-    if session.ground_truth is not None and (session.sweep is None or session.sweep_min_size != min_size):
-        ids, ambiguous, _ = session.ground_truth
-        session.sweep = segmentation.sweep_thresholds(session.result.mi, ids, ambiguous, min_size=min_size)
+    truth = session.truth
+    if (
+        truth is not None
+        and truth.object_ids is not None
+        and (session.sweep is None or session.sweep_min_size != min_size)
+    ):
+        session.sweep = segmentation.sweep_thresholds(
+            session.result.mi, truth.object_ids, truth.ambiguous, min_size=min_size
+        )
         session.sweep_min_size = min_size
 
 
+def _remasked(session: Session, labels: np.ndarray) -> segmentation.VideoResult | None:
+    """The masks of a new grouping (the tracks and the MI matrix stay)."""
+    found = session.found
+    if found is None or session.tracked is None:
+        return found
+    options = segmentation.VideoOptions(min_size=1)
+    seg = segmentation.segment_objects(session.frames, session.tracked, found.grouped, labels, options)
+    return dataclasses.replace(
+        found,
+        all_labels=seg.all_labels,
+        background=seg.background,
+        objects=seg.objects,
+        masks=seg.masks,
+        foreground=seg.masks > 0,
+        timings=found.timings | {"masks": seg.seconds},
+    )
+
+
 def regroup(auto: bool, threshold, min_size, session: Session | None) -> Views:
-    """Threshold or minimum size changed: group the cached MI matrix again (no MI estimation)."""
+    """Threshold or minimum size changed: group the cached MI matrix again (no MI estimation), redraw the masks."""
     if session is None:
         raise gr.Error("Run the discovery first: the grouping needs an MI matrix")
     with user_errors():
         grouping = segmentation.group(
             session.result.mi, threshold="auto" if auto else float(threshold), min_size=int(min_size)
         )
-        session = dataclasses.replace(
-            session, result=dataclasses.replace(session.result, labels=grouping.labels, threshold=grouping.threshold)
-        )
+        result = dataclasses.replace(session.result, labels=grouping.labels, threshold=grouping.threshold)
+        found = _remasked(session, grouping.labels)
+        if found is not None:
+            found = dataclasses.replace(found, discovery=result)
+        session = dataclasses.replace(session, result=result, found=found)
         _update_sweep(session, int(min_size))
         return render(session)
 
@@ -455,11 +528,12 @@ def show_mi_map(session: Session | None, evt: gr.SelectData) -> tuple[np.ndarray
         f"{'noise' if label < 0 else f'object {label}'}; MI to the other tracks "
         f"{others.min():.3g} to {others.max():.3g} nats (median {np.median(others):.3g})."
     )
-    if session.ground_truth is not None:
-        ids, ambiguous, names = session.ground_truth
+    truth = session.truth
+    if truth is not None and truth.object_ids is not None:
+        ids, ambiguous = truth.object_ids, truth.ambiguous
         if segmentation.scored_mask(ids, ambiguous)[query]:
             query_pr = segmentation.query_pr_curve(r.mi, ids, query, ambiguous)
-            text += f" Ground truth: {names.get(int(ids[query]), ids[query])}; ranking AP {query_pr.ap:.3f}."
+            text += f" Ground truth: {truth.name(int(ids[query]))}; ranking AP {query_pr.ap:.3f}."
     return heat, text
 
 
@@ -473,9 +547,99 @@ def _forget(session: Session | None) -> None:
 
 INTRO = """# InfoNet: object discovery from point tracks
 Points that move together share information. The demo tracks points through a video, estimates
-the mutual information (MI) between every two tracks, and groups tracks whose MI passes a
-threshold into objects. **Press *Discover objects*** to run the bundled sample (a synthetic
-PointOdyssey-style sequence with ground-truth masks), or upload your own video."""
+the mutual information (MI) between every two tracks, groups tracks whose MI passes a threshold
+into objects, and masks the objects that move unlike the camera. **Press *Discover objects*** to
+run the example (real footage by default; the generated sample has ground truth and is scored),
+or upload your own video, or a zip of a sequence with its masks (DAVIS layout: frames/ and masks/;
+or PointOdyssey layout) to see J and F."""
+
+
+def _input_column(choices, default_points: int) -> dict:
+    """The left column's inputs and settings; returns the components by name."""
+    c = {}
+    c["video"] = gr.File(
+        label="Video (mp4, avi, mov, webm), or a sequence as a .zip (DAVIS: frames/ + masks/, or PointOdyssey)",
+        file_types=[*datasets.VIDEO_SUFFIXES, ".zip"],
+        elem_id="video-input",
+    )
+    c["tracks"] = gr.File(
+        label="Tracks (optional): anno.npz, or .npz / .npy of shape (T, N, 2); empty: tracked here",
+        file_types=[".npz", ".npy"],
+        elem_id="tracks-input",
+    )
+    c["example"] = gr.Radio(
+        [(label, name) for name, (label, _) in EXAMPLES.items()],
+        value="carphone",
+        label="Without an upload, run",
+        elem_id="example",
+    )
+    c["estimator"] = gr.Dropdown(choices, value=choices[0][1], label="MI estimator", elem_id="estimator")
+    c["num_points"] = gr.Slider(
+        10,
+        MAX_POINTS,
+        value=min(max(default_points, 10), MAX_POINTS),
+        step=10,
+        label="Tracks grouped by MI",
+        info="pairs grow with the square",
+        elem_id="num-points",
+    )
+    c["max_frames"] = gr.Slider(
+        MIN_FRAMES, MAX_FRAMES, value=DEFAULT_FRAMES, step=1, label="Max frames", elem_id="max-frames"
+    )
+    c["run"] = gr.Button("Discover objects", variant="primary", elem_id="run")
+    with gr.Group():
+        c["auto"] = gr.Checkbox(True, label="Automatic threshold", elem_id="auto-threshold")
+        c["threshold"] = gr.Slider(0, 1, value=0, label="MI threshold (nats)", elem_id="threshold")
+        c["min_size"] = gr.Slider(1, MAX_MIN_SIZE, value=5, step=1, label="Minimum group size", elem_id="min-size")
+    c["summary"] = gr.Markdown(elem_id="summary")
+    return c
+
+
+def _result_column() -> dict:
+    """The right column's views; returns the components by name."""
+    c = {}
+    with gr.Row():
+        c["video_out"] = gr.Video(label="Objects: masks and tracks", autoplay=True, loop=True, elem_id="overlay-video")
+        c["first_frame"] = gr.Image(label="First frame: click a point", interactive=False, elem_id="first-frame")
+    c["point_info"] = gr.Markdown(CLICK_HINT, elem_id="point-info")
+    with gr.Row():
+        c["mi_map"] = gr.Image(label="MI to the clicked point", interactive=False, elem_id="mi-map")
+        c["mi_matrix"] = gr.Plot(show_label=False, elem_id="mi-matrix")
+    c["table"] = gr.Dataframe(
+        headers=TABLE_COLUMNS,
+        datatype=["html", "number", "str", "str"],
+        label="Objects",
+        interactive=False,
+        elem_id="objects",
+    )
+    with gr.Row():
+        c["pr_curve"] = gr.Plot(show_label=False, visible=False, elem_id="pr-curve")
+        c["downloads"] = gr.File(
+            label="Downloads: labels, MI matrix, masks", file_count="multiple", interactive=False, elem_id="downloads"
+        )
+    return c
+
+
+def _wire_events(c: dict, session, model) -> None:
+    """The run button, regrouping and clicks; every event updates the views of ``Views``, in its order."""
+    outputs = [
+        c[name] for name in ("video_out", "first_frame", "mi_matrix", "table", "downloads", "pr_curve", "summary")
+    ]
+    outputs += [c["auto"], c["threshold"], c["mi_map"], c["point_info"], session]
+    inputs = [c[name] for name in ("video", "tracks", "estimator", "num_points", "max_frames", "min_size")]
+    c["run"].click(
+        functools.partial(run_discovery, model=model),
+        [*inputs, session, c["example"]],
+        outputs,
+        show_progress_on=c["video_out"],  # progress and errors over the video, the other views stay readable
+        concurrency_limit=RUN_CONCURRENCY,
+    )
+    # regrouping is cheap: any number at once, and no estimation (the MI matrix is in the session)
+    quick = dict(outputs=outputs, show_progress_on=c["video_out"], concurrency_limit=None)
+    c["auto"].input(regroup, [c["auto"], c["threshold"], c["min_size"], session], **quick)
+    c["min_size"].release(regroup, [c["auto"], c["threshold"], c["min_size"], session], **quick)
+    c["threshold"].release(set_threshold, [c["threshold"], c["min_size"], session], **quick)
+    c["first_frame"].select(show_mi_map, session, [c["mi_map"], c["point_info"]], concurrency_limit=None)
 
 
 def build_demo(model: infonet.InfoNet | None = None, *, default_points: int = DEFAULT_POINTS) -> gr.Blocks:
@@ -488,90 +652,10 @@ def build_demo(model: infonet.InfoNet | None = None, *, default_points: int = DE
         session = gr.State(None, time_to_live=SESSION_TTL_S, delete_callback=_forget)
         with gr.Row():
             with gr.Column(scale=1, min_width=320):
-                video_in = gr.File(
-                    label="Video (mp4, avi, mov, webm) or PointOdyssey sequence (.zip); empty: the bundled sample",
-                    file_types=[*datasets.VIDEO_SUFFIXES, ".zip"],
-                    elem_id="video-input",
-                )
-                tracks_in = gr.File(
-                    label="Tracks (optional): anno.npz, or .npz / .npy of shape (T, N, 2); empty: tracked here",
-                    file_types=[".npz", ".npy"],
-                    elem_id="tracks-input",
-                )
-                estimator = gr.Dropdown(choices, value=choices[0][1], label="MI estimator", elem_id="estimator")
-                num_points = gr.Slider(
-                    10,
-                    MAX_POINTS,
-                    value=min(max(default_points, 10), MAX_POINTS),
-                    step=10,
-                    label="Points (tracks)",
-                    info="pairs grow with the square",
-                    elem_id="num-points",
-                )
-                max_frames = gr.Slider(
-                    MIN_FRAMES, MAX_FRAMES, value=DEFAULT_FRAMES, step=1, label="Max frames", elem_id="max-frames"
-                )
-                run = gr.Button("Discover objects", variant="primary", elem_id="run")
-                with gr.Group():
-                    auto = gr.Checkbox(True, label="Automatic threshold", elem_id="auto-threshold")
-                    threshold = gr.Slider(0, 1, value=0, label="MI threshold (nats)", elem_id="threshold")
-                    min_size = gr.Slider(
-                        1, MAX_MIN_SIZE, value=5, step=1, label="Minimum group size", elem_id="min-size"
-                    )
-                summary = gr.Markdown(elem_id="summary")
+                inputs = _input_column(choices, default_points)
             with gr.Column(scale=2):
-                with gr.Row():
-                    video_out = gr.Video(
-                        label="Tracks coloured by object", autoplay=True, loop=True, elem_id="overlay-video"
-                    )
-                    first_frame = gr.Image(label="First frame: click a point", interactive=False, elem_id="first-frame")
-                point_info = gr.Markdown(CLICK_HINT, elem_id="point-info")
-                with gr.Row():
-                    mi_map = gr.Image(label="MI to the clicked point", interactive=False, elem_id="mi-map")
-                    mi_matrix = gr.Plot(show_label=False, elem_id="mi-matrix")
-                table = gr.Dataframe(
-                    headers=TABLE_COLUMNS,
-                    datatype=["html", "number", "str", "str"],
-                    label="Objects",
-                    interactive=False,
-                    elem_id="objects",
-                )
-                with gr.Row():
-                    pr_curve = gr.Plot(show_label=False, visible=False, elem_id="pr-curve")
-                    downloads = gr.File(
-                        label="Downloads: labels and MI matrix",
-                        file_count="multiple",
-                        interactive=False,
-                        elem_id="downloads",
-                    )
-
-        outputs = [
-            video_out,
-            first_frame,
-            mi_matrix,
-            table,
-            downloads,
-            pr_curve,
-            summary,
-            auto,
-            threshold,
-            mi_map,
-            point_info,
-            session,
-        ]
-        run.click(
-            functools.partial(run_discovery, model=model),
-            [video_in, tracks_in, estimator, num_points, max_frames, min_size, session],
-            outputs,
-            show_progress_on=video_out,  # progress and errors over the video, the other views stay readable
-            concurrency_limit=RUN_CONCURRENCY,
-        )
-        # regrouping is cheap: any number at once, and no estimation (the MI matrix is in the session)
-        quick = dict(outputs=outputs, show_progress_on=video_out, concurrency_limit=None)
-        auto.input(regroup, [auto, threshold, min_size, session], **quick)
-        min_size.release(regroup, [auto, threshold, min_size, session], **quick)
-        threshold.release(set_threshold, [threshold, min_size, session], **quick)
-        first_frame.select(show_mi_map, session, [mi_map, point_info], concurrency_limit=None)
+                views = _result_column()
+        _wire_events(inputs | views, session, model)
     return demo
 
 

@@ -19,16 +19,17 @@ from __future__ import annotations
 
 import logging
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from .archive import extract_zip
 from .davis import is_davis_sequence, load_davis
 from .pointodyssey import ANNOTATION_FILES, load_pointodyssey
 from .tracks import DataError, TrackSet, load_tracks
-from .video import VIDEO_SUFFIXES, read_video
+from .video import VIDEO_SUFFIXES, list_images, read_video
 
 __all__ = ["GroundTruth", "VideoInput", "find_sequences", "input_kind", "load_input", "subsample_tracks"]
 
@@ -146,7 +147,13 @@ def _inside_zip(folder: Path, name: str) -> Path:
     if found:
         return found[0]
     inner = [p for p in folder.iterdir() if p.is_dir()]
-    return inner[0] if len(inner) == 1 and not any(p.is_file() for p in folder.iterdir()) else folder
+    frames = inner[0] if len(inner) == 1 and not any(p.is_file() for p in folder.iterdir()) else folder
+    if not list_images(frames):
+        raise DataError(
+            f"{name}: no PointOdyssey sequence inside (anno.npz and rgbs/), no DAVIS sequence (frames/ and "
+            "masks/), nor a folder of frames"
+        )
+    return frames
 
 
 def _given_tracks(tracks_path, frames, max_tracks: int | None, seed: int) -> tuple[np.ndarray, TrackSet]:
@@ -171,7 +178,10 @@ def load_input(
     max_frames: int | None = None,
     max_tracks: int | None = None,
     seed: int = 0,
+    max_side: int | None = None,
+    strict: bool = False,
     workdir=None,
+    max_unpacked_bytes: int | None = None,
 ) -> VideoInput:
     """Reads any input the project takes (see the module docstring).
 
@@ -182,7 +192,11 @@ def load_input(
         max_frames: read at most this many frames.
         max_tracks: a seeded subsample of given tracks (a PointOdyssey sequence's or the file's).
         seed: seed of that subsample.
+        max_side: shrink the frames so that their longest side is at most this (area
+            interpolation); masks and given tracks are scaled with them. None: the input's size.
+        strict: refuse a video whose frames stop decoding early (``read_video``), instead of a warning.
         workdir: where a zip is unpacked (a fresh folder inside it, removed after reading).
+        max_unpacked_bytes: refuse a zip that would unpack to more (default: ``extract_zip``'s).
     Returns:
         :class:`VideoInput`.
     Raises:
@@ -190,15 +204,17 @@ def load_input(
     """
     path = Path(path)
     if path.is_file() and path.suffix.lower() == ".zip":
-        folder = extract_zip(path, workdir)
+        limits = {} if max_unpacked_bytes is None else {"max_bytes": max_unpacked_bytes}
+        folder = extract_zip(path, workdir, **limits)
         try:  # everything is read into memory before the folder goes
+            inner = _inside_zip(folder, path.name)
             inp = load_input(
-                _inside_zip(folder, path.name), tracks=tracks, max_frames=max_frames, max_tracks=max_tracks, seed=seed
+                inner, tracks=tracks, max_frames=max_frames, max_tracks=max_tracks, seed=seed, max_side=max_side
             )
+            if not isinstance(inp.frames, np.ndarray):
+                inp.frames = np.stack(list(inp.frames))
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-        if not isinstance(inp.frames, np.ndarray):
-            inp.frames = np.stack(list(inp.frames))  # the files go with the folder
         inp.source = f"{inp.source} (from {path.name})"
         return inp
     kind = input_kind(path)
@@ -220,11 +236,31 @@ def load_input(
             truth = GroundTruth(masks=seq.masks[: len(frames)], names={0: "background", 1: "object"})
         source = f"DAVIS sequence {path.name}"
     else:
-        frames = read_video(path, max_frames=max_frames)
+        frames = read_video(path, max_frames=max_frames, strict=strict)
         source = path.name
     if tracks is not None:
         frames, given = _given_tracks(tracks, frames, max_tracks, seed)
         if truth is not None and truth.masks is not None:
             truth.masks = truth.masks[: len(frames)]
         source += f" with tracks from {Path(tracks).name}"
-    return VideoInput(frames=frames, tracks=given, truth=truth, kind=kind, source=source)
+    inp = VideoInput(frames=frames, tracks=given, truth=truth, kind=kind, source=source)
+    return _shrunk(inp, max_side) if max_side is not None else inp
+
+
+def _shrunk(inp: VideoInput, max_side: int) -> VideoInput:
+    """The input with frames of at most ``max_side`` pixels, masks and tracks scaled with them."""
+    H, W = inp.frames[0].shape[:2]
+    if max(H, W) <= max_side:
+        return inp
+    scale = max_side / max(H, W)
+    size = (max(1, round(W * scale)), max(1, round(H * scale)))
+    frames = np.stack([cv2.resize(inp.frames[t], size, interpolation=cv2.INTER_AREA) for t in range(len(inp.frames))])
+    h, w = frames.shape[1:3]
+    truth, tracks = inp.truth, inp.tracks
+    if truth is not None and truth.masks is not None:
+        masks = np.stack([cv2.resize(m, (w, h), interpolation=cv2.INTER_NEAREST) for m in truth.masks])
+        truth = replace(truth, masks=masks)
+    if tracks is not None:  # pixel centres scale about their corners: x' = (x + 0.5) s - 0.5
+        factor = np.array([w / W, h / H], np.float32)
+        tracks = replace(tracks, tracks=(tracks.tracks + 0.5) * factor - 0.5, image_size=(h, w))
+    return replace(inp, frames=frames, truth=truth, tracks=tracks)

@@ -29,7 +29,7 @@ from .grouping import (
     unrelated_level,
 )
 from .masks import MaskOptions, object_masks, primary_objects, spread_labels
-from .pipeline import VideoOptions, VideoResult, discover_video, select_tracks
+from .pipeline import VideoOptions, VideoResult, discover_video, segment_objects, select_tracks, track_video
 from .scoring import (
     MaskScore,
     QueryPR,
@@ -58,7 +58,9 @@ __all__ = [
     "object_masks",
     "primary_objects",
     "region_similarity",
+    "segment_objects",
     "select_tracks",
+    "track_video",
     "spread_labels",
     "CRITERIA",
     "FEATURES",

@@ -42,7 +42,8 @@ __all__ = [
     "track_video",
 ]
 
-AWAY_POWER = 2.0  # how strongly the choice of tracks favours motion unlike the camera's
+AWAY_POWER = 1.0  # how strongly the choice of tracks favours motion unlike the camera's
+AWAY_FLOOR_PX = 1.0  # steps away from the camera's motion count from the tracker's noise level up
 
 
 @dataclass
@@ -110,7 +111,8 @@ def select_tracks(tracks, visibility, *, min_length: int, max_tracks: int, seed:
     """Indices of at most ``max_tracks`` tracks seen in at least ``min_length`` frames (seeded, sorted).
 
     The choice favours tracks that move unlike the camera: a track's chance is
-    (1 + a / median a) ** ``AWAY_POWER``, a its mean step away from the frame's dominant motion
+    (1 + a / max(median a, ``AWAY_FLOOR_PX``)) ** ``AWAY_POWER``, a its mean step (pixels) away
+    from the frame's dominant motion
     (``segmentation.dominant_motion``), so that small moving objects, whose points are few and
     short-lived, keep enough tracks to form a group and to cover their masks.
 
@@ -132,7 +134,7 @@ def select_tracks(tracks, visibility, *, min_length: int, max_tracks: int, seed:
     away = np.linalg.norm(tracks[1:] - dominant_motion(tracks, seen), axis=-1)  # (T - 1, N)
     mean_away = (away * steps).sum(axis=0) / np.maximum(steps.sum(axis=0), 1)
     away = mean_away[long_enough]
-    weight = (1.0 + away / max(float(np.median(away)), 1e-3)) ** AWAY_POWER
+    weight = (1.0 + away / max(float(np.median(away)), AWAY_FLOOR_PX)) ** AWAY_POWER
     rng = np.random.default_rng(seed)
     return np.sort(rng.choice(long_enough, max_tracks, replace=False, p=weight / weight.sum()))
 

@@ -52,7 +52,7 @@ def video(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def sample_run():
     """The bundled sample with the fast Pearson estimator (shared by the read-only tests)."""
-    return app.run_discovery(None, None, "pearson", 100, 40, 5, None)
+    return app.run_discovery(None, None, "pearson", 100, 40, 5, None, "sample")
 
 
 def click(x, y) -> gr.SelectData:
@@ -86,7 +86,7 @@ def test_sample_run(sample_run):
     # three objects and the background: some threshold separates them (Pearson suits rigid motion)
     assert session.result.num_objects >= 2
     assert session.sweep.scores[session.sweep.best].f > 0.95
-    assert {"background", "object1_box"} <= set(session.ground_truth[2].values())
+    assert {"background", "object1_box"} <= set(session.truth.names.values())
     assert list(out.table.columns) == app.TABLE_COLUMNS
     assert len(out.table) == session.result.num_objects + (session.result.labels < 0).any()
     assert out.table["tracks"].sum() == N
@@ -154,9 +154,42 @@ def test_zipped_pointodyssey_sequence(tmp_path):
                 zf.write(f, Path("sample") / f.relative_to(datasets.SAMPLE_SEQUENCE))
     out = app.run_discovery(str(archive), None, "pearson", 60, 20, 5, None)
     assert len(out.session.frames) == 20
-    assert out.session.ground_truth is not None and out.pr_curve["visible"]
-    assert "PointOdyssey sequence sample.zip" in out.summary
+    assert out.session.truth is not None and out.pr_curve["visible"]
+    assert "PointOdyssey sequence sample (from sample.zip)" in out.summary
     assert not list(out.session.workdir.glob("unzip-*"))  # the extracted folder is gone
+
+
+def test_first_click_shows_real_footage():
+    out = app.run_discovery(None, None, "pearson", 60, 24, 5, None)  # the default example
+    assert "carphone" in out.summary and out.session.truth is None and not out.pr_curve["visible"]
+    assert out.session.found.masks.shape == out.session.frames.shape[:3]
+    assert Path(out.video).read_bytes()[4:8] == b"ftyp"
+
+
+def test_zipped_davis_sequence_shows_j(tmp_path):
+    """A zip of frames/ and masks/ (DAVIS layout): the masks are scored, J and boundary F in the summary."""
+    import cv2
+
+    folder = tmp_path / "square"
+    (folder / "frames").mkdir(parents=True)
+    (folder / "masks").mkdir()
+    for t, frame in enumerate(textured_frames()):
+        cv2.imwrite(str(folder / "frames" / f"{t:05d}.jpg"), frame[..., ::-1])
+        mask = np.zeros((H, W), np.uint8)
+        x, y = square_origin(t)
+        mask[y : y + SQUARE, x : x + SQUARE] = 255
+        cv2.imwrite(str(folder / "masks" / f"{t:05d}.png"), mask)
+    archive = tmp_path / "square.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for f in sorted(folder.rglob("*")):
+            zf.write(f, f.relative_to(tmp_path))
+    out = app.run_discovery(str(archive), None, "pearson", 100, 100, 5, None)
+    truth = out.session.truth
+    assert truth is not None and truth.masks.shape == (T, H, W)
+    assert "J (IoU)" in out.summary and "boundary F" in out.summary
+    score = app._scores(out.session).masks
+    assert score.j > 0.5  # the square is found and masked
+    assert f"J (IoU) **{score.j:.3f}**" in out.summary
 
 
 # ----------------------------------------------------------------------------- a generated video
@@ -166,11 +199,14 @@ def test_generated_video_is_tracked_and_split(video):
     out = app.run_discovery(str(video), None, "pearson", 100, 100, 5, None)
     r = out.session.result
     assert len(out.session.frames) == T and out.first_frame.shape == (H, W, 3)
-    assert "points tracked (LK flow)" in out.summary and "first" not in out.summary
-    assert not out.pr_curve["visible"] and out.session.ground_truth is None
-    # the tracks well inside the square share one object, those well outside another
-    x0, y0 = square_origin(0)
-    p = r.tracks[0]
+    assert "points tracked (LK flow, re-seeded)" in out.summary
+    assert not out.pr_curve["visible"] and out.session.truth is None
+    assert out.session.found.masks.shape == (T, H, W)  # masks at the frames' size
+    # the tracks well inside the square share one object, those well outside another (each track
+    # where it starts: re-seeded tracks start late)
+    start = r.visibility.argmax(axis=0)
+    p = r.tracks[start, np.arange(len(start))]
+    x0, y0 = np.array([square_origin(t) for t in start]).T
     inside = (p[:, 0] > x0 + 3) & (p[:, 0] < x0 + SQUARE - 3) & (p[:, 1] > y0 + 3) & (p[:, 1] < y0 + SQUARE - 3)
     outside = (np.abs(p[:, 0] - (x0 + SQUARE / 2)) > SQUARE) | (np.abs(p[:, 1] - (y0 + SQUARE / 2)) > SQUARE)
     assert inside.sum() >= 5 and outside.sum() >= 20

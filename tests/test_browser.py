@@ -113,6 +113,7 @@ def test_run_example_and_click_a_point(server):
             page.wait_for_selector("#run")
             page.screenshot(path=ARTIFACTS / "demo-start.png", full_page=True)
 
+            page.click("#example label:has-text('Generated sample')")  # the first click would show real footage
             page.click("#run")  # the bundled sample: no upload needed
             page.wait_for_selector("#overlay-video video[src]", timeout=RUN_TIMEOUT_S * 1000)
             page.wait_for_selector("#first-frame img", state="visible")
