@@ -29,6 +29,8 @@ SEEDS = {
     "levels": 20_260_001,  # mixtures binned at LEVELS (torch generator)
     "high_levels": 20_260_002,  # mixtures binned at HIGH_LEVELS (torch generator)
     "triplets": 20_260_003,  # 3-D mixtures (torch generator)
+    "sizes": 20_260_004,  # mixtures binned at SIZE_LEVELS for the sample-size section (torch generator)
+    "size_families": 20_267_000,  # + 1_000 * distribution + repeat (numpy)
     "speed": 20_261_000,  # + n (numpy)
     "gaussian_sweep": 20_262_000,  # + 1_000 * distribution + repeat (numpy)
     "families": 20_263_000,  # + 1_000 * distribution + repeat (numpy)

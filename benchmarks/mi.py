@@ -44,12 +44,13 @@ from .common import (
     run_info,
     write_csv,
 )
+from .sizes import SIZE_LEVELS, SIZES, size_rows, size_summary
 from .speed import speed_rows
 from .targets import check_targets, pooled_mae, targets_table
 
 log = logging.getLogger(__name__)
 
-SECTIONS = ("speed", "levels", "triplets", "distributions", "highdim")
+SECTIONS = ("speed", "sizes", "levels", "triplets", "distributions", "highdim")
 
 
 @dataclass
@@ -61,10 +62,15 @@ class MIBenchmarkConfig:
     device: str = option("auto", "InfoNet device: auto, cpu, cuda (speed is also timed on the CPU)")
     weights: str = option("", "InfoNet checkpoint (default: $INFONET_WEIGHTS or assets/infonet.pt)")
     estimators: tuple[str, ...] = option(
-        ("infonet", "infonet-fast", "ksg", "kde", "mine", "gaussian"), "estimators to compare"
+        ("infonet", "infonet-sym8", "ksg", "ksg-sklearn", "kde", "mine", "gaussian"), "estimators to compare"
     )
     sections: tuple[str, ...] = option(SECTIONS, "sections to run")
     n: int = option(2000, "samples per sequence (levels, triplets, distributions)")
+    sizes: tuple[int, ...] = option(SIZES, "sample sizes of the sizes section")
+    size_per_level: int | None = option(
+        None, "mixtures per MI level 0.0-1.0 in the sizes section (preset: quick 8, else 32)"
+    )
+    size_chunks: int = option(16, "disjoint chunks of n samples per base sequence in the sizes section (at small n)")
     per_level: int | None = option(None, "mixtures per MI level 0.0-0.9 (preset: quick 40, CPU 200, GPU 1000)")
     per_level_high: int | None = option(None, "mixtures per MI level 1.0-2.0 (preset: quick 10, CPU 100, GPU 500)")
     per_k: int | None = option(None, "triplets per K (preset: quick 60, CPU 500, GPU 2000)")
@@ -87,17 +93,17 @@ class MIBenchmarkConfig:
         if section == "highdim":
             return None if estimator in HIGHDIM_ESTIMATORS else 0
         if estimator == "mine":
-            return self.mine_per_group if section in self.mine_sections else 0
+            return self.mine_per_group if section in self.mine_sections and section != "sizes" else 0
         if estimator == "kde":
-            return self.kde_per_group
+            return 0 if section == "sizes" else self.kde_per_group
         return None
 
 
 _PRESETS = {
-    "quick": dict(per_level=40, per_level_high=10, per_k=60, mc_samples=20_000, speed_repeats=3, speed_budget_s=2.0,
+    "quick": dict(size_per_level=8, per_level=40, per_level_high=10, per_k=60, mc_samples=20_000, speed_repeats=3, speed_budget_s=2.0,
                   sweep_seeds=3, highdim_n=1000, highdim_pairs=10, highdim_projections=64,
                   mine_per_group=2, mine_sections=("speed", "levels"), kde_per_group=2),
-    "cpu": dict(per_level=200, per_level_high=100, per_k=500, mc_samples=100_000, speed_repeats=10, speed_budget_s=10.0,
+    "cpu": dict(size_per_level=32, per_level=200, per_level_high=100, per_k=500, mc_samples=100_000, speed_repeats=10, speed_budget_s=10.0,
                 sweep_seeds=10, highdim_n=2000, highdim_pairs=50, highdim_projections=256,
                 mine_per_group=20, mine_sections=("speed", "levels", "triplets", "distributions"), kde_per_group=50),
 }  # fmt: skip
@@ -120,7 +126,19 @@ def resolve_mi_config(cfg: MIBenchmarkConfig) -> MIBenchmarkConfig:
     _check_choices("estimator(s)", cfg.estimators, available_estimators())
     _check_choices("section(s)", cfg.sections, SECTIONS)
     _check_choices("MINE section(s)", cfg.mine_sections, SECTIONS)
-    for name in ("n", "per_level", "per_level_high", "per_k", "mc_samples", "speed_repeats", "sweep_seeds"):
+    if not cfg.sizes or min(cfg.sizes) < 8:
+        raise ValueError(f"sizes must be >= 8 samples, got {cfg.sizes}")
+    for name in (
+        "n",
+        "size_per_level",
+        "size_chunks",
+        "per_level",
+        "per_level_high",
+        "per_k",
+        "mc_samples",
+        "speed_repeats",
+        "sweep_seeds",
+    ):
         if getattr(cfg, name) < 1:
             raise ValueError(f"{name} must be >= 1, got {getattr(cfg, name)}")
     for name in ("highdim_n", "highdim_pairs", "highdim_projections"):
@@ -205,6 +223,22 @@ def _speed(run: _Run) -> list[dict]:
     return speed_rows(timed, **sizes, budget_s=cfg.speed_budget_s, progress=run.progress)
 
 
+def _sizes(run: _Run) -> list[dict]:
+    """Section "sizes": error and bias at MI 0 against n, every estimator on the same chunked samples."""
+    cfg = run.cfg
+    step = relay(run.progress, "level set for the sizes")
+    data = make_level_set(SIZE_LEVELS, cfg.size_per_level, max(cfg.sizes), SEEDS["sizes"], **run.truth, progress=step)
+    chosen = {name: est for name, est in run.estimators.items() if cfg.cap(name, "sizes") != 0}
+    return size_rows(
+        chosen,
+        data,
+        sizes=cfg.sizes,
+        family_seed=SEEDS["size_families"],
+        max_chunks=cfg.size_chunks,
+        progress=run.progress,
+    )
+
+
 def _levels(run: _Run) -> list[dict]:
     """Section 2: the level sets 0.0-0.9 and 1.0-2.0 as one; notes the truth's standard error in the info."""
     cfg = run.cfg
@@ -254,6 +288,7 @@ def _highdim(run: _Run) -> list[dict]:
 # section of the options -> its timed steps: (label in the timings table, key of the results, step)
 _STEPS: dict[str, list[tuple[str, str, Callable[[_Run], list[dict]]]]] = {
     "speed": [("speed", "speed", _speed)],
+    "sizes": [("sizes", "sizes", _sizes)],
     "levels": [("levels", "levels", _levels)],
     "triplets": [("triplets", "triplets", _triplets)],
     "distributions": [("gaussian sweep", "gaussian_sweep", _gaussian_sweep), ("families", "families", _families)],
@@ -307,6 +342,7 @@ def run_mi_benchmark(
         triplets=results.get("triplets", []),
         sweep=results.get("gaussian_sweep", []),
         speed=results.get("speed", []),
+        sizes=size_summary(results["sizes"]) if results.get("sizes") else (),
     )
     markdown, files = _write_report(results, run)
     return MIReport(results, run.info, markdown, files)
@@ -357,6 +393,8 @@ def mi_markdown(results: dict[str, list[dict]], cfg: MIBenchmarkConfig, info: di
             "per call. MINE-500 at n = 1000 only. Paper (RTX 4090 + Threadripper), n = 1000: KSG 0.049, "
             "KDE 0.083, MINE-500 0.908, InfoNet 0.011 (0.002 with 16 batched).",
         ]
+    if results.get("sizes"):
+        out += _sizes_markdown(results["sizes"], cfg)
     if results.get("levels"):
         rows = results["levels"]
         counts = _counts(rows)
@@ -378,7 +416,10 @@ def mi_markdown(results: dict[str, list[dict]], cfg: MIBenchmarkConfig, info: di
         counts = _counts(rows)
         label = lambda r: (f"{r['estimator']} ({counts[r['estimator']]}/K)",)
         cols, body = _pivot(rows, label, "components", lambda r: cell(100 * r["accuracy"], ".1f"))
-        out += ["", f"## 3. Order accuracy, % (paper Table 3), n = {cfg.n}", ""]
+        out += ["", f"## 3. Order accuracy, % (paper Table 3), n = {cfg.n}", "", "All triplets:", ""]
+        out.append(markdown_table(["estimator", *(f"K={c}" for c in cols)], body))
+        cols, body = _pivot(rows, label, "components", lambda r: cell(100 * r["accuracy_gap"], ".1f"))
+        out += ["", "The paper's protocol (only triplets whose two true MIs differ by >= 0.02 nats):", ""]
         out.append(markdown_table(["estimator", *(f"K={c}" for c in cols)], body))
     if results.get("gaussian_sweep"):
         rows = results["gaussian_sweep"]
@@ -414,6 +455,43 @@ def mi_markdown(results: dict[str, list[dict]], cfg: MIBenchmarkConfig, info: di
     return "\n".join(out) + "\n"
 
 
+def _sizes_markdown(rows: list[dict], cfg: MIBenchmarkConfig) -> list[str]:
+    summary = size_summary(rows)
+    names = list(dict.fromkeys(r["estimator"] for r in summary))
+    out = ["", "## Accuracy against the sample size n (every estimator on the same samples)", ""]
+    for title, key, spec in (
+        ("MAE over MI levels 0.0-1.0 (mixtures; mean of the per-level MAEs)", "level_mae", ".3f"),
+        ("Mean estimate at true MI 0 (independent pairs)", "mean_at_zero", "+.3f"),
+        (
+            "MAE over the standard families (Gaussian, half-cube, asinh, wiggly, bimodal, additive noise, Student-t)",
+            "family_mae",
+            ".3f",
+        ),
+        ("90 % interval coverage (levels and independent pairs)", "coverage90", ".3f"),
+        ("Seconds per estimate (batched, this run)", "seconds", ".2e"),
+    ):
+        if key == "coverage90" and all(r[key] != r[key] for r in summary):
+            continue
+        cols, body = _pivot(summary, lambda r: (str(r["n"]),), "estimator", lambda r, k=key, sp=spec: cell(r[k], sp))
+        out += [f"**{title}**", "", markdown_table(["n", *cols], body), ""]
+    levels = [r for r in rows if r["kind"] == "level"]
+    cols, body = _pivot(
+        levels, lambda r: (r["estimator"], str(r["n"])), "group", lambda r: cell(r["mean_error"], "+.3f")
+    )
+    out += [
+        "**Mean error by true-MI level**",
+        "",
+        markdown_table(["estimator", "n", *(f"{c:.1f}" for c in cols)], body),
+        "",
+    ]
+    out.append(
+        f"Each n: the first min({cfg.size_chunks}, {max(cfg.sizes)} // n) disjoint chunks of n samples of every base "
+        f"sequence ({cfg.size_per_level} mixtures per level, truth from {cfg.mc_samples:,} Monte-Carlo samples; "
+        f"4 samples of each family), so every estimator ({', '.join(names)}) sees the same samples."
+    )
+    return out
+
+
 # ----------------------------------------------------------------------------- plots
 
 
@@ -447,6 +525,19 @@ def _save_plots(results: dict[str, list[dict]], out: Path) -> list[Path]:
         ax.set(xscale="log", yscale="log", xlabel="sequence length n", ylabel="seconds per estimate", title="Speed")
         ax.legend(fontsize=7)
         save(ax, "speed.png")
+    if results.get("sizes"):
+        fig = Figure(figsize=(11, 4))
+        panels = fig.subplots(1, 3)
+        for name, rows in _by(size_summary(results["sizes"])).items():
+            n = [r["n"] for r in rows]
+            for ax, key in zip(panels, ("level_mae", "family_mae", "mean_at_zero"), strict=True):
+                ax.plot(n, [r[key] for r in rows], marker="o", label=name)
+        titles = ("MAE, levels 0.0-1.0", "MAE, standard families", "mean estimate at MI 0")
+        for ax, title in zip(panels, titles, strict=True):
+            ax.set(xscale="log", xlabel="samples n", ylabel="nats", title=title)
+        panels[2].axhline(0, color="k", lw=0.5)
+        panels[0].legend(fontsize=8)
+        save(panels[0], "sizes.png")
     if results.get("levels"):
         ax = axes()
         for name, rows in _by(results["levels"]).items():

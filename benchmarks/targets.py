@@ -14,7 +14,12 @@ TARGETS = {
     "gaussian_mae": 0.02,  # InfoNet MAE over the Gaussian sweep, nats
     "single_seconds": 0.002,  # InfoNet, one estimate at n = 1000 on one H100 (paper: 0.011 on an RTX 4090)
     "sklearn_speedup": 5.0,  # CPU InfoNet pairs/s over scikit-learn's KSG at the same T
+    "zero_bias": 0.03,  # |mean estimate at true MI 0| for n >= 64 (ZERO_BIAS_SMALL at n = 32)
+    "coverage_low": 0.85,  # 90 % intervals hold the truth between these shares at every n
+    "coverage_high": 0.95,
 }
+ZERO_BIAS_SMALL = 0.05  # the bias target at n < 64
+KSG_NAMES = ("ksg-sklearn", "ksg")  # the KSG compared against: scikit-learn's when it ran, else the project's
 SPEED_ON_CPU = "not applicable (CPU run; the target is for one H100)"  # status of single_seconds without CUDA
 
 
@@ -38,6 +43,7 @@ def check_targets(
     sweep: Sequence[dict] = (),
     speed: Sequence[dict] = (),
     pairwise: Sequence[dict] | None = None,
+    sizes: Sequence[dict] = (),
     estimator: str = "infonet",
     targets: dict[str, float] = TARGETS,
 ) -> list[dict]:
@@ -97,6 +103,42 @@ def check_targets(
         out.append(_target("single_seconds", text, measured, min(gpu) <= targets["single_seconds"]))
     else:  # no CUDA row: nothing to check the H100 target on
         out.append(_target("single_seconds", text, measured, None, SPEED_ON_CPU if single else ""))
+    return out + _size_targets(sizes, triplets, estimator, targets)
+
+
+def _size_targets(sizes: Sequence[dict], triplets: Sequence[dict], estimator: str, targets: dict) -> list[dict]:
+    """Error at every n no worse than KSG's, bias at MI 0, interval coverage, order accuracy vs KSG."""
+    ksg = next((k for k in KSG_NAMES if any(r["estimator"] == k for r in sizes)), KSG_NAMES[-1])
+    mine = {r["n"]: r for r in sizes if r["estimator"] == estimator}
+    theirs = {r["n"]: r for r in sizes if r["estimator"] == ksg}
+    out = []
+    text = f"{estimator} MAE over levels 0.0-1.0 <= {ksg}'s at every n"
+    common = sorted(set(mine) & set(theirs))
+    measured = ", ".join(f"n={n}: {mine[n]['level_mae']:.3f} vs {theirs[n]['level_mae']:.3f}" for n in common) or "-"
+    ok = all(mine[n]["level_mae"] <= theirs[n]["level_mae"] for n in common) if common else None
+    out.append(_target("sizes_vs_ksg", text, measured, ok))
+    text = f"{estimator} mean estimate at MI 0 within {targets['zero_bias']} nats for n >= 64 ({ZERO_BIAS_SMALL} below)"
+    limit = lambda n: targets["zero_bias"] if n >= 64 else ZERO_BIAS_SMALL  # noqa: E731
+    measured = ", ".join(f"n={n}: {r['mean_at_zero']:+.3f}" for n, r in sorted(mine.items())) or "-"
+    ok = all(abs(r["mean_at_zero"]) <= limit(n) for n, r in mine.items()) if mine else None
+    out.append(_target("zero_bias", text, measured, ok))
+    lo, hi = targets["coverage_low"], targets["coverage_high"]
+    text = f"{estimator} 90 % interval coverage in [{lo:.0%}, {hi:.0%}] at every n"
+    held = {n: r["coverage90"] for n, r in sorted(mine.items()) if r["coverage90"] == r["coverage90"]}
+    measured = ", ".join(f"n={n}: {c:.1%}" for n, c in held.items()) or "-"
+    out.append(_target("coverage", text, measured, all(lo <= c <= hi for c in held.values()) if held else None))
+    text = f"{estimator} order accuracy (all triplets and the paper's >= 0.02-apart ones) >= KSG's at every K"
+    ours = {r["components"]: r for r in triplets if r["estimator"] == estimator}
+    ksgs = {r["components"]: r for r in triplets if r["estimator"] in KSG_NAMES}
+    ks = sorted(set(ours) & set(ksgs))
+    worst = min(ks, key=lambda k: ours[k]["accuracy"] - ksgs[k]["accuracy"], default=None)
+    if worst is None:
+        out.append(_target("order_vs_ksg", text, "-", None))
+    else:
+        keys = [key for key in ("accuracy", "accuracy_gap") if all(key in ours[k] and key in ksgs[k] for k in ks)]
+        margin = {key: min(ours[k][key] - ksgs[k][key] for k in ks) for key in keys}
+        measured = ", ".join(f"smallest margin {100 * m:+.1f} points ({key})" for key, m in margin.items())
+        out.append(_target("order_vs_ksg", text, measured, all(m >= 0 for m in margin.values())))
     return out
 
 

@@ -22,7 +22,18 @@ from scipy.spatial import cKDTree
 from .copula import rank_transform_np
 from .interface import FunctionEstimator, check_batch, check_pair
 
-__all__ = ["ksg", "kde", "mine", "gaussian", "pearson", "GaussianEstimator", "PearsonEstimator", "KSGEstimator"]
+__all__ = [
+    "ksg",
+    "kde",
+    "mine",
+    "gaussian",
+    "pearson",
+    "GaussianEstimator",
+    "PearsonEstimator",
+    "KSGEstimator",
+    "ksg_sklearn",
+    "SklearnKSGEstimator",
+]
 
 
 def _standardise(a: np.ndarray) -> np.ndarray:
@@ -200,3 +211,26 @@ class PearsonEstimator(FunctionEstimator):
 class KSGEstimator(FunctionEstimator):
     def __init__(self, k: int = 3):
         super().__init__("ksg", ksg, k=k)
+
+
+def ksg_sklearn(x, y, k: int = 3) -> float:
+    """scikit-learn's KSG (``mutual_info_regression``, k neighbours; it clips negative values to 0).
+
+    Raises:
+        ValueError: bad input, or scikit-learn is not installed.
+    """
+    x, y = check_pair(x, y)
+    if x.shape[1] != 1 or y.shape[1] != 1:
+        raise ValueError("ksg-sklearn takes one-dimensional x and y")
+    try:
+        from sklearn.feature_selection import mutual_info_regression
+    except ImportError:
+        raise ValueError("ksg-sklearn needs scikit-learn: pip install scikit-learn") from None
+    if _is_constant(x) or _is_constant(y):
+        return 0.0
+    return float(mutual_info_regression(x, y[:, 0], n_neighbors=k, random_state=0)[0])
+
+
+class SklearnKSGEstimator(FunctionEstimator):
+    def __init__(self, k: int = 3):
+        super().__init__("ksg-sklearn", ksg_sklearn, k=k)

@@ -22,6 +22,8 @@ __all__ = [
     "asinh",
     "additive_uniform",
     "student_t",
+    "wiggly",
+    "bimodal",
     "gaussian_mi",
 ]
 
@@ -86,6 +88,23 @@ def half_cube(rho: float) -> Distribution:
 def asinh(rho: float) -> Distribution:
     """The Gaussian pushed through asinh on both axes (lighter tails)."""
     return _mapped(f"asinh(rho={rho:g})", rho, np.arcsinh)
+
+
+def wiggly(rho: float) -> Distribution:
+    """The Gaussian pushed through the increasing wiggle t -> t + 0.4 sin(2 t) on both axes."""
+    return _mapped(f"wiggly(rho={rho:g})", rho, lambda t: t + 0.4 * np.sin(2 * t))
+
+
+def _to_bimodal(t: np.ndarray) -> np.ndarray:
+    """The increasing map taking N(0, 1) to the mixture 1/2 N(-1.5, 0.5^2) + 1/2 N(1.5, 0.5^2)."""
+    z = np.linspace(-5.0, 5.0, 4001)
+    cdf = 0.5 * (special.ndtr((z + 1.5) / 0.5) + special.ndtr((z - 1.5) / 0.5))
+    return np.interp(special.ndtr(t), cdf, z)
+
+
+def bimodal(rho: float) -> Distribution:
+    """The Gaussian with bimodal marginals (each pushed through an increasing map to a two-peak mixture)."""
+    return _mapped(f"bimodal(rho={rho:g})", rho, _to_bimodal)
 
 
 def additive_uniform(eps: float) -> Distribution:

@@ -207,6 +207,11 @@ class InfoNetEstimator(MIEstimator):
             x, y, model=self.model, symmetries=self.symmetries or DEFAULT_SYMMETRIES, progress=progress
         )
 
+    def estimate_interval_batch(self, x, y, progress=None) -> tuple[np.ndarray, np.ndarray]:
+        """(B,) estimates and their (B, 2) 90 % intervals (the 5 % and 95 % quantiles)."""
+        sym = self.symmetries or DEFAULT_SYMMETRIES
+        return estimate_mi_batch(x, y, model=self.model, symmetries=sym, return_interval=True, progress=progress)
+
     def pairwise(self, series, progress=None) -> np.ndarray:
         series = np.asarray(series, dtype=np.float64)
         if series.ndim != 2:

@@ -9,7 +9,7 @@ to the neural ones.
 
 from __future__ import annotations
 
-from .baselines import GaussianEstimator, KSGEstimator, PearsonEstimator, kde, mine
+from .baselines import GaussianEstimator, KSGEstimator, PearsonEstimator, SklearnKSGEstimator, kde, mine
 from .estimate import InfoNetEstimator
 from .interface import FunctionEstimator, MIEstimator
 
@@ -27,6 +27,7 @@ _FACTORIES = {
     "infonet": InfoNetEstimator,
     "infonet-sym8": _infonet_sym8,
     "ksg": KSGEstimator,
+    "ksg-sklearn": SklearnKSGEstimator,
     "kde": lambda **kw: FunctionEstimator("kde", kde, **kw),
     "mine": lambda **kw: FunctionEstimator("mine", mine, **kw),
     "gaussian": GaussianEstimator,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["MixtureBatch", "random_mixtures", "mixture_mi", "sample_training_batch"]
+__all__ = ["MixtureBatch", "random_mixtures", "flat_mixtures", "mixture_mi", "sample_training_batch"]
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -156,6 +156,25 @@ def mixture_mi(
 
 
 @torch.no_grad()
+def flat_mixtures(
+    batch: int,
+    generator: torch.Generator,
+    *,
+    num_components: tuple[int, int] = (1, 20),
+    pool_factor: int = POOL_FACTOR,
+) -> MixtureBatch:
+    """``batch`` random 2-D mixtures (float32) drawn from a pool of ``pool_factor * batch`` with weights
+    inversely proportional to the pool's count in each MI bin (screened with a few Monte-Carlo
+    samples): the recipe's mixtures, with every MI level about equally often."""
+    pool = random_mixtures(batch * pool_factor, 2, generator, num_components=num_components, dtype=torch.float32)
+    rough, _ = mixture_mi(pool, [0], [1], generator, num_samples=SCREEN_SAMPLES, chunk=SCREEN_SAMPLES)
+    bins = (rough.clamp(0, FLATTEN_MAX_MI) / FLATTEN_BIN).long()
+    counts = torch.bincount(bins, minlength=FLATTEN_BINS).to(rough.dtype)
+    pick = torch.multinomial(1.0 / counts[bins], batch, replacement=False, generator=generator)
+    return pool.select(pick)
+
+
+@torch.no_grad()
 def sample_training_batch(
     batch: int,
     n: int,
@@ -182,12 +201,7 @@ def sample_training_batch(
         x, y: (B, n) float32 samples; mi: (B,) float32 Monte-Carlo ground truth.
     """
     if flatten:
-        pool = random_mixtures(batch * pool_factor, 2, generator, num_components=num_components, dtype=torch.float32)
-        rough, _ = mixture_mi(pool, [0], [1], generator, num_samples=SCREEN_SAMPLES, chunk=SCREEN_SAMPLES)
-        bins = (rough.clamp(0, FLATTEN_MAX_MI) / FLATTEN_BIN).long()
-        counts = torch.bincount(bins, minlength=FLATTEN_BINS).to(rough.dtype)
-        pick = torch.multinomial(1.0 / counts[bins], batch, replacement=False, generator=generator)
-        mix = pool.select(pick)
+        mix = flat_mixtures(batch, generator, num_components=num_components, pool_factor=pool_factor)
     else:
         mix = random_mixtures(batch, 2, generator, num_components=num_components, dtype=torch.float32)
     xy = mix.sample(n, generator)

@@ -4,7 +4,8 @@ Shapes: B batch of sequences, n samples per sequence, G cells per side of the co
 P patch side, M = (G / P)^2 tokens, D width, Q quantiles.
 
     (u, v) copula samples (B, n) each
-      -> empirical copula density on a G x G grid: each sample splatted bilinearly (B, G, G)
+      -> empirical copula density on a G x G grid: each sample's rank cell integrated over the
+         grid cells (B, G, G), then blurred (Gaussian, about one cell)
       -> M tokens: P x P patches of the density, embedded, plus position and sample-size embeddings
       -> `depth` pre-norm self-attention blocks over the tokens (B, M, D)
       -> critic table T (B, G, G): each token decodes its own patch of cells
@@ -52,6 +53,7 @@ class InfoNetConfig:
     depth: int = 3  # self-attention blocks
     heads: int = 4
     mlp_ratio: int = 2
+    input_blur: float = 1.0  # std (in cells) of the Gaussian blur of the density before the trunk (0: none)
     detach_head: bool = False  # the head reads the trunk through stopped gradients (a pure calibrator)
     crossfit: bool = False  # DV read-out on the half of the samples the table was not built from
 
@@ -65,6 +67,8 @@ class InfoNetConfig:
             )
         if self.dim % self.heads:
             raise ValueError(f"dim ({self.dim}) must be divisible by heads ({self.heads})")
+        if self.input_blur < 0:
+            raise ValueError(f"input_blur must be >= 0, got {self.input_blur}")
 
     @property
     def num_tokens(self) -> int:
@@ -128,6 +132,27 @@ def splat(u: torch.Tensor, v: torch.Tensor, grid_size: int) -> torch.Tensor:
         0, index.reshape(-1), weight.reshape(-1)
     )
     return flat.view(B, G, G) * (G * G / n)
+
+
+def smoothing_matrix(size: int, sigma: float) -> torch.Tensor:
+    """(G, G) Gaussian smoothing along one axis, reflected at the borders, preserving mass.
+
+    ``S @ D @ S.T`` blurs a density grid D; each column of S sums to 1, so no mass is lost at the
+    borders and a uniform density stays uniform.
+    """
+    if sigma == 0:
+        return torch.eye(size)
+    radius = int(math.ceil(3 * sigma))
+    offsets = torch.arange(-radius, radius + 1, dtype=torch.float64)
+    kernel = torch.exp(-0.5 * (offsets / sigma) ** 2)
+    kernel /= kernel.sum()
+    mat = torch.zeros(size, size, dtype=torch.float64)
+    for j in range(size):  # the mass of cell j, spread over its neighbours i
+        for off, w in zip(offsets.long().tolist(), kernel.tolist(), strict=True):
+            i = j + off
+            i = -i - 1 if i < 0 else (2 * size - i - 1 if i >= size else i)  # reflect about the edge
+            mat[min(max(i, 0), size - 1), j] += w
+    return mat.float()
 
 
 def patchify(image: torch.Tensor, p: int) -> torch.Tensor:
@@ -217,12 +242,19 @@ class InfoNet(nn.Module):
         self.norm = nn.LayerNorm(D)
         self.to_table = nn.Linear(D, p2)  # each token decodes the critic on its own patch
         self.head = QuantileHead(D)
+        # The blur hides where samples sit inside their cells: without it, the grid of ranks (spacing
+        # 1/n) beats against the grid of cells, and the picture of the same copula changes with n
+        # mod G (at n = 32 every sample fills one cell exactly, at n = 33 none does), which the
+        # network learned as a cue (measured: estimates on independent data jumped 0.44 -> 0.79 ->
+        # 0.41 from n = 31 to 32 to 33).
+        self.register_buffer("blur", smoothing_matrix(cfg.grid_size, cfg.input_blur), persistent=False)
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
     def trunk(self, density: torch.Tensor, log_n: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Density grids (B, G, G) and log-n features (B, 1) -> tokens (B, M, D) and critic tables (B, G, G)."""
+        density = self.blur @ density @ self.blur.T
         patches = patchify(density, self.cfg.patch_size)  # (B, M, P*P)
         x = self.embed(torch.cat([patches, torch.log1p(patches)], dim=-1))
         x = x + self.pos + self.size_embed(log_n).unsqueeze(1)

@@ -4,8 +4,12 @@ Shapes: B sequences, n samples.
 
 A batch mixes four kinds of joint distributions of (X, Y), drawn afresh at every step:
 
-- the paper's random 2-D Gaussian mixtures (:func:`infonet.mixtures.sample_training_batch`,
-  MI from Monte Carlo with exact densities, resampled towards a flat MI histogram);
+- the paper's random 2-D Gaussian mixtures (:func:`infonet.mixtures.flat_mixtures`, resampled
+  towards a flat MI histogram; MI from Monte Carlo with exact densities). Computing that truth
+  costs more than the network's step on a CPU, so by default the mixtures come from a
+  :class:`MixtureBank`: ``bank_size`` mixtures drawn once from the seed, with their MI from
+  ``bank_mc_samples`` samples (more accurate than a per-step truth), from which every step draws
+  fresh samples. ``bank_size=0`` draws fresh mixtures at every step;
 - exactly independent pairs (MI = 0): a mixture sample whose y is shuffled within the sequence.
   Without a point mass at 0 a regression trained on a flat MI histogram reads dependence into
   independent data at small n (the prior says "some MI" where the data cannot say "none");
@@ -24,9 +28,16 @@ from dataclasses import dataclass
 
 import torch
 
-from .mixtures import sample_training_batch
+from .mixtures import MixtureBatch, flat_mixtures, mixture_mi, random_mixtures, sample_training_batch
 
-__all__ = ["PriorConfig", "sample_prior_batch", "student_t_batch", "additive_noise_batch", "student_t_mi"]
+__all__ = [
+    "PriorConfig",
+    "MixtureBank",
+    "sample_prior_batch",
+    "student_t_batch",
+    "additive_noise_batch",
+    "student_t_mi",
+]
 
 MAX_DOF = 30  # Student-t degrees of freedom are drawn from 1..MAX_DOF (integers: a chi-square is a sum of squares)
 MAX_GAUSSIAN_MI = 2.5  # the Gaussian part of a Student-t pair's MI is uniform in [0, this]
@@ -40,12 +51,50 @@ class PriorConfig:
     additive: float = 0.10  # share of additive-noise pairs
     max_components: int = 20  # mixtures have K ~ U{1..max_components}
     flatten: bool = True  # mixtures resampled towards a flat MI histogram
-    mc_samples: int = 2048  # Monte-Carlo samples of a mixture's MI
+    mc_samples: int = 2048  # Monte-Carlo samples of a mixture's MI, drawn per step (bank_size = 0)
+    bank_size: int = 16_384  # mixtures in the bank (0: fresh mixtures every step)
+    bank_mc_samples: int = 4096  # Monte-Carlo samples of each banked mixture's MI
 
     def __post_init__(self):
         shares = (self.independent, self.student_t, self.additive)
         if min(shares) < 0 or sum(shares) > 1:
             raise ValueError(f"prior shares must be >= 0 and sum to at most 1, got {shares}")
+        if self.bank_size < 0 or self.max_components < 1 or min(self.mc_samples, self.bank_mc_samples) < 64:
+            raise ValueError("prior: bank_size must be >= 0, max_components >= 1, Monte-Carlo samples >= 64")
+
+
+BANK_CHUNK = 256  # mixtures per build step of a bank
+
+
+class MixtureBank:
+    """A fixed set of random mixtures with their true MI, computed once; batches are fresh samples of them.
+
+    Built deterministically from ``seed`` (so a resumed run rebuilds the same bank), on ``device``.
+    """
+
+    def __init__(self, cfg: PriorConfig, seed: int, device: torch.device):
+        g = torch.Generator(device).manual_seed(seed)
+        parts, truth = [], []
+        for start in range(0, cfg.bank_size, BANK_CHUNK):
+            size = min(BANK_CHUNK, cfg.bank_size - start)
+            comps = (1, cfg.max_components)
+            if cfg.flatten:
+                mix = flat_mixtures(size, g, num_components=comps)
+            else:
+                mix = random_mixtures(size, 2, g, num_components=comps, dtype=torch.float32)
+            mi, _ = mixture_mi(mix, [0], [1], g, num_samples=cfg.bank_mc_samples, chunk=cfg.bank_mc_samples)
+            parts.append(mix)
+            truth.append(mi.float())
+        self.mixtures = MixtureBatch(
+            *(torch.cat([getattr(p, f) for p in parts]) for f in ("log_weights", "means", "covs"))
+        )
+        self.mi = torch.cat(truth)  # (S,)
+
+    def sample(self, batch: int, n: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``batch`` banked mixtures drawn at random, n fresh samples each: x, y (B, n) and MI (B,)."""
+        rows = torch.randint(len(self.mi), (batch,), generator=g, device=g.device)
+        xy = self.mixtures.select(rows).sample(n, g)
+        return xy[..., 0].float(), xy[..., 1].float(), self.mi[rows]
 
 
 def _t_shift(a: torch.Tensor) -> torch.Tensor:
@@ -91,18 +140,22 @@ def _shuffle_rows(y: torch.Tensor, g: torch.Generator) -> torch.Tensor:
 
 @torch.no_grad()
 def sample_prior_batch(
-    batch: int, n: int, g: torch.Generator, cfg: PriorConfig | None = None
+    batch: int, n: int, g: torch.Generator, cfg: PriorConfig | None = None, bank: MixtureBank | None = None
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """A training batch from the prior: x, y (B, n) float32 samples and their true MI (B,), shuffled.
 
-    The counts of each kind are the shares of ``cfg`` rounded down; the rest are mixtures.
+    The counts of each kind are the shares of ``cfg`` rounded down; the rest are mixtures, from
+    ``bank`` when given, else fresh ones.
     """
     cfg = cfg or PriorConfig()
     n_ind, n_t, n_add = (int(share * batch) for share in (cfg.independent, cfg.student_t, cfg.additive))
     n_mix = batch - n_t - n_add  # independent pairs are shuffled mixtures
-    x, y, mi = sample_training_batch(
-        n_mix, n, g, num_components=(1, cfg.max_components), mc_samples=cfg.mc_samples, flatten=cfg.flatten
-    )
+    if bank is not None:
+        x, y, mi = bank.sample(n_mix, n, g)
+    else:
+        x, y, mi = sample_training_batch(
+            n_mix, n, g, num_components=(1, cfg.max_components), mc_samples=cfg.mc_samples, flatten=cfg.flatten
+        )
     if n_ind:
         y = torch.cat([_shuffle_rows(y[:n_ind], g), y[n_ind:]])
         mi = torch.cat([torch.zeros_like(mi[:n_ind]), mi[n_ind:]])

@@ -45,19 +45,19 @@ from .checkpoint import load_checkpoint, model_from_checkpoint, model_payload, r
 from .cli import save_options
 from .copula import rank_transform
 from .estimate import predict
-from .evaluation import LevelSet, TripletSet, make_level_set, make_triplet_set
+from .evaluation import ORDER_GAP, LevelSet, TripletSet, make_level_set, make_triplet_set
 from .model import QUANTILES, InfoNet, InfoNetConfig
 from .pairwise import autocast_for
-from .prior import PriorConfig, sample_prior_batch
+from .prior import MixtureBank, PriorConfig, sample_prior_batch
 
 __all__ = ["TrainConfig", "ValidationConfig", "train", "pinball_loss", "validate"]
 
 log = logging.getLogger(__name__)
 
 VAL_SEED = 10_000_019  # validation sets; training seeds are (seed, step, rank), benchmarks use others
+BANK_SEED = 30_000_001  # + seed: the training mixture bank
 VAL_LEVELS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.5)
 SCORED_LEVELS = 1.0  # the validation MAE is the mean over levels up to this one (the 0.0-1.0)
-ORDER_GAP = 0.02  # the paper's triplets keep only pairs of true MIs at least this far apart
 # options that may change when resuming; all others must match the checkpoint's
 RESUMABLE_CHANGES = {"steps", "max_minutes", "resume", "progress", "val_every", "ckpt_every", "device", "compile"}
 
@@ -352,6 +352,7 @@ class RunState:
     opt: torch.optim.Optimizer
     sched: torch.optim.lr_scheduler.LRScheduler
     cfg: TrainConfig
+    bank: MixtureBank | None = None
     step: int = 0
     best: float = math.inf
 
@@ -410,6 +411,9 @@ def _build_run(cfg: TrainConfig, ckpt: dict | None, world: int, device: torch.de
     )
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg))
     state = RunState(model, model, opt, sched, cfg)
+    if cfg.prior.bank_size:
+        log.info("building the mixture bank (%d mixtures)", cfg.prior.bank_size)
+        state.bank = MixtureBank(cfg.prior, seed=BANK_SEED + cfg.seed, device=device)
     if ckpt:
         opt.load_state_dict(ckpt["optimizer"])
         sched.load_state_dict(ckpt["scheduler"])
@@ -426,7 +430,7 @@ def _train_step(state: RunState, rank: int, device: torch.device) -> dict:
     cfg = state.cfg
     g = step_generator(cfg.seed, state.step, rank, device)
     n = sequence_length(g, cfg)
-    x, y, mi = sample_prior_batch(cfg.batch_size, n, g, cfg.prior)
+    x, y, mi = sample_prior_batch(cfg.batch_size, n, g, cfg.prior, state.bank)
     u, v = rank_transform(x), rank_transform(y)
     if cfg.augment:
         u, v = random_symmetry(u, v, g)

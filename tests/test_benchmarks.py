@@ -118,7 +118,29 @@ def _target_rows(mae=0.01, accuracy=0.997, sweep_mae=0.01, seconds=0.0015, missi
         {"estimator": "infonet", "device": device, "batch": 1, "n": 1000, "seconds": seconds},
         {"estimator": "infonet", "device": device, "batch": 16, "n": 1000, "seconds": 99.0},  # batched: not a target
     ]
-    return bm.check_targets(levels=levels, triplets=triplets, sweep=sweep, speed=speed)
+    return bm.check_targets(levels=levels, triplets=triplets, sweep=sweep, speed=speed)[:4]
+
+
+def test_size_targets_compare_with_ksg_at_every_n():
+    def summary(name, mae, zero, coverage=float("nan")):
+        return [
+            {"estimator": name, "n": n, "level_mae": mae, "mean_at_zero": zero, "coverage90": coverage}
+            for n in (32, 64)
+        ]
+
+    by_key = lambda rows: {r["key"]: r for r in rows}  # noqa: E731
+    rows = by_key(bm.check_targets(sizes=summary("infonet", 0.1, 0.02, 0.9) + summary("ksg-sklearn", 0.12, 0.0)))
+    assert rows["sizes_vs_ksg"]["status"] == "PASS" and "n=32: 0.100 vs 0.120" in rows["sizes_vs_ksg"]["measured"]
+    assert rows["zero_bias"]["status"] == "PASS" and rows["coverage"]["status"] == "PASS"
+    rows = by_key(bm.check_targets(sizes=summary("infonet", 0.13, 0.04, 0.97) + summary("ksg", 0.12, 0.0)))
+    assert rows["sizes_vs_ksg"]["status"] == "MISS"  # worse than the project's KSG when sklearn's did not run
+    assert rows["zero_bias"]["status"] == "MISS"  # 0.04 > 0.03 at n = 64 (0.04 <= 0.05 at n = 32 alone would pass)
+    assert rows["coverage"]["status"] == "MISS"
+    triplets = [
+        {"estimator": e, "components": 1, "accuracy": a, "accuracy_gap": a}
+        for e, a in (("infonet", 0.9), ("ksg", 0.95))
+    ]
+    assert by_key(bm.check_targets(triplets=triplets))["order_vs_ksg"]["status"] == "MISS"
 
 
 def test_targets_pass_and_miss():
@@ -148,7 +170,7 @@ def test_speed_target_is_for_cuda_only():
 
 
 def test_targets_not_run_and_speedup():
-    assert [r["status"] for r in bm.check_targets()] == ["not run"] * 4
+    assert [r["status"] for r in bm.check_targets()] == ["not run"] * 8
     rows = bm.check_targets(
         pairwise=[{"frames": 200, "sklearn_speedup": 7.0}, {"frames": 1000, "sklearn_speedup": 4.0}]
     )
@@ -372,3 +394,25 @@ def test_cpu_measurement_in_own_process(tiny_model):
     tracks, _ = bm.planted_tracks(8, 64, 2, seed=4)
     row = bm.measure_pairwise(tiny_model, tracks[:, :, 0].T, device="cpu", precision="fp32", isolate=True)
     assert row["pairs"] == 28 and row["pairs_per_s"] > 0 and "own process" in row["memory"]
+
+
+def test_size_rows_known_answers():
+    from benchmarks.sizes import chunks, size_rows, size_summary
+
+    rng = np.random.default_rng(0)
+    levels = LevelSet(
+        x=rng.standard_normal((4, 64)), y=rng.standard_normal((4, 64)), mi=np.array([0.0, 0.1, 0.5, 0.52]),
+        se=np.zeros(4), level=np.array([0.0, 0.1, 0.5, 0.5]), components=np.ones(4),
+    )  # fmt: skip
+    assert np.array_equal(chunks(levels.x, 16, 2), levels.x[:, :32].reshape(-1, 16))
+    zero = FunctionEstimator("zero", lambda x, y: 0.0)
+    fams = [distributions.gaussian(0.6)]
+    rows = size_rows({"zero": zero}, levels, sizes=(16, 64), families=fams, family_repeats=2, max_chunks=3)
+    (s16, s64) = size_summary(rows)
+    assert s16["n"] == 16 and s64["n"] == 64
+    for s in (s16, s64):  # an estimator that always says 0: its error is the truth itself
+        assert s["mean_at_zero"] == 0.0
+        assert s["level_mae"] == pytest.approx(np.mean([0.0, 0.1, 0.51]))
+        assert s["family_mae"] == pytest.approx(distributions.gaussian(0.6).mi)
+    counts = {r["group"]: r["count"] for r in rows if r["n"] == 16 and r["kind"] == "level"}
+    assert counts == {0.0: 3, 0.1: 3, 0.5: 6}  # min(3 chunks, 64 // 16) per sequence
