@@ -15,7 +15,7 @@ __infonet_toolkit__ = True  # tells this package from a namesake on the path
 
 from .affinity import FEATURES, MIN_OVERLAP, check_tracks, dominant_motion, track_mi, track_views
 from .benchmark import TrackResult, evaluate_tracks, find_sequences
-from .discovery import Discovery, discover, finite_tracks, visible_throughout
+from .discovery import Discovery, discover, finite_tracks
 from .grouping import (
     CRITERIA,
     METHODS,
@@ -94,5 +94,4 @@ __all__ = [
     "threshold_candidates",
     "track_views",
     "unrelated_level",
-    "visible_throughout",
 ]

@@ -24,7 +24,7 @@ from infonet.interface import MIEstimator
 from .affinity import FEATURES, MIN_FRAMES, track_mi
 from .grouping import CRITERIA, METHODS, Grouping, group
 
-__all__ = ["Discovery", "discover", "finite_tracks", "visible_throughout"]
+__all__ = ["Discovery", "discover", "finite_tracks"]
 
 log = logging.getLogger(__name__)
 
@@ -94,51 +94,6 @@ def finite_tracks(tracks) -> np.ndarray:
     if tracks.ndim != 3 or tracks.shape[2] != 2:
         raise ValueError(f"tracks must have shape (T, N, 2) (frames, tracks, x/y); got {tracks.shape}")
     return np.isfinite(tracks).all(axis=(0, 2))
-
-
-def visible_throughout(trackset, *, min_tracks: int = 2, min_share: float = 0.0, min_frames: int = 2 * MIN_FRAMES):
-    """The tracks of a ``datasets.TrackSet`` that are visible in every frame.
-
-    For tracks from an optical-flow tracker (``datasets.track_points``), where a point is
-    lost for good at its first invisible frame and its position then freezes: the frozen
-    tail is not a trajectory and would fake dependence between lost points. (PointOdyssey's
-    occluded points keep true positions; do not filter those.)
-
-    With ``min_share`` > 0, a clip over which fewer than that share of the points survive (a
-    fast pan, a long occlusion) is first cut to its longest beginning, of at least
-    ``min_frames`` frames, over which that share does: it costs frames instead of most of the
-    points. The result then has fewer frames than the input (cut the video to ``num_frames``).
-
-    Raises:
-        ValueError: fewer than ``min_tracks`` tracks survive, or ``min_share`` outside [0, 1].
-    """
-    if not 0 <= min_share <= 1:
-        raise ValueError(f"min_share must be between 0 and 1, got {min_share}")
-    visibility = np.asarray(trackset.visibility, dtype=bool)
-    T, N = visibility.shape
-    surviving = np.logical_and.accumulate(visibility, axis=0).sum(axis=1)  # (T,) visible in frames 0..t
-    need = int(np.ceil(min_share * N))
-    if surviving[-1] < need:
-        enough = np.flatnonzero(surviving >= need)
-        frames = max(min(min_frames, T), int(enough[-1]) + 1 if enough.size else 0)
-        log.warning(
-            "only %d of %d points stay tracked through all %d frames; using the first %d frames, where %d do",
-            surviving[-1],
-            N,
-            T,
-            frames,
-            surviving[frames - 1],
-        )
-        trackset, visibility = trackset.first_frames(frames), visibility[:frames]
-    keep = visibility.all(axis=0)
-    if keep.sum() < min_tracks:
-        raise ValueError(
-            f"no valid tracks left: {int(keep.sum())} of {len(keep)} points stay visible (tracked) in all "
-            f"{len(visibility)} frames; try fewer frames or a steadier video"
-        )
-    if not keep.all():
-        log.info("keeping %d of %d tracks visible in every frame", int(keep.sum()), len(keep))
-    return trackset.subset(keep)
 
 
 def discover(

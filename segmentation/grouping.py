@@ -64,6 +64,8 @@ __all__ = [
 
 METHODS = ("components", "louvain")
 TOLERANCE = 0.005  # relative: near-ties of modularity go to the higher threshold
+END_MARGIN = 1e-3  # relative: the end thresholds lie this far beyond the strongest / weakest merge (scale >= 1 nat)
+MIN_EDGE_WEIGHT = 1e-12  # Louvain needs positive edge weights; an MI of 0 or below still joins at this weight
 CRITERIA = ("modularity", "otsu")
 
 
@@ -158,7 +160,7 @@ def threshold_candidates(mi, max_count: int | None = None) -> np.ndarray:
     """
     _, _, levels = merge_levels(mi)
     levels = np.unique(levels)[::-1]  # distinct, descending
-    gap = max(float(levels[0] - levels[-1]), 1.0) * 1e-3
+    gap = max(float(levels[0] - levels[-1]), 1.0) * END_MARGIN
     edges = np.concatenate([[levels[0] + gap], levels, [levels[-1] - gap]])
     cuts = (edges[:-1] + edges[1:]) / 2
     if max_count is not None and len(cuts) > max_count:
@@ -239,8 +241,8 @@ def _modularity_threshold(mi: np.ndarray) -> float:
         degree[a] += degree[b]
         parent[b] = a
     best_k = int(np.flatnonzero(qs >= qs.max() - TOLERANCE * abs(qs.max()))[0])
-    upper = levels[best_k - 1] if best_k > 0 else levels[0] + max(abs(levels[0]), 1.0) * 1e-3
-    lower = levels[best_k] if best_k < len(levels) else levels[-1] - max(abs(levels[-1]), 1.0) * 1e-3
+    upper = levels[best_k - 1] if best_k > 0 else levels[0] + max(abs(levels[0]), 1.0) * END_MARGIN
+    lower = levels[best_k] if best_k < len(levels) else levels[-1] - max(abs(levels[-1]), 1.0) * END_MARGIN
     return float((upper + lower) / 2)
 
 
@@ -271,7 +273,7 @@ def _graph(mi: np.ndarray, threshold: float) -> nx.Graph:
     g = nx.Graph()
     g.add_nodes_from(range(len(mi)))
     g.add_weighted_edges_from(
-        zip(rows.tolist(), cols.tolist(), np.maximum(mi[rows, cols], 1e-12).tolist(), strict=True)
+        zip(rows.tolist(), cols.tolist(), np.maximum(mi[rows, cols], MIN_EDGE_WEIGHT).tolist(), strict=True)
     )
     return g
 

@@ -43,6 +43,7 @@ __all__ = [
 ]
 
 AWAY_POWER = 1.0  # how strongly the choice of tracks favours motion unlike the camera's
+MIN_CELL_PX = 4.5  # the tracker's grid is never finer than this (small videos get fewer points)
 AWAY_FLOOR_PX = 1.0  # steps away from the camera's motion count from the tracker's noise level up
 
 
@@ -52,7 +53,8 @@ class VideoOptions:
 
     Attributes:
         track_side: longest side of the frames points are tracked on.
-        num_points: points of the tracker's grid (re-seeded on its empty cells).
+        num_points: points of the tracker's grid (re-seeded on its empty cells), at most one per
+            ``MIN_CELL_PX`` squared pixels.
         flow: "lk" or "dis" (``datasets.track_points``).
         fb_threshold: forward-backward tolerance of a tracked step, pixels at ``track_side``.
         reseed: frames between re-seedings (0: never).
@@ -69,7 +71,7 @@ class VideoOptions:
     flow: str = "lk"
     fb_threshold: float = 2.0
     reseed: int = 5
-    min_overlap: int = 16
+    min_overlap: int = 8
     max_tracks: int = 400
     feature: str = "coords"
     threshold: float | str = "auto"
@@ -150,9 +152,10 @@ def _track(frames: np.ndarray, opts: VideoOptions, progress):
     if scale < 1:
         size = (max(1, round(W * scale)), max(1, round(H * scale)))
         small = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames])
+    h, w = small.shape[1:3]
     tracked = datasets.track_points(
         small,
-        num_points=opts.num_points,
+        num_points=max(1, min(opts.num_points, round(h * w / MIN_CELL_PX**2))),
         flow=opts.flow,
         fb_threshold=opts.fb_threshold,
         reseed=opts.reseed,

@@ -352,8 +352,8 @@ def trained_weights() -> str | None:
 )
 def test_default_estimator_on_the_sample():
     model = app.load_model(trained_weights(), "cpu")
-    out = app.run_discovery(None, None, "infonet", 40, 40, 3, None, model=model)
+    out = app.run_discovery(None, None, "infonet", 40, 40, 3, None, "sample", model=model)
     session = out.session
-    ids, ambiguous, _ = session.ground_truth
+    assert session.truth is not None and session.truth.object_ids is not None
     assert session.result.estimator == "infonet" and session.result.num_objects >= 2
     assert session.sweep.scores[session.sweep.best].f > 0.5

@@ -22,7 +22,6 @@ from segmentation import (
     sweep_thresholds,
     threshold_candidates,
     track_mi,
-    visible_throughout,
 )
 from segmentation import visualize as vis
 from segmentation._imports import require_toolkit_datasets
@@ -396,21 +395,3 @@ def test_exactly_rigid_objects_stay_apart_under_correlation_estimators():
     assert mi[:10, :10][~np.eye(10, dtype=bool)].min() > mi[:10, 10:].max() + 0.5
     labels = group(mi, min_size=3).labels
     assert len(set(labels[:10])) == 1 and len(set(labels[10:])) == 1 and labels[0] != labels[10]
-
-
-def test_visible_throughout_keeps_complete_tracks_and_cuts_a_lossy_clip():
-    TrackSet = require_toolkit_datasets().TrackSet
-    T, N = 40, 10
-    visibility = np.ones((T, N), bool)
-    visibility[30:, 2:] = False  # from frame 30 on, only tracks 0 and 1 are still tracked
-    visibility[5:, 9] = False  # track 9 is lost early
-    ts = TrackSet(tracks=np.zeros((T, N, 2)), visibility=visibility, image_size=(50, 50))
-    whole = visible_throughout(ts)
-    assert whole.num_frames == T and whole.num_tracks == 2
-    cut = visible_throughout(ts, min_share=0.5)  # 9 of 10 survive the first 30 frames
-    assert cut.num_frames == 30 and cut.num_tracks == 9
-    assert visible_throughout(ts, min_share=0.95, min_frames=16).num_frames == 16  # never below min_frames
-    with pytest.raises(ValueError, match="no valid tracks left"):
-        visible_throughout(ts, min_tracks=3)
-    with pytest.raises(ValueError, match="min_share"):
-        visible_throughout(ts, min_share=1.5)
