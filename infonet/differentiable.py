@@ -61,10 +61,12 @@ class _SoftRank(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, t: torch.Tensor, chunk: int) -> torch.Tensor:
         B, n = x.shape
+        xs = x / t  # (B, n) in units of the width: one division per sample, not per comparison
         u = torch.empty_like(x)
         for start in range(0, n, chunk):
             rows = slice(start, start + chunk)
-            u[:, rows] = torch.sigmoid((x[:, rows, None] - x[:, None, :]) / t[:, :, None]).sum(-1)  # (B, c, n) summed
+            z = xs[:, rows, None] - xs[:, None, :]  # (B, c, n)
+            u[:, rows] = torch.sigmoid_(z).sum(-1)  # in place: one buffer per chunk
         ctx.save_for_backward(x, t)
         ctx.chunk = chunk
         return u / n
@@ -74,16 +76,18 @@ class _SoftRank(torch.autograd.Function):
         x, t = ctx.saved_tensors
         B, n = x.shape
         grad_u = grad_u.contiguous()
+        xs = x / t
         grad_x = torch.empty_like(x)
         grad_t = torch.zeros_like(t)
         for start in range(0, n, ctx.chunk):
             rows = slice(start, start + ctx.chunk)
-            z = (x[:, rows, None] - x[:, None, :]) / t[:, :, None]  # (B, c, n)
-            s = torch.sigmoid(z)
-            ds = s * (1 - s)  # sigmoid'(z), symmetric in i and j
+            z = xs[:, rows, None] - xs[:, None, :]  # (B, c, n)
+            ds = torch.sigmoid(z)
+            ds.mul_(1 - ds)  # sigmoid'(z), symmetric in i and j
             # du_i/dx_k = (delta_ik sum_j ds_ij - ds_ik) / (n t), so grad_x_i = sum_j ds_ij (g_i - g_j) / (n t)
             grad_x[:, rows] = grad_u[:, rows] * ds.sum(-1) - (ds @ grad_u.unsqueeze(-1)).squeeze(-1)
-            grad_t -= (grad_u[:, rows] * (ds * z).sum(-1)).sum(-1, keepdim=True)  # du_i/dt = -sum_j ds_ij z_ij / (n t)
+            # du_i/dt = -sum_j ds_ij z_ij / (n t)
+            grad_t -= (grad_u[:, rows] * ds.mul_(z).sum(-1)).sum(-1, keepdim=True)
         scale = 1 / (n * t)
         return grad_x * scale, grad_t * scale, None
 

@@ -1,5 +1,6 @@
 """Known-answer tests of the differentiable estimator (infonet.differentiable) and its worked example."""
 
+import copy
 import math
 
 import numpy as np
@@ -9,8 +10,15 @@ import torch
 import infonet
 import infonet.differentiable as diff
 from infonet import InfoNet, InfoNetConfig
+from infonet.baselines import ksg
 from infonet.copula import rank_transform
-from infonet.examples import FeatureDiscoveryConfig, feature_discovery
+from infonet.examples import (
+    FeatureDiscoveryConfig,
+    IndependenceConfig,
+    _independence_data,
+    _independence_mix,
+    feature_discovery,
+)
 
 torch.set_num_threads(1)
 
@@ -80,38 +88,66 @@ def test_soft_rank_is_affine_invariant_and_keeps_dims():
 # ----------------------------------------------------------------------------- gradients
 
 
+@pytest.fixture(scope="module")
+def shipped_double(pretrained) -> InfoNet:
+    """The shipped weights in double precision (a copy: the cached float32 model stays as it is)."""
+    return copy.deepcopy(pretrained).double().eval().requires_grad_(False)
+
+
+# Tolerances of the end-to-end finite-difference check, measured (docs/notes/issue-15.md) with h = 1e-3
+# over 8 unit directions, 4 seeds, both read-outs, random and shipped weights: relative error
+# |numeric - analytic| / |numeric| at most 0.12 and cosine at least 0.9934 (worst: shipped weights, DV).
+# The network computes its table and head in float32 and is piecewise linear in u, v (splat, bilinear
+# read-out), so neither a smaller h (float32 rounding) nor a larger one (kinks) is much better. Taking
+# the wrong read-out's gradient gave relative error >= 1.96 and cosine <= 0.32. The soft rank's own
+# hand-written backward is checked exactly by gradcheck above (it catches a 2 % error or a dropped width term).
+FD_STEP, FD_REL_ERR, FD_COSINE = 1e-3, 0.25, 0.97
+
+
+@pytest.mark.parametrize("weights", ["random", "shipped"])
 @pytest.mark.parametrize("readout", ["dv", "mi"])
-def test_gradient_matches_finite_differences(small_model, readout):
+def test_gradient_matches_finite_differences(request, weights, readout):
     """Directional derivatives of the soft estimator against central differences of the same estimator."""
+    model = request.getfixturevalue("small_model" if weights == "random" else "shipped_double")
     x, y = _pairs(3, 64, 0.6, seed=3)
     x.requires_grad_(True)
     y.requires_grad_(True)
-    f = lambda a, b: diff.mi(a, b, temperature=0.05, readout=readout, model=small_model).sum()  # noqa: E731
-    probe = rank_transform(x.detach()).requires_grad_(True)
-    if readout == "mi" and not small_model(probe, rank_transform(y.detach())).mi.requires_grad:
-        # the model's calibrated estimate is cut from the inputs' graph: mi must carry the DV read-out's gradient
-        gx, gy = torch.autograd.grad(f(x, y), (x, y))
-        dx, dy = torch.autograd.grad(diff.mi(x, y, temperature=0.05, readout="dv", model=small_model).sum(), (x, y))
-        assert torch.allclose(gx, dx) and torch.allclose(gy, dy)
-        assert gx.abs().sum() > 0
-        return
+    f = lambda a, b: diff.mi(a, b, temperature=0.05, readout=readout, model=model).sum()  # noqa: E731
+    # the new architecture's calibrated estimate carries its own gradient (no DV fallback here)
+    assert model(rank_transform(x.detach()).requires_grad_(True), rank_transform(y.detach())).mi.requires_grad
     gx, gy = torch.autograd.grad(f(x, y), (x, y))
-    norm = float((gx.square().sum() + gy.square().sum()).sqrt())
+    assert float(gx.abs().sum() + gy.abs().sum()) > 0
     gen = torch.Generator().manual_seed(4)
-    # unit directions over all 384 inputs move each sample little, so few cross a kink of the network's
-    # piecewise-linear parts; the network may compute in float32 inside, so the step cannot be tiny
-    h = 3e-3
     numeric, analytic = [], []
     for _ in range(8):
         dx, dy = torch.randn(x.shape, generator=gen, dtype=x.dtype), torch.randn(y.shape, generator=gen, dtype=y.dtype)
         scale = (dx.square().sum() + dy.square().sum()).sqrt()
-        dx, dy = dx / scale, dy / scale
+        dx, dy = dx / scale, dy / scale  # unit directions over all 384 inputs
         with torch.no_grad():
-            numeric.append(float(f(x + h * dx, y + h * dy) - f(x - h * dx, y - h * dy)) / (2 * h))
+            numeric.append(
+                float(f(x + FD_STEP * dx, y + FD_STEP * dy) - f(x - FD_STEP * dx, y - FD_STEP * dy)) / (2 * FD_STEP)
+            )
         analytic.append(float((gx * dx).sum() + (gy * dy).sum()))
     numeric, analytic = np.array(numeric), np.array(analytic)
-    assert np.abs(numeric - analytic).max() <= 0.05 * norm + 1e-3, (numeric, analytic, norm)
-    assert numeric @ analytic / (np.linalg.norm(numeric) * np.linalg.norm(analytic)) > 0.99, (numeric, analytic)
+    assert np.linalg.norm(numeric - analytic) <= FD_REL_ERR * np.linalg.norm(numeric), (numeric, analytic)
+    cosine = numeric @ analytic / (np.linalg.norm(numeric) * np.linalg.norm(analytic))
+    assert cosine > FD_COSINE, (numeric, analytic)
+
+
+def test_detached_head_takes_the_dv_gradient():
+    """A model whose calibrated estimate is cut from the inputs' graph: mi keeps its value, takes the DV gradient."""
+    torch.manual_seed(1)
+    model = InfoNet(InfoNetConfig(detach_head=True)).double().eval().requires_grad_(False)
+    x, y = _pairs(3, 64, 0.6, seed=3)
+    x.requires_grad_(True)
+    y.requires_grad_(True)
+    value = diff.mi(x, y, temperature=0.05, model=model)
+    with torch.no_grad():
+        assert torch.allclose(value, model(diff.soft_rank(x, 0.05), diff.soft_rank(y, 0.05)).mi)
+    gx, gy = torch.autograd.grad(value.sum(), (x, y))
+    dv = diff.mi(x, y, temperature=0.05, readout="dv", model=model)
+    dx, dy = torch.autograd.grad(dv.sum(), (x, y))
+    assert torch.allclose(gx, dx) and torch.allclose(gy, dy) and gx.abs().sum() > 0
 
 
 def test_gradients_finite_on_ties_constants_and_n8(small_model):
@@ -144,7 +180,7 @@ def test_gradients_finite_on_ties_constants_and_n8(small_model):
     y = torch.randn(1, 32, dtype=torch.float64, requires_grad=True)
     value = diff.mi(x, y, model=small_model)
     value.sum().backward()
-    assert float(value) == 0.0 and float(x.grad.abs().sum()) == 0.0 and float(y.grad.abs().sum()) == 0.0
+    assert float(value.detach()) == 0.0 and float(x.grad.abs().sum()) == 0.0 and float(y.grad.abs().sum()) == 0.0
 
 
 def test_hard_forward_value_is_the_hard_rank_estimate(small_model):
@@ -235,7 +271,10 @@ def test_miloss_is_a_parameter_free_frozen_loss(small_model):
 # ----------------------------------------------------------------------------- the shipped weights
 
 
-SOFT_HARD_TOLERANCE = 0.02  # nats, per pair, at the default temperature and n = 512 (see docs/notes/issue-15.md)
+# nats, per pair, at the default temperature and n = 512. Measured on the shipped weights (this test's
+# 16 pairs, seeds 12-16): the largest |soft - hard| was 0.0093 (mean 0.0016-0.0027); at temperature
+# 0.3 the mean alone is about 0.09, so the bound tells a too-wide soft rank apart (docs/notes/issue-15.md).
+SOFT_HARD_TOLERANCE = 0.02
 
 
 def test_soft_estimate_close_to_hard_rank_estimate(pretrained):
@@ -254,17 +293,36 @@ def test_soft_estimate_close_to_hard_rank_estimate(pretrained):
         wide = diff.mi(x, y, temperature=0.3)
     gap = (soft - hard).abs()
     assert float(gap.max()) < SOFT_HARD_TOLERANCE, gap
-    assert float((wide - hard).abs().mean()) > float(gap.mean())  # the known answer can fail: a wide one is further
+    # the known answer can fail: a soft rank 30 times wider misses it on average, not just at its worst pair
+    assert float((wide - hard).abs().mean()) > SOFT_HARD_TOLERANCE
 
 
 @pytest.mark.slow
 def test_feature_discovery_finds_the_planted_coordinate(pretrained):
-    # about 10 s on a loaded 2-core CPU; n = 256 with 60 steps was too weak on the old weights (0 of 3 seeds)
-    cfg = FeatureDiscoveryConfig(n=512, steps=100, restarts=8, seed=0)
+    # The script's defaults (n = 512, 150 steps, 8 restarts), about 6-12 s on the loaded 2-core CPU. Measured
+    # on the new weights (docs/notes/issue-15.md): seeds 0-3 all found, best |cos| >= 0.99, held-out MI of
+    # the found projection >= 0.8 x that of the planted coordinate; 100 steps found it for 3 of 4 seeds.
+    cfg = FeatureDiscoveryConfig(n=512, steps=150, restarts=8, seed=0)
     result = feature_discovery(cfg, model=pretrained)
     assert result.found == result.planted, result.summary()
     assert result.alignment[-1, result.best] > 0.9, result.summary()
-    assert result.final_mi[result.best] > 0.5 * result.planted_mi
+    assert result.final_mi[result.best] > 0.5 * result.planted_mi, result.summary()
+
+
+def test_independence_setup_admits_a_nuisance_free_solution():
+    """The regulariser's planted task is solvable without s: a is exactly linear in x, independent of s."""
+    cfg = IndependenceConfig()
+    mix = _independence_mix(cfg)
+    x, target, s = _independence_data(cfg, mix, 2000, torch.Generator().manual_seed(0))
+    latent = x @ mix.T  # the rotation's inverse
+    assert torch.allclose(latent[:, 1], s, atol=1e-4)
+    a = latent[:, 0].double().numpy()
+    # the nuisance-free predictor sin(1.5 a) reaches the target's noise floor (variance 0.01) ...
+    assert abs(float(((torch.sin(1.5 * latent[:, 0]) - target) ** 2).mean()) - 0.01) < 0.002
+    # ... and a carries no information about s, while x does (s is most of its variance). Measured, data
+    # seeds 0-3 at n = 2000: |KSG(a; s)| <= 0.024 nats (its noise at MI 0), KSG(x; s) 1.30-1.31 nats
+    assert abs(ksg(a, s.double().numpy())) < 0.05
+    assert ksg(x.double().numpy(), s.double().numpy()) > 1.0
 
 
 @pytest.mark.gpu
