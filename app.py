@@ -158,7 +158,7 @@ def _checked_upload(path, suffixes) -> Path:
     return path
 
 
-def load_input(video, tracks, example: str, *, num_points: int, max_frames: int, workdir: Path):
+def load_input(video, tracks, example: str = "carphone", *, num_points: int, max_frames: int, workdir: Path):
     """The input of a run (``datasets.load_input``): an upload, or the chosen example without one.
 
     Uploads are shrunk to ``MAX_SIDE``; a track file is scaled with its video.
