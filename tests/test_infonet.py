@@ -225,3 +225,12 @@ def test_bad_input_raises_a_clear_error(tiny_model, x, y, message):
     for fn in [lambda a, b: infonet.estimate_mi(a, b, model=tiny_model), baselines.ksg, baselines.gaussian]:
         with pytest.raises(ValueError, match=message):
             fn(x, y)
+
+
+def test_shipped_weights_beyond_the_training_lengths():
+    """n far above the longest training sequence (4096) reads as 4096, not as an extrapolated log n."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(50_000)
+    y = 0.8 * x + 0.6 * rng.standard_normal(50_000)
+    assert infonet.estimate_mi(x, y, device="cpu") == pytest.approx(0.511, abs=0.04)
+    assert infonet.estimate_mi(x, rng.standard_normal(50_000), device="cpu") < 0.02
