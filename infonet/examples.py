@@ -207,8 +207,8 @@ class IndependenceConfig:
     n: int = field(default=512, metadata={"help": "training samples per step"})
     steps: int = field(default=300, metadata={"help": "training steps"})
     lr: float = 3e-3
-    # 0.3 with a 30 % ramp kept the task MSE within 0.003 of the plain run's for seeds 0-2 (1.0 cost 0.02-0.03
-    # and 1.0 ramped 0.005-0.013); docs/notes/issue-15.md
+    # 0.3 with a 30 % ramp kept the task MSE within 0.003 of the plain run's for seeds 0-2 (1.0 cost 0.02-0.03,
+    # 1.0 ramped 0.008-0.013); docs/notes/issue-15.md
     penalty: float = field(default=0.3, metadata={"help": "weight lambda of MI(z; s) in the loss"})
     nuisance_scale: float = field(default=3.0, metadata={"help": "std of the nuisance s in x (a and the noise have 1)"})
     warmup: float = field(
@@ -290,9 +290,9 @@ def independence_regulariser(
     reports that solution's MSE and KSG), but nothing in the task loss removes the s that a
     random network puts into z. The penalty is the sliced soft MI over ``num_projections``
     random directions of z (new directions each step), its weight ramped linearly from 0 to
-    ``penalty`` over the first ``warmup`` share of the steps: at full weight from the start, the
+    ``penalty`` over the first ``warmup`` share of the steps: at weight 1 from the start, the
     penalty's gradient (noisy near independence) slowed the task's learning and left its MSE
-    2-4 times the plain run's after 300 steps.
+    3-4 times the plain run's after 300 steps.
     """
     if cfg.input_dim < 2 or cfg.rep_dim < 1 or cfg.steps < 1 or cfg.eval_every < 1:
         raise ValueError("need input_dim >= 2, rep_dim >= 1, steps >= 1 and eval_every >= 1")
