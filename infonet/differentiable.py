@@ -222,7 +222,7 @@ def mi(
         hard_forward: exact mid-ranks in the forward pass, the soft ranks' gradient backwards
             (the value then equals the hard-rank estimate; the gradient is a surrogate).
         symmetries: average the network over the first 1, 2, 4 or 8 symmetries of the copula
-            square (default 1; the numpy API defaults to 8).
+            square (default 1, as in the numpy API).
         readout: "mi", the network's calibrated estimate (see the module notes for its
             gradient), or "dv", its Donsker-Varadhan read-out.
         sliced: sliced MI, the mean MI over ``num_projections`` seeded random unit projections
