@@ -33,7 +33,6 @@ from infonet.cli import (
     run_cli,
     save_options,
 )
-from infonet.estimators import INFONET_NAMES
 from segmentation import CRITERIA, FEATURES, METHODS, mask_scores, pipeline, score_grouping
 from segmentation import visualize as vis
 from segmentation._imports import require_toolkit_datasets
@@ -104,8 +103,8 @@ def main(opts: DiscoverOptions) -> None:
     _check_options(opts, datasets)
     out = check_out_dir(opts.out, overwrite=opts.overwrite)
     _check_out(out, [Path(opts.video)] + ([Path(opts.tracks)] if opts.tracks else []))
-    estimator = get_estimator(opts.estimator, **_estimator_kwargs(opts))
-    if opts.estimator.strip().lower() in INFONET_NAMES:
+    estimator = get_estimator(opts.estimator, device=opts.device, weights=opts.weights)
+    if estimator.neural:
         preload_infonet(opts.weights, opts.device)
     inp = datasets.load_input(
         opts.video, tracks=opts.tracks or None, max_frames=opts.max_frames, max_tracks=opts.max_tracks, seed=opts.seed
@@ -214,12 +213,6 @@ def _number(text: str) -> float:
         raise ValueError(f"--threshold must be a number or 'auto', got {text!r}") from None
     check_number("--threshold", value, low=0, why="MI in nats, never negative; or 'auto'")
     return value
-
-
-def _estimator_kwargs(opts) -> dict:
-    if opts.estimator.strip().lower() not in INFONET_NAMES:
-        return {}
-    return {"device": opts.device, "weights": opts.weights or None}
 
 
 if __name__ == "__main__":

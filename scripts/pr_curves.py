@@ -40,7 +40,6 @@ from infonet.cli import (
     run_cli,
     save_options,
 )
-from infonet.estimators import INFONET_NAMES
 from segmentation import CRITERIA, FEATURES, METHODS, mask_scores, pipeline
 from segmentation import visualize as vis
 from segmentation._imports import require_toolkit_datasets
@@ -211,13 +210,8 @@ def main(opts: PRCurveOptions) -> None:
         _check_lengths(lengths, sequences)
     out = check_out_dir(opts.out, overwrite=opts.overwrite)
     _check_out(out, data, sequences)
-    estimators = {
-        n: get_estimator(n, device=opts.device, weights=opts.weights or None)
-        if n in INFONET_NAMES
-        else get_estimator(n)
-        for n in names
-    }
-    if any(n in INFONET_NAMES for n in names):
+    estimators = {n: get_estimator(n, device=opts.device, weights=opts.weights) for n in names}
+    if any(est.neural for est in estimators.values()):
         preload_infonet(opts.weights, opts.device)
     out.mkdir(parents=True, exist_ok=True)
     save_options(opts, out)
