@@ -175,3 +175,41 @@ def test_load_pretrained_names_missing_weights(tmp_path, monkeypatch):
     (tmp_path / "garbage.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="garbage.pt"):
         load_pretrained(tmp_path / "garbage.pt")
+
+
+def test_sigterm_saves_a_checkpoint_and_resume_cuts_the_log(tmp_path, val_cache, monkeypatch):
+    import signal
+
+    out = prepared(tmp_path, val_cache, "term")
+    real_sampler = train_module.sample_prior_batch
+    calls = {"n": 0}
+
+    def terminating(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            os.kill(os.getpid(), signal.SIGTERM)  # what `timeout` or a job scheduler sends
+        return real_sampler(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "sample_prior_batch", terminating)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_config(out))
+    step = load_checkpoint(out / "last.pt")["step"]
+    assert step in (3, 4)  # the signal lands during step 4's batch; whatever finished is saved
+    with (out / "log.csv").open("a") as f:  # a row the interrupted run wrote after its checkpoint
+        f.write(f"{step + 1},0,0,64,9.9,0,0,0\n")
+    monkeypatch.setattr(train_module, "sample_prior_batch", real_sampler)
+    train(tiny_config(out, resume=True))
+    steps = [int(line.split(",")[0]) for line in (out / "log.csv").read_text().splitlines()[1:]]
+    assert steps == list(range(1, 7))  # no step twice
+
+
+def test_the_run_folder_is_locked_and_stale_temp_files_go(tmp_path, val_cache):
+    out = prepared(tmp_path, val_cache, "lock")
+    stale = out / ".last.pt.abc123.tmp"
+    stale.write_bytes(b"half a checkpoint")
+    with train_module.locked_run_folder(out):
+        with pytest.raises(RuntimeError, match=f"in use by another training process \\(pid {os.getpid()}\\)"):
+            train(tiny_config(out, steps=1))
+    assert not stale.exists()
+    train(tiny_config(out, steps=1))  # released: the next run may use the folder
+    assert load_checkpoint(out / "last.pt")["step"] == 1
