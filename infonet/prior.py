@@ -52,8 +52,8 @@ class PriorConfig:
     max_components: int = 20  # mixtures have K ~ U{1..max_components}
     flatten: bool = True  # mixtures resampled towards a flat MI histogram
     mc_samples: int = 2048  # Monte-Carlo samples of a mixture's MI, drawn per step (bank_size = 0)
-    bank_size: int = 16_384  # mixtures in the bank (0: fresh mixtures every step)
-    bank_mc_samples: int = 4096  # Monte-Carlo samples of each banked mixture's MI
+    bank_size: int = 8192  # mixtures in the bank (0: fresh mixtures every step)
+    bank_mc_samples: int = 2048  # Monte-Carlo samples of each banked mixture's MI
 
     def __post_init__(self):
         shares = (self.independent, self.student_t, self.additive)

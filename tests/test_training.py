@@ -28,7 +28,7 @@ def tiny_config(out_dir, **overrides) -> TrainConfig:
         min_len=64,
         max_len=128,
         warmup_steps=2,
-        prior=PriorConfig(max_components=3, mc_samples=256),
+        prior=PriorConfig(max_components=3, mc_samples=256, bank_size=64, bank_mc_samples=256),
         val=ValidationConfig(sizes=(16, 64), per_level=1, triplets_per_k=1, components=2, mc_samples=2000),
         val_every=1000,
         ckpt_every=1000,
