@@ -213,3 +213,16 @@ def test_the_run_folder_is_locked_and_stale_temp_files_go(tmp_path, val_cache):
     assert not stale.exists()
     train(tiny_config(out, steps=1))  # released: the next run may use the folder
     assert load_checkpoint(out / "last.pt")["step"] == 1
+
+
+def test_validation_log_has_one_column_set_per_sample_size(tmp_path, val_cache):
+    out = prepared(tmp_path, val_cache, "val")
+    train(tiny_config(out, steps=2, val_every=2))
+    header, *rows = (out / "log.csv").read_text().splitlines()
+    fields = header.split(",")
+    for n in (16, 64):  # tiny_config's validation sizes
+        for metric in ("mae_mi", "worst_mi", "zero_mi", "coverage90", "mae_dv"):
+            assert f"{metric}_n{n}" in fields
+    last = dict(zip(fields, rows[-1].split(","), strict=True))
+    assert last["mae_mi_n16"] and last["score"]  # filled at the validation step
+    assert float(last["score"]) == pytest.approx((float(last["mae_mi_n16"]) + float(last["mae_mi_n64"])) / 2)
