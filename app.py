@@ -421,34 +421,8 @@ def run_discovery(
 
 def _discover(inp, tracked, estimator, options, progress, stages) -> segmentation.VideoResult:
     """``segmentation.discover_video`` on tracks already made (the tracking stage reported its own progress)."""
-    result = segmentation.discover(
-        tracked.grouped(),
-        estimator,
-        min_size=options.min_size,
-        min_overlap=tracked.min_overlap,
-        progress=_reporter(progress, *stages["mi"]),
-    )
-    grouped = tracked.pick[result.kept]
-    seg = segmentation.segment_objects(
-        inp.frames, tracked, grouped, result.labels, options, _reporter(progress, *stages["masks"])
-    )
-    timings = {
-        "tracking": tracked.seconds,
-        "mi": result.timings["mi"],
-        "grouping": result.timings["group"],
-        "masks": seg.seconds,
-    }
-    return segmentation.VideoResult(
-        discovery=result,
-        all_tracks=tracked.every,
-        all_labels=seg.all_labels,
-        grouped=grouped,
-        background=seg.background,
-        objects=seg.objects,
-        masks=seg.masks,
-        foreground=seg.masks > 0,
-        timings=timings | {"total": sum(timings.values())},
-    )
+    mi_progress, masks_progress = (_reporter(progress, *stages[k]) for k in ("mi", "masks"))
+    return segmentation.discover_tracked(inp, tracked, estimator, options, mi_progress, masks_progress)
 
 
 def _new_workdir() -> Path:

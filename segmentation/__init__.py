@@ -29,7 +29,15 @@ from .grouping import (
     unrelated_level,
 )
 from .masks import MaskOptions, object_masks, primary_objects, spread_labels
-from .pipeline import VideoOptions, VideoResult, discover_video, segment_objects, select_tracks, track_video
+from .pipeline import (
+    VideoOptions,
+    VideoResult,
+    discover_tracked,
+    discover_video,
+    segment_objects,
+    select_tracks,
+    track_video,
+)
 from .scoring import (
     MaskScore,
     QueryPR,
@@ -53,6 +61,7 @@ __all__ = [
     "VideoOptions",
     "VideoResult",
     "boundary_f",
+    "discover_tracked",
     "discover_video",
     "mask_scores",
     "object_masks",

@@ -32,6 +32,7 @@ from .discovery import Discovery, discover
 from .masks import MaskOptions, object_masks, primary_objects, spread_labels
 
 __all__ = [
+    "discover_tracked",
     "Segmented",
     "Tracked",
     "VideoOptions",
@@ -263,6 +264,18 @@ def discover_video(
     opts = options or VideoOptions()
     report = (lambda stage: lambda done, total: progress(stage, done, total)) if progress else (lambda stage: None)
     tracked = track_video(inp, opts, report("tracking"))
+    return discover_tracked(inp, tracked, estimator, opts, report("mi"), report("masks"))
+
+
+def discover_tracked(
+    inp,
+    tracked: Tracked,
+    estimator,
+    opts: VideoOptions,
+    mi_progress: Callable[[int, int], None] | None = None,
+    masks_progress: Callable[[int, int], None] | None = None,
+) -> VideoResult:
+    """The stages of :func:`discover_video` after tracking (MI, grouping, masks), on ``tracked``."""
     result = discover(
         tracked.grouped(),
         estimator,
@@ -273,10 +286,10 @@ def discover_video(
         criterion=opts.criterion,
         seed=opts.seed,
         min_overlap=tracked.min_overlap,
-        progress=report("mi"),
+        progress=mi_progress,
     )
     grouped = tracked.pick[result.kept]
-    seg = segment_objects(inp.frames, tracked, grouped, result.labels, opts, report("masks"))
+    seg = segment_objects(inp.frames, tracked, grouped, result.labels, opts, masks_progress)
     timings = {
         "tracking": tracked.seconds,
         "mi": result.timings["mi"],
