@@ -20,9 +20,7 @@ def progress_bar(desc: str, unit: str = "it", **kwargs) -> Iterator[Callable[[in
     bar = tqdm(desc=desc, unit=unit, total=None, dynamic_ncols=True, **kwargs)
 
     def update(done: int, total: int) -> None:
-        if bar.total != total:
-            bar.total = total
-        bar.update(done - bar.n)
+        _advance(bar, done, total)
 
     try:
         yield update
@@ -44,13 +42,17 @@ def stage_bars(units: dict[str, str]) -> Iterator[Callable[[str, int, int], None
             for bar in bars.values():
                 bar.close()
             bars[stage] = tqdm(desc=stage, unit=units.get(stage, "it"), total=total, dynamic_ncols=True)
-        bar = bars[stage]
-        if bar.total != total:
-            bar.total = total
-        bar.update(done - bar.n)
+        _advance(bars[stage], done, total)
 
     try:
         yield update
     finally:
         for bar in bars.values():
             bar.close()
+
+
+def _advance(bar: tqdm, done: int, total: int) -> None:
+    """Moves ``bar`` to ``done`` of ``total`` (the total may change as work is discovered)."""
+    if bar.total != total:
+        bar.total = total
+    bar.update(done - bar.n)
