@@ -51,6 +51,10 @@ class DiscoverOptions:
     method: str = field(default="components", metadata={"help": "components or louvain"})
     threshold: str = field(default="auto", metadata={"help": "MI threshold in nats, or auto"})
     criterion: str = field(default="modularity", metadata={"help": "auto threshold criterion: modularity or otsu"})
+    foreground: str = field(
+        default=DEFAULTS.foreground,
+        metadata={"help": "motion (tracks moving unlike the camera, grouped by MI) or groups (MI groups alone)"},
+    )
     min_size: int = field(default=DEFAULTS.min_size, metadata={"help": "smaller groups are noise"})
     max_tracks: int = field(default=DEFAULTS.max_tracks, metadata={"help": "tracks grouped by MI"})
     num_points: int = field(default=DEFAULTS.num_points, metadata={"help": "grid points of the tracker"})
@@ -87,6 +91,7 @@ def video_options(opts: DiscoverOptions, threshold) -> pipeline.VideoOptions:
         min_size=opts.min_size,
         method=opts.method,
         criterion=opts.criterion,
+        foreground=opts.foreground,
         masks=opts.masks,
         seed=opts.seed,
     )
@@ -203,6 +208,7 @@ def _check_options(opts: DiscoverOptions, datasets) -> None:
     check_choice("--feature", opts.feature, FEATURES)
     check_choice("--method", opts.method, METHODS)
     check_choice("--criterion", opts.criterion, CRITERIA)
+    check_choice("--foreground", opts.foreground, pipeline.FOREGROUNDS)
     check_choice("--flow", opts.flow, datasets.FLOWS, what="optical flow")
 
 

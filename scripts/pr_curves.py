@@ -67,6 +67,10 @@ class PRCurveOptions:
     masks: bool = field(default=True, metadata={"help": "DAVIS: score per-pixel masks (J, boundary F)"})
     method: str = field(default="components", metadata={"help": "components or louvain"})
     criterion: str = field(default="modularity", metadata={"help": "auto threshold criterion: modularity or otsu"})
+    foreground: str = field(
+        default=DEFAULTS.foreground,
+        metadata={"help": "motion (tracks moving unlike the camera, grouped by MI) or groups (MI groups alone)"},
+    )
     min_size: int = field(default=5, metadata={"help": "smaller groups are noise"})
     num_thresholds: int = field(default=48, metadata={"help": "thresholds in the sweep"})
     seed: int = 0
@@ -97,6 +101,7 @@ def _check_options(opts: PRCurveOptions) -> None:
     check_choice("--feature", opts.feature, FEATURES)
     check_choice("--method", opts.method, METHODS)
     check_choice("--criterion", opts.criterion, CRITERIA)
+    check_choice("--foreground", opts.foreground, pipeline.FOREGROUNDS)
 
 
 def _check_lengths(lengths: list[int], sequences: list[Path]) -> None:
@@ -140,6 +145,7 @@ def _video_options(opts: PRCurveOptions) -> pipeline.VideoOptions:
         min_size=opts.min_size,
         method=opts.method,
         criterion=opts.criterion,
+        foreground=opts.foreground,
         masks=opts.masks,
         seed=opts.seed,
     )
@@ -170,6 +176,7 @@ def _score_sequence(inp, name: str, label: str, estimators: dict, opts: PRCurveO
                 num_thresholds=opts.num_thresholds,
                 seed=opts.seed,
                 min_overlap=tracked.min_overlap,
+                moving=tracked.moving_picked(),
                 progress=progress,
             )
         row = {**result.summary_row(), "frames": inp.num_frames, "seconds_tracking": round(tracked.seconds, 3)}

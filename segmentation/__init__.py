@@ -22,6 +22,7 @@ from .grouping import (
     Grouping,
     auto_threshold,
     group,
+    group_moving,
     merge_levels,
     modularity,
     relabel_by_size,
@@ -29,6 +30,7 @@ from .grouping import (
     unrelated_level,
 )
 from .masks import MaskOptions, object_masks, primary_objects, spread_labels
+from .motion import camera_residuals, motion_saliency, moving_tracks
 from .pipeline import (
     VideoOptions,
     VideoResult,
@@ -88,6 +90,10 @@ __all__ = [
     "find_sequences",
     "finite_tracks",
     "group",
+    "group_moving",
+    "camera_residuals",
+    "motion_saliency",
+    "moving_tracks",
     "mean_query_ap",
     "merge_levels",
     "modularity",

@@ -22,7 +22,7 @@ from infonet.interface import MIEstimator
 
 from ._imports import require_toolkit_datasets
 from .affinity import track_mi
-from .grouping import group, threshold_candidates
+from .grouping import group, group_moving, threshold_candidates
 from .scoring import Score, Sweep, mean_query_ap, pair_auc, score_grouping, sweep_thresholds
 
 __all__ = ["SUMMARY_COLUMNS", "TrackResult", "evaluate_tracks", "find_sequences"]
@@ -117,6 +117,7 @@ def evaluate_tracks(
     num_thresholds: int = 48,
     seed: int = 0,
     min_overlap: int | None = None,
+    moving: np.ndarray | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> TrackResult:
     """Scores one estimator on tracks with ground truth: auto threshold, sweep, query points.
@@ -128,6 +129,9 @@ def evaluate_tracks(
         feature, method, criterion, min_size, seed: as in :func:`segmentation.discover`.
         num_thresholds: thresholds of the sweep (plus the automatic one).
         min_overlap: None, or partial tracks compared on the frames both are seen (``track_mi``).
+        moving: optional (N,) bool, the tracks that move unlike the camera: the automatic
+            grouping is then ``group_moving``'s (the still tracks are the background), as in
+            ``segmentation.discover``; the sweep always groups all tracks by MI alone.
         progress: optional callback ``progress(done, total)`` over the MI pairs.
     Returns:
         :class:`TrackResult`.
@@ -142,7 +146,8 @@ def evaluate_tracks(
     overlap = {} if min_overlap is None else {"min_overlap": min_overlap}
     mi = track_mi(trackset.tracks, estimator, visibility=visibility, feature=feature, progress=progress, **overlap)
     seconds_mi = time.perf_counter() - start
-    auto = group(mi, threshold="auto", min_size=min_size, method=method, criterion=criterion, seed=seed)
+    options = dict(threshold="auto", min_size=min_size, method=method, criterion=criterion, seed=seed)
+    auto = group(mi, **options) if moving is None else group_moving(mi, moving, **options)
     seconds = time.perf_counter() - start
     start = time.perf_counter()
     # the automatic threshold joins the sweep, so the best F is never below the automatic F

@@ -8,6 +8,11 @@ Shapes: T frames, N tracks (after filtering), N0 tracks given.
 
 Tracks with a NaN or infinite coordinate in any frame cannot enter the MI estimate; they are
 dropped (``kept`` says which survive). The rest is :func:`track_mi` then :func:`group`.
+
+Given which tracks move unlike the camera (``moving``, ``segmentation.motion``), only the moving
+tracks are grouped by their MI, into the objects 1..K; the others are the background, label 0.
+On real footage that split is what the per-track motion score does well, and what MI does well is
+telling which moving tracks move *together*.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import numpy as np
 from infonet.interface import MIEstimator
 
 from .affinity import FEATURES, MIN_FRAMES, track_mi
-from .grouping import CRITERIA, METHODS, Grouping, group
+from .grouping import CRITERIA, METHODS, Grouping, group, group_moving
 
 __all__ = ["Discovery", "discover", "finite_tracks"]
 
@@ -36,7 +41,8 @@ class Discovery:
     Attributes:
         tracks: (T, N, 2) pixel x, y of the kept tracks.
         visibility: (T, N) bool of the kept tracks.
-        labels: (N,) object labels 0..K-1 by size, -1 noise.
+        labels: (N,) object labels 0..K-1 by size, -1 noise; with ``moving`` (:func:`discover`)
+            0 is the still background and 1..K the groups of the moving tracks.
         mi: (N, N) pairwise MI (nats).
         threshold: MI threshold of the graph.
         kept: (N,) indices of the kept tracks in the input.
@@ -107,6 +113,7 @@ def discover(
     criterion: str = "modularity",
     seed: int = 0,
     min_overlap: int | None = None,
+    moving: np.ndarray | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Discovery:
     """Discovers objects from point tracks by pairwise MI and graph grouping.
@@ -125,6 +132,8 @@ def discover(
             occluded points keep true positions); a number: the tracks are partial (a tracker's,
             frozen where lost), and two are compared on the frames where both are visible, if
             they share at least that many (``segmentation.track_mi``).
+        moving: optional (N0,) bool, the tracks that move unlike the camera: only they are grouped
+            by MI (labels 1..K), the rest is the background (label 0); see the module docstring.
         progress: optional callback ``progress(done, total)`` over the MI pairs.
     Returns:
         :class:`Discovery`.
@@ -154,6 +163,11 @@ def discover(
     if not ok.all():
         log.info("dropping %d of %d tracks with NaN or infinite coordinates", int((~ok).sum()), len(ok))
     kept = np.flatnonzero(ok)
+    if moving is not None:
+        moving = np.asarray(moving, bool)
+        if moving.shape != ok.shape:
+            raise ValueError(f"moving must have shape ({len(ok)},), one flag per track; got {moving.shape}")
+        moving = moving[kept]
     tracks = tracks[:, kept]
     if visibility is None:
         visibility = np.ones(tracks.shape[:2], dtype=bool)
@@ -170,9 +184,8 @@ def discover(
             tracks, estimator, visibility=visibility, feature=feature, min_overlap=min_overlap, progress=progress
         )
     t_mi = time.perf_counter()
-    grouping: Grouping = group(
-        mi, threshold=threshold, min_size=min_size, method=method, criterion=criterion, seed=seed
-    )
+    options = dict(threshold=threshold, min_size=min_size, method=method, criterion=criterion, seed=seed)
+    grouping: Grouping = group(mi, **options) if moving is None else group_moving(mi, moving, **options)
     t_group = time.perf_counter()
     return Discovery(
         tracks=tracks,

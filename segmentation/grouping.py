@@ -42,6 +42,7 @@ the tracks, plus noise tracks) the partition was exact in 39 of 40 draws.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import networkx as nx
@@ -57,6 +58,7 @@ __all__ = [
     "auto_threshold",
     "merge_levels",
     "threshold_candidates",
+    "group_moving",
     "relabel_by_size",
     "modularity",
     "unrelated_level",
@@ -325,3 +327,38 @@ def group(
     for k, nodes in enumerate(parts):
         raw[list(nodes)] = k
     return Grouping(labels=relabel_by_size(raw, min_size), threshold=threshold, method=method)
+
+
+def group_moving(mi, moving, *, min_size: int = 5, **options) -> Grouping:
+    """Only the moving tracks grouped by their MI, into labels 1..K; the others are 0 (the background).
+
+    Args:
+        mi: (N, N) MI matrix. moving: (N,) bool, the tracks that move unlike the camera
+            (``segmentation.motion.moving_tracks``).
+        min_size, options: of :func:`group`, applied to the moving tracks.
+    Returns:
+        :class:`Grouping`: labels 0 background, 1..K the groups of the moving tracks by size
+        (the threshold's groups of at least ``min_size``; a moving track in none joins the group
+        it has the highest mean MI with), and the threshold of the moving tracks' graph (NaN when
+        fewer than 2 move). When no group forms, the moving tracks make one object together if
+        there are at least ``min_size`` of them, else they are background.
+    """
+    mi, moving = check_mi(mi), np.asarray(moving, bool)
+    if moving.shape != (len(mi),):
+        raise ValueError(f"moving must have shape ({len(mi)},), one flag per track; got {moving.shape}")
+    labels = np.zeros(len(mi), np.int64)
+    inside = np.flatnonzero(moving)
+    threshold, method = math.nan, options.get("method", "components")
+    if len(inside) >= 2:
+        sub_mi = mi[np.ix_(inside, inside)]
+        sub = group(sub_mi, min_size=min_size, **options)
+        sub_labels = sub.labels.copy()
+        if sub.num_groups:  # a moving track left as noise joins the group it shares most MI with
+            noise = np.flatnonzero(sub_labels < 0)
+            share = np.stack([sub_mi[np.ix_(noise, sub_labels == k)].mean(axis=1) for k in range(sub.num_groups)], 1)
+            sub_labels[noise] = share.argmax(axis=1)
+        labels[inside] = sub_labels + 1
+        threshold = sub.threshold
+    if not (labels > 0).any():
+        labels[inside] = 1 if len(inside) >= min_size else 0
+    return Grouping(labels=labels, threshold=threshold, method=method)

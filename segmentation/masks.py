@@ -22,8 +22,14 @@ hundred of them):
    blurred by a Gaussian of ``spread`` times the image diagonal, or half the mean spacing of the
    points if that is wider (a soft Voronoi vote); the object
    share of the vote is averaged over SLIC superpixels (scikit-image), and a superpixel whose
-   share passes 1/2 is foreground. Foreground pixels take the object whose tracks are densest
-   there. The masks are scaled back to the input size.
+   share passes 1/2 is foreground.
+3. **Clean-up**: connected foreground regions smaller than ``keep_share`` of the frame's largest
+   are dropped (stray movers: a tracking glitch, a patch of parallax), and the rest is refined by
+   OpenCV's GrabCut (colour models of object and background, and a graph cut that follows the
+   image's edges) on frames shrunk to ``refine_side``: pixels deeper than ``REFINE_CORE`` of the
+   diagonal inside the mask are sure object, pixels farther than ``REFINE_BAND`` outside it sure
+   background, the band between is GrabCut's to decide. Foreground pixels take the object whose
+   tracks are densest there. The masks are scaled back to the input size.
 
 Measured on the davis-dev videos with the tracks' ground-truth labels (docs/notes/issue-12.md):
 the vote over dense tracks beat gating it by the residual of the dense optical flow after the
@@ -40,10 +46,23 @@ import cv2
 import numpy as np
 from skimage.segmentation import slic
 
-__all__ = ["MaskOptions", "border_share", "object_masks", "primary_objects", "resize_masks", "spread_labels"]
+__all__ = [
+    "MaskOptions",
+    "border_share",
+    "keep_large_regions",
+    "object_masks",
+    "primary_objects",
+    "refine_mask",
+    "resize_masks",
+    "spread_labels",
+]
 
 BORDER_SHARE = 0.06  # the band along the image border, as a share of the shorter side
 MIN_VOTE = 0.3  # least mean vote weight per step for a track to take a group (spread_labels)
+REFINE_CORE = 0.02  # GrabCut: mask pixels this far inside (share of the diagonal) are sure object
+REFINE_BAND = 0.05  # GrabCut: pixels this far outside the mask are sure background
+REFINE_ITERATIONS = 3
+MIN_REFINE_PIXELS = 20  # smaller masks are left as they are
 EPS = 1e-6
 
 
@@ -56,12 +75,17 @@ class MaskOptions:
         spread: width (sigma) of the soft Voronoi vote, share of the diagonal.
         superpixels: SLIC segments per frame (0: no snapping).
         compactness: SLIC compactness.
+        keep_share: foreground regions smaller than this share of the frame's largest are dropped.
+        refine: refine the masks by GrabCut. refine_side: longest side of the frames it runs on.
     """
 
     work_side: int = 427
     spread: float = 0.01
     superpixels: int = 600
     compactness: float = 10.0
+    keep_share: float = 0.3
+    refine: bool = True
+    refine_side: int = 213
 
 
 def _shrink(frame: np.ndarray, side: int) -> np.ndarray:
@@ -82,6 +106,45 @@ def _density(points: np.ndarray, shape: tuple[int, int], sigma: float) -> np.nda
     splat = np.zeros(shape, np.float32)
     np.add.at(splat, _pixels(points, shape), 1.0)
     return cv2.GaussianBlur(splat, (0, 0), sigma) + EPS
+
+
+def _disk(radius: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+def keep_large_regions(mask: np.ndarray, share: float) -> np.ndarray:
+    """A boolean (h, w) mask without its connected regions smaller than ``share`` of the largest."""
+    count, regions, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if count <= 2:
+        return mask
+    area = stats[1:, cv2.CC_STAT_AREA]
+    return np.isin(regions, 1 + np.flatnonzero(area >= share * area.max()))
+
+
+def refine_mask(image: np.ndarray, mask: np.ndarray, side: int) -> np.ndarray:
+    """A boolean (h, w) mask of the RGB ``image`` refined by GrabCut on a copy shrunk to ``side``."""
+    h, w = mask.shape
+    small = _shrink(image, side)
+    sh, sw = small.shape[:2]
+    seed = cv2.resize(mask.astype(np.uint8), (sw, sh), interpolation=cv2.INTER_NEAREST)
+    if seed.sum() < MIN_REFINE_PIXELS:
+        return mask
+    diagonal = float(np.hypot(sh, sw))
+    band = cv2.dilate(seed, _disk(max(1, round(REFINE_BAND * diagonal))))
+    core = cv2.erode(seed, _disk(max(1, round(REFINE_CORE * diagonal))))
+    trimap = np.full((sh, sw), cv2.GC_BGD, np.uint8)
+    trimap[band > 0] = cv2.GC_PR_BGD
+    trimap[seed > 0] = cv2.GC_PR_FGD
+    trimap[core > 0] = cv2.GC_FGD
+    models = np.zeros((1, 65)), np.zeros((1, 65))
+    try:
+        cv2.grabCut(
+            np.ascontiguousarray(small[..., ::-1]), trimap, None, *models, REFINE_ITERATIONS, cv2.GC_INIT_WITH_MASK
+        )
+    except cv2.error:  # one colour only, or no sure pixels of a kind: keep the mask
+        return mask
+    refined = ((trimap == cv2.GC_FGD) | (trimap == cv2.GC_PR_FGD)).astype(np.uint8)
+    return cv2.resize(refined, (w, h), interpolation=cv2.INTER_NEAREST) > 0
 
 
 def spread_labels(tracks, visibility, labels, grouped, *, neighbours: int = 16, motion_px: float = 1.0) -> np.ndarray:
@@ -173,7 +236,9 @@ def object_masks(
                 segments = slic(small, n_segments=opts.superpixels, compactness=opts.compactness, start_label=0)
                 flat = segments.ravel()
                 share = (np.bincount(flat, share.ravel()) / np.bincount(flat))[segments]
-            foreground = share > 0.5
+            foreground = keep_large_regions(share > 0.5, opts.keep_share)
+            if opts.refine:
+                foreground = refine_mask(small, foreground, opts.refine_side)
             density = np.stack([_density(points[obj & (labels == k)], shape, sigma) for k in objects])
             ids = np.where(foreground, np.asarray(objects)[density.argmax(axis=0)] + 1, 0).astype(np.int16)
             out[t] = cv2.resize(ids, (W, H), interpolation=cv2.INTER_NEAREST)

@@ -30,8 +30,10 @@ from ._imports import require_toolkit_datasets
 from .affinity import dominant_motion
 from .discovery import Discovery, discover
 from .masks import MaskOptions, object_masks, primary_objects, spread_labels
+from .motion import motion_saliency, moving_tracks
 
 __all__ = [
+    "FOREGROUNDS",
     "discover_tracked",
     "Segmented",
     "Tracked",
@@ -46,6 +48,7 @@ __all__ = [
 AWAY_POWER = 1.0  # how strongly the choice of tracks favours motion unlike the camera's
 MIN_CELL_PX = 4.5  # the tracker's grid is never finer than this (small videos get fewer points)
 AWAY_FLOOR_PX = 1.0  # steps away from the camera's motion count from the tracker's noise level up
+FOREGROUNDS = ("motion", "groups")  # how a tracked video's primary objects are told from the background
 
 
 @dataclass
@@ -62,6 +65,11 @@ class VideoOptions:
         min_overlap: frames two tracks share to be compared (and a track's shortest life).
         max_tracks: tracks grouped by MI (a seeded choice among the long enough ones).
         feature, threshold, min_size, method, criterion: of ``segmentation.discover``.
+        foreground: how the primary objects are told from the background in a tracked video.
+            "motion": the tracks that move unlike the camera (``segmentation.motion``) are the
+            foreground, and MI groups them into objects; "groups": MI groups all the tracks and
+            ``segmentation.masks.primary_objects`` says which groups are objects (given tracks,
+            such as PointOdyssey's, are always grouped so).
         masks: compute the per-pixel masks.
         mask: :class:`segmentation.masks.MaskOptions`.
         seed: seed of the choice of tracks and of Louvain.
@@ -79,6 +87,7 @@ class VideoOptions:
     min_size: int = 5
     method: str = "components"
     criterion: str = "modularity"
+    foreground: str = "motion"
     masks: bool = True
     mask: MaskOptions = field(default_factory=MaskOptions)
     seed: int = 0
@@ -176,13 +185,19 @@ class Tracked:
         every: all tracks (a ``datasets.TrackSet``, M tracks) in the input's pixels.
         pick: (N,) indices of the tracks to group by MI.
         min_overlap: frames two of them must share (None: given tracks, compared on all frames).
-        seconds: time spent tracking and choosing.
+        seconds: time spent tracking, scoring the motion and choosing.
+        moving: (M,) bool, the tracks that move unlike the camera (``foreground="motion"``), or None.
     """
 
     every: object
     pick: np.ndarray
     min_overlap: int | None
     seconds: float
+    moving: np.ndarray | None = None
+
+    def moving_picked(self) -> np.ndarray | None:
+        """(N,) ``moving`` of the tracks to group, or None."""
+        return None if self.moving is None else self.moving[self.pick]
 
     def grouped(self):
         """The tracks to group, a ``datasets.TrackSet``."""
@@ -195,11 +210,16 @@ def track_video(inp, opts: VideoOptions, progress: Callable[[int, int], None] | 
     if inp.tracks is not None:  # given tracks (PointOdyssey's): true positions in every frame
         every = inp.tracks
         return Tracked(every, np.arange(every.num_tracks), None, time.perf_counter() - start)
+    if opts.foreground not in FOREGROUNDS:
+        raise ValueError(f"unknown foreground {opts.foreground!r}; choose from {', '.join(FOREGROUNDS)}")
     every = _track(inp.frames, opts, progress)
     pick = select_tracks(
         every.tracks, every.visibility, min_length=opts.min_overlap, max_tracks=opts.max_tracks, seed=opts.seed
     )
-    return Tracked(every, pick, opts.min_overlap, time.perf_counter() - start)
+    moving = None
+    if opts.foreground == "motion":
+        moving = moving_tracks(motion_saliency(every.tracks, every.visibility, image_size=every.image_size))
+    return Tracked(every, pick, opts.min_overlap, time.perf_counter() - start, moving)
 
 
 @dataclass
@@ -213,6 +233,20 @@ class Segmented:
     seconds: float
 
 
+def _label_movers(every, moving: np.ndarray, labels: np.ndarray, objects: list[int]) -> np.ndarray:
+    """Labels of every track when the moving ones are the foreground: still tracks 0 (background);
+    a moving track keeps its object, or takes the object its neighbours' steps vote for
+    (``spread_labels`` among the object tracks), or else the largest object."""
+    labels = np.where(moving, labels, 0)
+    if not objects:
+        return labels
+    known = labels > 0
+    voted = spread_labels(every.tracks, every.visibility, np.where(known, labels, -1), known)
+    open_ = moving & ~known
+    labels[open_] = np.where(voted[open_] > 0, voted[open_], objects[0])
+    return labels
+
+
 def segment_objects(
     frames, tracked: Tracked, grouped: np.ndarray, labels: np.ndarray, opts: VideoOptions, progress=None
 ):
@@ -220,21 +254,28 @@ def segment_objects(
 
     Args:
         frames: the T frames. tracked: :func:`track_video`'s tracks.
-        grouped: (N,) indices into ``tracked.every`` of the grouped tracks. labels: (N,) their groups.
+        grouped: (N,) indices into ``tracked.every`` of the grouped tracks. labels: (N,) their
+            groups; with ``tracked.moving``, 0 is the background and 1..K the moving objects
+            (``segmentation.group_moving``).
     Returns:
         :class:`Segmented`.
     """
     start = time.perf_counter()
     every = tracked.every
-    tracks, visibility = every.tracks[:, grouped], every.visibility[:, grouped]
-    background, objects = primary_objects(tracks, visibility, labels, every.image_size)
+    labels = np.asarray(labels)
     all_labels = np.full(every.num_tracks, -1)
     all_labels[grouped] = labels
+    if tracked.moving is None:
+        tracks, visibility = every.tracks[:, grouped], every.visibility[:, grouped]
+        background, objects = primary_objects(tracks, visibility, labels, every.image_size)
+    else:
+        background, objects = 0, sorted(int(k) for k in np.unique(labels[labels > 0]))
+        all_labels = _label_movers(every, tracked.moving, all_labels, objects)
     masks = None
     if opts.masks:
-        is_grouped = np.zeros(every.num_tracks, bool)
-        is_grouped[grouped] = True
-        if tracked.min_overlap is not None:  # a tracker's dense tracks: spread the groups to all of them
+        if tracked.moving is None and tracked.min_overlap is not None:  # spread the groups to all tracks
+            is_grouped = np.zeros(every.num_tracks, bool)
+            is_grouped[grouped] = True
             all_labels = spread_labels(every.tracks, every.visibility, all_labels, is_grouped)
         masks = object_masks(
             frames, every.tracks, every.visibility, all_labels, objects, options=opts.mask, progress=progress
@@ -286,6 +327,7 @@ def discover_tracked(
         criterion=opts.criterion,
         seed=opts.seed,
         min_overlap=tracked.min_overlap,
+        moving=tracked.moving_picked(),
         progress=mi_progress,
     )
     grouped = tracked.pick[result.kept]

@@ -1,0 +1,125 @@
+"""Which tracks move unlike the camera: a per-track motion score after camera compensation.
+
+Shapes: T frames, N tracks.
+
+On real footage the camera moves, and every point of the background moves with it. For each
+frame step a homography fitted by RANSAC (OpenCV) to all the tracks seen at t and t + 1 is the
+camera's motion; a track's *residual* is the distance between where it went and where the
+homography carried it (:func:`camera_residuals`). Residuals are divided by the frame step's
+median (the tracker's noise plus the unmodelled parallax of that step, at least
+``NOISE_FLOOR`` of the image diagonal), and capped at ``CAP`` so that one tracking glitch does not
+make a track a mover. In each frame a residual is replaced by the median over the track's
+``neighbours`` nearest tracks (a spatial median filter over the scattered points: an isolated
+glitch goes, a moving region stays), and a track's score is the mean over its life, shrunk
+towards the video's typical value by ``prior_steps`` pseudo-steps, so that a track seen for two
+frames needs more evidence than one seen for forty (:func:`motion_saliency`). Moving tracks are
+those above Otsu's threshold of the scores and above ``MIN_SCORE`` (:func:`moving_tracks`).
+
+Measured on the twelve davis-dev videos (first 50 frames, the tracker's default tracks, each track
+labelled by the majority of the mask under it): the score separates object tracks from
+background tracks with a mean ROC AUC of 0.956 (per video 0.86-0.99), where the pairwise MI of
+two tracks separates same-object pairs from the rest with an AUC of 0.55-0.66 for every estimator
+and feature (docs/notes/issue-12.md). A homography beat a similarity transform (AUC 0.942 against
+0.923 without the filter), and the mean of the capped scores beat the share of outlier steps
+(0.942 against 0.786).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from scipy.spatial import cKDTree
+from skimage.filters import threshold_otsu
+
+__all__ = ["camera_residuals", "motion_saliency", "moving_tracks"]
+
+RANSAC_SHARE = 0.003  # RANSAC's inlier tolerance, share of the image diagonal (about 3 px at 854 x 480)
+NOISE_FLOOR = 0.001  # least residual scale of a frame step, share of the image diagonal
+CAP = 10.0  # residuals are capped at this many times their frame step's median
+NEIGHBOURS = 9  # tracks of the spatial median filter
+PRIOR_STEPS = 3.0  # pseudo-steps of the shrinkage towards the typical score
+MIN_FIT = 8  # tracks seen at t and t + 1 needed to fit the camera's motion
+MIN_SCORE = 2.0  # a moving track's score is at least this (twice the typical residual), whatever Otsu says
+
+
+def _diagonal(tracks: np.ndarray, image_size: tuple[int, int] | None) -> float:
+    if image_size is not None:
+        return float(np.hypot(*image_size))
+    extent = np.nanmax(tracks.reshape(-1, 2), axis=0) - np.nanmin(tracks.reshape(-1, 2), axis=0)
+    return float(max(np.hypot(*extent), 1.0))
+
+
+def camera_residuals(tracks, visibility, *, image_size: tuple[int, int] | None = None) -> np.ndarray:
+    """Each step's distance from where the camera's motion (a RANSAC homography) would carry it.
+
+    Args:
+        tracks: (T, N, 2) pixel x, y. visibility: (T, N) bool.
+        image_size: (H, W) of the tracks' pixels (sets the RANSAC tolerance), or None (their extent).
+    Returns:
+        (T - 1, N) residuals in pixels, NaN where the step is not seen or too few tracks are seen
+        to fit the camera's motion.
+    """
+    tracks, seen = np.asarray(tracks, np.float64), np.asarray(visibility, bool)
+    T, N = seen.shape
+    tolerance = RANSAC_SHARE * _diagonal(tracks, image_size)
+    out = np.full((T - 1, N), np.nan)
+    for t in range(T - 1):
+        both = np.flatnonzero(seen[t] & seen[t + 1])
+        if len(both) < MIN_FIT:
+            continue
+        a, b = tracks[t, both].astype(np.float32), tracks[t + 1, both].astype(np.float32)
+        model, _ = cv2.findHomography(a, b, cv2.RANSAC, tolerance)
+        if model is None:
+            continue
+        carried = cv2.perspectiveTransform(a[None], model)[0]
+        out[t, both] = np.linalg.norm(b - carried, axis=1)
+    return out
+
+
+def motion_saliency(
+    tracks,
+    visibility,
+    *,
+    image_size: tuple[int, int] | None = None,
+    neighbours: int = NEIGHBOURS,
+    prior_steps: float = PRIOR_STEPS,
+) -> np.ndarray:
+    """(N,) how much each track moves unlike the camera (module docstring); NaN if never scored.
+
+    Args:
+        tracks: (T, N, 2) pixel x, y. visibility: (T, N) bool.
+        image_size: (H, W) of the tracks' pixels, or None (their extent).
+        neighbours: tracks of the spatial median filter in each frame (1: no filter).
+        prior_steps: pseudo-steps at the video's median score added to every track's mean.
+    """
+    tracks = np.asarray(tracks, np.float64)
+    residual = camera_residuals(tracks, visibility, image_size=image_size)
+    floor = NOISE_FLOOR * _diagonal(tracks, image_size)
+    with np.errstate(all="ignore"):
+        scale = np.nanmedian(residual, axis=1, keepdims=True)
+    scale = np.where(np.isfinite(scale), np.maximum(scale, floor), np.nan)
+    z = np.minimum(residual / scale, CAP)
+    if neighbours > 1:
+        for t in range(len(z)):
+            ok = np.flatnonzero(np.isfinite(z[t]))
+            if len(ok) < neighbours:
+                continue
+            _, near = cKDTree(tracks[t, ok]).query(tracks[t, ok], k=neighbours)
+            z[t, ok] = np.median(z[t, ok][near], axis=1)
+    count = np.isfinite(z).sum(axis=0)
+    if not count.any():
+        return np.full(z.shape[1], np.nan)
+    typical = float(np.nanmedian(z))
+    score = (np.nansum(z, axis=0) + prior_steps * typical) / (count + prior_steps)
+    return np.where(count > 0, score, np.nan)
+
+
+def moving_tracks(saliency) -> np.ndarray:
+    """(N,) bool: the tracks whose score passes Otsu's threshold of all the scores and ``MIN_SCORE``
+    (a still scene has no movers, although Otsu always splits); NaN scores are not moving.
+    """
+    saliency = np.asarray(saliency, np.float64)
+    scored = saliency[np.isfinite(saliency)]
+    if len(np.unique(scored)) < 2:
+        return np.zeros(saliency.shape, bool)
+    return np.nan_to_num(saliency, nan=-np.inf) > max(threshold_otsu(scored), MIN_SCORE)

@@ -1,0 +1,139 @@
+"""Known-answer tests of the motion path of real video: camera residuals, the per-track motion
+score, which tracks move, grouping the moving tracks by MI, and the mask clean-up."""
+
+import cv2
+import numpy as np
+
+from segmentation import camera_residuals, group_moving, motion_saliency, moving_tracks
+from segmentation.masks import keep_large_regions, refine_mask
+
+H, W = 240, 320
+
+
+def camera_scene(rng, T=20, noise=0.2, still_camera=False):
+    """Tracks of a scene filmed by a camera that zooms, turns and pans (a homography per frame),
+    with an 8 x 8 patch of points (as dense as the background) that moves its own way. Returns tracks (T, N, 2), on_object (N,)."""
+    gx, gy = np.meshgrid(np.linspace(10, W - 10, 30), np.linspace(10, H - 10, 24))
+    background = np.stack([gx.ravel(), gy.ravel()], 1)
+    ox, oy = np.meshgrid(np.linspace(120, 190, 8), np.linspace(80, 150, 8))
+    patch = np.stack([ox.ravel(), oy.ravel()], 1)
+    points = np.concatenate([background, patch])
+    on_object = np.r_[np.zeros(len(background), bool), np.ones(len(patch), bool)]
+    tracks = np.empty((T, len(points), 2))
+    tracks[0] = points
+    for t in range(1, T):
+        angle, zoom, shift = (0.0, 1.0, np.zeros(2)) if still_camera else (0.01, 1.004, rng.normal(0, 3, 2))
+        c, s = zoom * np.cos(angle), zoom * np.sin(angle)
+        centre = np.array([W / 2, H / 2])
+        step = (tracks[t - 1] - centre) @ np.array([[c, s], [-s, c]]) + centre + shift
+        step[on_object] += np.array([4.0 * np.sin(t / 2), 3.0])  # the object's own motion
+        tracks[t] = step
+    return tracks + rng.normal(0, noise, tracks.shape), on_object
+
+
+def test_camera_residuals_vanish_on_the_background_and_not_on_the_mover():
+    rng = np.random.default_rng(0)
+    tracks, on_object = camera_scene(rng, noise=0.0)
+    residual = camera_residuals(tracks, np.ones(tracks.shape[:2], bool), image_size=(H, W))
+    assert residual.shape == (len(tracks) - 1, len(on_object))
+    assert np.nanmax(residual[:, ~on_object]) < 0.05  # an exact homography: the camera explains it
+    assert np.nanmin(np.nanmean(residual[:, on_object], axis=0)) > 1.0
+
+
+def test_unseen_steps_have_no_residual():
+    rng = np.random.default_rng(1)
+    tracks, _ = camera_scene(rng)
+    seen = np.ones(tracks.shape[:2], bool)
+    seen[5:, 0] = False
+    residual = camera_residuals(tracks, seen, image_size=(H, W))
+    assert np.isnan(residual[4:, 0]).all() and np.isfinite(residual[:4, 0]).all()
+
+
+def test_the_moving_tracks_are_the_object():
+    rng = np.random.default_rng(2)
+    tracks, on_object = camera_scene(rng)
+    seen = np.ones(tracks.shape[:2], bool)
+    score = motion_saliency(tracks, seen, image_size=(H, W))
+    moving = moving_tracks(score)
+    # the median over 9 neighbours keeps the object's inside (its outer ring of points, whose
+    # neighbours are half background, goes to the background) and no background track
+    ring = np.zeros((8, 8), bool)
+    ring[[0, -1], :] = ring[:, [0, -1]] = True
+    assert moving[on_object][~ring.ravel()].all() and not moving[~on_object].any()
+    raw = motion_saliency(tracks, seen, image_size=(H, W), neighbours=1)  # unfiltered: every object track
+    assert raw[on_object].min() > raw[~on_object].max()
+
+
+def test_a_still_scene_has_no_movers():
+    """Otsu always splits; the least score keeps tracker noise from becoming an object."""
+    rng = np.random.default_rng(3)
+    tracks, on_object = camera_scene(rng, still_camera=True)
+    tracks[:, on_object] = tracks[:1, on_object] + rng.normal(0, 0.2, tracks[:, on_object].shape)  # it stops too
+    score = motion_saliency(tracks, np.ones(tracks.shape[:2], bool), image_size=(H, W))
+    assert not moving_tracks(score).any()
+    assert not moving_tracks(np.full(5, np.nan)).any()
+
+
+def test_short_tracks_need_more_evidence():
+    """The same residual over 2 steps scores lower than over 15 (shrinkage towards the typical)."""
+    rng = np.random.default_rng(4)
+    tracks, on_object = camera_scene(rng)
+    seen = np.ones(tracks.shape[:2], bool)
+    first = np.flatnonzero(on_object)[0]
+    seen[3:, first] = False  # one object track is seen for 2 steps only
+    score = motion_saliency(tracks, seen, image_size=(H, W), neighbours=1)
+    others = score[on_object][1:]
+    assert score[first] < others.min()
+
+
+def test_group_moving_groups_only_the_movers():
+    # six still tracks, two moving objects of four tracks, one moving track closer to the second
+    mi = np.full((15, 15), 0.01)
+    objects = {1: range(6, 10), 2: range(10, 14)}
+    for members in objects.values():
+        mi[np.ix_(members, members)] = 1.0
+    mi[:6, :6] = 0.9  # the still background is dependent too, but it is not grouped
+    mi[14, 10:14], mi[10:14, 14] = 0.2, 0.2
+    mi[14, 6:10], mi[6:10, 14] = 0.05, 0.05
+    moving = np.r_[np.zeros(6, bool), np.ones(9, bool)]
+    grouping = group_moving(mi, moving, threshold=0.5, min_size=3)
+    labels = grouping.labels
+    assert (labels[:6] == 0).all()
+    assert len(set(labels[6:10])) == 1 and len(set(labels[10:14])) == 1 and labels[6] != labels[10]
+    assert set(labels[6:14]) == {1, 2}
+    assert labels[14] == labels[10]  # left as noise by the threshold, it joins the group it shares most MI with
+    assert grouping.threshold == 0.5
+
+
+def test_group_moving_with_too_few_movers():
+    mi = np.full((8, 8), 0.1)
+    moving = np.zeros(8, bool)
+    assert (group_moving(mi, moving, min_size=3).labels == 0).all()  # nothing moves: all background
+    moving[:4] = True
+    labels = group_moving(mi, moving, threshold=0.5, min_size=3).labels  # no MI group: the movers are one object
+    assert (labels[:4] == 1).all() and (labels[4:] == 0).all()
+
+
+def test_keep_large_regions_drops_specks():
+    mask = np.zeros((60, 80), bool)
+    mask[10:40, 10:40] = True  # 900 pixels
+    mask[50:55, 60:65] = True  # 25 pixels
+    kept = keep_large_regions(mask, 0.3)
+    assert kept[20, 20] and not kept[52, 62]
+    assert keep_large_regions(mask, 0.0).sum() == mask.sum()
+
+
+def test_refine_mask_snaps_to_the_object():
+    """A red disk on a textured green ground; a mask 4 px too wide is pulled back to its edge
+    (wider than the sure-object core is deep, ``REFINE_CORE``, it could not be)."""
+    rng = np.random.default_rng(5)
+    image = np.zeros((120, 160, 3), np.uint8)
+    image[..., 1] = rng.integers(90, 160, (120, 160))
+    truth = np.zeros((120, 160), np.uint8)
+    cv2.circle(truth, (80, 60), 30, 1, -1)
+    image[truth > 0] = (200, 30, 30)
+    loose = cv2.dilate(truth, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))) > 0
+    refined = refine_mask(image, loose, side=160)
+    iou = lambda a, b: (a & b).sum() / (a | b).sum()  # noqa: E731
+    assert iou(loose, truth > 0) < 0.8
+    assert iou(refined, truth > 0) > 0.95
