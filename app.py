@@ -477,6 +477,8 @@ def regroup(auto: bool, threshold, min_size, session: Session | None) -> Views:
         result = dataclasses.replace(session.result, labels=grouping.labels, threshold=grouping.threshold)
         found = _remasked(session, grouping.labels)
         if found is not None:
+            if moving is not None:  # as in discover_tracked: the labels follow the masks
+                result = dataclasses.replace(result, labels=found.all_labels[found.grouped])
             found = dataclasses.replace(found, discovery=result)
         session = dataclasses.replace(session, result=result, found=found)
         _update_sweep(session, int(min_size))

@@ -59,8 +59,8 @@ __all__ = [
 
 BORDER_SHARE = 0.06  # the band along the image border, as a share of the shorter side
 MIN_VOTE = 0.3  # least mean vote weight per step for a track to take a group (spread_labels)
-REFINE_CORE = 0.02  # GrabCut: mask pixels this far inside (share of the diagonal) are sure object
-REFINE_BAND = 0.05  # GrabCut: pixels this far outside the mask are sure background
+REFINE_CORE = 0.025  # GrabCut: mask pixels this far inside (share of the diagonal) are sure object
+REFINE_BAND = 0.02  # GrabCut: pixels this far outside the mask are sure background
 REFINE_ITERATIONS = 3
 MIN_REFINE_PIXELS = 20  # smaller masks are left as they are
 EPS = 1e-6
