@@ -61,9 +61,9 @@ ESTIMATORS = {  # value -> label; KDE and MINE are too slow for all pairs of a v
     "pearson": "Pearson correlation",
 }
 EXAMPLES = {  # what a run without an upload shows: value -> (label, path)
-    "carphone": (
-        "Real footage: carphone (no ground truth)",
-        Path(__file__).resolve().parent / "assets" / "carphone.mp4",
+    "bikes": (
+        "Real footage: bikes, a walker and passing cars (no ground truth)",
+        Path(__file__).resolve().parent / "assets" / "bikes.mp4",
     ),
     "sample": ("Generated sample (ground truth: scored)", datasets.SAMPLE_SEQUENCE),
 }
@@ -158,7 +158,7 @@ def _checked_upload(path, suffixes) -> Path:
     return path
 
 
-def load_input(video, tracks, example: str = "carphone", *, num_points: int, max_frames: int, workdir: Path):
+def load_input(video, tracks, example: str = "bikes", *, num_points: int, max_frames: int, workdir: Path):
     """The input of a run (``datasets.load_input``): an upload, or the chosen example without one.
 
     Uploads are shrunk to ``MAX_SIDE``; a track file is scaled with its video.
@@ -166,7 +166,7 @@ def load_input(video, tracks, example: str = "carphone", *, num_points: int, max
     if video is None and tracks is not None:
         raise datasets.DataError("a track file needs its video: upload the video too")
     if video is None:
-        name, path = EXAMPLES.get(example, EXAMPLES["carphone"])
+        name, path = EXAMPLES.get(example, EXAMPLES["bikes"])
     else:
         path = _checked_upload(video, (*datasets.VIDEO_SUFFIXES, ".zip"))
     if tracks is not None:
@@ -365,7 +365,7 @@ def run_discovery(
     max_frames,
     min_size,
     session: Session | None,
-    example: str = "carphone",
+    example: str = "bikes",
     progress=gr.Progress(),  # noqa: B008 (the Gradio idiom: it is replaced per event)
     *,
     model: infonet.InfoNet | None = None,
@@ -548,7 +548,7 @@ def _input_column(choices, default_points: int) -> dict:
     )
     c["example"] = gr.Radio(
         [(label, name) for name, (label, _) in EXAMPLES.items()],
-        value="carphone",
+        value="bikes",
         label="Without an upload, run",
         elem_id="example",
     )

@@ -44,6 +44,7 @@ __all__ = ["InfoNetConfig", "InfoNet", "InfoNetOutput", "QUANTILES", "splat"]
 QUANTILES = (0.05, 0.5, 0.95)  # the quantile head's levels; the median is the point estimate
 LOG_N_CENTRE, LOG_N_SCALE = math.log(256.0), 2.0  # log n is fed as (log n - centre) / scale, about [-1.4, 1.4]
 MAX_N_SEEN = 4096  # the longest training sequences; larger n is read as this (its grid is already smooth)
+CALIBRATION_SIZES = (16, 32, 64, 128, 256, 512, 1024, 2048, 4096)  # knots of the interval calibration
 
 
 @dataclass
@@ -212,18 +213,34 @@ class Block(nn.Module):
 
 
 class QuantileHead(nn.Module):
-    """Pooled tokens, log n and the DV value -> the 5 / 50 / 95 % quantiles of the MI, ordered and >= 0."""
+    """Pooled tokens, log n and the DV value -> the 5 / 50 / 95 % quantiles of the MI, ordered and >= 0.
+
+    The two widths (median to 5 %, median to 95 %) are multiplied by ``width_scale`` (2, K): per
+    side, one factor per sample size of ``CALIBRATION_SIZES`` (piecewise linear in log n between
+    them, constant beyond), which ``infonet.calibration`` fits after training so that each tail
+    holds 5 % at every n; it is 1 (no change) until then.
+    """
 
     def __init__(self, dim: int):
         super().__init__()
         self.net = nn.Sequential(nn.Linear(dim + 2, 2 * dim), nn.GELU(), nn.Linear(2 * dim, dim), nn.GELU())
         self.out = nn.Linear(dim, 3)
+        self.register_buffer("width_scale", torch.ones(2, len(CALIBRATION_SIZES)))
 
-    def forward(self, pooled: torch.Tensor, log_n: torch.Tensor, dv: torch.Tensor) -> torch.Tensor:
+    def scale_at(self, n: int) -> tuple[float, float]:
+        """The calibrated width factors (low side, high side) at sample size ``n``."""
+        x, knots = math.log(max(n, 1)), [math.log(k) for k in CALIBRATION_SIZES]
+        i = next((i for i in range(1, len(knots)) if x <= knots[i]), len(knots) - 1)
+        t = min(max((x - knots[i - 1]) / (knots[i] - knots[i - 1]), 0.0), 1.0)
+        low, high = ((1 - t) * row[i - 1] + t * row[i] for row in self.width_scale.tolist())
+        return low, high
+
+    def forward(self, pooled: torch.Tensor, log_n: torch.Tensor, dv: torch.Tensor, n: int) -> torch.Tensor:
         raw = self.out(self.net(torch.cat([pooled, log_n, dv.unsqueeze(-1)], dim=-1))).float()  # (B, 3)
+        scale_low, scale_high = self.scale_at(n)
         median = F.softplus(raw[:, 0])
-        low = F.relu(median - F.softplus(raw[:, 1]))
-        high = median + F.softplus(raw[:, 2])
+        low = F.relu(median - scale_low * F.softplus(raw[:, 1]))
+        high = median + scale_high * F.softplus(raw[:, 2])
         return torch.stack([low, median, high], dim=-1)
 
 
@@ -285,5 +302,5 @@ class InfoNet(nn.Module):
             pooled = pooled.detach()
         # the DV value enters the head without gradient: the supervised loss shapes the critic only
         # through the shared tokens
-        quantiles = self.head(pooled, log_n_feature(n, pooled), dv.detach().to(pooled.dtype))
+        quantiles = self.head(pooled, log_n_feature(n, pooled), dv.detach().to(pooled.dtype), n)
         return InfoNetOutput(mi=quantiles[:, 1], quantiles=quantiles, dv=dv, table=table)
