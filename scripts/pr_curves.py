@@ -183,6 +183,9 @@ def _score_sequence(inp, name: str, label: str, estimators: dict, opts: PRCurveO
         if masks is not None and opts.masks:
             seg = pipeline.segment_objects(inp.frames, tracked, tracked.pick, result.auto_labels, video)
             score = mask_scores(seg.masks > 0, masks)
+            if tracked.moving is not None:  # the default labels follow the masks, as discover.py writes them
+                result = result.with_labels(seg.all_labels[tracked.pick], tracks.object_ids, tracks.ambiguous)
+                row |= {k: v for k, v in result.summary_row().items() if k.startswith("auto_")}
             row |= {"j": round(score.j, 4), "boundary_f": round(score.f, 4), "seconds_masks": round(seg.seconds, 3)}
             row["seconds_total"] = round(tracked.seconds + result.seconds + seg.seconds, 3)
         rows.append(row)

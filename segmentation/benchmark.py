@@ -11,6 +11,7 @@ PointOdyssey-layout sequences below it.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,6 +64,11 @@ class TrackResult:
     mi: np.ndarray
     auto_labels: np.ndarray | None = None
     seconds_mi: float = float("nan")
+
+    def with_labels(self, labels: np.ndarray, object_ids, ambiguous=None) -> TrackResult:
+        """The result with other default labels (for example the masks', ``segment_objects``), rescored."""
+        labels = np.asarray(labels)
+        return dataclasses.replace(self, auto=score_grouping(labels, object_ids, ambiguous), auto_labels=labels)
 
     def summary_row(self) -> dict:
         """The row of summary.csv: ``SUMMARY_COLUMNS`` first, then extras.
