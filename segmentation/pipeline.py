@@ -82,7 +82,7 @@ class VideoOptions:
     fb_threshold: float = 2.0
     reseed: int = 5
     min_overlap: int = 8
-    max_tracks: int = 400
+    max_tracks: int = 350
     feature: str = "coords"
     threshold: float | str = "auto"
     min_size: int = 5
