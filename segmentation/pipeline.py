@@ -208,11 +208,11 @@ class Tracked:
 def track_video(inp, opts: VideoOptions, progress: Callable[[int, int], None] | None = None) -> Tracked:
     """Tracks the input's frames (unless it brings tracks) and chooses the tracks to group."""
     start = time.perf_counter()
+    if opts.foreground not in FOREGROUNDS:
+        raise ValueError(f"unknown foreground {opts.foreground!r}; choose from {', '.join(FOREGROUNDS)}")
     if inp.tracks is not None:  # given tracks (PointOdyssey's): true positions in every frame
         every = inp.tracks
         return Tracked(every, np.arange(every.num_tracks), None, time.perf_counter() - start)
-    if opts.foreground not in FOREGROUNDS:
-        raise ValueError(f"unknown foreground {opts.foreground!r}; choose from {', '.join(FOREGROUNDS)}")
     every = _track(inp.frames, opts, progress)
     pick = select_tracks(
         every.tracks, every.visibility, min_length=opts.min_overlap, max_tracks=opts.max_tracks, seed=opts.seed

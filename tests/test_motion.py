@@ -137,3 +137,12 @@ def test_refine_mask_snaps_to_the_object():
     iou = lambda a, b: (a & b).sum() / (a | b).sum()  # noqa: E731
     assert iou(loose, truth > 0) < 0.8
     assert iou(refined, truth > 0) > 0.95
+
+
+def test_an_unknown_foreground_is_refused_before_any_tracking():
+    import pytest
+
+    from segmentation import VideoOptions, track_video
+
+    with pytest.raises(ValueError, match="unknown foreground 'colour'; choose from motion, groups"):
+        track_video(object(), VideoOptions(foreground="colour"))  # refused before the input is read
