@@ -398,6 +398,8 @@ def _build_run(cfg: TrainConfig, ckpt: dict | None, world: int, device: torch.de
         model = model_from_checkpoint(ckpt) if ckpt else InfoNet(cfg.model)
     if cfg.init_from and not ckpt:
         model = model_from_checkpoint(load_checkpoint(cfg.init_from))
+        with torch.no_grad():  # calibrated weights: train the raw quantiles (calibrate again after)
+            model.head.width_scale.fill_(1.0)
     cfg = dataclasses.replace(cfg, model=model.cfg)
     model.to(device).train()
     if cfg.head_only:

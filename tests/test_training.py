@@ -226,3 +226,18 @@ def test_validation_log_has_one_column_set_per_sample_size(tmp_path, val_cache):
     last = dict(zip(fields, rows[-1].split(","), strict=True))
     assert last["mae_mi_n16"] and last["score"]  # filled at the validation step
     assert float(last["score"]) == pytest.approx((float(last["mae_mi_n16"]) + float(last["mae_mi_n64"])) / 2)
+
+
+def test_init_from_calibrated_weights_trains_the_raw_quantiles(tmp_path, val_cache):
+    """Calibration factors are fitted after training: a run started from calibrated weights resets them."""
+    from infonet.checkpoint import model_payload
+    from infonet.model import InfoNet
+
+    torch.manual_seed(0)
+    calibrated = InfoNet(TINY)
+    calibrated.head.width_scale.fill_(0.5)
+    source = save_checkpoint(tmp_path / "calibrated.pt", model_payload(calibrated))
+    out = prepared(tmp_path, val_cache, "run")
+    train(tiny_config(out, steps=2, init_from=str(source)))
+    scale = model_from_checkpoint(load_checkpoint(out / "last.pt")).head.width_scale
+    assert torch.equal(scale, torch.ones_like(scale))
