@@ -468,12 +468,13 @@ def regroup(auto: bool, threshold, min_size, session: Session | None) -> Views:
     if session is None:
         raise gr.Error("Run the discovery first: the grouping needs an MI matrix")
     with user_errors():
-        options = dict(threshold="auto" if auto else float(threshold), min_size=int(min_size))
         moving = None if session.tracked is None else session.tracked.moving_picked()
-        if moving is None:
-            grouping = segmentation.group(session.result.mi, **options)
-        else:  # the still tracks stay the background; MI regroups the moving ones
-            grouping = segmentation.group_moving(session.result.mi, moving[session.result.kept], **options)
+        grouping = segmentation.group(  # with moving tracks: the still ones stay the background
+            session.result.mi,
+            threshold="auto" if auto else float(threshold),
+            min_size=int(min_size),
+            moving=None if moving is None else moving[session.result.kept],
+        )
         result = dataclasses.replace(session.result, labels=grouping.labels, threshold=grouping.threshold)
         found = _remasked(session, grouping.labels)
         if found is not None:

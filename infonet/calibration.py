@@ -125,7 +125,8 @@ def calibrate_intervals(
     Args:
         model: the network (its ``head.width_scale`` is overwritten).
         pairs: prior draws per size. mc_samples: Monte-Carlo samples of each draw's true MI.
-        seed: of the draws. max_mi: only draws of true MI up to this count. prior: the prior (default: the training prior's defaults).
+        seed: of the draws. max_mi: only draws of true MI up to this count.
+        prior: the prior (default: the training prior's defaults).
         progress: optional callback ``progress(done, total)`` over the sizes.
     Returns:
         :class:`Calibration`.

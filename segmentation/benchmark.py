@@ -23,7 +23,7 @@ from infonet.interface import MIEstimator
 
 from ._imports import require_toolkit_datasets
 from .affinity import track_mi
-from .grouping import group, group_moving, threshold_candidates
+from .grouping import group, threshold_candidates
 from .scoring import Score, Sweep, mean_query_ap, pair_auc, score_grouping, sweep_thresholds
 
 __all__ = ["SUMMARY_COLUMNS", "TrackResult", "evaluate_tracks", "find_sequences"]
@@ -152,8 +152,7 @@ def evaluate_tracks(
     overlap = {} if min_overlap is None else {"min_overlap": min_overlap}
     mi = track_mi(trackset.tracks, estimator, visibility=visibility, feature=feature, progress=progress, **overlap)
     seconds_mi = time.perf_counter() - start
-    options = dict(threshold="auto", min_size=min_size, method=method, criterion=criterion, seed=seed)
-    auto = group(mi, **options) if moving is None else group_moving(mi, moving, **options)
+    auto = group(mi, threshold="auto", min_size=min_size, method=method, criterion=criterion, seed=seed, moving=moving)
     seconds = time.perf_counter() - start
     start = time.perf_counter()
     # the automatic threshold joins the sweep, so the best F is never below the automatic F

@@ -27,7 +27,7 @@ import numpy as np
 from infonet.interface import MIEstimator
 
 from .affinity import FEATURES, MIN_FRAMES, track_mi
-from .grouping import CRITERIA, METHODS, Grouping, group, group_moving
+from .grouping import CRITERIA, METHODS, Grouping, group
 
 __all__ = ["Discovery", "discover", "finite_tracks"]
 
@@ -184,8 +184,9 @@ def discover(
             tracks, estimator, visibility=visibility, feature=feature, min_overlap=min_overlap, progress=progress
         )
     t_mi = time.perf_counter()
-    options = dict(threshold=threshold, min_size=min_size, method=method, criterion=criterion, seed=seed)
-    grouping: Grouping = group(mi, **options) if moving is None else group_moving(mi, moving, **options)
+    grouping: Grouping = group(
+        mi, threshold=threshold, min_size=min_size, method=method, criterion=criterion, seed=seed, moving=moving
+    )
     t_group = time.perf_counter()
     return Discovery(
         tracks=tracks,

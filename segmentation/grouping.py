@@ -289,6 +289,7 @@ def group(
     criterion: str = "modularity",
     resolution: float = 1.0,
     seed: int = 0,
+    moving: np.ndarray | None = None,
 ) -> Grouping:
     """Groups tracks into objects from their pairwise MI.
 
@@ -301,11 +302,25 @@ def group(
         criterion: criterion of the automatic threshold ("modularity" or "otsu").
         resolution: Louvain's resolution (higher gives more, smaller groups).
         seed: Louvain's random seed.
+        moving: optional (N,) bool, the tracks that move unlike the camera: then only they are
+            grouped, and the others are the background (:func:`group_moving`).
     Returns:
-        :class:`Grouping` with labels (N,) 0..K-1 by size, -1 noise, and the threshold used.
+        :class:`Grouping` with labels (N,) 0..K-1 by size, -1 noise, and the threshold used
+        (with ``moving``: 0 background, 1..K the moving tracks' groups).
     Raises:
         ValueError: a bad matrix, method, criterion or threshold.
     """
+    if moving is not None:
+        return group_moving(
+            mi,
+            moving,
+            threshold=threshold,
+            min_size=min_size,
+            method=method,
+            criterion=criterion,
+            resolution=resolution,
+            seed=seed,
+        )
     mi = check_mi(mi)
     if method not in METHODS:
         raise ValueError(f"unknown grouping method {method!r}; choose from {', '.join(METHODS)}")
