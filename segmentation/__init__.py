@@ -30,7 +30,7 @@ from .grouping import (
     unrelated_level,
 )
 from .masks import MaskOptions, object_masks, primary_objects, spread_labels
-from .motion import camera_residuals, motion_saliency, moving_tracks
+from .motion import camera_residuals, dense_residuals, motion_saliency, moving_tracks
 from .pipeline import (
     VideoOptions,
     VideoResult,
@@ -92,6 +92,7 @@ __all__ = [
     "group",
     "group_moving",
     "camera_residuals",
+    "dense_residuals",
     "motion_saliency",
     "moving_tracks",
     "mean_query_ap",

@@ -20,21 +20,41 @@ hundred of them):
 2. **Tracks to pixels** (:func:`object_masks`), on frames shrunk to ``work_side`` pixels (the
    longest side): the object tracks and the background tracks seen in the frame are splatted and
    blurred by a Gaussian of ``spread`` times the image diagonal, or half the mean spacing of the
-   points if that is wider (a soft Voronoi vote); the object
-   share of the vote is averaged over SLIC superpixels (scikit-image), and a superpixel whose
-   share passes 1/2 is foreground.
+   points if that is wider (a soft Voronoi vote). With the dense motion scores of
+   :func:`segmentation.motion.dense_residuals` (a pixel's motion unlike the camera's, 1 typical),
+   a score z becomes the evidence z^2 / (z^2 + ``motion_scale``^2) (1/2 at z = ``motion_scale``),
+   and a pixel's evidence of being object is the mean of the track vote's object share and the
+   motion evidence, weighted by ``motion_weight``. The evidence is averaged over SLIC superpixels
+   (scikit-image), and a superpixel whose evidence passes 1/2 is foreground: the tracks say where
+   an object is, the dense motion where its pixels are (the tracks are sparse on fast or
+   textureless objects, the flow is wrong on textureless background and parallax).
 3. **Clean-up**: connected foreground regions smaller than ``keep_share`` of the frame's largest
    are dropped (stray movers: a tracking glitch, a patch of parallax), and the rest is refined by
    OpenCV's GrabCut (colour models of object and background, and a graph cut that follows the
    image's edges) on frames shrunk to ``refine_side``: pixels deeper than ``REFINE_CORE`` of the
    diagonal inside the mask are sure object, pixels farther than ``REFINE_BAND`` outside it sure
-   background, the band between is GrabCut's to decide. Foreground pixels take the object whose
-   tracks are densest there. The masks are scaled back to the input size.
+   background, the band between is GrabCut's to decide. GrabCut runs on the box around the
+   undecided pixels padded by ``REFINE_CONTEXT`` of the diagonal (its colour models are those of
+   the object's surroundings), and superpixels are computed only around the pixels whose
+   evidence passes ``CANDIDATE``: both cost what the object's size asks, not the frame's.
+   Foreground pixels take the object whose tracks are densest there. The masks are scaled back to
+   the input size.
 
-Measured on the davis-dev videos with the tracks' ground-truth labels (docs/notes/issue-12.md):
-the vote over dense tracks beat gating it by the residual of the dense optical flow after the
-camera's motion (mean J 0.57 against 0.54 on four videos), and denser tracks (a grid of 4,800
-points instead of 1,200) raised J most.
+Measured on the twelve davis-dev videos with the default tracks and movers (Pearson; mean J of
+the foreground; ``scripts/pr_curves.py`` gives the defaults' figures per estimator):
+
+| mask step | J |
+|---|---|
+| track vote only, 600 superpixels and GrabCut at 427 / 213 px (the previous default) | 0.451 |
+| + dense motion evidence at weight 1/2, scale 3 (gating the vote by it instead: 0.482) | 0.503 |
+| + GrabCut at 427 px | 0.552 |
+| + 1,200 superpixels | 0.568 |
+| everything at 640 px (2,700 superpixels) | 0.593 |
+| + GrabCut on the padded box, 2 iterations (16.4 s per video against 19.3, same runs) | 0.593 |
+| + motion weight 0.55 and scale 4 (**default**; 0.604-0.612 for weights 0.55-0.6 and scales 3-5) | 0.612 |
+
+Resolution matters because DAVIS's objects are small (2-20 % of the frame): a pixel of the
+213-px GrabCut frame is 16 input pixels, most of a thin part.
 """
 
 from __future__ import annotations
@@ -61,8 +81,10 @@ BORDER_SHARE = 0.06  # the band along the image border, as a share of the shorte
 MIN_VOTE = 0.3  # least mean vote weight per step for a track to take a group (spread_labels)
 REFINE_CORE = 0.025  # GrabCut: mask pixels this far inside (share of the diagonal) are sure object
 REFINE_BAND = 0.02  # GrabCut: pixels this far outside the mask are sure background
-REFINE_ITERATIONS = 3
+REFINE_ITERATIONS = 2
 MIN_REFINE_PIXELS = 20  # smaller masks are left as they are
+REFINE_CONTEXT = 0.3  # GrabCut runs on the box around the undecided pixels, padded by this share of the diagonal
+CANDIDATE = 0.25  # superpixels are computed only around the pixels whose evidence passes this
 EPS = 1e-6
 
 
@@ -77,15 +99,19 @@ class MaskOptions:
         compactness: SLIC compactness.
         keep_share: foreground regions smaller than this share of the frame's largest are dropped.
         refine: refine the masks by GrabCut. refine_side: longest side of the frames it runs on.
+        motion_weight: weight of the dense motion evidence against the track vote (when given).
+        motion_scale: the motion score whose evidence is 1/2.
     """
 
-    work_side: int = 427
+    work_side: int = 640
     spread: float = 0.01
-    superpixels: int = 600
+    superpixels: int = 2700
     compactness: float = 10.0
     keep_share: float = 0.3
     refine: bool = True
-    refine_side: int = 213
+    refine_side: int = 640
+    motion_weight: float = 0.55
+    motion_scale: float = 4.0
 
 
 def _shrink(frame: np.ndarray, side: int) -> np.ndarray:
@@ -121,6 +147,35 @@ def keep_large_regions(mask: np.ndarray, share: float) -> np.ndarray:
     return np.isin(regions, 1 + np.flatnonzero(area >= share * area.max()))
 
 
+def _box(mask: np.ndarray, pad: int) -> tuple[slice, slice] | None:
+    """The bounding box of the True pixels of a (h, w) mask, padded by ``pad`` pixels (None if none)."""
+    ys, xs = np.nonzero(mask)
+    if not len(ys):
+        return None
+    h, w = mask.shape
+    return slice(max(ys.min() - pad, 0), min(ys.max() + pad + 1, h)), slice(
+        max(xs.min() - pad, 0), min(xs.max() + pad + 1, w)
+    )
+
+
+def snap_to_superpixels(image: np.ndarray, evidence: np.ndarray, segments: int, compactness: float) -> np.ndarray:
+    """The (h, w) evidence averaged over the SLIC superpixels of the RGB ``image`` (``segments`` per
+    frame), computed only in the box around the pixels whose evidence passes ``CANDIDATE`` (where
+    it could pass 1/2; elsewhere it is left as it is), padded by two superpixel widths."""
+    h, w = evidence.shape
+    width = np.sqrt(h * w / max(segments, 1))
+    box = _box(evidence > CANDIDATE, round(2 * width))
+    if box is None:
+        return evidence
+    part = evidence[box]
+    labels = slic(
+        image[box], n_segments=max(1, round(segments * part.size / (h * w))), compactness=compactness, start_label=0
+    ).ravel()
+    out = evidence.copy()
+    out[box] = (np.bincount(labels, part.ravel()) / np.bincount(labels))[labels].reshape(part.shape)
+    return out
+
+
 def refine_mask(image: np.ndarray, mask: np.ndarray, side: int) -> np.ndarray:
     """A boolean (h, w) mask of the RGB ``image`` refined by GrabCut on a copy shrunk to ``side``."""
     h, w = mask.shape
@@ -136,14 +191,17 @@ def refine_mask(image: np.ndarray, mask: np.ndarray, side: int) -> np.ndarray:
     trimap[band > 0] = cv2.GC_PR_BGD
     trimap[seed > 0] = cv2.GC_PR_FGD
     trimap[core > 0] = cv2.GC_FGD
+    box = _box(trimap != cv2.GC_BGD, round(REFINE_CONTEXT * diagonal))  # the colour models are the box's
+    crop = np.ascontiguousarray(trimap[box])
     models = np.zeros((1, 65)), np.zeros((1, 65))
     try:
         cv2.grabCut(
-            np.ascontiguousarray(small[..., ::-1]), trimap, None, *models, REFINE_ITERATIONS, cv2.GC_INIT_WITH_MASK
+            np.ascontiguousarray(small[box][..., ::-1]), crop, None, *models, REFINE_ITERATIONS, cv2.GC_INIT_WITH_MASK
         )
     except cv2.error:  # one colour only, or no sure pixels of a kind: keep the mask
         return mask
-    refined = ((trimap == cv2.GC_FGD) | (trimap == cv2.GC_PR_FGD)).astype(np.uint8)
+    refined = np.zeros((sh, sw), np.uint8)
+    refined[box] = (crop == cv2.GC_FGD) | (crop == cv2.GC_PR_FGD)
     return cv2.resize(refined, (w, h), interpolation=cv2.INTER_NEAREST) > 0
 
 
@@ -199,6 +257,7 @@ def object_masks(
     labels,
     objects,
     *,
+    motion: np.ndarray | None = None,
     options: MaskOptions | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
@@ -209,6 +268,8 @@ def object_masks(
         tracks: (T, N, 2) pixel x, y in the frames' pixels. visibility: (T, N) bool.
         labels: (N,) group of each track (-1 unlabelled). objects: the groups that are primary
             objects (:func:`primary_objects`); every other group is background.
+        motion: optional (T, h, w) dense motion scores (:func:`segmentation.motion.dense_residuals`,
+            any h x w), combined with the track vote.
         options: :class:`MaskOptions`.
         progress: optional callback ``progress(done, T)`` after each frame.
     Returns:
@@ -218,6 +279,8 @@ def object_masks(
     tracks, visibility, labels = np.asarray(tracks, np.float64), np.asarray(visibility, bool), np.asarray(labels)
     T = len(tracks)
     H, W = frames[0].shape[:2]
+    if motion is not None and len(motion) != T:
+        raise ValueError(f"motion has {len(motion)} frames, the tracks {T}")
     out = np.zeros((T, H, W), np.int16)
     objects = [int(k) for k in objects]
     role = np.where(np.isin(labels, objects), 1, np.where(labels >= 0, 0, -1))
@@ -232,10 +295,12 @@ def object_masks(
         if obj.any():
             d_obj, d_bg = _density(points[obj], shape, sigma), _density(points[bg], shape, sigma)
             share = d_obj / (d_obj + d_bg)
+            if motion is not None:
+                z = cv2.resize(np.asarray(motion[t], np.float32), (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+                evidence = z**2 / (z**2 + opts.motion_scale**2)
+                share = (1 - opts.motion_weight) * share + opts.motion_weight * evidence
             if opts.superpixels:
-                segments = slic(small, n_segments=opts.superpixels, compactness=opts.compactness, start_label=0)
-                flat = segments.ravel()
-                share = (np.bincount(flat, share.ravel()) / np.bincount(flat))[segments]
+                share = snap_to_superpixels(small, share, opts.superpixels, opts.compactness)
             foreground = keep_large_regions(share > 0.5, opts.keep_share)
             if opts.refine:
                 foreground = refine_mask(small, foreground, opts.refine_side)

@@ -31,7 +31,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 from skimage.filters import threshold_otsu
 
-__all__ = ["camera_residuals", "motion_saliency", "moving_tracks"]
+__all__ = ["camera_residuals", "dense_residuals", "motion_saliency", "moving_tracks"]
 
 RANSAC_SHARE = 0.003  # RANSAC's inlier tolerance, share of the image diagonal (about 3 px at 854 x 480)
 NOISE_FLOOR = 0.001  # least residual scale of a frame step, share of the image diagonal
@@ -40,6 +40,8 @@ NEIGHBOURS = 9  # tracks of the spatial median filter
 PRIOR_STEPS = 3.0  # pseudo-steps of the shrinkage towards the typical score
 MIN_FIT = 8  # tracks seen at t and t + 1 needed to fit the camera's motion
 MIN_SCORE = 2.0  # a moving track's score is at least this (twice the typical residual), whatever Otsu says
+DENSE_SIDE = 427  # longest side of the frames the dense optical flow is computed on
+FIT_STEP = 6  # dense_residuals fits the camera's homography to the flow at every FIT_STEP-th pixel
 
 
 def _diagonal(tracks: np.ndarray, image_size: tuple[int, int] | None) -> float:
@@ -73,6 +75,66 @@ def camera_residuals(tracks, visibility, *, image_size: tuple[int, int] | None =
             continue
         carried = cv2.perspectiveTransform(a[None], model)[0]
         out[t, both] = np.linalg.norm(b - carried, axis=1)
+    return out
+
+
+def _flow_residual(dis, a: np.ndarray, b: np.ndarray, grid: np.ndarray, diagonal: float) -> np.ndarray:
+    """(h, w) residual of the dense flow from grey frame a to b after the camera's homography,
+    divided by its median (at least ``NOISE_FLOOR`` of the diagonal)."""
+    flow = dis.calc(a, b, None)
+    h, w = a.shape
+    start = grid[::FIT_STEP, ::FIT_STEP].reshape(-1, 2)
+    model, _ = cv2.findHomography(
+        start, start + flow[::FIT_STEP, ::FIT_STEP].reshape(-1, 2), cv2.RANSAC, RANSAC_SHARE * diagonal
+    )
+    if model is None:  # no consistent camera motion: measure against no motion at all
+        model = np.eye(3)
+    carried = cv2.perspectiveTransform(grid.reshape(-1, 1, 2), model).reshape(h, w, 2)
+    residual = np.linalg.norm(flow - (carried - grid), axis=-1)
+    return residual / max(float(np.median(residual)), NOISE_FLOOR * diagonal)
+
+
+def dense_residuals(frames, *, side: int = DENSE_SIDE, progress=None) -> np.ndarray:
+    """Per-pixel motion unlike the camera's, from dense optical flow, on frames shrunk to ``side``.
+
+    For each frame, OpenCV's DIS optical flow to the next frame and to the previous one; in each,
+    a RANSAC homography fitted to the flow stands for the camera, and a pixel's residual (flow
+    minus the homography's motion) is divided by the frame pair's median. A pixel's score is the
+    smaller of its two residuals: a pixel that moves with the object in both directions keeps a
+    high score, while the background just uncovered or about to be covered by the object (where
+    the flow of one direction is wrong) does not.
+
+    Measured on the davis-dev videos (first 50 frames): the score separates the object's pixels
+    from the rest with a mean ROC AUC of 0.93 (0.64 on motocross-jump, where the object fills the
+    frame and the camera follows it; 0.88-0.99 elsewhere); the smaller of the two directions beat
+    the forward residual alone (J of the pixels above 5: 0.468 against 0.406), and an epipolar
+    (fundamental matrix) residual was worse than the homography's (AUC 0.84).
+
+    Args:
+        frames: T >= 2 frames (H, W, 3) uint8 RGB (an array or a sequence).
+        side: longest side of the frames the flow is computed on.
+        progress: optional callback ``progress(done, T)``.
+    Returns:
+        (T, h, w) float32 scores (1 is a typical residual), h x w the shrunk frame size.
+    """
+    T = len(frames)
+    if T < 2:
+        raise ValueError(f"dense_residuals needs at least 2 frames, got {T}")
+    H, W = frames[0].shape[:2]
+    scale = min(1.0, side / max(H, W))
+    size = (max(1, round(W * scale)), max(1, round(H * scale)))
+    grey = [cv2.cvtColor(cv2.resize(f, size, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY) for f in frames]
+    h, w = grey[0].shape
+    grid = np.stack(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)), axis=-1)
+    diagonal = float(np.hypot(h, w))
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    out = np.full((T, h, w), np.inf, np.float32)
+    for t in range(T):
+        for other in (t - 1, t + 1):
+            if 0 <= other < T:
+                out[t] = np.minimum(out[t], _flow_residual(dis, grey[t], grey[other], grid, diagonal))
+        if progress is not None:
+            progress(t + 1, T)
     return out
 
 

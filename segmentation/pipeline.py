@@ -9,7 +9,9 @@ Shapes: T frames, H x W pixels, N tracks grouped by MI, M all tracks (M >= N).
     out.timings                 # seconds per stage
 
 Stages (each timed): **tracking** (``datasets.track_points`` on frames shrunk to ``track_side``,
-re-seeded where points are lost; skipped when the input brings tracks), **MI** between
+re-seeded where points are lost; skipped when the input brings tracks; with ``foreground="motion"``
+also the motion unlike the camera's of every track and, for the masks, of every pixel:
+``segmentation.motion``), **MI** between
 ``max_tracks`` of the tracks that last at least ``min_overlap`` frames, on the frames both are
 seen, **grouping** (``segmentation.group`` at the automatic threshold), and **masks**: which
 groups are the primary moving objects, their labels spread to every track, and carried to
@@ -31,7 +33,7 @@ from ._imports import require_toolkit_datasets
 from .affinity import dominant_motion
 from .discovery import Discovery, discover
 from .masks import MaskOptions, object_masks, primary_objects, spread_labels
-from .motion import motion_saliency, moving_tracks
+from .motion import dense_residuals, motion_saliency, moving_tracks
 
 __all__ = [
     "FOREGROUNDS",
@@ -72,6 +74,8 @@ class VideoOptions:
             ``segmentation.masks.primary_objects`` says which groups are objects (given tracks,
             such as PointOdyssey's, are always grouped so).
         masks: compute the per-pixel masks.
+        dense_motion: with ``foreground="motion"``, the masks also weigh the dense optical flow's
+            motion unlike the camera (``segmentation.motion.dense_residuals``) against the track vote.
         mask: :class:`segmentation.masks.MaskOptions`.
         seed: seed of the choice of tracks and of Louvain.
     """
@@ -82,7 +86,7 @@ class VideoOptions:
     fb_threshold: float = 2.0
     reseed: int = 5
     min_overlap: int = 8
-    max_tracks: int = 350
+    max_tracks: int = 300
     feature: str = "coords"
     threshold: float | str = "auto"
     min_size: int = 5
@@ -90,6 +94,7 @@ class VideoOptions:
     criterion: str = "modularity"
     foreground: str = "motion"
     masks: bool = True
+    dense_motion: bool = True
     mask: MaskOptions = field(default_factory=MaskOptions)
     seed: int = 0
 
@@ -188,6 +193,8 @@ class Tracked:
         min_overlap: frames two of them must share (None: given tracks, compared on all frames).
         seconds: time spent tracking, scoring the motion and choosing.
         moving: (M,) bool, the tracks that move unlike the camera (``foreground="motion"``), or None.
+        motion: (T, h, w) the pixels' motion unlike the camera (``dense_motion``;
+            ``segmentation.motion.dense_residuals``), or None.
     """
 
     every: object
@@ -195,6 +202,7 @@ class Tracked:
     min_overlap: int | None
     seconds: float
     moving: np.ndarray | None = None
+    motion: np.ndarray | None = None
 
     def moving_picked(self) -> np.ndarray | None:
         """(N,) ``moving`` of the tracks to group, or None."""
@@ -217,10 +225,12 @@ def track_video(inp, opts: VideoOptions, progress: Callable[[int, int], None] | 
     pick = select_tracks(
         every.tracks, every.visibility, min_length=opts.min_overlap, max_tracks=opts.max_tracks, seed=opts.seed
     )
-    moving = None
+    moving = motion = None
     if opts.foreground == "motion":
         moving = moving_tracks(motion_saliency(every.tracks, every.visibility, image_size=every.image_size))
-    return Tracked(every, pick, opts.min_overlap, time.perf_counter() - start, moving)
+        if opts.masks and opts.dense_motion:
+            motion = dense_residuals(inp.frames, side=opts.mask.work_side)
+    return Tracked(every, pick, opts.min_overlap, time.perf_counter() - start, moving, motion)
 
 
 @dataclass
@@ -291,7 +301,14 @@ def segment_objects(
             is_grouped[grouped] = True
             all_labels = spread_labels(every.tracks, every.visibility, all_labels, is_grouped)
         masks = object_masks(
-            frames, every.tracks, every.visibility, all_labels, objects, options=opts.mask, progress=progress
+            frames,
+            every.tracks,
+            every.visibility,
+            all_labels,
+            objects,
+            motion=tracked.motion,
+            options=opts.mask,
+            progress=progress,
         )
         if tracked.moving is not None:  # the tracks take the labels of the masks they lie in
             all_labels = _labels_from_masks(every, masks)

@@ -3,9 +3,11 @@ score, which tracks move, grouping the moving tracks by MI, and the mask clean-u
 
 import cv2
 import numpy as np
+import pytest
 
-from segmentation import camera_residuals, group_moving, motion_saliency, moving_tracks
-from segmentation.masks import keep_large_regions, refine_mask
+from segmentation import camera_residuals, dense_residuals, group_moving, mask_scores, motion_saliency, moving_tracks
+from segmentation.masks import MaskOptions, keep_large_regions, object_masks, refine_mask
+from tests.test_masks import planted_frame
 
 H, W = 240, 320
 
@@ -146,3 +148,53 @@ def test_an_unknown_foreground_is_refused_before_any_tracking():
 
     with pytest.raises(ValueError, match="unknown foreground 'colour'; choose from motion, groups"):
         track_video(object(), VideoOptions(foreground="colour"))  # refused before the input is read
+
+
+def panning_video(T=6, h=96, w=128, pan=(3, 1), own=(0, 4)):
+    """Frames of a textured scene the camera pans over by ``pan`` pixels per frame, with a textured
+    32 x 32 square that moves by ``own`` pixels per frame in the image. Returns frames, truth (T, h, w)."""
+    rng = np.random.default_rng(0)
+    world = cv2.GaussianBlur(rng.integers(0, 255, (h + 80, w + 80, 3), dtype=np.uint8), (0, 0), 1.5)
+    patch = cv2.GaussianBlur(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8), (0, 0), 1.0)
+    frames, truth = np.empty((T, h, w, 3), np.uint8), np.zeros((T, h, w), bool)
+    for t in range(T):
+        x0, y0 = 10 + pan[0] * t, 10 + pan[1] * t
+        frames[t] = world[y0 : y0 + h, x0 : x0 + w]
+        top, left = 20 + own[1] * t, 48 + own[0] * t
+        frames[t, top : top + 32, left : left + 32] = patch
+        truth[t, top : top + 32, left : left + 32] = True
+    return frames, truth
+
+
+def test_dense_residuals_find_what_the_camera_does_not_explain():
+    frames, truth = panning_video()
+    score = dense_residuals(frames)
+    assert score.shape == truth.shape and score.dtype == np.float32
+    inside = np.stack([cv2.erode(m.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0 for m in truth])
+    outside = np.stack([cv2.dilate(m.astype(np.uint8), np.ones((17, 17), np.uint8)) == 0 for m in truth])
+    assert np.median(score[inside]) > 5 * max(np.median(score[outside]), 1.0)
+
+
+def test_dense_residuals_of_a_still_scene_are_typical():
+    frames, _ = panning_video(own=(-3, -1))  # the square is still in the world: it moves as the background does
+    score = dense_residuals(frames)
+    assert np.percentile(score, 99) < 5
+
+
+def test_dense_residuals_need_two_frames():
+    frames, _ = panning_video(T=2)
+    with pytest.raises(ValueError, match="at least 2 frames"):
+        dense_residuals(frames[:1])
+
+
+def test_the_masks_weigh_dense_motion_against_the_track_vote():
+    frames, truth, tracks, on_object = planted_frame()
+    seen, labels = np.ones(tracks.shape[:2], bool), on_object.astype(int)
+    opts = MaskOptions(work_side=160, refine=False)
+    moving = object_masks(frames, tracks, seen, labels, [1], motion=truth * 10.0 + 0.5, options=opts)
+    assert mask_scores(moving, truth).j > 0.95  # the vote and the motion agree
+    heavy = MaskOptions(work_side=160, refine=False, motion_weight=0.6)
+    still = object_masks(frames, tracks, seen, labels, [1], motion=np.full(truth.shape, 0.5), options=heavy)
+    assert not still.any()  # a full vote without motion evidence: 0.4 + 0.6 * 0.03 < 1/2
+    with pytest.raises(ValueError, match="motion has 2 frames"):
+        object_masks(frames, tracks, seen, labels, [1], motion=truth[:2] * 1.0, options=opts)
