@@ -41,6 +41,7 @@ PRIOR_STEPS = 3.0  # pseudo-steps of the shrinkage towards the typical score
 MIN_FIT = 8  # tracks seen at t and t + 1 needed to fit the camera's motion
 MIN_SCORE = 2.0  # a moving track's score is at least this (twice the typical residual), whatever Otsu says
 DENSE_SIDE = 427  # longest side of the frames the dense optical flow is computed on
+MIN_FLOW_SIDE = 16  # shortest side of the frames the flow runs on (OpenCV's DIS crashes on some 12-15 px frames)
 FIT_STEP = 6  # dense_residuals fits the camera's homography to the flow at every FIT_STEP-th pixel
 
 
@@ -84,6 +85,8 @@ def _flow_residual(dis, a: np.ndarray, b: np.ndarray, grid: np.ndarray, diagonal
     flow = dis.calc(a, b, None)
     h, w = a.shape
     start = grid[::FIT_STEP, ::FIT_STEP].reshape(-1, 2)
+    if len(start) < MIN_FIT:
+        start = grid.reshape(-1, 2)
     model, _ = cv2.findHomography(
         start, start + flow[::FIT_STEP, ::FIT_STEP].reshape(-1, 2), cv2.RANSAC, RANSAC_SHARE * diagonal
     )
@@ -121,7 +124,9 @@ def dense_residuals(frames, *, side: int = DENSE_SIDE, progress=None) -> np.ndar
     if T < 2:
         raise ValueError(f"dense_residuals needs at least 2 frames, got {T}")
     H, W = frames[0].shape[:2]
-    scale = min(1.0, side / max(H, W))
+    if min(H, W) < MIN_FLOW_SIDE:
+        raise ValueError(f"dense_residuals needs frames of at least {MIN_FLOW_SIDE} px on each side, got {W} x {H}")
+    scale = min(1.0, max(side / max(H, W), MIN_FLOW_SIDE / min(H, W)))
     size = (max(1, round(W * scale)), max(1, round(H * scale)))
     grey = [cv2.cvtColor(cv2.resize(f, size, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY) for f in frames]
     h, w = grey[0].shape

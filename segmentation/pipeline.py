@@ -33,7 +33,7 @@ from ._imports import require_toolkit_datasets
 from .affinity import dominant_motion
 from .discovery import Discovery, discover
 from .masks import MaskOptions, object_masks, primary_objects, spread_labels
-from .motion import dense_residuals, motion_saliency, moving_tracks
+from .motion import MIN_FLOW_SIDE, dense_residuals, motion_saliency, moving_tracks
 
 __all__ = [
     "FOREGROUNDS",
@@ -228,7 +228,7 @@ def track_video(inp, opts: VideoOptions, progress: Callable[[int, int], None] | 
     moving = motion = None
     if opts.foreground == "motion":
         moving = moving_tracks(motion_saliency(every.tracks, every.visibility, image_size=every.image_size))
-        if opts.masks and opts.dense_motion:
+        if opts.masks and opts.dense_motion and min(inp.frames.shape[1:3]) >= MIN_FLOW_SIDE:
             motion = dense_residuals(inp.frames, side=opts.mask.work_side)
     return Tracked(every, pick, opts.min_overlap, time.perf_counter() - start, moving, motion)
 

@@ -185,6 +185,9 @@ def test_dense_residuals_need_two_frames():
     frames, _ = panning_video(T=2)
     with pytest.raises(ValueError, match="at least 2 frames"):
         dense_residuals(frames[:1])
+    with pytest.raises(ValueError, match="at least 16 px"):
+        dense_residuals(frames[:, :12, :40])
+    assert dense_residuals(frames[:, :16, :20]).shape == (2, 16, 20)  # too few grid points: fitted on all pixels
 
 
 def test_the_masks_weigh_dense_motion_against_the_track_vote():
