@@ -116,6 +116,15 @@ class MaskOptions:
     motion_weight: float = 0.55
     motion_scale: float = 4.0
 
+    def __post_init__(self):
+        if not 0.0 <= self.motion_weight <= 1.0:
+            raise ValueError(f"motion_weight must be in [0, 1], got {self.motion_weight}")
+        if not self.motion_scale > 0:
+            raise ValueError(f"motion_scale must be > 0, got {self.motion_scale}")
+        for name in ("work_side", "refine_side"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+
 
 def _shrink(frame: np.ndarray, side: int) -> np.ndarray:
     h, w = frame.shape[:2]

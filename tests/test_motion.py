@@ -201,3 +201,12 @@ def test_the_masks_weigh_dense_motion_against_the_track_vote():
     assert not still.any()  # a full vote without motion evidence: 0.4 + 0.6 * 0.03 < 1/2
     with pytest.raises(ValueError, match="motion has 2 frames"):
         object_masks(frames, tracks, seen, labels, [1], motion=truth[:2] * 1.0, options=opts)
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [("motion_weight", 1.5, "motion_weight"), ("motion_scale", 0.0, "motion_scale"), ("work_side", 0, "work_side")],
+)
+def test_absurd_mask_options_are_refused(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        MaskOptions(**{field: value})
