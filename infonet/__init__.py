@@ -15,7 +15,7 @@ from .differentiable import MILoss, mi, soft_rank
 from .estimate import InfoNetEstimator, estimate_mi, estimate_mi_batch
 from .estimators import available_estimators, get_estimator
 from .interface import MIEstimator
-from .model import InfoNet, InfoNetConfig
+from .model import InfoNet, InfoNetConfig, SizeRouted
 
 __all__ = [
     "InfoNet",
@@ -23,6 +23,7 @@ __all__ = [
     "InfoNetEstimator",
     "MIEstimator",
     "MILoss",
+    "SizeRouted",
     "available_estimators",
     "baselines",
     "estimate_mi",

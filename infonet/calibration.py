@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from .estimate import predict
-from .model import CALIBRATION_SIZES, InfoNet
+from .model import CALIBRATION_SIZES, InfoNet, SizeRouted
 from .prior import PriorConfig, sample_prior_batch
 
 __all__ = ["CALIBRATION_SEED", "Calibration", "calibrate_intervals", "needed_scales"]
@@ -44,7 +44,7 @@ class Calibration:
 
     Attributes:
         sizes: the sample sizes (``CALIBRATION_SIZES``).
-        scale: (2, K) the width factors, low side then high side.
+        scale: (2, K) the width factors, low side then high side (of the network serving each size).
         coverage_before, coverage_after: (K,) share of the calibration pairs inside the interval.
         pairs: pairs per size.
     """
@@ -111,7 +111,7 @@ def _draws(pairs: int, n: int, g: torch.Generator, cfg: PriorConfig, max_mi: flo
 
 
 def calibrate_intervals(
-    model: InfoNet,
+    model: InfoNet | SizeRouted,
     *,
     pairs: int = 2048,
     mc_samples: int = 16384,
@@ -123,7 +123,8 @@ def calibrate_intervals(
     """Fits the head's width factors at every ``CALIBRATION_SIZES`` size and stores them in ``model``.
 
     Args:
-        model: the network (its ``head.width_scale`` is overwritten).
+        model: the network (its ``head.width_scale`` is overwritten); for a :class:`SizeRouted`
+            model, each expert is fitted at the sizes whose widths it reads.
         pairs: prior draws per size. mc_samples: Monte-Carlo samples of each draw's true MI.
         seed: of the draws. max_mi: only draws of true MI up to this count.
         prior: the prior (default: the training prior's defaults).
@@ -134,17 +135,39 @@ def calibrate_intervals(
     prior = prior or PriorConfig()
     cfg = PriorConfig(**{**prior.__dict__, "mc_samples": mc_samples})
     g = torch.Generator().manual_seed(seed)
-    scale = np.ones((2, len(CALIBRATION_SIZES)))
-    before, after = np.zeros(len(CALIBRATION_SIZES)), np.zeros(len(CALIBRATION_SIZES))
+    experts = list(model.experts) if isinstance(model, SizeRouted) else [model]
+    K = len(CALIBRATION_SIZES)
+    scale = np.ones((len(experts), 2, K))
+    before, after = np.zeros(K), np.zeros(K)
     for k, n in enumerate(CALIBRATION_SIZES):
         x, y, truth = _draws(pairs, n, g, cfg, max_mi)
-        median, width_low, width_high = _raw_head(model, x.numpy(), y.numpy())
-        below, above = needed_scales(median, width_low, width_high, truth.numpy())
-        scale[:, k] = _conformal_quantile(below, TAIL), _conformal_quantile(above, TAIL)
-        before[k] = float(((below <= 1.0) & (above <= 1.0)).mean())
-        after[k] = float(((below <= scale[0, k]) & (above <= scale[1, k])).mean())
+        for i in _experts_at_knot(model, k):
+            median, width_low, width_high = _raw_head(experts[i], x.numpy(), y.numpy())
+            below, above = needed_scales(median, width_low, width_high, truth.numpy())
+            scale[i, :, k] = _conformal_quantile(below, TAIL), _conformal_quantile(above, TAIL)
+            if experts[i] is _serving(model, n):
+                before[k] = float(((below <= 1.0) & (above <= 1.0)).mean())
+                after[k] = float(((below <= scale[i, 0, k]) & (above <= scale[i, 1, k])).mean())
         if progress is not None:
-            progress(k + 1, len(CALIBRATION_SIZES))
+            progress(k + 1, K)
     with torch.no_grad():
-        model.head.width_scale.copy_(torch.as_tensor(scale, dtype=model.head.width_scale.dtype))
-    return Calibration(tuple(CALIBRATION_SIZES), scale, before, after, pairs)
+        for i, expert in enumerate(experts):
+            fitted = [k for k in range(K) if i in _experts_at_knot(model, k)]
+            nearest = [min(fitted, key=lambda f: abs(f - k)) for k in range(K)]  # knots it never reads
+            expert.head.width_scale.copy_(torch.as_tensor(scale[i][:, nearest], dtype=expert.head.width_scale.dtype))
+    served = np.stack([scale[experts.index(_serving(model, n)), :, k] for k, n in enumerate(CALIBRATION_SIZES)], 1)
+    return Calibration(tuple(CALIBRATION_SIZES), served, before, after, pairs)
+
+
+def _serving(model, n: int) -> InfoNet:
+    return model.expert_for(n) if isinstance(model, SizeRouted) else model
+
+
+def _experts_at_knot(model, k: int) -> list[int]:
+    """The experts whose interpolated widths use knot k: those serving some n between its neighbours."""
+    if not isinstance(model, SizeRouted):
+        return [0]
+    knots = CALIBRATION_SIZES
+    lo, hi = knots[max(k - 1, 0)], knots[min(k + 1, len(knots) - 1)]
+    lo, hi = (0 if k == 0 else lo), (math.inf if k == len(knots) - 1 else hi)
+    return [i for i in range(len(model.experts)) if model.serves(i)[0] < hi and model.serves(i)[1] > lo]

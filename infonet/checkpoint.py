@@ -1,6 +1,7 @@
 """Checkpoints that carry their config, written atomically and loaded without executing code.
 
 A checkpoint is a plain dict: ``{"config": asdict(InfoNetConfig), "model": state_dict, ...}``
+(for a :class:`~infonet.model.SizeRouted` model the config is ``{"experts": [...], "bounds": [...]}``)
 plus, for training checkpoints, optimizer, scheduler and step. Loading uses
 ``torch.load(weights_only=True)``, which refuses pickled code, so a checkpoint from anyone is
 safe to open.
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from .model import InfoNet, InfoNetConfig
+from .model import InfoNet, InfoNetConfig, SizeRouted
 
 __all__ = [
     "DEFAULT_WEIGHTS",
@@ -112,19 +113,29 @@ def _unreadable(path: Path, err: Exception) -> str:
     return f"{where}: it is damaged ({type(err).__name__} while reading it); save or download it again"
 
 
-def model_from_checkpoint(ckpt: dict) -> InfoNet:
-    """Builds the model from the checkpoint's own config and loads its weights strictly."""
+def _config(fields: dict) -> InfoNetConfig:
     try:
-        cfg = InfoNetConfig(**ckpt["config"])
+        return InfoNetConfig(**fields)
     except TypeError as err:
         raise ValueError(f"checkpoint config does not match InfoNetConfig: {err}") from None
-    model = InfoNet(cfg)
+
+
+def model_from_checkpoint(ckpt: dict) -> InfoNet | SizeRouted:
+    """Builds the model from the checkpoint's own config and loads its weights strictly.
+
+    A config ``{"experts": [...], "bounds": [...]}`` is a :class:`SizeRouted` set of networks.
+    """
+    config = ckpt["config"]
+    if isinstance(config, dict) and "experts" in config:
+        model = SizeRouted([InfoNet(_config(c)) for c in config["experts"]], config.get("bounds", []))
+    else:
+        model = InfoNet(_config(config))
     try:
         missing, unexpected = model.load_state_dict(ckpt["model"], strict=False)
     except RuntimeError as err:  # a tensor of the wrong shape
         raise ValueError(f"checkpoint weights do not fit the model: {err}") from None
     # checkpoints written before the interval calibration have no width factors: they stay at 1
-    missing = [k for k in missing if k != "head.width_scale"]
+    missing = [k for k in missing if not k.endswith("head.width_scale")]
     if missing or unexpected:
         raise ValueError(
             f"checkpoint weights do not fit the model: missing keys {missing}, unexpected keys {unexpected}"
@@ -132,11 +143,15 @@ def model_from_checkpoint(ckpt: dict) -> InfoNet:
     return model
 
 
-def model_payload(model: InfoNet, **extra) -> dict:
+def model_payload(model: InfoNet | SizeRouted, **extra) -> dict:
     """The minimal checkpoint of a model: its config, weights and any extra metadata."""
     model = getattr(model, "module", model)  # unwrap DistributedDataParallel
     model = getattr(model, "_orig_mod", model)  # unwrap torch.compile
-    return {"config": asdict(model.cfg), "model": model.state_dict(), **extra}
+    if isinstance(model, SizeRouted):
+        config = {"experts": [asdict(e.cfg) for e in model.experts], "bounds": list(model.bounds)}
+    else:
+        config = asdict(model.cfg)
+    return {"config": config, "model": model.state_dict(), **extra}
 
 
 @functools.lru_cache(maxsize=4)

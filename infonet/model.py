@@ -30,6 +30,7 @@ sample size as an input, so the estimate can correct the small-sample bias of th
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -39,7 +40,7 @@ import torch.nn.functional as F
 
 from .readout import dv_bound
 
-__all__ = ["InfoNetConfig", "InfoNet", "InfoNetOutput", "QUANTILES", "splat"]
+__all__ = ["InfoNetConfig", "InfoNet", "InfoNetOutput", "SizeRouted", "QUANTILES", "splat", "refine_grid"]
 
 QUANTILES = (0.05, 0.5, 0.95)  # the quantile head's levels; the median is the point estimate
 LOG_N_CENTRE, LOG_N_SCALE = math.log(256.0), 2.0  # log n is fed as (log n - centre) / scale, about [-1.4, 1.4]
@@ -304,3 +305,66 @@ class InfoNet(nn.Module):
         # through the shared tokens
         quantiles = self.head(pooled, log_n_feature(n, pooled), dv.detach().to(pooled.dtype), n)
         return InfoNetOutput(mi=quantiles[:, 1], quantiles=quantiles, dv=dv, table=table)
+
+
+class SizeRouted(nn.Module):
+    """InfoNets that each answer a range of sample sizes: one network for short sequences, one for long.
+
+    Expert i answers sequences of n < ``bounds[i]`` samples that no earlier expert takes; the last
+    one answers every larger n. All pairs of one forward pass have the same n, so a pass costs one
+    expert's pass. Used wherever an :class:`InfoNet` is (``model(u, v)`` gives an
+    :class:`InfoNetOutput`), so estimates, pairwise matrices and the differentiable MI route alike.
+
+    Why. One small network for every n from 16 to 4096 has to share its capacity: the long-sequence
+    validation error kept falling while the short-sequence error rose. A long-sequence expert can
+    also read a finer grid, which at n = 32 would only show the rank lattice.
+    """
+
+    def __init__(self, experts: list[InfoNet], bounds: list[int]):
+        super().__init__()
+        bounds = [int(b) for b in bounds]
+        if len(experts) != len(bounds) + 1 or bounds != sorted(set(bounds)) or (bounds and bounds[0] < 2):
+            raise ValueError(
+                f"SizeRouted needs one more expert than bounds and increasing bounds >= 2; "
+                f"got {len(experts)} experts and bounds {bounds}"
+            )
+        self.experts = nn.ModuleList(experts)
+        self.bounds = bounds
+
+    def expert_for(self, n: int) -> InfoNet:
+        """The network that answers sequences of n samples."""
+        return self.experts[sum(n >= b for b in self.bounds)]
+
+    def serves(self, i: int) -> tuple[int, float]:
+        """The range [low, high) of n that expert i answers."""
+        edges = [0, *self.bounds, math.inf]
+        return edges[i], edges[i + 1]
+
+    def forward(self, u: torch.Tensor, v: torch.Tensor) -> InfoNetOutput:
+        return self.expert_for(u.shape[1])(u, v)
+
+
+def refine_grid(state: dict, coarse: InfoNetConfig, factor: int) -> tuple[InfoNetConfig, dict]:
+    """Weights of a model on a grid ``factor`` times finer, with the same tokens, that start where ``state`` is.
+
+    Each token reads a patch ``factor`` times wider: a fine cell gets its coarse cell's embedding
+    column divided by ``factor**2`` (a coarse cell is the mean of its fine cells) and the critic
+    table is upsampled to the nearest cell. Everything after the embedding is kept, so training
+    on the finer grid starts from the coarse model's behaviour instead of from scratch. The blur
+    stays ``input_blur`` cells, i.e. ``factor`` times narrower in the copula square.
+
+    Returns the fine config and its state dict.
+    """
+    if factor < 1:
+        raise ValueError(f"factor must be >= 1, got {factor}")
+    fine = dataclasses.replace(coarse, grid_size=coarse.grid_size * factor, patch_size=coarse.patch_size * factor)
+    p, q = coarse.patch_size, fine.patch_size
+    # fine patch cell (i, j) -> coarse patch cell (i // factor, j // factor), both row-major
+    cells = torch.arange(q)
+    parent = ((cells // factor).view(-1, 1) * p + (cells // factor).view(1, -1)).reshape(-1)  # (q * q,)
+    out = dict(state)
+    w = state["embed.weight"]  # (D, 2 p^2): densities, then their log1p
+    out["embed.weight"] = torch.cat([w[:, : p * p][:, parent], w[:, p * p :][:, parent]], dim=1) / factor**2
+    out["to_table.weight"] = state["to_table.weight"][parent]
+    out["to_table.bias"] = state["to_table.bias"][parent]
+    return fine, out

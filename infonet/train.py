@@ -46,7 +46,7 @@ from .cli import save_options
 from .copula import rank_transform
 from .estimate import predict
 from .evaluation import ORDER_GAP, LevelSet, TripletSet, make_level_set, make_triplet_set
-from .model import QUANTILES, InfoNet, InfoNetConfig
+from .model import QUANTILES, InfoNet, InfoNetConfig, SizeRouted, refine_grid
 from .pairwise import autocast_for
 from .prior import MixtureBank, PriorConfig, sample_prior_batch
 
@@ -70,11 +70,17 @@ class ValidationConfig:
     components: int = field(default=10, metadata={"help": "triplets for K = 1..components"})
     mc_samples: int = field(default=50_000, metadata={"help": "Monte-Carlo samples of the validation truth"})
     max_chunks: int = field(default=8, metadata={"help": "disjoint chunks per sequence at the small sizes"})
+    score_sizes: tuple[int, ...] = field(
+        default=(), metadata={"help": "the sizes whose mean MAE is the score that picks best.pt (default: all)"}
+    )
 
     def __post_init__(self):
         self.sizes = tuple(sorted(int(s) for s in self.sizes))
         if not self.sizes or self.sizes[0] < 8:
             raise ValueError(f"validation sizes must be >= 8, got {self.sizes}")
+        self.score_sizes = tuple(sorted(int(s) for s in self.score_sizes)) or self.sizes
+        if not set(self.score_sizes) <= set(self.sizes):
+            raise ValueError(f"score sizes {self.score_sizes} must be among the validation sizes {self.sizes}")
         if min(self.per_level, self.triplets_per_k, self.components, self.max_chunks) < 1 or self.mc_samples < 64:
             raise ValueError(
                 "validation per_level, triplets_per_k, components, max_chunks must be >= 1, mc_samples >= 64"
@@ -105,6 +111,9 @@ class TrainConfig:
     )
     resume: bool = field(default=False, metadata={"help": "continue from out_dir/last.pt"})
     init_from: str = field(default="", metadata={"help": "start from these weights (fresh optimiser)"})
+    init_refine: int = field(
+        default=1, metadata={"help": "with --init-from: put its weights on a grid this many times finer (same tokens)"}
+    )
     head_only: bool = field(
         default=False, metadata={"help": "freeze the trunk and fit only the quantile head (a second stage)"}
     )
@@ -213,7 +222,7 @@ def validate(model: InfoNet, val: ValidationSet, cfg: ValidationConfig) -> dict[
     """Per validation size n: MAE over levels 0.0-1.0 of the estimate and of the DV read-out, the worst
     level, the mean estimate on independent pairs (true MI 0) and the 90 % interval coverage; at the
     largest n, order accuracy on all triplets and on the paper's (true MIs >= 0.02 apart). ``score`` is
-    the mean MAE over sizes (best.pt is chosen on it)."""
+    the mean MAE over ``score_sizes`` (best.pt is chosen on it)."""
     was_training = model.training
     model.eval()
     lv, tr = val.levels, val.triplets
@@ -243,7 +252,7 @@ def validate(model: InfoNet, val: ValidationSet, cfg: ValidationConfig) -> dict[
         right = (est[: len(tr.x)] > est[len(tr.x) :]) == (tr.mi_xy > tr.mi_xz)
         metrics[f"order_{name}"] = float(right.mean())
         metrics[f"order_gap_{name}"] = float(right[gap].mean()) if gap.any() else math.nan
-    metrics["score"] = float(np.mean([metrics[f"mae_mi_n{n}"] for n in cfg.sizes]))
+    metrics["score"] = float(np.mean([metrics[f"mae_mi_n{n}"] for n in cfg.score_sizes]))
     model.train(was_training)
     return metrics
 
@@ -372,7 +381,15 @@ def _setup_distributed(cfg: TrainConfig) -> tuple[int, int, torch.device]:
 
 def _check_resume(cfg: TrainConfig, saved: dict) -> None:
     current = asdict(cfg)
-    diffs = [k for k in current if k not in RESUMABLE_CHANGES and k in saved and current[k] != saved[k]]
+    if cfg.init_from:  # the model is the checkpoint's (possibly refined), not the --model options
+        current.pop("model")
+
+    def differs(now, then) -> bool:  # options added since the checkpoint was written are not compared
+        if isinstance(now, dict) and isinstance(then, dict):
+            return any(differs(now[k], then[k]) for k in now if k in then)
+        return now != then
+
+    diffs = [k for k in current if k not in RESUMABLE_CHANGES and k in saved and differs(current[k], saved[k])]
     if diffs:
         raise ValueError(
             "cannot resume with different options: "
@@ -398,6 +415,14 @@ def _build_run(cfg: TrainConfig, ckpt: dict | None, world: int, device: torch.de
         model = model_from_checkpoint(ckpt) if ckpt else InfoNet(cfg.model)
     if cfg.init_from and not ckpt:
         model = model_from_checkpoint(load_checkpoint(cfg.init_from))
+        if isinstance(model, SizeRouted):  # the network that answers the middle of the training range
+            middle = round(math.sqrt(cfg.min_len * cfg.max_len))
+            model = model.expert_for(middle)
+            log.info("--init-from holds size-routed networks: starting from the one for n = %d", middle)
+        if cfg.init_refine > 1:  # the same tokens on a finer grid
+            fine_cfg, state = refine_grid(model.state_dict(), model.cfg, cfg.init_refine)
+            model = InfoNet(fine_cfg)
+            model.load_state_dict(state)
         with torch.no_grad():  # calibrated weights: train the raw quantiles (calibrate again after)
             model.head.width_scale.fill_(1.0)
     cfg = dataclasses.replace(cfg, model=model.cfg)

@@ -1,8 +1,10 @@
 """Calibrate the 90 % intervals of trained InfoNet weights (per sample size, see infonet.calibration).
 
     python scripts/calibrate.py --weights runs/main/best.pt --out assets/infonet.pt --overwrite
+    python scripts/calibrate.py --weights runs/small/best.pt runs/large/best.pt --bounds 724 --out X.pt
 
-Reads --weights, fits the quantile head's width factors on fresh draws of the training prior at
+Several --weights with --bounds make one size-routed model (infonet.SizeRouted): the first answers
+n < bounds[0], the next up to bounds[1], and so on. Reads --weights, fits the quantile head's width factors on fresh draws of the training prior at
 n = 16 ... 4096, prints coverage before and after per n, and writes the weights with the factors
 to --out (a new file; an existing one only with --overwrite, written atomically).
 """
@@ -14,12 +16,18 @@ from pathlib import Path
 from infonet.calibration import MAX_MI, calibrate_intervals
 from infonet.checkpoint import load_checkpoint, model_from_checkpoint, model_payload, save_checkpoint
 from infonet.cli import check_number, parse_options, run_cli
+from infonet.model import SizeRouted
 from segmentation.progress import progress_bar
 
 
 @dataclass
 class CalibrateOptions:
-    weights: str = field(default="assets/infonet.pt", metadata={"help": "the trained checkpoint to calibrate"})
+    weights: tuple[str, ...] = field(
+        default=("assets/infonet.pt",), metadata={"help": "the trained checkpoint(s) to calibrate"}
+    )
+    bounds: tuple[int, ...] = field(
+        default=(), metadata={"help": "with several --weights: the sample sizes at which the next one takes over"}
+    )
     out: str = field(default="", metadata={"help": "where to write the calibrated weights (.pt)"})
     pairs: int = field(default=2048, metadata={"help": "prior draws per sample size"})
     mc_samples: int = field(default=16384, metadata={"help": "Monte-Carlo samples of each draw's true MI"})
@@ -33,13 +41,22 @@ def main(opts: CalibrateOptions) -> None:
     check_number("--pairs", opts.pairs, low=100, why="a 5 % tail needs a few hundred pairs")
     check_number("--mc-samples", opts.mc_samples, low=1000)
     check_number("--max-mi", opts.max_mi, low=0.1)
-    source, out = Path(opts.weights), Path(opts.out)
-    if not source.is_file():
-        raise FileNotFoundError(f"--weights {source}: no such file")
+    sources, out = [Path(w) for w in opts.weights], Path(opts.out)
+    for source in sources:
+        if not source.is_file():
+            raise FileNotFoundError(f"--weights {source}: no such file")
+    if len(opts.bounds) != len(sources) - 1:
+        raise ValueError(f"{len(sources)} --weights need {len(sources) - 1} --bounds, got {len(opts.bounds)}")
     if out.exists() and not opts.overwrite:
         raise FileExistsError(f"--out {out} exists; pass --overwrite to replace it")
-    ckpt = load_checkpoint(source)
-    model = model_from_checkpoint(ckpt).eval()
+    ckpts = [load_checkpoint(source) for source in sources]
+    models = [model_from_checkpoint(ckpt).eval() for ckpt in ckpts]
+    ckpt = ckpts[0]
+    if len(models) > 1:
+        model = SizeRouted(models, list(opts.bounds)).eval()  # refuses unordered bounds
+        ckpt = {"experts_from": [str(s) for s in sources], "steps": [c.get("step") for c in ckpts]}
+    else:
+        model = models[0]
     with progress_bar("calibrating", unit="size") as progress:
         fit = calibrate_intervals(
             model, pairs=opts.pairs, mc_samples=opts.mc_samples, max_mi=opts.max_mi, progress=progress

@@ -241,3 +241,32 @@ def test_init_from_calibrated_weights_trains_the_raw_quantiles(tmp_path, val_cac
     train(tiny_config(out, steps=2, init_from=str(source)))
     scale = model_from_checkpoint(load_checkpoint(out / "last.pt")).head.width_scale
     assert torch.equal(scale, torch.ones_like(scale))
+
+
+def test_score_sizes_choose_what_best_pt_is_picked_on(tmp_path, val_cache):
+    out = prepared(tmp_path, val_cache, "val")
+    val = dataclasses.replace(tiny_config(out).val, score_sizes=(64,))
+    train(tiny_config(out, steps=2, val_every=2, val=val))
+    header, *rows = (out / "log.csv").read_text().splitlines()
+    last = dict(zip(header.split(","), rows[-1].split(","), strict=True))
+    assert float(last["score"]) == pytest.approx(float(last["mae_mi_n64"]))
+    with pytest.raises(ValueError, match="score sizes"):
+        ValidationConfig(sizes=(16, 64), score_sizes=(32,))
+
+
+def test_init_from_routed_weights_refines_the_expert_of_the_training_range(tmp_path, val_cache):
+    """A run started from size-routed weights takes the network for the middle of its n range; with
+    init_refine it moves that network to a finer grid and resumes with the same options."""
+    from infonet.checkpoint import model_payload
+    from infonet.model import InfoNet, SizeRouted
+
+    torch.manual_seed(0)
+    short, long = InfoNet(TINY), InfoNet(dataclasses.replace(TINY, dim=16))
+    source = save_checkpoint(tmp_path / "routed.pt", model_payload(SizeRouted([short, long], [100])))
+    out = prepared(tmp_path, val_cache, "run")
+    options = dict(init_from=str(source), init_refine=2, min_len=200, max_len=400)
+    train(tiny_config(out, steps=2, **options))
+    model = model_from_checkpoint(load_checkpoint(out / "last.pt"))
+    assert (model.cfg.dim, model.cfg.grid_size, model.cfg.patch_size) == (16, 32, 8)  # the long one, refined
+    train(tiny_config(out, steps=4, resume=True, **options))
+    assert load_checkpoint(out / "last.pt")["step"] == 4
