@@ -44,7 +44,7 @@ __all__ = ["InfoNetConfig", "InfoNet", "InfoNetOutput", "SizeRouted", "QUANTILES
 
 QUANTILES = (0.05, 0.5, 0.95)  # the quantile head's levels; the median is the point estimate
 LOG_N_CENTRE, LOG_N_SCALE = math.log(256.0), 2.0  # log n is fed as (log n - centre) / scale, about [-1.4, 1.4]
-MAX_N_SEEN = 4096  # the longest training sequences; larger n is read as this (its grid is already smooth)
+MAX_N_SEEN = 4096  # the longest training sequences; a larger n is read as strided chunks of at most this
 CALIBRATION_SIZES = (16, 32, 64, 128, 256, 512, 1024, 2048, 4096)  # knots of the interval calibration
 
 
@@ -287,6 +287,8 @@ class InfoNet(nn.Module):
     def forward(self, u: torch.Tensor, v: torch.Tensor) -> InfoNetOutput:
         """Args: u, v (B, n) copula samples in [0, 1]. Returns an :class:`InfoNetOutput`."""
         B, n = u.shape
+        if n > MAX_N_SEEN:
+            return self._chunked(u, v)
         G = self.cfg.grid_size
         if self.cfg.crossfit:  # each half's table is read out on the other half
             halves = [(u[:, 0::2], v[:, 0::2]), (u[:, 1::2], v[:, 1::2])]
@@ -305,6 +307,24 @@ class InfoNet(nn.Module):
         # through the shared tokens
         quantiles = self.head(pooled, log_n_feature(n, pooled), dv.detach().to(pooled.dtype), n)
         return InfoNetOutput(mi=quantiles[:, 1], quantiles=quantiles, dv=dv, table=table)
+
+    def _chunked(self, u: torch.Tensor, v: torch.Tensor) -> InfoNetOutput:
+        """Beyond the training lengths: the mean over k strided chunks of at most MAX_N_SEEN samples.
+
+        Chunk j holds samples j, j + k, j + 2k, ..., so each spans the whole sequence (a time series
+        too); its values stay the full sample's copula positions (about uniform, and differentiable).
+        Measured: read whole, a Gaussian pair's 0.511 nats at n = 50,000 came out 0.465 from the
+        64-cell network (its grid is far less noisy than at any training length). The quantiles are
+        one chunk's (conservative: the mean of k chunks varies less).
+        """
+        B, n = u.shape
+        k = -(-n // MAX_N_SEEN)
+        m = n // k
+        chunks = [t[:, : m * k].reshape(B, m, k).transpose(1, 2).reshape(B * k, m) for t in (u, v)]
+        out = self(*chunks)
+        mean = lambda t: t.unflatten(0, (B, k)).mean(1)  # noqa: E731
+        quantiles = mean(out.quantiles)
+        return InfoNetOutput(mi=quantiles[:, 1], quantiles=quantiles, dv=mean(out.dv), table=mean(out.table))
 
 
 class SizeRouted(nn.Module):
@@ -330,6 +350,9 @@ class SizeRouted(nn.Module):
             )
         self.experts = nn.ModuleList(experts)
         self.bounds = bounds
+
+    def num_params(self) -> int:
+        return sum(e.num_params() for e in self.experts)
 
     def expert_for(self, n: int) -> InfoNet:
         """The network that answers sequences of n samples."""

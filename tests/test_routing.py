@@ -81,3 +81,36 @@ def test_a_finer_grid_starts_where_the_coarse_model_is():
         fine_tokens, fine_table = fine.trunk(density.repeat_interleave(2, 1).repeat_interleave(2, 2), log_n)
     torch.testing.assert_close(fine_tokens, tokens, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(fine_table, table.repeat_interleave(2, 1).repeat_interleave(2, 2), atol=1e-5, rtol=1e-5)
+
+
+def test_the_shipped_networks_are_the_ones_the_readme_lists():
+    """The README's table of the shipped networks (which n each answers, its grid) is the file's."""
+    import re
+    from pathlib import Path
+
+    from infonet.checkpoint import load_pretrained
+
+    model = load_pretrained(device="cpu")
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    rows = re.findall(r"^\| (\d) \| ([^|]*n[^|]*?) \| (\d+) x \d+ \|", readme, flags=re.M)
+    experts = getattr(model, "experts", [model])
+    assert len(rows) == len(experts), rows
+    for i, (number, sizes, grid) in enumerate(rows):
+        low, high = model.serves(i) if isinstance(model, SizeRouted) else (0, float("inf"))
+        expected = f"n < {high}" if low == 0 else (f"n >= {low}" if high == float("inf") else f"{low} <= n < {high}")
+        assert (int(number), sizes, int(grid)) == (i + 1, expected, experts[i].cfg.grid_size)
+
+
+def test_beyond_the_training_lengths_strided_chunks_are_averaged(monkeypatch):
+    import infonet.model as model_module
+
+    monkeypatch.setattr(model_module, "MAX_N_SEEN", 64)
+    torch.manual_seed(0)
+    model = InfoNet(TINY).eval()
+    u, v = torch.rand(3, 200), torch.rand(3, 200)
+    with torch.no_grad():
+        whole = model(u, v)
+        # ceil(200 / 64) = 4 chunks of 50: chunk j holds samples j, j + 4, ...
+        parts = [model(u[:, j:200:4], v[:, j:200:4]) for j in range(4)]
+    torch.testing.assert_close(whole.mi, torch.stack([p.mi for p in parts]).mean(0))
+    torch.testing.assert_close(whole.dv, torch.stack([p.dv for p in parts]).mean(0))
