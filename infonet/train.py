@@ -138,6 +138,7 @@ class TrainConfig:
             "val_every": self.val_every >= 1,
             "ckpt_every": self.ckpt_every >= 1,
             "max_minutes": self.max_minutes >= 0,
+            "init_refine": self.init_refine >= 1 and (self.init_refine == 1 or bool(self.init_from)),
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:

@@ -107,6 +107,8 @@ def test_resume_refuses_changed_options(tmp_path, val_cache):
 
 
 def test_invalid_options_are_named():
+    with pytest.raises(ValueError, match="init_refine=2"):  # a finer grid of what? it needs --init-from
+        TrainConfig(init_refine=2)
     with pytest.raises(ValueError, match="batch_size"):
         TrainConfig(batch_size=0)
 
