@@ -1,12 +1,14 @@
 """Calibrate the 90 % intervals of trained InfoNet weights (per sample size, see infonet.calibration).
 
     python scripts/calibrate.py --weights runs/main/best.pt --out assets/infonet.pt --overwrite
-    python scripts/calibrate.py --weights runs/small/best.pt runs/large/best.pt --bounds 724 --out X.pt
+    python scripts/calibrate.py --weights runs/small/best.pt assets/infonet.pt runs/large/best.pt \
+        --bounds 54 300 --out assets/infonet.pt --overwrite
 
 Several --weights with --bounds make one size-routed model (infonet.SizeRouted): the first answers
-n < bounds[0], the next up to bounds[1], and so on. Reads --weights, fits the quantile head's width factors on fresh draws of the training prior at
-n = 16 ... 4096, prints coverage before and after per n, and writes the weights with the factors
-to --out (a new file; an existing one only with --overwrite, written atomically).
+n < bounds[0], the next up to bounds[1], and so on. Reads --weights, fits the quantile head's width
+factors on fresh draws of the training prior at n = 16 ... 4096, prints coverage before and after
+per n, and writes the weights with the factors to --out (a new file; an existing one only with
+--overwrite, written atomically).
 """
 
 import logging
@@ -51,17 +53,16 @@ def main(opts: CalibrateOptions) -> None:
         raise FileExistsError(f"--out {out} exists; pass --overwrite to replace it")
     ckpts = [load_checkpoint(source) for source in sources]
     models = [model_from_checkpoint(ckpt).eval() for ckpt in ckpts]
-    ckpt = ckpts[0]
     if len(models) > 1:
         model = SizeRouted(models, list(opts.bounds)).eval()  # refuses unordered bounds
-        ckpt = {"experts_from": [str(s) for s in sources], "steps": [c.get("step") for c in ckpts]}
+        extra = {"experts_from": [str(s) for s in sources], "steps": [c.get("step") for c in ckpts]}
     else:
         model = models[0]
+        extra = {k: v for k, v in ckpts[0].items() if k not in ("config", "model")}
     with progress_bar("calibrating", unit="size") as progress:
         fit = calibrate_intervals(
             model, pairs=opts.pairs, mc_samples=opts.mc_samples, max_mi=opts.max_mi, progress=progress
         )
-    extra = {k: v for k, v in ckpt.items() if k not in ("config", "model")}
     save_checkpoint(out, model_payload(model, **extra, calibration=fit.rows()))  # written atomically
     print(f"{'n':>6} {'scale low':>10} {'scale high':>11} {'coverage before':>16} {'after':>7}")
     for row in fit.rows():
