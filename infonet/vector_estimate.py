@@ -1,0 +1,174 @@
+"""MI between vectors with the multivariate InfoNet: X (n, dx) against Y (n, dy), one pair or a batch.
+
+Shapes: B pairs, n samples, dx / dy dimensions.
+
+Each coordinate is ranked along the samples in its own precision (ties broken as the 1-D
+estimator breaks them, :func:`infonet.copula.rank_transform`), turned into normal scores, and the
+network (:mod:`infonet.vector_model`) reads the canonical coordinates. Pairs run in chunks of about
+``TOKENS_PER_CHUNK`` samples, so memory stays bounded at any n and B.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .checkpoint import load_checkpoint, resolve_device
+from .copula import rank_transform
+from .vector_model import MAX_DIM, VectorInfoNet, VectorNetConfig, normal_scores
+
+__all__ = ["DEFAULT_VECTOR_WEIGHTS", "load_vector_model", "vector_model_from_checkpoint", "predict_vector", "MAX_DIM"]
+
+DEFAULT_VECTOR_WEIGHTS = Path(__file__).resolve().parent.parent / "assets" / "infonet_vector.pt"
+VECTOR_WEIGHTS_ENV = "INFONET_VECTOR_WEIGHTS"  # overrides the default vector weights path
+TOKENS_PER_CHUNK = 1 << 18  # samples per forward pass (B * n)
+
+
+def vector_model_from_checkpoint(ckpt: dict) -> VectorInfoNet:
+    """Builds the vector network from a checkpoint's own config and loads its weights strictly."""
+    if ckpt.get("kind") != "vector":
+        raise ValueError("this checkpoint holds a 1-D InfoNet, not the multivariate network")
+    try:
+        model = VectorInfoNet(VectorNetConfig(**ckpt["config"]))
+    except TypeError as err:
+        raise ValueError(f"checkpoint config does not match VectorNetConfig: {err}") from None
+    missing, unexpected = model.load_state_dict(ckpt["model"], strict=False)
+    missing = [k for k in missing if not k.endswith("head.width_scale")]
+    if missing or unexpected:
+        raise ValueError(
+            f"checkpoint weights do not fit the model: missing keys {missing}, unexpected keys {unexpected}"
+        )
+    return model
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(path: str, device: str) -> VectorInfoNet:
+    return vector_model_from_checkpoint(load_checkpoint(path)).to(device).eval().requires_grad_(False)
+
+
+def load_vector_model(path: str | Path | None = None, device=None) -> VectorInfoNet:
+    """The multivariate network in eval mode (cached per path and device).
+
+    Args:
+        path: a checkpoint; default ``$INFONET_VECTOR_WEIGHTS`` or the shipped ``assets/infonet_vector.pt``.
+    """
+    if path is None:
+        path = os.environ.get(VECTOR_WEIGHTS_ENV) or DEFAULT_VECTOR_WEIGHTS
+        if not Path(path).is_file():
+            raise FileNotFoundError(
+                f"no multivariate InfoNet weights at {path}. Train them with `python scripts/train_vector.py` "
+                f"and pass the checkpoint's path, or set {VECTOR_WEIGHTS_ENV}."
+            )
+    return _load_cached(str(Path(path).resolve()), str(resolve_device(device)))
+
+
+def scores(x: torch.Tensor) -> torch.Tensor:
+    """(B, n, d) raw samples -> float32 normal scores of each coordinate's ranks along n."""
+    return normal_scores(rank_transform(x, dim=1).float())
+
+
+@torch.no_grad()
+def predict_vector(
+    model: VectorInfoNet,
+    x,
+    y,
+    *,
+    chunk_size: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, np.ndarray]:
+    """Runs the vector network on B pairs, x (B, n, dx) and y (B, n, dy) (validated by the caller).
+
+    Returns:
+        dict of numpy arrays: ``mi`` (B,), ``quantiles`` (B, 3) at (5 %, 50 %, 95 %), ``gc`` (B,) the
+        Gaussian-copula MI of the same ranks.
+    """
+    device = next(model.parameters()).device
+    x, y = torch.as_tensor(x, device=device), torch.as_tensor(y, device=device)
+    B, n, _ = x.shape
+    chunk = chunk_size or max(1, TOKENS_PER_CHUNK // n)
+    qs, gcs = [], []
+    for start in range(0, B, chunk):
+        out = model(scores(x[start : start + chunk]), scores(y[start : start + chunk]))
+        qs.append(out.quantiles.float())
+        gcs.append(out.gc.float())
+        if progress is not None:
+            progress(min(start + chunk, B), B)
+    q = torch.cat(qs).cpu().numpy().astype(np.float64)
+    return {"mi": q[:, 1], "quantiles": q, "gc": torch.cat(gcs).cpu().numpy().astype(np.float64)}
+
+
+def check_dims(dx: int, dy: int) -> None:
+    """Refuses dimensions the multivariate network does not answer (naming the side)."""
+    for name, d in (("x", dx), ("y", dy)):
+        if d > MAX_DIM:
+            raise ValueError(
+                f"{name} has {d} dimensions; the multivariate estimator answers up to {MAX_DIM} per side. "
+                "Reduce the dimension (e.g. PCA) or use method='sliced' for sliced MI"
+            )
+
+
+def check_vector_batch(x, y, *, min_samples: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Validates B pairs of vector samples, x (B, n, dx) and y (B, n, dy); returns float64 arrays.
+
+    Raises:
+        ValueError: naming the problem (shape, length, too few samples, too many dimensions, NaN/inf).
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if x.ndim != 3 or y.ndim != 3:
+        raise ValueError(f"x and y must have shape (B, n, dx) and (B, n, dy); got {x.shape} and {y.shape}")
+    if x.shape[:2] != y.shape[:2]:
+        raise ValueError(f"x and y must have the same pairs and samples (B, n); got {x.shape[:2]} and {y.shape[:2]}")
+    if x.shape[0] == 0:
+        raise ValueError("x and y hold no pairs (B = 0)")
+    if x.shape[1] < min_samples:
+        raise ValueError(f"need at least {min_samples} samples per pair; got {x.shape[1]}")
+    if 0 in (x.shape[2], y.shape[2]):
+        raise ValueError(f"x and y need at least one dimension; got {x.shape} and {y.shape}")
+    check_dims(x.shape[2], y.shape[2])
+    for name, a in (("x", x), ("y", y)):
+        bad = ~np.isfinite(a)
+        if bad.any():
+            pairs = np.flatnonzero(bad.any(axis=(1, 2)))
+            raise ValueError(
+                f"{name} contains {int(bad.sum())} NaN or infinite value(s) in {len(pairs)} pair(s), first at pair {int(pairs[0])}"
+            )
+    return x, y
+
+
+@torch.no_grad()
+def pairwise_vector(
+    model: VectorInfoNet,
+    series,
+    *,
+    chunk_size: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """MI between every two of N vector series, series (N, T, d) (validated by the caller).
+
+    Each series' coordinates are ranked once (N of them, not once per pair); pairs then run in
+    chunks of about ``TOKENS_PER_CHUNK`` samples. Returns the (N, N) symmetric float64 matrix, 0 on the
+    diagonal. The network is symmetric in its two sides only up to its training, so each pair is
+    read once, in the order (i, j) with i < j.
+    """
+    device = next(model.parameters()).device
+    s = torch.as_tensor(series, device=device)
+    N, T, _ = s.shape
+    z = scores(s)  # (N, T, d)
+    rows, cols = torch.triu_indices(N, N, offset=1, device=device)
+    total = rows.numel()
+    chunk = chunk_size or max(1, TOKENS_PER_CHUNK // T)
+    mi = torch.zeros(total, device=device)
+    for start in range(0, total, chunk):
+        i, j = rows[start : start + chunk], cols[start : start + chunk]
+        mi[start : start + chunk] = model(z[i], z[j]).mi.float()
+        if progress is not None:
+            progress(min(start + chunk, total), total)
+    out = torch.zeros(N, N, device=device)
+    out[rows, cols] = mi
+    out[cols, rows] = mi
+    return out.cpu().numpy().astype(np.float64)

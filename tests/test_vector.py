@@ -1,0 +1,163 @@
+"""The multivariate estimator: its prior's known answers, the canonical view, the network's
+invariances, training and resume, and (with the shipped weights) known answers at several d."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from infonet.prior import student_t_mi
+from infonet.vector_model import VectorInfoNet, VectorNetConfig, canonical_view, gaussian_copula_mi, normal_scores
+from infonet.vector_prior import (
+    VectorMixtureBank,
+    VectorPriorConfig,
+    canonical_correlations,
+    gaussian_canonical,
+    sample_vector_batch,
+    spiral,
+    student_t_excess_mi,
+)
+from infonet.vector_train import VectorTrainConfig, sample_dims, to_scores, train_vector
+
+TINY = VectorNetConfig(dim=16, latents=4, depth=1, heads=2)
+
+
+def test_student_t_excess_reduces_to_the_bivariate_formula():
+    dof = torch.arange(1, 8).double()
+    assert torch.allclose(student_t_excess_mi(dof, 1, 1), student_t_mi(torch.zeros(7).double(), dof))
+    # more dimensions share the scale: more MI; more degrees of freedom: less
+    assert (student_t_excess_mi(dof, 3, 3) > student_t_excess_mi(dof, 1, 1)).all()
+    assert (student_t_excess_mi(dof, 3, 3).diff() < 0).all()
+
+
+def test_canonical_correlations_hit_the_drawn_total_mi():
+    g = torch.Generator().manual_seed(0)
+    rho = canonical_correlations(256, 5, g, max_mi=3.0)
+    mi = -0.5 * torch.log1p(-rho.square()).sum(-1)
+    assert rho.abs().max() < 1 and mi.min() >= 0 and mi.max() <= 3.0 + 1e-9
+    assert abs(mi.mean().item() - 1.5) < 0.2  # uniform in [0, 3]
+
+
+def test_canonical_view_recovers_the_planted_correlations():
+    g = torch.Generator().manual_seed(1)
+    rho = torch.tensor([[0.9, -0.5, 0.0]], dtype=torch.float64)
+    x, y, mi = gaussian_canonical(rho, 20_000, 3, 4, g)
+    mix = torch.randn(3, 3, generator=g)
+    a, b, s, _ = canonical_view(to_scores(x @ mix), to_scores(y), shrinkage=0.0)
+    assert torch.allclose(s[0], torch.tensor([0.9, 0.5, 0.0]), atol=0.02)
+    assert abs(gaussian_copula_mi(s).item() - mi.item()) < 0.03
+    # canonical coordinates are white on each side and pair up across
+    assert torch.allclose(a[0].T @ a[0] / 20_000, torch.eye(3), atol=1e-3)
+    cross = a[0].T @ b[0] / 20_000
+    assert torch.allclose(cross[:, :3].diagonal().abs(), s[0].float(), atol=1e-4)
+    assert cross[:, 3].abs().max() < 1e-4
+
+
+def test_spiral_keeps_the_radius():
+    g = torch.Generator().manual_seed(2)
+    z = torch.randn(4, 100, 3, generator=g)
+    scale = z.square().mean((1, 2), keepdim=True).sqrt()
+    turned = spiral(z, g)
+    assert torch.allclose(turned.norm(dim=-1), (z / scale).norm(dim=-1), atol=1e-4)
+    assert not torch.allclose(turned, z / scale)
+
+
+def test_prior_batch_shapes_truth_and_independent_pairs():
+    g = torch.Generator().manual_seed(3)
+    bank = VectorMixtureBank(VectorPriorConfig(bank_per_dims=4, bank_mc_samples=256), 5, torch.device("cpu"))
+    x, y, mi, family = sample_vector_batch(40, 64, 2, 3, g, VectorPriorConfig(), bank)
+    assert x.shape == (40, 64, 2) and y.shape == (40, 64, 3) and mi.shape == family.shape == (40,)
+    assert torch.isfinite(x).all() and torch.isfinite(y).all()
+    assert (mi[family == 3] == 0).all() and (family == 3).sum() == 8  # a fifth of the batch is independent
+    assert (mi[family != 3] >= 0).all() and set(family.tolist()) == {0, 1, 2, 3}
+
+
+def test_sample_dims_never_gives_two_scalars():
+    g = torch.Generator().manual_seed(4)
+    dims = [sample_dims(g) for _ in range(300)]
+    assert all(1 <= a <= 32 and 1 <= b <= 32 and (a, b) != (1, 1) for a, b in dims)
+    assert sum(a == b for a, b in dims) > 100  # equal sides half of the time
+
+
+def test_network_shapes_and_permutation_invariance():
+    torch.manual_seed(0)
+    model = VectorInfoNet(TINY).eval()
+    g = torch.Generator().manual_seed(5)
+    x, y, _ = gaussian_canonical(torch.full((3, 2), 0.6, dtype=torch.float64), 50, 2, 5, g)
+    zx, zy = to_scores(x), to_scores(y)
+    out = model(zx, zy)
+    assert out.quantiles.shape == (3, 3) and out.mi.shape == out.gc.shape == (3,)
+    q = out.quantiles
+    assert (q[:, 0] <= q[:, 1]).all() and (q[:, 1] <= q[:, 2]).all() and (q[:, 0] >= 0).all()
+    perm = torch.randperm(50, generator=g)
+    assert torch.allclose(model(zx[:, perm], zy[:, perm]).quantiles, q, atol=1e-5)
+
+
+def test_untrained_network_starts_at_the_gaussian_copula_mi():
+    model = VectorInfoNet(TINY).eval()
+    g = torch.Generator().manual_seed(6)
+    x, y, mi = gaussian_canonical(torch.tensor([[0.8, 0.5]], dtype=torch.float64), 4000, 2, 2, g)
+    out = model(to_scores(x), to_scores(y))
+    assert abs(out.mi.item() - out.gc.item()) < 1e-3 and abs(out.gc.item() - mi.item()) < 0.05
+
+
+def test_monotone_maps_of_coordinates_change_nothing():
+    model = VectorInfoNet(TINY).eval()
+    g = torch.Generator().manual_seed(7)
+    x, y, _ = gaussian_canonical(torch.full((2, 3), 0.5, dtype=torch.float64), 200, 3, 3, g)
+    bent = torch.stack([x[..., 0] ** 3, torch.asinh(x[..., 1]), torch.special.ndtr(x[..., 2])], -1)
+    a, b = model(to_scores(x), to_scores(y)), model(to_scores(bent), to_scores(y))
+    assert torch.allclose(a.quantiles, b.quantiles, atol=1e-5)
+
+
+def test_gradients_reach_the_samples():
+    model = VectorInfoNet(TINY)
+    x = torch.randn(2, 40, 3, requires_grad=True)
+    y = torch.randn(2, 40, 2)
+    model(x, y).mi.sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+
+
+def test_normal_scores_are_finite_at_the_edges():
+    assert torch.isfinite(normal_scores(torch.tensor([0.0, 1e-9, 0.5, 1.0]))).all()
+
+
+def test_training_runs_resumes_and_refuses_a_second_start(tmp_path):
+    opts = dict(
+        out_dir=str(tmp_path / "run"),
+        steps=4,
+        batch_size=8,
+        min_batch=4,
+        tokens_per_step=512,
+        max_len=64,
+        val_per_cell=2,
+        val_every=2,
+        ckpt_every=2,
+        progress=False,
+        model=TINY,
+        prior=VectorPriorConfig(bank_per_dims=2, bank_mc_samples=64),
+    )
+    last = train_vector(VectorTrainConfig(**opts))
+    ckpt = torch.load(last, weights_only=True)
+    assert ckpt["kind"] == "vector" and ckpt["step"] == 4 and (tmp_path / "run" / "best.pt").is_file()
+    with pytest.raises(ValueError, match="--resume"):
+        train_vector(VectorTrainConfig(**opts))
+    train_vector(VectorTrainConfig(**{**opts, "steps": 6, "resume": True}))
+    assert torch.load(last, weights_only=True)["step"] == 6
+    with pytest.raises(ValueError, match="different options"):
+        train_vector(VectorTrainConfig(**{**opts, "steps": 8, "lr": 0.5, "resume": True}))
+
+
+@pytest.mark.parametrize("bad", [dict(steps=0), dict(min_batch=1), dict(seed=-1), dict(min_len=4)])
+def test_training_options_are_checked(bad):
+    with pytest.raises(ValueError, match="invalid training options"):
+        VectorTrainConfig(**bad)
+
+
+def test_gaussian_copula_of_independent_data_is_small_for_large_n():
+    g = torch.Generator().manual_seed(8)
+    x, y, _ = gaussian_canonical(torch.zeros(1, 3, dtype=torch.float64), 20_000, 3, 3, g)
+    _, _, s, _ = canonical_view(to_scores(x), to_scores(y))
+    assert gaussian_copula_mi(s).item() < 9 / 20_000 * 3 and not math.isnan(s.sum().item())
+    assert np.isclose(float(s.abs().max()), 0, atol=0.03)
