@@ -4,8 +4,11 @@
     seq = load_pointodyssey(SAMPLE_SEQUENCE)           # frames, valid tracks, ground-truth objects
     seq.tracks.tracks, seq.tracks.object_ids            # (T, N, 2), (N,)
     frames = read_video("clip.mp4", max_side=640)      # (T, H, W, 3) uint8 RGB
-    tracks = track_points(frames, num_points=400)      # OpenCV Lucas-Kanade tracks
     tracks = load_tracks("my_tracks.npz")              # tracks from another tracker
+    inp = load_input("davis/soapbox")                  # any input: frames, tracks, ground truth
+
+This package reads and writes data and imports nothing of ``segmentation``: the point tracker,
+the camera's motion and the labelling of tracks from masks are ``segmentation``'s.
 
 The package is named ``datasets`` inside this project; ``__infonet_toolkit__`` tells it apart
 from the Hugging Face package of the same name.
@@ -14,12 +17,12 @@ from the Hugging Face package of the same name.
 from pathlib import Path
 
 from .archive import extract_zip
-from .davis import DavisSequence, load_davis, track_object_ids
-from .inputs import GroundTruth, VideoInput, find_sequences, input_kind, load_input, subsample_tracks
+from .davis import DavisSequence, load_davis
+from .files import replacing
+from .inputs import GroundTruth, VideoInput, find_sequences, input_kind, load_input
 from .pointodyssey import ANNOTATION_FILES, PointOdysseySequence, load_pointodyssey
 from .synthetic import generate_sequence
-from .tracking import FLOWS, track_points, tracking_errors
-from .tracks import DataError, TrackSet, load_tracks
+from .tracks import DataError, TrackSet, load_tracks, subsample_indices
 from .video import VIDEO_SUFFIXES, read_video, write_video
 
 __infonet_toolkit__ = True
@@ -29,6 +32,7 @@ SAMPLE_SEQUENCE: Path = Path(__file__).resolve().parent.parent / "assets" / "sam
 __all__ = [
     "VIDEO_SUFFIXES",
     "extract_zip",
+    "replacing",
     "ANNOTATION_FILES",
     "SAMPLE_SEQUENCE",
     "DataError",
@@ -37,18 +41,14 @@ __all__ = [
     "generate_sequence",
     "load_pointodyssey",
     "load_tracks",
+    "subsample_indices",
     "read_video",
-    "track_points",
-    "tracking_errors",
-    "FLOWS",
     "write_video",
     "DavisSequence",
     "load_davis",
-    "track_object_ids",
     "GroundTruth",
     "VideoInput",
     "find_sequences",
     "input_kind",
     "load_input",
-    "subsample_tracks",
 ]

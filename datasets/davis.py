@@ -1,6 +1,6 @@
 """DAVIS-layout sequences: a folder of frames and a folder of ground-truth masks.
 
-Shapes: T frames, H x W pixels, N tracks.
+Shapes: T frames, H x W pixels.
 
     seq/frames/00000.jpg ...     the video
     seq/masks/00000.png ...      its ground truth: 8-bit, > 0 = the primary moving object(s)
@@ -22,10 +22,9 @@ import numpy as np
 from .tracks import DataError
 from .video import list_images, read_image
 
-__all__ = ["DavisSequence", "is_davis_sequence", "load_davis", "read_masks", "track_object_ids"]
+__all__ = ["DavisSequence", "is_davis_sequence", "load_davis", "read_masks"]
 
 FRAMES, MASKS = "frames", "masks"
-EDGE_SHARE = 0.8  # a track whose mask vote is less clear than this is ambiguous (it straddles an edge)
 
 
 @dataclass
@@ -104,28 +103,3 @@ def load_davis(path, *, max_frames: int | None = None) -> DavisSequence:
                 f"{path}: {len(masks)} masks of {masks.shape[1:]} do not fit {len(frames)} frames of {frames.shape[1:3]}"
             )
     return DavisSequence(path=path, frames=frames, masks=masks)
-
-
-def track_object_ids(tracks, visibility, masks) -> tuple[np.ndarray, np.ndarray]:
-    """Each track's ground-truth object: the majority of the mask under it over its visible frames.
-
-    Args:
-        tracks: (T, N, 2) pixel x, y. visibility: (T, N) bool. masks: (T, H, W) object ids.
-    Returns:
-        object_ids (N,) int64 (-1 never visible), ambiguous (N,) bool: the majority holds
-        less than ``EDGE_SHARE`` of the track's frames, or it is never visible.
-    """
-    tracks, visibility, masks = np.asarray(tracks), np.asarray(visibility, bool), np.asarray(masks)
-    T, N = visibility.shape
-    H, W = masks.shape[1:]
-    xs = np.clip(np.rint(tracks[..., 0]).astype(int), 0, W - 1)
-    ys = np.clip(np.rint(tracks[..., 1]).astype(int), 0, H - 1)
-    under = masks[np.arange(T)[:, None], ys, xs].astype(np.int64)  # (T, N)
-    num_ids = int(masks.max(initial=0)) + 1
-    votes = np.zeros((N, num_ids))
-    for k in range(num_ids):
-        votes[:, k] = ((under == k) & visibility).sum(axis=0)
-    seen = votes.sum(axis=1)
-    ids = np.where(seen > 0, votes.argmax(axis=1), -1)
-    share = np.divide(votes.max(axis=1), seen, out=np.zeros(N), where=seen > 0)
-    return ids.astype(np.int64), (share < EDGE_SHARE) | (seen == 0)

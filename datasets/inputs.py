@@ -31,7 +31,7 @@ from .pointodyssey import ANNOTATION_FILES, load_pointodyssey
 from .tracks import DataError, TrackSet, load_tracks
 from .video import VIDEO_SUFFIXES, list_images, read_video
 
-__all__ = ["GroundTruth", "VideoInput", "find_sequences", "input_kind", "load_input", "subsample_tracks"]
+__all__ = ["GroundTruth", "VideoInput", "find_sequences", "input_kind", "load_input"]
 
 logger = logging.getLogger(__name__)
 
@@ -126,16 +126,6 @@ def find_sequences(path) -> list[Path]:
     return found
 
 
-def subsample_tracks(tracks: TrackSet, max_tracks: int | None, seed: int = 0) -> TrackSet:
-    """At most ``max_tracks`` of the tracks, a seeded random choice kept in order."""
-    if max_tracks is None or tracks.num_tracks <= max_tracks:
-        return tracks
-    if max_tracks < 1:
-        raise DataError(f"max_tracks must be >= 1; got {max_tracks}")
-    keep = np.random.default_rng(seed).choice(tracks.num_tracks, max_tracks, replace=False)
-    return tracks.subset(np.sort(keep))
-
-
 def _inside_zip(folder: Path, name: str) -> Path:
     """The one sequence or frames folder in the unpacked zip ``folder``."""
     try:
@@ -168,7 +158,7 @@ def _given_tracks(tracks_path, frames, max_tracks: int | None, seed: int) -> tup
             T,
         )
     frames = frames[:T] if isinstance(frames, np.ndarray) else np.stack([frames[t] for t in range(T)])
-    return frames, subsample_tracks(given.first_frames(T), max_tracks, seed)
+    return frames, given.first_frames(T).subsample(max_tracks, seed)
 
 
 def load_input(

@@ -34,6 +34,7 @@ from .tracks import (
     describe_dropped,
     parse_annotations,
     read_arrays,
+    subsample_indices,
     valid_track_mask,
     warn_non_finite,
 )
@@ -165,14 +166,6 @@ def object_votes(
     return object_ids, ambiguous
 
 
-def _subsample(num: int, max_tracks: int | None, seed: int) -> np.ndarray:
-    if max_tracks is None or max_tracks >= num:
-        return np.arange(num)
-    if max_tracks < 1:
-        raise DataError(f"max_tracks must be >= 1; got {max_tracks}")
-    return np.sort(np.random.default_rng(seed).choice(num, size=max_tracks, replace=False))
-
-
 def _find_files(path: Path) -> tuple[Path, list[Path]]:
     """(annotation file, frame files) of a sequence folder."""
     if not path.is_dir():
@@ -210,7 +203,7 @@ def _select_tracks(
     if not keep.any():
         raise DataError(f"{anno_file}: no track is valid in every frame (dropped: {describe_dropped(dropped)})")
     kept = np.flatnonzero(keep)
-    chosen = kept[_subsample(len(kept), max_tracks, seed)]
+    chosen = kept[subsample_indices(len(kept), max_tracks, seed)]
     if len(chosen) < len(kept):
         dropped["subsampled"] = len(kept) - len(chosen)
     track_set = TrackSet(

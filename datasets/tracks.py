@@ -42,6 +42,7 @@ __all__ = [
     "load_tracks",
     "parse_annotations",
     "read_arrays",
+    "subsample_indices",
     "valid_track_mask",
 ]
 
@@ -113,6 +114,15 @@ class TrackSet:
             self, tracks=self.tracks[:num_frames], visibility=self.visibility[:num_frames], dropped=dict(self.dropped)
         )
 
+    def subsample(self, max_tracks: int | None, seed: int = 0) -> TrackSet:
+        """At most ``max_tracks`` of the tracks (:func:`subsample_indices`), counted in ``dropped``."""
+        keep = subsample_indices(self.num_tracks, max_tracks, seed)
+        if len(keep) == self.num_tracks:
+            return self
+        out = self.subset(keep)
+        out.dropped["subsampled"] = out.dropped.get("subsampled", 0) + self.num_tracks - len(keep)
+        return out
+
     def subset(self, idx) -> TrackSet:
         """The tracks selected by ``idx`` (integer indices or an (N,) bool mask), same frames."""
         idx = np.asarray(idx)
@@ -131,6 +141,19 @@ class TrackSet:
             dropped=dict(self.dropped),
             source_index=pick(self.source_index),
         )
+
+
+def subsample_indices(num: int, max_tracks: int | None, seed: int = 0) -> np.ndarray:
+    """Sorted indices of a seeded random choice of at most ``max_tracks`` of ``num`` tracks (all if fewer).
+
+    Raises:
+        DataError: ``max_tracks`` below 1.
+    """
+    if max_tracks is not None and max_tracks < 1:
+        raise DataError(f"max_tracks must be >= 1; got {max_tracks}")
+    if max_tracks is None or num <= max_tracks:
+        return np.arange(num)
+    return np.sort(np.random.default_rng(seed).choice(num, size=max_tracks, replace=False))
 
 
 def _first_key(arrays: Mapping, keys) -> str | None:

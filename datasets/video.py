@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .files import replacing
 from .tracks import DataError
 
 __all__ = ["IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "ImageFiles", "list_images", "read_image", "read_video", "write_video"]
@@ -235,9 +236,21 @@ def write_video(frames, path, fps: float = 12, *, fourcc: str | None = None) -> 
     fourccs = (fourcc,) if fourcc else _FOURCCS.get(path.suffix.lower())
     if fourccs is None:
         raise DataError(f"unsupported video suffix {path.suffix!r} for {path}; use one of {sorted(_FOURCCS)}")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    with replacing(path) as tmp:  # a kill while encoding leaves no half-written video
+        code = _encode(frames, tmp, fps, pad, fourcc, fourccs)
+    if code is None:
+        raise DataError(f"no video codec could write {path} (tried {', '.join(fourccs)})")
+    if code == "mp4v":
+        logger.warning("wrote %s with MPEG-4 part 2 ('mp4v'): browsers may not play it", path)
+    logger.info("wrote %d frames to %s (codec %s)", len(frames), path, code)
+    return path
+
+
+def _encode(frames: list[np.ndarray], path: Path, fps: float, pad, fourcc: str | None, fourccs) -> str | None:
+    """Writes ``path`` with the first codec that works; returns its code (None: none did)."""
+    h, w = frames[0].shape[:2]
     if fourcc is None and path.suffix.lower() == ".mp4" and _write_h264(frames, path, fps, pad):
-        return path
+        return "avc1"
     for code in fourccs:
         path.unlink(missing_ok=True)  # a stale file must not pass the size check below
         writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*code), float(fps), (w + w % 2, h + h % 2))
@@ -248,12 +261,8 @@ def write_video(frames, path, fps: float = 12, *, fourcc: str | None = None) -> 
             if frame.shape[:2] != (h, w):
                 writer.release()
                 raise DataError(f"frame of size {frame.shape[:2]} differs from the first frame's {(h, w)} for {path}")
-            frame = np.pad(frame.astype(np.uint8, copy=False), pad, mode="edge")
-            writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+            writer.write(cv2.cvtColor(np.pad(frame.astype(np.uint8, copy=False), pad, mode="edge"), cv2.COLOR_RGB2BGR))
         writer.release()
         if path.is_file() and path.stat().st_size > 0:
-            if code == "mp4v":
-                logger.warning("wrote %s with MPEG-4 part 2 ('mp4v'): browsers may not play it", path)
-            logger.info("wrote %d frames to %s (codec %s)", len(frames), path, code)
-            return path
-    raise DataError(f"no video codec could write {path} (tried {', '.join(fourccs)})")
+            return code
+    return None

@@ -2,30 +2,36 @@
 
 A script declares a dataclass of options; ``parse_options`` turns its fields into flags
 (``out_dir`` -> ``--out-dir``; booleans get ``--flag/--no-flag``; a nested dataclass field
-``model`` contributes ``--model.dim`` and so on), prints the resolved options and returns the
-filled dataclass. ``save_options`` writes them beside the outputs. The ``check_*`` helpers
-refuse a bad option or output folder at the top of a script's ``main``, before any work, and
-``run_cli`` turns the refusal into one line.
+``model`` contributes ``--model.dim`` and so on, or plain ``--dim`` when its field says
+``metadata={"flatten": True}``), prints the resolved options and returns the filled dataclass.
+The dataclasses check their own values (``__post_init__``); a check's message that starts with
+the field's name is shown with the flag instead. ``save_options`` writes them beside the outputs.
+The ``check_*`` helpers refuse a bad output folder at the top of a script's ``main``, before any
+work; ``locked_out_dir`` holds the output folder while a script writes there; and ``run_cli``
+turns a refusal, a fault of the machine, Ctrl-C or SIGTERM into one line.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import math
 import os
+import signal
 import sys
 import types
 import typing
 from pathlib import Path
 
 __all__ = [
-    "MAX_TRACKS",
+    "Terminated",
     "check_choice",
-    "check_num_tracks",
     "check_number",
     "check_out_dir",
+    "load_estimator",
+    "locked_out_dir",
     "options_dict",
     "parse_options",
     "preload_infonet",
@@ -33,9 +39,23 @@ __all__ = [
     "save_options",
 ]
 
+LOCK_NAME = ".lock"  # held by a script while it writes into its output folder
+
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
+
+
+def _nested_prefix(f: dataclasses.Field, dest: str) -> str:
+    return "" if f.metadata.get("flatten") else dest + "."
+
+
+def _number_or_text(text: str) -> float | str:
+    """``float | str`` options (a threshold or "auto"): a number when it reads as one."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def _add_fields(parser: argparse.ArgumentParser, cls, prefix: str = "") -> None:
@@ -45,7 +65,7 @@ def _add_fields(parser: argparse.ArgumentParser, cls, prefix: str = "") -> None:
         dest = prefix + f.name
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         if dataclasses.is_dataclass(typ):
-            _add_fields(parser, typ, prefix=dest + ".")
+            _add_fields(parser, typ, prefix=prefix + _nested_prefix(f, f.name))
             continue
         help_text = f.metadata.get("help", "")
         if typ is bool:
@@ -57,6 +77,8 @@ def _add_fields(parser: argparse.ArgumentParser, cls, prefix: str = "") -> None:
         args = [a for a in typing.get_args(typ) if a is not type(None)]
         if origin in (typing.Union, types.UnionType) and len(args) == 1:  # X | None
             typ, origin, args = args[0], typing.get_origin(args[0]), typing.get_args(args[0])
+        elif origin in (typing.Union, types.UnionType) and set(args) == {float, str}:
+            typ, origin = _number_or_text, None
         if origin in (tuple, list):
             parser.add_argument(_flag(dest), dest=dest, type=args[0], nargs="+", default=default, help=help_text)
         else:
@@ -69,11 +91,19 @@ def _build(cls, values: dict, prefix: str = ""):
     for f in dataclasses.fields(cls):
         dest = prefix + f.name
         if dataclasses.is_dataclass(hints[f.name]):
-            kwargs[f.name] = _build(hints[f.name], values, prefix=dest + ".")
+            kwargs[f.name] = _build(hints[f.name], values, prefix=prefix + _nested_prefix(f, f.name))
         else:
             value = values[dest]
+            if hints[f.name] is int and "seed" in f.name.split("_") and value < 0:
+                raise ValueError(f"{_flag(dest)} must be >= 0 (a random seed), got {value}")
             kwargs[f.name] = tuple(value) if isinstance(value, list) else value
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ValueError as err:  # the dataclass's own check: name the flag, not the field
+        name, _, rest = str(err).partition(" ")
+        if name in kwargs and not dataclasses.is_dataclass(hints[name]):
+            raise ValueError(f"{_flag(prefix + name)} {rest}") from None
+        raise
 
 
 def options_dict(opts) -> dict:
@@ -99,16 +129,35 @@ def save_options(opts, path: str | Path) -> None:
     if path.suffix != ".json":
         path = path / "options.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(options_dict(opts), indent=2, default=str) + "\n")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:  # whole or not at all: a kill while writing leaves the previous file
+        tmp.write_text(json.dumps(options_dict(opts), indent=2, default=str) + "\n")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived while a script ran (``run_cli``): unwinds like Ctrl-C, so that files being
+    written are discarded (``datasets.replacing``) and locks released."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated(f"signal {signum}")
 
 
 def run_cli(main, *args) -> None:
     """Runs ``main(*args)``; user errors and faults of the machine end with one clear line.
 
     Exit status 2 for bad input (ValueError and its kin), 1 for a fault of the system (a full
-    disk, a read-only folder, no memory), 130 for Ctrl-C. Anything else is a bug and keeps
-    its traceback.
+    disk, a read-only folder, no memory), 130 for Ctrl-C and 143 for SIGTERM (both unwind, so a
+    file being written is discarded and the finished ones stay). Anything else is a bug and
+    keeps its traceback.
     """
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread: leave signals alone
+        previous = None
     try:
         main(*args)
     except (ValueError, FileNotFoundError, NotADirectoryError, PermissionError) as err:
@@ -122,8 +171,19 @@ def run_cli(main, *args) -> None:
         print(f"error: out of memory ({_one_line(err) or 'no detail'}); ask for less work", file=sys.stderr)
         raise SystemExit(1) from None
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(
+            "interrupted; the files written so far are complete, the one being written was discarded", file=sys.stderr
+        )
         raise SystemExit(130) from None
+    except Terminated:
+        print(
+            "terminated (SIGTERM); the files written so far are complete, the one being written was discarded",
+            file=sys.stderr,
+        )
+        raise SystemExit(143) from None
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _one_line(err) -> str:
@@ -131,9 +191,7 @@ def _one_line(err) -> str:
 
 
 # ----------------------------------------------------------------------------- option checks
-# Scripts call these at the top of ``main``, so that a bad option is refused before any work.
-
-MAX_TRACKS = 10_000  # all N(N-1)/2 pairs get an MI estimate and the N x N matrix stays in memory
+# Scripts call these at the top of ``main``, so that a bad option or folder is refused before any work.
 
 
 def check_number(flag: str, value, *, low=None, high=None, low_open: bool = False, why: str = "") -> None:
@@ -153,17 +211,6 @@ def check_choice(flag: str, value: str, choices, *, what: str = "value") -> None
         raise ValueError(f"unknown {what} {value!r} for {flag}; choose from {', '.join(choices)}")
 
 
-def check_num_tracks(flag: str, value: int) -> None:
-    """At least 2 tracks and at most MAX_TRACKS, saying what a larger number would cost."""
-    check_number(flag, value, low=2)
-    if value > MAX_TRACKS:
-        pairs, gigabytes = value * (value - 1) / 2, value**2 * 8 / 1e9
-        raise ValueError(
-            f"{flag} {value} is more than {MAX_TRACKS}: every pair of tracks gets an MI estimate and the "
-            f"N x N matrix stays in memory ({pairs:.1e} pairs and {gigabytes:.3g} GB for {value})"
-        )
-
-
 def preload_infonet(weights: str = "", device: str = "auto") -> None:
     """Loads InfoNet's weights now, so that a missing or damaged file, or a missing device, is
     refused before any work; the estimator later gets the same (cached) model."""
@@ -180,16 +227,25 @@ def preload_infonet(weights: str = "", device: str = "auto") -> None:
     load_pretrained(weights or None, device=where)
 
 
-def check_out_dir(out: str | Path, *, overwrite: bool, flag: str = "--out") -> Path:
-    """An output folder that may be written: not a file, writable, empty unless ``overwrite``.
+def check_out_dir(
+    out: str | Path, *, overwrite: bool, flag: str = "--out", inputs=(), outputs: tuple[str, ...] = ()
+) -> Path:
+    """An output folder that may be written: not a file, writable, empty unless ``overwrite``,
+    and neither inside an input folder nor about to replace an input file.
 
     Nothing is created here; a missing folder is fine when its nearest existing parent is a
     writable folder.
 
+    Args:
+        inputs: the script's input files and folders. outputs: the names it writes into ``out``.
     Raises:
         ValueError: naming the folder and the problem (a non-empty one names --overwrite).
     """
     out = Path(out)
+    where = out.resolve()
+    for p in (Path(p).resolve() for p in inputs):
+        if (p.is_dir() and (where == p or p in where.parents)) or any(where / name == p for name in outputs):
+            raise ValueError(f"refusing to write into {flag} {out}: it would write inside or over the input {p}")
     if out.exists() and not out.is_dir():
         raise ValueError(f"{flag} {out} is a file, not a folder; give a folder for the outputs")
     existing = next(p for p in (out, *out.parents) if p.exists())  # "." or "/" at the latest
@@ -198,7 +254,7 @@ def check_out_dir(out: str | Path, *, overwrite: bool, flag: str = "--out") -> P
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ValueError(f"{flag} {out} is not writable: no permission to write in {existing}")
     if out.is_dir() and not overwrite:
-        held = sorted(p.name for p in out.iterdir())
+        held = sorted(p.name for p in out.iterdir() if not _ours(p.name))
         if held:
             shown = ", ".join(held[:3]) + (f" and {len(held) - 3} more" if len(held) > 3 else "")
             raise ValueError(
@@ -206,3 +262,57 @@ def check_out_dir(out: str | Path, *, overwrite: bool, flag: str = "--out") -> P
                 "there (other files stay), or choose another folder"
             )
     return out
+
+
+def _ours(name: str) -> bool:
+    """The lock, and the temporary files of ``datasets.replacing`` left by a killed run."""
+    return name == LOCK_NAME or (name.startswith(".") and ".tmp" in name)
+
+
+@contextlib.contextmanager
+def locked_out_dir(out: str | Path, flag: str = "--out"):
+    """Creates ``out`` if needed and holds an exclusive lock on it for the block, as ``train.py``
+    holds its run folder: a second script writing into the same folder is refused at once.
+
+    The OS releases the lock when the process dies; temporary files left by a killed run are
+    removed once the lock is held, and a folder this call created is removed again if the block
+    leaves it empty (a run that failed before writing anything).
+
+    Raises:
+        ValueError: another process holds the folder.
+    """
+    import fcntl
+
+    out = Path(out)
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise ValueError(
+            f"{flag} {out} is in use by another run (it holds {out / LOCK_NAME}); wait for it or choose another folder"
+        ) from None
+    try:
+        for stale in out.iterdir():
+            if _ours(stale.name) and stale.name != LOCK_NAME:
+                stale.unlink(missing_ok=True)
+        yield out
+    finally:
+        (out / LOCK_NAME).unlink(missing_ok=True)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+        if created and not any(out.iterdir()):
+            out.rmdir()
+
+
+def load_estimator(name: str, *, device: str = "auto", weights: str = ""):
+    """The MI estimator ``name`` for a script; InfoNet's weights and the device are loaded and
+    checked now (:func:`preload_infonet`), before any work."""
+    import infonet
+
+    estimator = infonet.get_estimator(name, device=device, weights=weights)
+    if estimator.neural:
+        preload_infonet(weights, device)
+    return estimator

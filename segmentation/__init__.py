@@ -1,20 +1,31 @@
-"""Object discovery in video from point tracks: pairwise MI, graph grouping, masks, scoring.
+"""Object discovery in video from point tracks: one pipeline from an input to objects and masks.
 
-import datasets, infonet, segmentation
-result = segmentation.discover(trackset, infonet.get_estimator("infonet"))
-result.labels                                          # (N,) object per track, -1 noise
-segmentation.score_grouping(result.labels, gt_ids)     # FBMS precision / recall / F
-found = segmentation.discover_video(datasets.load_input("davis/soapbox"), "pearson")
-found.masks, found.foreground                          # (T, H, W) object ids, primary objects
-segmentation.mask_scores(found.foreground, truth)      # DAVIS J and boundary F
+    import datasets, segmentation
+    inp = datasets.load_input("davis/soapbox")                 # frames, given tracks, ground truth
+    result = segmentation.discover_video(inp, "infonet")       # every stage's product, timed
+    result.labels, result.masks                                # -1 unlabelled, 0 background, 1..K objects
+    segmentation.score_video(result, inp.truth.masks)          # FBMS F of the tracks, J and F of the masks
+    again = segmentation.regroup(result, inp.frames, threshold=0.3)   # no tracking, no MI
+    segmentation.save_result(result, "runs/x/result.npz")      # the one writer; load_result reads it
 
-Pictures for the scripts and the demo live in ``segmentation.visualize``.
+Modules, in the order the data flows through them:
+
+- ``tracking``: the point tracker (OpenCV optical flow, forward-backward check, re-seeding).
+- ``motion``: the camera's motion (one model: a RANSAC homography per frame step) and how much
+  each track and each pixel moves unlike it.
+- ``affinity``: MI between tracks, on the frames both are seen, through any ``infonet`` estimator.
+- ``grouping``: the MI graph thresholded and grouped; ``discovery``: MI then grouping, on tracks.
+- ``masks``: which groups are objects, labels spread to every track and carried to pixels.
+- ``labels``: the one label convention, and the labels of tracks read from masks.
+- ``pipeline``: :func:`discover_video`, :func:`regroup`, :func:`score_video`, ``VideoOptions``.
+- ``result``: :class:`VideoResult` and ``result.npz`` (:func:`save_result`, :func:`load_result`).
+- ``scoring``: FBMS scores of groupings, P-R curves, DAVIS J and boundary F of masks.
+- ``visualize``: pictures for the scripts and the demo; ``progress``: tqdm bars for the scripts.
 """
 
 __infonet_toolkit__ = True  # tells this package from a namesake on the path
 
-from .affinity import FEATURES, MIN_OVERLAP, check_tracks, dominant_motion, track_mi, track_views
-from .benchmark import TrackResult, evaluate_tracks, find_sequences
+from .affinity import FEATURES, MIN_FRAMES, check_tracks, track_mi, track_views
 from .discovery import Discovery, discover, finite_tracks
 from .grouping import (
     CRITERIA,
@@ -29,17 +40,20 @@ from .grouping import (
     threshold_candidates,
     unrelated_level,
 )
+from .labels import BACKGROUND, UNLABELLED, label_name, object_labels, track_object_ids
 from .masks import MaskOptions, object_masks, primary_objects, spread_labels
-from .motion import camera_residuals, dense_residuals, motion_saliency, moving_tracks
+from .motion import camera_motion, camera_residuals, dense_residuals, motion_saliency, moving_tracks
 from .pipeline import (
+    FOREGROUNDS,
+    MAX_TRACKS,
     VideoOptions,
-    VideoResult,
-    discover_tracked,
+    VideoScores,
     discover_video,
-    segment_objects,
+    regroup,
+    score_video,
     select_tracks,
-    track_video,
 )
+from .result import RESULT_VERSION, VideoResult, load_result, save_result
 from .scoring import (
     MaskScore,
     QueryPR,
@@ -56,58 +70,70 @@ from .scoring import (
     scored_mask,
     sweep_thresholds,
 )
+from .tracking import FLOWS, track_frames, track_points, tracking_errors
 
 __all__ = [
-    "MaskOptions",
-    "MaskScore",
-    "VideoOptions",
-    "VideoResult",
-    "boundary_f",
-    "discover_tracked",
-    "discover_video",
-    "mask_scores",
-    "object_masks",
-    "primary_objects",
-    "region_similarity",
-    "segment_objects",
-    "select_tracks",
-    "track_video",
-    "spread_labels",
+    "BACKGROUND",
     "CRITERIA",
     "FEATURES",
+    "FLOWS",
+    "FOREGROUNDS",
+    "MAX_TRACKS",
     "METHODS",
+    "MIN_FRAMES",
+    "RESULT_VERSION",
+    "UNLABELLED",
     "Discovery",
     "Grouping",
+    "MaskOptions",
+    "MaskScore",
     "QueryPR",
     "Score",
     "Sweep",
-    "TrackResult",
+    "VideoOptions",
+    "VideoResult",
+    "VideoScores",
     "auto_threshold",
     "average_precision",
+    "boundary_f",
+    "camera_motion",
+    "camera_residuals",
     "check_tracks",
+    "dense_residuals",
     "discover",
-    "evaluate_tracks",
-    "find_sequences",
+    "discover_video",
     "finite_tracks",
     "group",
     "group_moving",
-    "camera_residuals",
-    "dense_residuals",
-    "motion_saliency",
-    "moving_tracks",
+    "label_name",
+    "load_result",
+    "mask_scores",
     "mean_query_ap",
     "merge_levels",
     "modularity",
+    "motion_saliency",
+    "moving_tracks",
+    "object_labels",
+    "object_masks",
     "pair_auc",
-    "track_mi",
-    "dominant_motion",
-    "MIN_OVERLAP",
+    "primary_objects",
     "query_pr_curve",
+    "regroup",
+    "region_similarity",
     "relabel_by_size",
+    "save_result",
     "score_grouping",
+    "score_video",
     "scored_mask",
+    "select_tracks",
+    "spread_labels",
     "sweep_thresholds",
     "threshold_candidates",
+    "track_frames",
+    "track_mi",
+    "track_object_ids",
+    "track_points",
     "track_views",
+    "tracking_errors",
     "unrelated_level",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["require_toolkit_datasets"]
+__all__ = ["datasets", "require_toolkit_datasets"]
 
 
 def require_toolkit_datasets():
@@ -25,3 +25,6 @@ def require_toolkit_datasets():
             "own 'datasets' package comes first on the path"
         )
     return datasets
+
+
+datasets = require_toolkit_datasets()  # segmentation reads its inputs through this toolkit's package

@@ -10,9 +10,9 @@ of every pair of tracks on each view, and averages the K matrices:
 - ``velocity``: the same on frame-to-frame displacements. Positions of smooth motions are
   strongly autocorrelated, so over a few dozen frames two unrelated drifting points can look
   dependent; displacements are closer to independent samples.
-- ``residual``: displacements minus the dominant motion of the frame (a similarity transform
-  fitted to all visible tracks by RANSAC, OpenCV): on footage from a moving camera this removes
-  the camera's motion, which every track shares, and leaves what each object adds to it.
+- ``residual``: displacements minus the camera's motion (``segmentation.motion.camera_motion``,
+  the project's one camera model): on footage from a moving camera this removes the motion
+  every track shares, and leaves what each object adds to it.
 - ``sliced``: positions projected on ``num_projections`` directions evenly spread over a half
   turn (the first is the x axis), one view per direction: a sliced MI of the 2-D positions
   that does not depend on the orientation of the image axes. With 2 directions it equals
@@ -32,17 +32,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import cv2
 import numpy as np
 
 from infonet.interface import MIEstimator
 
-__all__ = ["FEATURES", "MIN_FRAMES", "MIN_OVERLAP", "check_tracks", "dominant_motion", "track_views", "track_mi"]
+from .motion import camera_motion
+
+__all__ = ["FEATURES", "MIN_FRAMES", "MIN_OVERLAP", "check_tracks", "track_views", "track_mi"]
 
 FEATURES = ("coords", "velocity", "residual", "sliced")
 MIN_FRAMES = 8  # samples the estimators need per series
 MIN_OVERLAP = 16  # default frames two partial tracks must share to be compared
-RANSAC_PX = 1.0  # inlier distance of the dominant-motion fit, pixels
 PAIR_CHUNK = 8192  # pairs per estimate_batch call of the partial-track path
 
 
@@ -73,34 +73,6 @@ def check_tracks(tracks, *, min_frames: int = MIN_FRAMES, finite: bool = True) -
     return arr
 
 
-def dominant_motion(tracks, visibility=None) -> np.ndarray:
-    """Each frame step's dominant motion applied to every track: where it would carry them.
-
-    Args:
-        tracks: (T, N, 2) pixel x, y. visibility: (T, N) bool, or None (all seen).
-    Returns:
-        (T - 1, N, 2): the position at t + 1 predicted for each track from its position at t by
-        the similarity transform that RANSAC fits to the tracks seen at t and t + 1 (a pure
-        translation, their median step, where fewer than 3 are seen).
-    """
-    tracks = np.asarray(tracks, dtype=np.float64)
-    T, N, _ = tracks.shape
-    seen = np.ones((T, N), bool) if visibility is None else np.asarray(visibility, bool)
-    predicted = np.empty((T - 1, N, 2))
-    for t in range(T - 1):
-        both = seen[t] & seen[t + 1]
-        a, b = tracks[t, both].astype(np.float32), tracks[t + 1, both].astype(np.float32)
-        model = None
-        if both.sum() >= 3:
-            model, _ = cv2.estimateAffinePartial2D(a, b, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PX)
-        if model is None:
-            shift = np.median(b - a, axis=0) if both.any() else np.zeros(2)
-            predicted[t] = tracks[t] + shift
-        else:
-            predicted[t] = tracks[t] @ model[:, :2].T + model[:, 2]
-    return predicted
-
-
 def track_views(tracks, feature: str = "coords", *, visibility=None, num_projections: int = 4):
     """The one-dimensional series a feature compares, from validated tracks.
 
@@ -122,7 +94,7 @@ def track_views(tracks, feature: str = "coords", *, visibility=None, num_project
         if feature == "velocity":
             moves = np.diff(tracks, axis=0)
         else:
-            moves = tracks[1:] - dominant_motion(tracks, seen)
+            moves = tracks[1:] - camera_motion(tracks, seen)[0]
         return moves.transpose(2, 1, 0), step.T  # (2, N, T - 1)
     if feature == "sliced":
         if num_projections < 1:

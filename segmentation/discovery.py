@@ -3,7 +3,7 @@
 Shapes: T frames, N tracks (after filtering), N0 tracks given.
 
     result = discover(trackset, infonet.get_estimator("infonet"))
-    result.labels        # (N,) object of each kept track, -1 noise
+    result.labels        # (N,) group of each kept track: 1..K, -1 noise (0: background, with moving)
     result.tracks        # (T, N, 2) the kept tracks
 
 Tracks with a NaN or infinite coordinate in any frame cannot enter the MI estimate; they are
@@ -41,8 +41,8 @@ class Discovery:
     Attributes:
         tracks: (T, N, 2) pixel x, y of the kept tracks.
         visibility: (T, N) bool of the kept tracks.
-        labels: (N,) object labels 0..K-1 by size, -1 noise; with ``moving`` (:func:`discover`)
-            0 is the still background and 1..K the groups of the moving tracks.
+        labels: (N,) groups 1..K by size, -1 noise; with ``moving`` (:func:`discover`) also 0,
+            the still background (``segmentation.labels``).
         mi: (N, N) pairwise MI (nats).
         threshold: MI threshold of the graph.
         kept: (N,) indices of the kept tracks in the input.
@@ -66,21 +66,22 @@ class Discovery:
     ambiguous: np.ndarray | None = None
 
     @property
-    def num_objects(self) -> int:
-        return int(self.labels.max(initial=-1) + 1)
+    def num_groups(self) -> int:
+        """K, the groups 1..K (neither the background nor the noise is a group)."""
+        return int(self.labels.max(initial=0))
 
     @property
     def sizes(self) -> np.ndarray:
-        """(K,) tracks per object, largest first."""
-        return np.bincount(self.labels[self.labels >= 0], minlength=self.num_objects)
+        """(K,) tracks of groups 1..K, largest first."""
+        return np.bincount(self.labels[self.labels > 0], minlength=self.num_groups + 1)[1:]
 
     def summary(self) -> str:
-        """A few human-readable lines: objects, sizes, threshold, time."""
+        """A few human-readable lines: groups, sizes, background, noise, threshold, time."""
         sizes = ", ".join(str(s) for s in self.sizes) or "none"
-        noise = int((self.labels < 0).sum())
+        background, noise = int((self.labels == 0).sum()), int((self.labels < 0).sum())
         return (
-            f"{self.num_objects} object(s) from {len(self.labels)} tracks x {len(self.tracks)} frames "
-            f"(sizes {sizes}; {noise} noise)\n"
+            f"{self.num_groups} group(s) from {len(self.labels)} tracks x {len(self.tracks)} frames "
+            f"(sizes {sizes}; {background} background, {noise} noise)\n"
             f"estimator {self.estimator}, feature {self.feature}, {self.method} at MI >= {self.threshold:.4g} nats\n"
             f"{self.timings.get('mi', 0):.2f} s MI + {self.timings.get('group', 0):.2f} s grouping"
         )
@@ -100,6 +101,32 @@ def finite_tracks(tracks) -> np.ndarray:
     if tracks.ndim != 3 or tracks.shape[2] != 2:
         raise ValueError(f"tracks must have shape (T, N, 2) (frames, tracks, x/y); got {tracks.shape}")
     return np.isfinite(tracks).all(axis=(0, 2))
+
+
+def _check_options(feature: str, method: str, criterion: str, threshold) -> None:
+    for name, value, choices in (
+        ("feature", feature, FEATURES),
+        ("method", method, METHODS),
+        ("criterion", criterion, CRITERIA),
+    ):
+        if value not in choices:
+            raise ValueError(f"unknown {name} {value!r}; choose from {', '.join(choices)}")
+    if isinstance(threshold, str) and threshold != "auto":
+        raise ValueError(f"threshold must be a number or 'auto', got {threshold!r}")
+
+
+def _finite_kept(tracks: np.ndarray) -> np.ndarray:
+    """(N,) indices of the tracks finite in every frame; refuses too few frames or tracks."""
+    ok = finite_tracks(tracks)
+    if tracks.shape[0] < MIN_FRAMES:
+        raise ValueError(f"need at least {MIN_FRAMES} frames; the tracks span {tracks.shape[0]}")
+    if ok.sum() < 2:
+        raise ValueError(
+            f"no valid tracks left: {int(ok.sum())} of {len(ok)} tracks are finite in every frame (need at least 2)"
+        )
+    if not ok.all():
+        log.info("dropping %d of %d tracks with NaN or infinite coordinates", int((~ok).sum()), len(ok))
+    return np.flatnonzero(ok)
 
 
 def discover(
@@ -142,37 +169,16 @@ def discover(
             few frames, or bad options.
     """
     start = time.perf_counter()
-    # options first: the MI matrix is the expensive part
-    for name, value, choices in (
-        ("feature", feature, FEATURES),
-        ("method", method, METHODS),
-        ("criterion", criterion, CRITERIA),
-    ):
-        if value not in choices:
-            raise ValueError(f"unknown {name} {value!r}; choose from {', '.join(choices)}")
-    if isinstance(threshold, str) and threshold != "auto":
-        raise ValueError(f"threshold must be a number or 'auto', got {threshold!r}")
+    _check_options(feature, method, criterion, threshold)  # first: the MI matrix is the expensive part
     tracks, visibility, object_ids, ambiguous = _unpack(trackset)
-    ok = finite_tracks(tracks)
-    if tracks.shape[0] < MIN_FRAMES:
-        raise ValueError(f"need at least {MIN_FRAMES} frames; the tracks span {tracks.shape[0]}")
-    if ok.sum() < 2:
-        raise ValueError(
-            f"no valid tracks left: {int(ok.sum())} of {len(ok)} tracks are finite in every frame (need at least 2)"
-        )
-    if not ok.all():
-        log.info("dropping %d of %d tracks with NaN or infinite coordinates", int((~ok).sum()), len(ok))
-    kept = np.flatnonzero(ok)
+    kept = _finite_kept(tracks)
     if moving is not None:
         moving = np.asarray(moving, bool)
-        if moving.shape != ok.shape:
-            raise ValueError(f"moving must have shape ({len(ok)},), one flag per track; got {moving.shape}")
+        if moving.shape != (tracks.shape[1],):
+            raise ValueError(f"moving must have shape ({tracks.shape[1]},), one flag per track; got {moving.shape}")
         moving = moving[kept]
     tracks = tracks[:, kept]
-    if visibility is None:
-        visibility = np.ones(tracks.shape[:2], dtype=bool)
-    else:
-        visibility = np.asarray(visibility, dtype=bool)[:, kept]
+    visibility = np.ones(tracks.shape[:2], bool) if visibility is None else np.asarray(visibility, bool)[:, kept]
     if isinstance(estimator, str):
         from infonet import get_estimator
 

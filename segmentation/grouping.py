@@ -9,8 +9,10 @@ Two groupings of the graph whose edges join tracks with MI >= threshold:
 - ``louvain``: Louvain communities of the same graph, edges weighted by their MI (seeded,
   networkx). It can split a component that is two dense groups joined by a few edges.
 
-Groups smaller than ``min_size`` tracks are noise (label -1): isolated, corrupted or
-ambiguous tracks rarely carry enough MI to anything to form a real object.
+Labels follow the project's convention (``segmentation.labels``): groups are 1..K by size, groups
+smaller than ``min_size`` tracks are noise (-1: isolated, corrupted or ambiguous tracks rarely
+carry enough MI to anything to form a real object), and 0, the background, is given only by
+:func:`group_moving` (the tracks that move with the camera).
 
 The threshold is chosen per video (:func:`auto_threshold`); MI levels differ between
 estimators (KSG, InfoNet and correlation estimators live on different scales) and between
@@ -76,7 +78,8 @@ class Grouping:
     """Tracks grouped into objects.
 
     Attributes:
-        labels: (N,) int64, groups 0..K-1 ordered by size (largest first), -1 for noise.
+        labels: (N,) int64, groups 1..K ordered by size (largest first), -1 noise, 0 the
+            background (only with ``moving``: the still tracks).
         threshold: the MI threshold of the graph (nats).
         method: "components" or "louvain".
     """
@@ -87,12 +90,13 @@ class Grouping:
 
     @property
     def num_groups(self) -> int:
-        return int(self.labels.max(initial=-1) + 1)
+        """K, the groups 1..K (the background and the noise are not groups)."""
+        return int(self.labels.max(initial=0))
 
     @property
     def sizes(self) -> np.ndarray:
-        """(K,) tracks per group, largest first."""
-        return np.bincount(self.labels[self.labels >= 0], minlength=self.num_groups)
+        """(K,) tracks of groups 1..K."""
+        return np.bincount(self.labels[self.labels > 0], minlength=self.num_groups + 1)[1:]
 
 
 def check_mi(mi) -> np.ndarray:
@@ -110,7 +114,7 @@ def check_mi(mi) -> np.ndarray:
 
 
 def relabel_by_size(raw, min_size: int = 1) -> np.ndarray:
-    """Renumbers group ids 0..K-1 by size (largest first, ties by first track); small groups -> -1.
+    """Renumbers group ids 1..K by size (largest first, ties by first track); small groups -> -1.
 
     Args:
         raw: (N,) any integer ids; negative ids are noise already.
@@ -123,7 +127,7 @@ def relabel_by_size(raw, min_size: int = 1) -> np.ndarray:
     valid = raw >= 0
     ids, first, counts = np.unique(raw[valid], return_index=True, return_counts=True)
     order = np.lexsort((first, -counts))  # size descending, then first appearance
-    new = 0
+    new = 1
     for k in order:
         if counts[k] < min_size:
             continue
@@ -305,8 +309,8 @@ def group(
         moving: optional (N,) bool, the tracks that move unlike the camera: then only they are
             grouped, and the others are the background (:func:`group_moving`).
     Returns:
-        :class:`Grouping` with labels (N,) 0..K-1 by size, -1 noise, and the threshold used
-        (with ``moving``: 0 background, 1..K the moving tracks' groups).
+        :class:`Grouping` with labels (N,) 1..K by size, -1 noise, and the threshold used
+        (with ``moving``: 0 the still background, 1..K the moving tracks' groups).
     Raises:
         ValueError: a bad matrix, method, criterion or threshold.
     """
@@ -353,27 +357,31 @@ def group_moving(mi, moving, *, min_size: int = 5, **options) -> Grouping:
         min_size, options: of :func:`group`, applied to the moving tracks.
     Returns:
         :class:`Grouping`: labels 0 background, 1..K the groups of the moving tracks by size
-        (the threshold's groups of at least ``min_size``; a moving track in none joins the group
-        it has the highest mean MI with), and the threshold of the moving tracks' graph (NaN when
-        fewer than 2 move). When no group forms, the moving tracks make one object together if
-        there are at least ``min_size`` of them, else they are background.
+        (the threshold's groups of at least ``min_size``), and the threshold of the moving
+        tracks' graph (NaN when fewer than 2 move). At the automatic threshold a moving track in
+        no group joins the group it has the highest mean MI with, and when no group forms the
+        moving tracks make one object together if there are at least ``min_size`` of them (else
+        they are background). A threshold given as a number means what it says: a moving track
+        in no group is noise (-1), and a threshold above every MI gives no object.
     """
     mi, moving = check_mi(mi), np.asarray(moving, bool)
     if moving.shape != (len(mi),):
         raise ValueError(f"moving must have shape ({len(mi)},), one flag per track; got {moving.shape}")
     labels = np.zeros(len(mi), np.int64)
     inside = np.flatnonzero(moving)
+    auto = isinstance(options.get("threshold", "auto"), str)
     threshold, method = math.nan, options.get("method", "components")
     if len(inside) >= 2:
         sub_mi = mi[np.ix_(inside, inside)]
         sub = group(sub_mi, min_size=min_size, **options)
         sub_labels = sub.labels.copy()
-        if sub.num_groups:  # a moving track left as noise joins the group it shares most MI with
+        if sub.num_groups and auto:  # a moving track left as noise joins the group it shares most MI with
             noise = np.flatnonzero(sub_labels < 0)
-            share = np.stack([sub_mi[np.ix_(noise, sub_labels == k)].mean(axis=1) for k in range(sub.num_groups)], 1)
-            sub_labels[noise] = share.argmax(axis=1)
-        labels[inside] = sub_labels + 1
+            groups = range(1, sub.num_groups + 1)
+            share = np.stack([sub_mi[np.ix_(noise, sub_labels == k)].mean(axis=1) for k in groups], 1)
+            sub_labels[noise] = share.argmax(axis=1) + 1
+        labels[inside] = sub_labels
         threshold = sub.threshold
-    if not (labels > 0).any():
+    if auto and not (labels > 0).any():
         labels[inside] = 1 if len(inside) >= min_size else 0
     return Grouping(labels=labels, threshold=threshold, method=method)

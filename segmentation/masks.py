@@ -226,7 +226,7 @@ def spread_labels(tracks, visibility, labels, grouped, *, neighbours: int = 16, 
 
     Args:
         tracks: (T, N, 2) pixel x, y. visibility: (T, N) bool.
-        labels: (N,) groups of the grouped tracks (-1 noise; ignored elsewhere).
+        labels: (N,) labels of the grouped tracks (0 background, 1..K objects, -1 noise; ignored elsewhere).
         grouped: (N,) bool, the tracks whose label is known (they keep it).
         neighbours: grouped tracks each track compares itself with, per frame.
         motion_px: tolerance of a step difference, pixels per frame.
@@ -289,7 +289,7 @@ def object_masks(
         options: :class:`MaskOptions`.
         progress: optional callback ``progress(done, T)`` after each frame.
     Returns:
-        (T, H, W) int16: label + 1 of the object at each pixel, 0 for the background.
+        (T, H, W) int16: the label of the object at each pixel (one of ``objects``), 0 the background.
     """
     opts = options or MaskOptions()
     tracks, visibility, labels = np.asarray(tracks, np.float64), np.asarray(visibility, bool), np.asarray(labels)
@@ -321,7 +321,7 @@ def object_masks(
             if opts.refine:
                 foreground = refine_mask(small, foreground, opts.refine_side)
             density = np.stack([_density(points[obj & (labels == k)], shape, sigma) for k in objects])
-            ids = np.where(foreground, np.asarray(objects)[density.argmax(axis=0)] + 1, 0).astype(np.int16)
+            ids = np.where(foreground, np.asarray(objects)[density.argmax(axis=0)], 0).astype(np.int16)
             out[t] = cv2.resize(ids, (W, H), interpolation=cv2.INTER_NEAREST)
         if progress is not None:
             progress(t + 1, T)
@@ -348,7 +348,7 @@ def primary_objects(tracks, visibility, labels, image_size, *, min_share: float 
     """Which groups are the primary moving objects, and which is the background.
 
     Args:
-        tracks: (T, N, 2), visibility: (T, N), labels: (N,) groups 0..K-1, -1 noise.
+        tracks: (T, N, 2), visibility: (T, N), labels: (N,) groups 1..K, -1 noise.
         image_size: (H, W) of the tracks' pixels.
         min_share: smallest object, as a share of the tracks.
         min_motion: smallest mean difference from the background's motion, pixels per frame.
@@ -356,7 +356,7 @@ def primary_objects(tracks, visibility, labels, image_size, *, min_share: float 
         background (the group id, -1 if there is no group), objects: list of group ids.
     """
     labels = np.asarray(labels)
-    groups = [k for k in range(int(labels.max(initial=-1)) + 1)]
+    groups = list(range(1, int(labels.max(initial=0)) + 1))
     if not groups:
         return -1, []
     seen = np.asarray(visibility, bool)

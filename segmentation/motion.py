@@ -31,7 +31,14 @@ import numpy as np
 from scipy.spatial import cKDTree
 from skimage.filters import threshold_otsu
 
-__all__ = ["camera_residuals", "dense_residuals", "motion_saliency", "moving_tracks"]
+__all__ = [
+    "camera_motion",
+    "camera_residuals",
+    "dense_residuals",
+    "motion_saliency",
+    "moving_tracks",
+    "saliency_scores",
+]
 
 RANSAC_SHARE = 0.003  # RANSAC's inlier tolerance, share of the image diagonal (about 3 px at 854 x 480)
 NOISE_FLOOR = 0.001  # least residual scale of a frame step, share of the image diagonal
@@ -52,8 +59,41 @@ def _diagonal(tracks: np.ndarray, image_size: tuple[int, int] | None) -> float:
     return float(max(np.hypot(*extent), 1.0))
 
 
+def camera_motion(
+    tracks, visibility=None, *, image_size: tuple[int, int] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where the camera's motion carries every track at each frame step: the project's one camera model.
+
+    For each step t -> t + 1, a homography fitted by RANSAC (OpenCV) to the tracks seen at both
+    frames (at least ``MIN_FIT`` of them) carries each track's position at t; a step with too few
+    tracks, or no consistent fit, falls back to their median shift (no shift without any).
+
+    Args:
+        tracks: (T, N, 2) pixel x, y. visibility: (T, N) bool, or None (all seen).
+        image_size: (H, W) of the tracks' pixels (sets the RANSAC tolerance), or None (their extent).
+    Returns:
+        carried (T - 1, N, 2) positions at t + 1, and fitted (T - 1,) bool: the step had a homography.
+    """
+    tracks = np.asarray(tracks, np.float64)
+    T, N, _ = tracks.shape
+    seen = np.ones((T, N), bool) if visibility is None else np.asarray(visibility, bool)
+    tolerance = RANSAC_SHARE * _diagonal(tracks, image_size)
+    carried, fitted = np.empty((T - 1, N, 2)), np.zeros(T - 1, bool)
+    for t in range(T - 1):
+        both = seen[t] & seen[t + 1]
+        a, b = tracks[t, both].astype(np.float32), tracks[t + 1, both].astype(np.float32)
+        model = cv2.findHomography(a, b, cv2.RANSAC, tolerance)[0] if len(a) >= MIN_FIT else None
+        if model is None:
+            carried[t] = tracks[t] + (np.median(b - a, axis=0) if len(a) else 0.0)
+            continue
+        with np.errstate(all="ignore"):
+            carried[t] = cv2.perspectiveTransform(tracks[t][None].astype(np.float64), model)[0]
+        fitted[t] = True
+    return carried, fitted
+
+
 def camera_residuals(tracks, visibility, *, image_size: tuple[int, int] | None = None) -> np.ndarray:
-    """Each step's distance from where the camera's motion (a RANSAC homography) would carry it.
+    """Each step's distance from where the camera's motion (:func:`camera_motion`) would carry it.
 
     Args:
         tracks: (T, N, 2) pixel x, y. visibility: (T, N) bool.
@@ -63,20 +103,10 @@ def camera_residuals(tracks, visibility, *, image_size: tuple[int, int] | None =
         to fit the camera's motion.
     """
     tracks, seen = np.asarray(tracks, np.float64), np.asarray(visibility, bool)
-    T, N = seen.shape
-    tolerance = RANSAC_SHARE * _diagonal(tracks, image_size)
-    out = np.full((T - 1, N), np.nan)
-    for t in range(T - 1):
-        both = np.flatnonzero(seen[t] & seen[t + 1])
-        if len(both) < MIN_FIT:
-            continue
-        a, b = tracks[t, both].astype(np.float32), tracks[t + 1, both].astype(np.float32)
-        model, _ = cv2.findHomography(a, b, cv2.RANSAC, tolerance)
-        if model is None:
-            continue
-        carried = cv2.perspectiveTransform(a[None], model)[0]
-        out[t, both] = np.linalg.norm(b - carried, axis=1)
-    return out
+    carried, fitted = camera_motion(tracks, seen, image_size=image_size)
+    residual = np.linalg.norm(tracks[1:] - carried, axis=-1)
+    ok = seen[:-1] & seen[1:] & fitted[:, None]
+    return np.where(ok, residual, np.nan)
 
 
 def _flow_residual(dis, a: np.ndarray, b: np.ndarray, grid: np.ndarray, diagonal: float) -> np.ndarray:
@@ -161,6 +191,14 @@ def motion_saliency(
     """
     tracks = np.asarray(tracks, np.float64)
     residual = camera_residuals(tracks, visibility, image_size=image_size)
+    return saliency_scores(residual, tracks, image_size=image_size, neighbours=neighbours, prior_steps=prior_steps)
+
+
+def saliency_scores(
+    residual, tracks, *, image_size=None, neighbours: int = NEIGHBOURS, prior_steps: float = PRIOR_STEPS
+) -> np.ndarray:
+    """(N,) :func:`motion_saliency` from given (T - 1, N) residuals (NaN: not scored) of (T, N, 2) tracks."""
+    tracks = np.asarray(tracks, np.float64)
     floor = NOISE_FLOOR * _diagonal(tracks, image_size)
     with np.errstate(all="ignore"):
         scale = np.nanmedian(residual, axis=1, keepdims=True)

@@ -1,26 +1,37 @@
-"""Objects of a video end to end: frames in, grouped tracks and per-pixel masks out.
+"""Objects of a video end to end: one call from an input to a :class:`segmentation.VideoResult`.
 
-Shapes: T frames, H x W pixels, N tracks grouped by MI, M all tracks (M >= N).
+Shapes: T frames, H x W pixels, M all tracks, N tracks grouped by MI (N <= M).
 
     inp = datasets.load_input("davis/soapbox")
-    out = discover_video(inp, infonet.get_estimator("infonet"))
-    out.discovery.labels        # (N,) object of each grouped track, -1 noise
-    out.masks, out.foreground   # (T, H, W) int16 object ids (0 background), bool
-    out.timings                 # seconds per stage
+    result = discover_video(inp, "infonet")       # tracks, motion, MI, groups, labels, masks, timings
+    result.labels, result.masks                   # (M,) and (T, H, W): 0 background, 1..K objects
+    again = regroup(result, inp.frames, threshold=0.4)   # no tracking, no MI
+    save_result(result, "runs/x/result.npz")      # the one writer (segmentation.result)
 
-Stages (each timed): **tracking** (``datasets.track_points`` on frames shrunk to ``track_side``,
-re-seeded where points are lost; skipped when the input brings tracks; with ``foreground="motion"``
-also the motion unlike the camera's of every track and, for the masks, of every pixel:
-``segmentation.motion``), **MI** between
-``max_tracks`` of the tracks that last at least ``min_overlap`` frames, on the frames both are
-seen, **grouping** (``segmentation.group`` at the automatic threshold), and **masks**: which
-groups are the primary moving objects, their labels spread to every track, and carried to
-pixels (``segmentation.masks``).
+Stages, each timed and reported to ``progress(stage, done, total)``:
+
+1. **tracking** (``segmentation.tracking``): points tracked on frames shrunk to ``track_side`` and
+   re-seeded where lost, and ``max_tracks`` of those that last ``min_overlap`` frames chosen for
+   MI (:func:`select_tracks`); given tracks (a track file, a PointOdyssey sequence) are used as
+   they are, every one of them grouped.
+2. **motion** (``foreground="motion"``; ``segmentation.motion``): how much each track moves
+   unlike the camera, which tracks are movers, and, for the masks, every pixel's motion. Given
+   tracks get it too: it needs the tracks and, for the dense part, the frames.
+3. **mi** and **grouping** (``segmentation.discover``): MI between the chosen tracks (partial
+   tracks on the frames both are seen), grouped at ``threshold``. With the motion foreground only
+   the movers are grouped and the still tracks are the background; with ``foreground="groups"``
+   every chosen track is grouped and ``segmentation.masks.primary_objects`` says which group is
+   the background and which are objects.
+4. **masks** (``segmentation.masks``): the labels spread to every track and carried to pixels;
+   with the motion foreground the tracks then take the label of the mask they lie in.
+
+Labels follow ``segmentation.labels``: -1 unlabelled, 0 background, 1..K objects by size.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,110 +40,163 @@ import numpy as np
 
 from infonet.interface import MIEstimator
 
-from ._imports import require_toolkit_datasets
-from .affinity import dominant_motion
-from .discovery import Discovery, discover
+from ._imports import datasets
+from .affinity import FEATURES, MIN_FRAMES
+from .discovery import discover
+from .grouping import CRITERIA, METHODS, auto_threshold, group
+from .labels import BACKGROUND, UNLABELLED, object_labels, track_object_ids
 from .masks import MaskOptions, object_masks, primary_objects, spread_labels
-from .motion import MIN_FLOW_SIDE, dense_residuals, motion_saliency, moving_tracks
+from .motion import MIN_FLOW_SIDE, camera_motion, dense_residuals, motion_saliency, moving_tracks
+from .result import VideoResult
+from .scoring import MaskScore, Score, mask_scores, score_grouping
+from .tracking import FLOWS, track_frames
 
 __all__ = [
     "FOREGROUNDS",
-    "discover_tracked",
-    "Segmented",
-    "Tracked",
+    "MAX_TRACKS",
     "VideoOptions",
-    "VideoResult",
+    "VideoScores",
     "discover_video",
-    "segment_objects",
+    "regroup",
+    "score_video",
     "select_tracks",
-    "track_video",
 ]
 
+FOREGROUNDS = ("auto", "motion", "groups")  # how a video's primary objects are told from the background
+MAX_TRACKS = 10_000  # all N(N-1)/2 pairs get an MI estimate and the N x N matrix stays in memory
 AWAY_POWER = 1.0  # how strongly the choice of tracks favours motion unlike the camera's
-MIN_CELL_PX = 4.5  # the tracker's grid is never finer than this (small videos get fewer points)
 AWAY_FLOOR_PX = 1.0  # steps away from the camera's motion count from the tracker's noise level up
-FOREGROUNDS = ("motion", "groups")  # how a tracked video's primary objects are told from the background
+
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass
 class VideoOptions:
-    """The defaults of object discovery in a video (scripts and the app expose them as options).
+    """How a video's objects are found; scripts and the demo expose these fields as options.
+
+    Every field is checked when the options are built, so a bad value is refused before any work
+    (a message starting with the field's name; the command lines show it as the flag).
 
     Attributes:
         track_side: longest side of the frames points are tracked on.
-        num_points: points of the tracker's grid (re-seeded on its empty cells), at most one per
-            ``MIN_CELL_PX`` squared pixels.
-        flow: "lk" or "dis" (``datasets.track_points``).
+        num_points: points of the tracker's grid (re-seeded on its empty cells).
+        flow: "lk" or "dis" (``segmentation.tracking``).
         fb_threshold: forward-backward tolerance of a tracked step, pixels at ``track_side``.
         reseed: frames between re-seedings (0: never).
-        min_overlap: frames two tracks share to be compared (and a track's shortest life).
+        min_overlap: frames two tracks must share to be compared (and a chosen track's shortest life).
         max_tracks: tracks grouped by MI (a seeded choice among the long enough ones).
-        feature, threshold, min_size, method, criterion: of ``segmentation.discover``.
-        foreground: how the primary objects are told from the background in a tracked video.
-            "motion": the tracks that move unlike the camera (``segmentation.motion``) are the
-            foreground, and MI groups them into objects; "groups": MI groups all the tracks and
-            ``segmentation.masks.primary_objects`` says which groups are objects (given tracks,
-            such as PointOdyssey's, are always grouped so).
+        feature, threshold, min_size, method, criterion: of ``segmentation.discover``; threshold
+            is MI in nats (>= 0) or "auto".
+        foreground: "motion" (the tracks that move unlike the camera are the foreground, and MI
+            groups them into objects), "groups" (MI groups all the tracks and ``primary_objects``
+            says which groups are objects) or "auto": "groups" for a PointOdyssey sequence's own
+            tracks (true positions of objects that all move; measured better there), "motion"
+            for everything else, tracked or given (the result says which, and why).
         masks: compute the per-pixel masks.
-        dense_motion: with ``foreground="motion"``, the masks also weigh the dense optical flow's
-            motion unlike the camera (``segmentation.motion.dense_residuals``) against the track vote.
-        mask: :class:`segmentation.masks.MaskOptions`.
+        dense_motion: with the motion foreground, the masks also weigh every pixel's motion.
+        mask: :class:`segmentation.MaskOptions`.
         seed: seed of the choice of tracks and of Louvain.
     """
 
-    track_side: int = 427
-    num_points: int = 4800
-    flow: str = "lk"
-    fb_threshold: float = 2.0
-    reseed: int = 5
-    min_overlap: int = 8
-    max_tracks: int = 300
-    feature: str = "coords"
-    threshold: float | str = "auto"
-    min_size: int = 5
-    method: str = "components"
-    criterion: str = "modularity"
-    foreground: str = "motion"
-    masks: bool = True
-    dense_motion: bool = True
+    track_side: int = field(default=427, metadata={"help": "longest side of the frames points are tracked on"})
+    num_points: int = field(default=4800, metadata={"help": "grid points of the tracker"})
+    flow: str = field(default="lk", metadata={"help": "optical flow of the tracker: lk (Lucas-Kanade) or dis"})
+    fb_threshold: float = field(default=2.0, metadata={"help": "forward-backward tolerance, pixels"})
+    reseed: int = field(default=5, metadata={"help": "frames between re-seedings of lost points (0: never)"})
+    min_overlap: int = field(default=8, metadata={"help": "frames two tracks must share to be compared"})
+    max_tracks: int = field(default=300, metadata={"help": "tracks grouped by MI"})
+    feature: str = field(default="coords", metadata={"help": ", ".join(FEATURES)})
+    threshold: float | str = field(default="auto", metadata={"help": "MI threshold in nats, or auto"})
+    min_size: int = field(default=5, metadata={"help": "smaller groups are noise"})
+    method: str = field(default="components", metadata={"help": "components or louvain"})
+    criterion: str = field(default="modularity", metadata={"help": "automatic threshold: modularity or otsu"})
+    foreground: str = field(
+        default="auto",
+        metadata={"help": "motion (movers unlike the camera, grouped by MI), groups (MI alone), or auto"},
+    )
+    masks: bool = field(default=True, metadata={"help": "per-pixel masks of the objects"})
+    dense_motion: bool = field(default=True, metadata={"help": "masks weigh every pixel's motion too"})
     mask: MaskOptions = field(default_factory=MaskOptions)
-    seed: int = 0
+    seed: int = field(default=0, metadata={"help": "seed of the choice of tracks and of Louvain"})
+
+    def __post_init__(self):
+        if isinstance(self.mask, dict):
+            self.mask = MaskOptions(**self.mask)
+        for name, low in (("track_side", 1), ("reseed", 0), ("min_size", 1), ("seed", 0)):
+            _at_least(name, getattr(self, name), low)
+        _at_least("min_overlap", self.min_overlap, MIN_FRAMES, "the estimators need 8 shared frames")
+        if not (isinstance(self.fb_threshold, (int, float)) and self.fb_threshold > 0):
+            raise ValueError(f"fb_threshold must be > 0 pixels, got {self.fb_threshold}")
+        for name in ("num_points", "max_tracks"):
+            _track_count(name, getattr(self, name))
+        for name, choices in (
+            ("flow", FLOWS),
+            ("feature", FEATURES),
+            ("method", METHODS),
+            ("criterion", CRITERIA),
+            ("foreground", FOREGROUNDS),
+        ):
+            if getattr(self, name) not in choices:
+                raise ValueError(f"{name} {getattr(self, name)!r} is unknown; choose from {', '.join(choices)}")
+        self.threshold = _threshold(self.threshold)
+
+
+def _at_least(name: str, value, low: int, why: str = "") -> None:
+    if not (isinstance(value, (int, np.integer)) and value >= low):
+        raise ValueError(f"{name} must be a whole number >= {low}{f' ({why})' if why else ''}, got {value}")
+
+
+def _track_count(name: str, value) -> None:
+    _at_least(name, value, 2)
+    if value > MAX_TRACKS:
+        raise ValueError(
+            f"{name} {value} is more than {MAX_TRACKS}: every pair of tracks gets an MI estimate and the "
+            f"N x N matrix stays in memory ({value * (value - 1) / 2:.1e} pairs, {value**2 * 8 / 1e9:.3g} GB)"
+        )
+
+
+def _threshold(value) -> float | str:
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"threshold must be MI in nats (a number >= 0) or 'auto', got {value!r}") from None
+    if not (math.isfinite(number) and number >= 0):
+        raise ValueError(f"threshold must be MI in nats (a finite number >= 0) or 'auto', got {value!r}")
+    return number
 
 
 @dataclass
-class VideoResult:
-    """The outcome of :func:`discover_video`.
+class VideoScores:
+    """A result against the input's ground truth: FBMS scores of the grouped tracks' labels, and
+    DAVIS J and boundary F of the foreground masks (None where there is nothing to score)."""
 
-    Attributes:
-        discovery: the grouped tracks (``Discovery``: tracks (T, N, 2), labels (N,), mi (N, N), ...).
-        all_tracks: every track (a ``datasets.TrackSet``, M tracks), in the input's pixels.
-        all_labels: (M,) the groups spread to every track (-1 unlabelled).
-        grouped: (N,) index into ``all_tracks`` of each grouped track.
-        background: the group that moves with the camera (-1 none); objects: the primary ones.
-        masks: (T, H, W) int16 label + 1 of the object at each pixel, 0 background; None if off.
-        foreground: (T, H, W) bool, the primary objects; None if off.
-        timings: seconds per stage: "tracking", "mi", "grouping", "masks", "total".
-    """
+    tracks: Score | None = None
+    masks: MaskScore | None = None
 
-    discovery: Discovery
-    all_tracks: object
-    all_labels: np.ndarray
-    grouped: np.ndarray
-    background: int
-    objects: list[int]
-    masks: np.ndarray | None
-    foreground: np.ndarray | None
-    timings: dict[str, float]
+    def lines(self) -> list[str]:
+        out = []
+        if self.tracks is not None:
+            s = self.tracks
+            out.append(
+                f"tracks against the ground truth: P {s.precision:.3f}  R {s.recall:.3f}  F {s.f:.3f}  "
+                f"objects extracted {s.objects_extracted} ({s.num_objects} ground-truth regions, background included)"
+            )
+        if self.masks is not None:
+            out.append(f"masks against the ground truth: J {self.masks.j:.3f}  boundary F {self.masks.f:.3f}")
+        return out
 
 
-def select_tracks(tracks, visibility, *, min_length: int, max_tracks: int, seed: int = 0) -> np.ndarray:
+def select_tracks(
+    tracks, visibility, *, min_length: int, max_tracks: int, seed: int = 0, image_size=None
+) -> np.ndarray:
     """Indices of at most ``max_tracks`` tracks seen in at least ``min_length`` frames (seeded, sorted).
 
     The choice favours tracks that move unlike the camera: a track's chance is
     (1 + a / max(median a, ``AWAY_FLOOR_PX``)) ** ``AWAY_POWER``, a its mean step (pixels) away
-    from the frame's dominant motion
-    (``segmentation.dominant_motion``), so that small moving objects, whose points are few and
-    short-lived, keep enough tracks to form a group and to cover their masks.
+    from the camera's motion (``segmentation.motion.camera_motion``), so that small moving
+    objects, whose points are few and short-lived, keep enough tracks to form a group.
 
     Raises:
         ValueError: fewer than 2 such tracks.
@@ -141,179 +205,203 @@ def select_tracks(tracks, visibility, *, min_length: int, max_tracks: int, seed:
     life = seen.sum(axis=0)
     long_enough = np.flatnonzero(life >= min_length)
     if len(long_enough) < 2:
+        advice = "; or a lower min_overlap (--min-overlap, at least 8)" if min_length > MIN_FRAMES else ""
         raise ValueError(
             f"no valid tracks left: {len(long_enough)} of {len(life)} points stay tracked for {min_length} frames; "
-            "try a steadier video, --flow dis or a lower --min-overlap"
+            f"try a steadier video or the dis flow (--flow dis){advice}"
         )
     if len(long_enough) <= max_tracks:
         return long_enough
     tracks = np.asarray(tracks, np.float64)
-    steps = seen[:-1] & seen[1:]  # (T - 1, N)
-    away = np.linalg.norm(tracks[1:] - dominant_motion(tracks, seen), axis=-1)  # (T - 1, N)
-    mean_away = (away * steps).sum(axis=0) / np.maximum(steps.sum(axis=0), 1)
+    steps = seen[:-1] & seen[1:]  # (T - 1, M)
+    away = np.linalg.norm(tracks[1:] - camera_motion(tracks, seen, image_size=image_size)[0], axis=-1)
+    mean_away = (np.where(steps, away, 0.0)).sum(axis=0) / np.maximum(steps.sum(axis=0), 1)
     away = mean_away[long_enough]
     weight = (1.0 + away / max(float(np.median(away)), AWAY_FLOOR_PX)) ** AWAY_POWER
     rng = np.random.default_rng(seed)
     return np.sort(rng.choice(long_enough, max_tracks, replace=False, p=weight / weight.sum()))
 
 
-def _track(frames: np.ndarray, opts: VideoOptions, progress):
-    """Tracks points on frames shrunk to ``track_side``; returns them in the frames' pixels."""
-    datasets = require_toolkit_datasets()
-    import cv2
+# ----------------------------------------------------------------------------- stages
 
-    H, W = frames.shape[1:3]
-    scale = min(1.0, opts.track_side / max(H, W))
-    small = frames
-    if scale < 1:
-        size = (max(1, round(W * scale)), max(1, round(H * scale)))
-        small = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames])
-    h, w = small.shape[1:3]
-    tracked = datasets.track_points(
-        small,
-        num_points=max(1, min(opts.num_points, round(h * w / MIN_CELL_PX**2))),
+
+@dataclass
+class _Tracked:
+    every: object  # datasets.TrackSet, M tracks
+    pick: np.ndarray  # (N,) the tracks to group
+    min_overlap: int | None  # None: given tracks, compared on all frames
+    seconds: float
+
+
+def _check_input(inp, opts: VideoOptions) -> None:
+    T = inp.num_frames
+    if T < MIN_FRAMES:
+        raise ValueError(f"{inp.source} has {T} frames; MI between tracks needs at least {MIN_FRAMES}")
+    if inp.tracks is None and opts.min_overlap > T:
+        raise ValueError(
+            f"min_overlap {opts.min_overlap} is more than the {T} frames of {inp.source}; "
+            f"set it to at most {T} (--min-overlap)"
+        )
+
+
+def _track(inp, opts: VideoOptions, progress) -> _Tracked:
+    start = time.perf_counter()
+    if inp.tracks is not None:  # given tracks: true positions in every frame, every one grouped
+        every = inp.tracks
+        return _Tracked(every, np.arange(every.num_tracks), None, time.perf_counter() - start)
+    every = track_frames(
+        inp.frames,
+        side=opts.track_side,
+        num_points=opts.num_points,
         flow=opts.flow,
         fb_threshold=opts.fb_threshold,
         reseed=opts.reseed,
         progress=progress,
     )
-    factor = np.array([W / small.shape[2], H / small.shape[1]], np.float32)
-    return datasets.TrackSet(
-        tracks=(tracked.tracks + 0.5) * factor - 0.5, visibility=tracked.visibility, image_size=(H, W)
-    )
-
-
-@dataclass
-class Tracked:
-    """The tracks of a video, before grouping (:func:`track_video`).
-
-    Attributes:
-        every: all tracks (a ``datasets.TrackSet``, M tracks) in the input's pixels.
-        pick: (N,) indices of the tracks to group by MI.
-        min_overlap: frames two of them must share (None: given tracks, compared on all frames).
-        seconds: time spent tracking, scoring the motion and choosing.
-        moving: (M,) bool, the tracks that move unlike the camera (``foreground="motion"``), or None.
-        motion: (T, h, w) the pixels' motion unlike the camera (``dense_motion``;
-            ``segmentation.motion.dense_residuals``), or None.
-    """
-
-    every: object
-    pick: np.ndarray
-    min_overlap: int | None
-    seconds: float
-    moving: np.ndarray | None = None
-    motion: np.ndarray | None = None
-
-    def moving_picked(self) -> np.ndarray | None:
-        """(N,) ``moving`` of the tracks to group, or None."""
-        return None if self.moving is None else self.moving[self.pick]
-
-    def grouped(self):
-        """The tracks to group, a ``datasets.TrackSet``."""
-        return self.every.subset(self.pick)
-
-
-def track_video(inp, opts: VideoOptions, progress: Callable[[int, int], None] | None = None) -> Tracked:
-    """Tracks the input's frames (unless it brings tracks) and chooses the tracks to group."""
-    start = time.perf_counter()
-    if opts.foreground not in FOREGROUNDS:
-        raise ValueError(f"unknown foreground {opts.foreground!r}; choose from {', '.join(FOREGROUNDS)}")
-    if inp.tracks is not None:  # given tracks (PointOdyssey's): true positions in every frame
-        every = inp.tracks
-        return Tracked(every, np.arange(every.num_tracks), None, time.perf_counter() - start)
-    every = _track(inp.frames, opts, progress)
+    every.source_index = np.arange(every.num_tracks)
     pick = select_tracks(
-        every.tracks, every.visibility, min_length=opts.min_overlap, max_tracks=opts.max_tracks, seed=opts.seed
+        every.tracks,
+        every.visibility,
+        min_length=opts.min_overlap,
+        max_tracks=opts.max_tracks,
+        seed=opts.seed,
+        image_size=every.image_size,
     )
-    moving = motion = None
-    if opts.foreground == "motion":
-        moving = moving_tracks(motion_saliency(every.tracks, every.visibility, image_size=every.image_size))
-        if opts.masks and opts.dense_motion and min(inp.frames.shape[1:3]) >= MIN_FLOW_SIDE:
-            motion = dense_residuals(inp.frames, side=opts.mask.work_side)
-    return Tracked(every, pick, opts.min_overlap, time.perf_counter() - start, moving, motion)
+    return _Tracked(every, pick, opts.min_overlap, time.perf_counter() - start)
 
 
-@dataclass
-class Segmented:
-    """The masks step's outcome (:func:`segment_objects`): see :class:`VideoResult`."""
-
-    all_labels: np.ndarray
-    background: int
-    objects: list[int]
-    masks: np.ndarray | None
-    seconds: float
+def _reused(inp, result: VideoResult, opts: VideoOptions) -> tuple[_Tracked, dict, float]:
+    """The tracking and motion stages of an earlier ``result`` on the same input."""
+    every = datasets.TrackSet(result.tracks, result.visibility, result.image_size, source_index=result.source_index)
+    tracked = _Tracked(every, result.grouped, None if inp.tracks is not None else opts.min_overlap, 0.0)
+    motion = {name: getattr(result, name) for name in ("saliency", "moving", "motion")}
+    return tracked, motion, 0.0
 
 
-def _label_movers(every, moving: np.ndarray, labels: np.ndarray, objects: list[int]) -> np.ndarray:
-    """Labels of every track when the moving ones are the foreground: still tracks 0 (background);
-    a moving track keeps its object, or takes the object its neighbours' steps vote for
-    (``spread_labels`` among the object tracks), or else the largest object."""
-    labels = np.where(moving, labels, 0)
+def _foreground(inp, opts: VideoOptions) -> tuple[str, str]:
+    """The foreground rule for this input ("motion" or "groups") and why."""
+    if opts.foreground != "auto":
+        return opts.foreground, "as asked"
+    if inp.tracks is not None and inp.truth is not None and inp.truth.object_ids is not None:
+        return "groups", "auto: a PointOdyssey sequence's own tracks, whose objects all move"
+    return "motion", "auto: the tracks that move unlike the camera are the objects"
+
+
+def _motion(frames, every, opts: VideoOptions, progress) -> dict:
+    """saliency (M,), moving (M,), motion (T, h, w) of the motion foreground; all None otherwise."""
+    if opts.foreground != "motion":
+        return {"saliency": None, "moving": None, "motion": None}
+    saliency = motion_saliency(every.tracks, every.visibility, image_size=every.image_size)
+    motion = None
+    if opts.masks and opts.dense_motion and min(frames[0].shape[:2]) >= MIN_FLOW_SIDE:
+        motion = dense_residuals(frames, side=opts.mask.work_side, progress=progress)
+    return {"saliency": saliency, "moving": moving_tracks(saliency), "motion": motion}
+
+
+def _truth(inp, every) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(M,) ground-truth object of each track and its ambiguity: the input's own, or its masks' majority."""
+    truth = inp.truth
+    if truth is None:
+        return None, None
+    if truth.object_ids is not None and inp.tracks is not None:
+        return truth.object_ids, truth.ambiguous
+    if truth.masks is not None:
+        return track_object_ids(every.tracks, every.visibility, truth.masks)
+    return None, None
+
+
+def _automatic(mi: np.ndarray, moving: np.ndarray | None, criterion: str) -> float:
+    """The automatic threshold of the matrix that is grouped (the movers' alone, with ``moving``)."""
+    if moving is not None:
+        if moving.sum() < 2:
+            return math.nan
+        mi = mi[np.ix_(moving, moving)]
+    return auto_threshold(mi, criterion=criterion)
+
+
+def _estimator(estimator: MIEstimator | str) -> MIEstimator:
+    if isinstance(estimator, str):
+        from infonet import get_estimator
+
+        return get_estimator(estimator)
+    return estimator
+
+
+def _as_objects(labels: np.ndarray, background: int, objects: list[int]) -> np.ndarray:
+    """Group labels (1..K, -1) to the convention: the primary ``objects`` renumbered 1..K in
+    their order, the ``background`` group and every other group 0, noise -1."""
+    out = np.where(labels == UNLABELLED, UNLABELLED, BACKGROUND)
+    for new, k in enumerate(objects, start=1):
+        out[labels == k] = new
+    return out
+
+
+def _label_movers(every, moving: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Every track's label when the movers are the foreground: still tracks 0; a mover keeps its
+    object, or takes the one its neighbours' steps vote for (``spread_labels``), or else the largest."""
+    labels = np.where(moving, labels, BACKGROUND)
+    objects = object_labels(labels)
     if not objects:
         return labels
-    known = labels > 0
-    voted = spread_labels(every.tracks, every.visibility, np.where(known, labels, -1), known)
+    known = labels > BACKGROUND
+    voted = spread_labels(every.tracks, every.visibility, np.where(known, labels, UNLABELLED), known)
     open_ = moving & ~known
-    labels[open_] = np.where(voted[open_] > 0, voted[open_], objects[0])
+    labels[open_] = np.where(voted[open_] > BACKGROUND, voted[open_], objects[0])
     return labels
 
 
-def _labels_from_masks(every, masks: np.ndarray) -> np.ndarray:
-    """(M,) each track's label from the masks: the object (mask id - 1) or the background (0, which
-    is also mask id 0) under the majority of its seen frames.
+def _track_labels(result: VideoResult) -> np.ndarray:
+    """(M,) every track's label before the masks, from the grouping of the grouped tracks."""
+    labels = np.full(result.visibility.shape[1], UNLABELLED)
+    labels[result.grouped] = result.groups
+    if result.moving is not None:
+        return _label_movers(result, np.asarray(result.moving, bool), labels)
+    grouped = result.grouped
+    background, objects = primary_objects(
+        result.tracks[:, grouped], result.visibility[:, grouped], result.groups, result.image_size
+    )
+    labels = _as_objects(labels, background, objects)
+    is_grouped = np.zeros(len(labels), bool)
+    is_grouped[grouped] = True
+    return spread_labels(result.tracks, result.visibility, labels, is_grouped)
 
-    Measured on davis-dev (Pearson): these labels score FBMS F 0.822 against 0.739 for the moving
-    tracks' own (the masks are refined by colour and edges; the halo of background points that the
-    tracker drags along an object's outline falls outside them).
-    """
-    ids, _ = require_toolkit_datasets().track_object_ids(every.tracks, every.visibility, masks)
-    return np.where(ids > 0, ids - 1, 0)
+
+def _by_size(labels: np.ndarray, masks: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Objects renumbered 1..K by their tracks, largest first, in the labels and the masks alike
+    (an object of the masks that no track holds comes last)."""
+    top = int(max(labels.max(initial=0), 0 if masks is None else masks.max(initial=0)))
+    tracks = np.bincount(labels[labels > BACKGROUND], minlength=top + 1)
+    pixels = np.zeros(top + 1, np.int64) if masks is None else np.bincount(masks.ravel(), minlength=top + 1)
+    present = [k for k in range(1, top + 1) if tracks[k] or pixels[k]]
+    lut = np.zeros(top + 1, np.int64)
+    for new, k in enumerate(sorted(present, key=lambda k: (-tracks[k], -pixels[k], k)), start=1):
+        lut[k] = new
+    labels = np.where(labels > BACKGROUND, lut[np.maximum(labels, 0)], labels)
+    return labels, None if masks is None else lut[masks].astype(np.int16)
 
 
-def segment_objects(
-    frames, tracked: Tracked, grouped: np.ndarray, labels: np.ndarray, opts: VideoOptions, progress=None
-):
-    """Primary objects among the groups, their labels spread to every track, and per-pixel masks.
-
-    Args:
-        frames: the T frames. tracked: :func:`track_video`'s tracks.
-        grouped: (N,) indices into ``tracked.every`` of the grouped tracks. labels: (N,) their
-            groups; with ``tracked.moving``, 0 is the background and 1..K the moving objects
-            (``segmentation.group_moving``).
-    Returns:
-        :class:`Segmented`.
-    """
+def _finish(result: VideoResult, frames, opts: VideoOptions, progress) -> VideoResult:
+    """Labels of every track and the masks, from the grouping (the end of :func:`discover_video`)."""
     start = time.perf_counter()
-    every = tracked.every
-    labels = np.asarray(labels)
-    all_labels = np.full(every.num_tracks, -1)
-    all_labels[grouped] = labels
-    if tracked.moving is None:
-        tracks, visibility = every.tracks[:, grouped], every.visibility[:, grouped]
-        background, objects = primary_objects(tracks, visibility, labels, every.image_size)
-    else:
-        background, objects = 0, sorted(int(k) for k in np.unique(labels[labels > 0]))
-        all_labels = _label_movers(every, tracked.moving, all_labels, objects)
-    masks = None
-    if opts.masks:
-        if tracked.moving is None and tracked.min_overlap is not None:  # spread the groups to all tracks
-            is_grouped = np.zeros(every.num_tracks, bool)
-            is_grouped[grouped] = True
-            all_labels = spread_labels(every.tracks, every.visibility, all_labels, is_grouped)
+    labels, masks = _track_labels(result), None
+    if opts.masks and frames is not None:
         masks = object_masks(
             frames,
-            every.tracks,
-            every.visibility,
-            all_labels,
-            objects,
-            motion=tracked.motion,
+            result.tracks,
+            result.visibility,
+            labels,
+            object_labels(labels),
+            motion=result.motion,
             options=opts.mask,
             progress=progress,
         )
-        if tracked.moving is not None:  # the tracks take the labels of the masks they lie in
-            all_labels = _labels_from_masks(every, masks)
-            objects = [k for k in objects if (all_labels == k).any()]
-    return Segmented(all_labels, background, objects, masks, time.perf_counter() - start)
+        if result.moving is not None:  # the tracks take the labels of the masks they lie in
+            labels = track_object_ids(result.tracks, result.visibility, masks)[0]
+    labels, masks = _by_size(labels, masks)
+    timings = {k: v for k, v in result.timings.items() if k not in ("masks", "total")}
+    timings["masks"] = time.perf_counter() - start
+    timings["total"] = sum(timings.values())
+    return dataclasses.replace(result, labels=labels, masks=masks, timings=timings)
 
 
 def discover_video(
@@ -321,67 +409,108 @@ def discover_video(
     estimator: MIEstimator | str,
     options: VideoOptions | None = None,
     *,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Progress | None = None,
+    reuse: VideoResult | None = None,
 ) -> VideoResult:
-    """Tracks, groups and segments the objects of one input (see the module docstring).
+    """Tracks, groups and masks the objects of one input (the stages in the module docstring).
 
     Args:
         inp: a ``datasets.VideoInput`` (``datasets.load_input``).
         estimator: an MI estimator or its name.
         options: :class:`VideoOptions`.
-        progress: optional callback ``progress(stage, done, total)``; stages "tracking", "mi", "masks".
+        progress: optional ``progress(stage, done, total)``; stages "tracking", "motion", "mi", "masks".
+        reuse: an earlier result on the same input and options: its tracks, choice of tracks and
+            motion are taken as they are (to compare estimators on the same tracks).
     Returns:
-        :class:`VideoResult`.
+        :class:`segmentation.VideoResult`.
     Raises:
-        ValueError: too few tracks, or bad options.
+        ValueError: too few frames or tracks, or options that do not fit the input.
     """
     opts = options or VideoOptions()
     report = (lambda stage: lambda done, total: progress(stage, done, total)) if progress else (lambda stage: None)
-    tracked = track_video(inp, opts, report("tracking"))
-    return discover_tracked(inp, tracked, estimator, opts, report("mi"), report("masks"))
-
-
-def discover_tracked(
-    inp,
-    tracked: Tracked,
-    estimator,
-    opts: VideoOptions,
-    mi_progress: Callable[[int, int], None] | None = None,
-    masks_progress: Callable[[int, int], None] | None = None,
-) -> VideoResult:
-    """The stages of :func:`discover_video` after tracking (MI, grouping, masks), on ``tracked``."""
-    result = discover(
-        tracked.grouped(),
+    _check_input(inp, opts)
+    estimator = _estimator(estimator)
+    foreground, why = _foreground(inp, opts)
+    opts = dataclasses.replace(opts, foreground=foreground)
+    if reuse is not None:
+        tracked, motion, seconds_motion = _reused(inp, reuse, opts)
+    else:
+        tracked = _track(inp, opts, report("tracking"))
+        start = time.perf_counter()
+        motion = _motion(inp.frames, tracked.every, opts, report("motion"))
+        seconds_motion = time.perf_counter() - start
+    moving = None if motion["moving"] is None else motion["moving"][tracked.pick]
+    found = discover(
+        tracked.every.subset(tracked.pick),
         estimator,
-        feature=opts.feature,
-        threshold=opts.threshold,
-        min_size=opts.min_size,
-        method=opts.method,
-        criterion=opts.criterion,
-        seed=opts.seed,
+        **{k: getattr(opts, k) for k in ("feature", "threshold", "min_size", "method", "criterion", "seed")},
         min_overlap=tracked.min_overlap,
-        moving=tracked.moving_picked(),
-        progress=mi_progress,
+        moving=moving,
+        progress=report("mi"),
     )
-    grouped = tracked.pick[result.kept]
-    seg = segment_objects(inp.frames, tracked, grouped, result.labels, opts, masks_progress)
-    if tracked.moving is not None and seg.masks is not None:  # the grouped tracks' labels follow the masks
-        result = dataclasses.replace(result, labels=seg.all_labels[grouped])
-    timings = {
-        "tracking": tracked.seconds,
-        "mi": result.timings["mi"],
-        "grouping": result.timings["group"],
-        "masks": seg.seconds,
-    }
-    timings["total"] = sum(timings.values())
-    return VideoResult(
-        discovery=result,
-        all_tracks=tracked.every,
-        all_labels=seg.all_labels,
-        grouped=grouped,
-        background=seg.background,
-        objects=seg.objects,
-        masks=seg.masks,
-        foreground=None if seg.masks is None else seg.masks > 0,
-        timings=timings,
+    every = tracked.every
+    truth_ids, ambiguous = _truth(inp, every)
+    result = VideoResult(
+        tracks=every.tracks,
+        visibility=every.visibility,
+        image_size=every.image_size,
+        source_index=every.source_index if every.source_index is not None else np.arange(every.num_tracks),
+        grouped=tracked.pick[found.kept],
+        mi=found.mi,
+        groups=found.labels,
+        threshold=found.threshold,
+        auto_threshold=_automatic(found.mi, None if moving is None else moving[found.kept], opts.criterion),
+        labels=np.full(every.num_tracks, UNLABELLED),
+        **motion,
+        truth_ids=truth_ids,
+        ambiguous=ambiguous,
+        estimator=found.estimator,
+        source=inp.source,
+        foreground=f"{foreground} ({why})",
+        options=dataclasses.asdict(opts),
+        timings={"tracking": tracked.seconds, "motion": seconds_motion, "mi": found.timings["mi"]}
+        | {"grouping": found.timings["group"]},
     )
+    return _finish(result, inp.frames, opts, report("masks"))
+
+
+def regroup(
+    result: VideoResult, frames=None, *, threshold: float | str = "auto", min_size: int | None = None, progress=None
+) -> VideoResult:
+    """``result`` grouped again at another threshold or minimum group size, from its MI (no tracking, no MI).
+
+    Args:
+        result: a :func:`discover_video` result (or one read by ``load_result``).
+        frames: the input's T frames, to redraw the masks; None: no masks.
+        threshold: MI in nats, or "auto". min_size: groups with fewer tracks are noise (None: as before).
+        progress: optional ``progress(done, T)`` of the masks.
+    Returns:
+        A new :class:`segmentation.VideoResult`; tracks, motion and MI are ``result``'s.
+    """
+    opts = VideoOptions(**result.options)
+    opts = dataclasses.replace(opts, threshold=threshold, min_size=opts.min_size if min_size is None else min_size)
+    start = time.perf_counter()
+    moving = None if result.moving is None else np.asarray(result.moving, bool)[result.grouped]
+    grouping = group(
+        result.mi,
+        **{k: getattr(opts, k) for k in ("threshold", "min_size", "method", "criterion", "seed")},
+        moving=moving,
+    )
+    timings = result.timings | {"grouping": time.perf_counter() - start}
+    again = dataclasses.replace(
+        result, groups=grouping.labels, threshold=grouping.threshold, options=dataclasses.asdict(opts), timings=timings
+    )
+    return _finish(again, frames, opts, progress)
+
+
+def score_video(result: VideoResult, truth_masks: np.ndarray | None = None) -> VideoScores:
+    """The result against its input's ground truth (``result.truth_ids``, and ``truth_masks``
+    (T, H, W), 0 background, when the input has masks)."""
+    scores = VideoScores()
+    if result.truth_ids is not None:
+        g = result.grouped
+        ambiguous = None if result.ambiguous is None else result.ambiguous[g]
+        scores.tracks = score_grouping(result.labels[g], result.truth_ids[g], ambiguous)
+    if truth_masks is not None and result.masks is not None:
+        scores.masks = mask_scores(result.masks > BACKGROUND, truth_masks)
+    return scores

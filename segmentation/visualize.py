@@ -4,8 +4,9 @@ Shapes: T frames, N tracks, H x W image size. Images are RGB uint8 (H, W, 3); fi
 matplotlib ``Figure`` objects built without pyplot, so nothing touches global state and
 they render in any thread (``figure_to_image`` turns one into an image).
 
-Colours: group k takes the k-th colour of matplotlib's tab20 with the dark shades first (ten
-distinct hues, then their light shades, cycling past 20); noise (-1) is grey.
+Colours follow the label convention (``segmentation.labels``): object k (1..K) takes the k-th colour
+of matplotlib's tab20 with the dark shades first (ten distinct hues, then their light shades,
+cycling past 20); the background (0) is white and the unlabelled (-1) grey.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ._imports import datasets
+
 __all__ = [
+    "BACKGROUND_COLOR",
     "NOISE_COLOR",
     "label_colors",
     "draw_points",
@@ -29,17 +33,20 @@ __all__ = [
     "pr_curve_figure",
     "scores_by_frames_figure",
     "figure_to_image",
+    "save_figure",
     "save_image",
 ]
 
 NOISE_COLOR = (150, 150, 150)
+BACKGROUND_COLOR = (255, 255, 255)
 _TAB20 = (np.array(colormaps["tab20"].colors) * 255).round().astype(np.uint8)[[*range(0, 20, 2), *range(1, 20, 2)]]
 
 
 def label_colors(labels) -> np.ndarray:
-    """(N,) labels -> (N, 3) uint8 RGB colours: tab20 by label, grey for -1."""
+    """(N,) labels -> (N, 3) uint8 RGB colours: tab20 by object, white background, grey unlabelled."""
     labels = np.asarray(labels, dtype=np.int64)
-    colors = _TAB20[np.maximum(labels, 0) % len(_TAB20)].copy()
+    colors = _TAB20[np.maximum(labels - 1, 0) % len(_TAB20)].copy()
+    colors[labels == 0] = BACKGROUND_COLOR
     colors[labels < 0] = NOISE_COLOR
     return colors
 
@@ -61,7 +68,7 @@ def draw_points(frame, points, labels, *, visible=None, radius: int | None = Non
     Args:
         frame: (H, W, 3) uint8 RGB.
         points: (N, 2) pixel x, y.
-        labels: (N,) group labels, -1 noise.
+        labels: (N,) labels: 1..K objects, 0 background, -1 unlabelled.
         visible: optional (N,) bool: hidden points are drawn as rings, not discs.
         radius: disc radius in pixels (default: scaled to the image).
     Returns:
@@ -74,7 +81,7 @@ def draw_points(frame, points, labels, *, visible=None, radius: int | None = Non
         raise ValueError(f"points must have shape ({len(colors)}, 2); got {points.shape}")
     visible = np.ones(len(points), bool) if visible is None else np.asarray(visible, dtype=bool)
     r = radius or _radius(out.shape)
-    order = np.argsort(np.asarray(labels) >= 0, kind="stable")  # noise first, groups on top
+    order = np.argsort(np.asarray(labels), kind="stable")  # unlabelled first, then background, objects on top
     for i in order:
         if not np.isfinite(points[i]).all():
             continue
@@ -126,7 +133,7 @@ def overlay_masks(frames, masks, *, alpha: float = 0.5, tracks=None, visibility=
 
     Args:
         frames: (T, H, W, 3) uint8 RGB array or a sequence of T such frames.
-        masks: (T, H, W) int object id per pixel: label + 1 (0 background, left as is).
+        masks: (T, H, W) int object label per pixel (0 background, left as is).
         alpha: opacity of the tint.
         tracks, visibility, labels: optional points drawn on top, as :func:`draw_points`.
     Returns:
@@ -135,7 +142,7 @@ def overlay_masks(frames, masks, *, alpha: float = 0.5, tracks=None, visibility=
     masks = np.asarray(masks)
     if len(frames) != len(masks):
         raise ValueError(f"{len(frames)} frames but {len(masks)} masks")
-    colors = label_colors(np.arange(-1, int(masks.max(initial=0))))  # row k: the colour of label k - 1
+    colors = label_colors(np.arange(int(masks.max(initial=0)) + 1))  # row k: the colour of label k
     out = []
     for t in range(len(masks)):
         img = _check_image(frames[t]).copy()
@@ -332,11 +339,18 @@ def figure_to_image(fig: Figure, dpi: int = 100) -> np.ndarray:
 
 
 def save_image(image, path) -> None:
-    """Writes an (H, W, 3) uint8 RGB image (PNG, JPEG... by the suffix).
+    """Writes an (H, W, 3) uint8 RGB image (PNG, JPEG... by the suffix), whole or not at all.
 
     Raises:
         ValueError: OpenCV could not write the file.
     """
     image = _check_image(image)
-    if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
-        raise ValueError(f"could not write image {path}")
+    with datasets.replacing(path) as tmp:
+        if not cv2.imwrite(str(tmp), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
+            raise ValueError(f"could not write image {path}")
+
+
+def save_figure(fig: Figure, path, dpi: int = 110) -> None:
+    """Writes a figure (PNG, SVG, PDF... by the suffix), whole or not at all."""
+    with datasets.replacing(path) as tmp:
+        fig.savefig(tmp, dpi=dpi)

@@ -16,8 +16,6 @@ from datasets import (
     load_pointodyssey,
     load_tracks,
     read_video,
-    track_points,
-    tracking_errors,
     write_video,
 )
 from datasets.synthetic import CORRUPTION_KINDS
@@ -259,65 +257,6 @@ def test_read_video_mp4_and_folder(tmp_path):
     (tmp_path / "none").mkdir()
     with pytest.raises(DataError, match="no image files"):
         read_video(tmp_path / "none")
-
-
-def translating_texture(velocity, num_frames=6) -> np.ndarray:
-    """(T, 120, 160) frames of a blurred-noise texture whose content moves by ``velocity`` px/frame."""
-    rng = np.random.default_rng(0)
-    texture = cv2.GaussianBlur(rng.uniform(0, 255, (220, 260)).astype(np.float32), (0, 0), 2.0)
-    texture = cv2.normalize(texture, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
-    frames = []
-    for t in range(num_frames):
-        shift = np.array([[1, 0, velocity[0] * t - 30], [0, 1, velocity[1] * t - 30]])
-        frames.append(cv2.warpAffine(texture, shift, (160, 120), flags=cv2.INTER_LINEAR))
-    return np.stack(frames)
-
-
-@pytest.mark.parametrize("flow", ["lk", "dis"])
-def test_track_points_recovers_translation(flow):
-    velocity = np.array([1.3, -0.7])  # pixels per frame
-    frames = translating_texture(velocity)
-    calls = []
-    ts = track_points(frames, num_points=100, flow=flow, progress=lambda done, total: calls.append((done, total)))
-    assert calls[-1] == (6, 6) and ts.image_size == (120, 160)
-    expected = ts.tracks[0] + velocity * np.arange(6)[:, None, None]
-    kept = ts.visibility[-1]
-    assert kept.mean() > 0.8
-    error = np.linalg.norm(ts.tracks[:, kept] - expected[:, kept], axis=-1)
-    assert error.max() < 0.5
-    # a point that leaves the image is lost, and stays where it was last seen
-    edge = track_points(frames, points=[[80.0, 60.0], [159.0, 60.0]], flow=flow)
-    assert edge.visibility[:, 0].all() and not edge.visibility[-1, 1]
-    assert np.allclose(edge.tracks[-1, 1], edge.tracks[np.argmin(edge.visibility[:, 1]) - 1, 1])
-
-
-def test_tracking_errors_against_exact_truth():
-    velocity = np.array([1.3, -0.7])
-    frames = translating_texture(velocity)
-    start = np.array([[60.0, 50.0], [90.0, 70.0], [158.5, 60.0]])  # the last one leaves the image
-    truth = start + velocity * np.arange(6)[:, None, None]  # (T, N, 2)
-    scores = tracking_errors(track_points(frames, points=start), truth)
-    assert scores["survived"] == pytest.approx(2 / 3)
-    assert scores["within_1px"] == 1.0 and scores["median_px"] < 0.2
-    with pytest.raises(ValueError, match="shape"):
-        tracking_errors(track_points(frames, points=start), truth[:, :2])
-
-
-def test_track_points_options():
-    frames = translating_texture(np.array([1.0, 0.5]))
-    features = track_points(frames, num_points=50, method="features")
-    assert 0 < features.num_tracks <= 50
-    given = track_points(frames, points=np.array([[40.0, 30.0], [100.5, 70.25]]))
-    assert given.num_tracks == 2 and np.array_equal(given.tracks[0], [[40.0, 30.0], [100.5, 70.25]])
-    for kwargs, message in [
-        (dict(method="magic"), "method"),
-        (dict(flow="farneback"), "optical flow"),
-        (dict(fb_threshold=0), "fb_threshold"),
-        (dict(points=np.zeros((3, 3))), "points must be"),
-        (dict(points=np.array([[1.0, np.nan]])), "points must be"),
-    ]:
-        with pytest.raises(DataError, match=message):
-            track_points(frames, **kwargs)
 
 
 def test_wandering_motion_keeps_its_pace_whatever_the_length(tmp_path):

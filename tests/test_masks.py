@@ -110,21 +110,21 @@ def planted_frame(T=3, H=120, W=160):
 
 def test_labels_carried_to_pixels_give_the_planted_mask():
     frames, truth, tracks, on_object = planted_frame()
-    labels = on_object.astype(int)  # group 0 background, group 1 the object
+    labels = 3 * on_object.astype(int)  # 0 background, 3 the object
     visibility = np.ones(tracks.shape[:2], bool)
-    masks = object_masks(frames, tracks, visibility, labels, [1], options=MaskOptions(work_side=160))
+    masks = object_masks(frames, tracks, visibility, labels, [3], options=MaskOptions(work_side=160))
     assert masks.shape == truth.shape and masks.dtype == np.int16
-    assert set(np.unique(masks)) == {0, 2}  # label + 1 of the object, 0 elsewhere
+    assert set(np.unique(masks)) == {0, 3}  # the object's own label, 0 elsewhere
     assert mask_scores(masks, truth).j > 0.95  # superpixels snap the vote to the square's edges
 
 
 def test_primary_objects_picks_the_mover_against_the_border_group():
     _, _, tracks, on_object = planted_frame(T=6)
-    labels = on_object.astype(int)
+    labels = 1 + on_object.astype(int)  # groups 1..K: 1 on the border, 2 the square
     background, objects = primary_objects(tracks, np.ones(tracks.shape[:2], bool), labels, (120, 160))
-    assert background == 0 and objects == [1]
+    assert background == 1 and objects == [2]
     still = np.repeat(tracks[:1], 6, axis=0)  # nothing moves: no primary object
-    assert primary_objects(still, np.ones(still.shape[:2], bool), labels, (120, 160)) == (0, [])
+    assert primary_objects(still, np.ones(still.shape[:2], bool), labels, (120, 160)) == (1, [])
 
 
 def test_spread_labels_follow_the_motion():
@@ -172,25 +172,6 @@ def test_partial_overlap_rejects_a_small_minimum(rng):
         track_mi(rng.standard_normal((20, 3, 2)), infonet.get_estimator("pearson"), min_overlap=4)
 
 
-def test_reseeding_fills_cells_where_points_were_lost():
-    rng = np.random.default_rng(1)
-    base = cv2.GaussianBlur(rng.integers(0, 255, (96, 128), dtype=np.uint8), (0, 0), 1.5)
-    frames = np.stack([np.roll(base, 3 * t, axis=1) for t in range(12)])  # a pan: points leave on the right
-    plain = datasets.track_points(frames, num_points=48)
-    reseeded = datasets.track_points(frames, num_points=48, reseed=2)
-    assert reseeded.num_tracks > plain.num_tracks
-    assert reseeded.visibility[-1].sum() > plain.visibility[-1].sum()
-    born = reseeded.visibility.argmax(axis=0)  # first frame of each track
-    late = born > 0
-    assert late.any() and (born[late] % 2 == 0).all()
-    # before its first frame a re-seeded point sits at its first position, unseen
-    i = np.flatnonzero(late)[0]
-    assert not reseeded.visibility[: born[i], i].any()
-    assert np.allclose(reseeded.tracks[: born[i], i], reseeded.tracks[born[i], i])
-    with pytest.raises(datasets.DataError, match="reseed"):
-        datasets.track_points(frames, reseed=-1)
-
-
 # --- inputs ---------------------------------------------------------------------------------------
 
 
@@ -215,15 +196,6 @@ def test_davis_layout_loads_with_its_masks(tmp_path):
     assert set(np.unique(inp.truth.masks)) == {0, 1}
     assert inp.truth.masks[2, 20, 15].item() == 1 and inp.truth.masks[2, 40, 5].item() == 0
     assert datasets.find_sequences(tmp_path) == [seq]
-
-
-def test_track_object_ids_by_majority():
-    masks = np.zeros((4, 10, 10), np.int16)
-    masks[:, :5] = 1  # the top half is the object
-    tracks = np.array([[[2.0, 2.0], [2.0, 8.0], [2.0, 4.6]]] * 4)  # object, background, on the edge (rounds to 5)
-    tracks[:2, 2, 1] = 3.0  # the third track is on the object for 2 of its 4 frames
-    ids, ambiguous = datasets.track_object_ids(tracks, np.ones((4, 3), bool), masks)
-    assert ids[:2].tolist() == [1, 0] and ambiguous.tolist() == [False, False, True]
 
 
 def test_load_input_reads_a_zip_of_a_davis_sequence(tmp_path):

@@ -103,8 +103,12 @@ def test_group_moving_groups_only_the_movers():
     assert (labels[:6] == 0).all()
     assert len(set(labels[6:10])) == 1 and len(set(labels[10:14])) == 1 and labels[6] != labels[10]
     assert set(labels[6:14]) == {1, 2}
-    assert labels[14] == labels[10]  # left as noise by the threshold, it joins the group it shares most MI with
+    assert labels[14] == -1  # a threshold given as a number means what it says: below it, noise
     assert grouping.threshold == 0.5
+    auto = group_moving(mi, moving, min_size=3).labels
+    assert auto[14] == auto[10]  # at the automatic threshold it joins the group it shares most MI with
+    above = group_moving(mi, moving, threshold=1e9, min_size=3)
+    assert (above.labels[:6] == 0).all() and (above.labels[6:] == -1).all()  # above every MI: no object
 
 
 def test_group_moving_with_too_few_movers():
@@ -112,8 +116,10 @@ def test_group_moving_with_too_few_movers():
     moving = np.zeros(8, bool)
     assert (group_moving(mi, moving, min_size=3).labels == 0).all()  # nothing moves: all background
     moving[:4] = True
-    labels = group_moving(mi, moving, threshold=0.5, min_size=3).labels  # no MI group: the movers are one object
+    labels = group_moving(mi, moving, min_size=3).labels  # no MI group: the movers are one object
     assert (labels[:4] == 1).all() and (labels[4:] == 0).all()
+    labels = group_moving(mi, moving, threshold=0.5, min_size=3).labels  # unless the threshold says otherwise
+    assert (labels[:4] == -1).all() and (labels[4:] == 0).all()
 
 
 def test_keep_large_regions_drops_specks():
@@ -144,10 +150,10 @@ def test_refine_mask_snaps_to_the_object():
 def test_an_unknown_foreground_is_refused_before_any_tracking():
     import pytest
 
-    from segmentation import VideoOptions, track_video
+    from segmentation import VideoOptions
 
-    with pytest.raises(ValueError, match="unknown foreground 'colour'; choose from motion, groups"):
-        track_video(object(), VideoOptions(foreground="colour"))  # refused before the input is read
+    with pytest.raises(ValueError, match="foreground 'colour' is unknown; choose from auto, motion, groups"):
+        VideoOptions(foreground="colour")  # refused when the options are built, before any input is read
 
 
 def panning_video(T=6, h=96, w=128, pan=(3, 1), own=(0, 4)):

@@ -1,5 +1,6 @@
 """Known-answer tests of object discovery: planted affinities, hand-scored partitions, tiny tracks."""
 
+import dataclasses
 import sys
 import types
 
@@ -25,7 +26,8 @@ from segmentation import (
 )
 from segmentation import visualize as vis
 from segmentation._imports import require_toolkit_datasets
-from segmentation.benchmark import evaluate_tracks, find_sequences
+from benchmarks.tracks import evaluate_result
+from datasets import find_sequences
 
 # --- planted block affinity ------------------------------------------------------------------
 
@@ -57,7 +59,7 @@ def test_planted_blocks_are_recovered(rng, method):
     assert LOW + JITTER < g.threshold < HIGH - JITTER
     assert same_partition(g.labels, ids)
     assert g.sizes.tolist() == [30, 20, 12]  # ordered by size
-    assert g.labels[ids == 0][0] == 0 and g.labels[ids == 2][0] == 2
+    assert g.labels[ids == 0][0] == 1 and g.labels[ids == 2][0] == 3  # groups are 1..K; 0 is the background's
 
 
 def test_auto_threshold_between_levels(rng):
@@ -72,12 +74,12 @@ def test_fixed_threshold_and_noise(rng):
     g = group(mi, threshold=HIGH + 1, min_size=2)
     assert (g.labels == -1).all() and g.num_groups == 0
     g = group(mi, threshold=LOW - 1, min_size=2)
-    assert (g.labels == 0).all()
+    assert (g.labels == 1).all() and g.num_groups == 1
 
 
 def test_relabel_by_size():
     labels = relabel_by_size([7, 7, 3, 3, 3, 9, -1, 5, 5], min_size=2)
-    assert labels.tolist() == [1, 1, 0, 0, 0, -1, -1, 2, 2]
+    assert labels.tolist() == [2, 2, 1, 1, 1, -1, -1, 3, 3]
 
 
 def test_modularity_matches_networkx(rng):
@@ -307,7 +309,7 @@ def test_discover_finds_planted_objects(rng):
     assert result.sizes.tolist() == [11, 9, 7]
     assert result.mi.shape == (27, 27) and result.tracks.shape == (32, 27, 2)
     assert set(result.timings) == {"mi", "group", "total"}
-    assert "3 object(s)" in result.summary()
+    assert "3 group(s)" in result.summary() and result.num_groups == 3
 
 
 def test_discover_rejects_bad_input(rng):
@@ -372,16 +374,29 @@ def test_find_sequences(tmp_path):
         find_sequences(tmp_path / "missing")
 
 
-def test_evaluate_tracks_scores_auto_and_sweep(rng):
+def planted_input(tracks, ids):
+    """A VideoInput of given tracks with per-track ground truth, as a PointOdyssey sequence is read."""
+    import datasets
+
+    T, N, _ = tracks.shape
+    given = datasets.TrackSet(tracks, np.ones((T, N), bool), (480, 480))
+    truth = datasets.GroundTruth(object_ids=ids, ambiguous=np.zeros(N, bool))
+    return datasets.VideoInput(np.zeros((T, 48, 48, 3), np.uint8), given, truth, "pointodyssey", "planted")
+
+
+def test_evaluate_result_scores_auto_and_sweep(rng):
+    import segmentation
+
     tracks, ids = rigid_objects(rng)
-    trackset = types.SimpleNamespace(tracks=tracks, object_ids=ids, ambiguous=None)
-    result = evaluate_tracks(trackset, infonet.get_estimator("pearson"), sequence="planted", min_size=3)
+    options = segmentation.VideoOptions(min_size=3, masks=False)
+    run = segmentation.discover_video(planted_input(tracks, ids), "pearson", options)
+    result = evaluate_result(run, sequence="planted")
     row = result.summary_row()
     assert list(row)[:7] == ["sequence", "estimator", "n_tracks", "best_f", "ap", "objects_extracted", "seconds"]
     assert row["best_f"] >= row["auto_f"] == 1.0 and row["objects_extracted"] == 2  # background not counted
     assert result.auto_threshold in result.sweep.thresholds
     with pytest.raises(ValueError, match="no ground-truth"):
-        evaluate_tracks(types.SimpleNamespace(tracks=tracks, object_ids=None), infonet.get_estimator("pearson"))
+        evaluate_result(dataclasses.replace(run, truth_ids=None))
 
 
 def test_exactly_rigid_objects_stay_apart_under_correlation_estimators():

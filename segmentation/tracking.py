@@ -34,11 +34,14 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from .tracks import DataError, TrackSet
+from ._imports import datasets
 
-__all__ = ["track_points", "tracking_errors", "FLOWS"]
+DataError, TrackSet = datasets.DataError, datasets.TrackSet
+
+__all__ = ["FLOWS", "track_frames", "track_points", "tracking_errors"]
 
 FLOWS = ("lk", "dis")
+MIN_CELL_PX = 4.5  # track_frames' grid is never finer than this
 
 logger = logging.getLogger(__name__)
 
@@ -135,38 +138,7 @@ def _stack_history(history: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.nda
     return tracks, visibility
 
 
-def track_points(
-    frames: np.ndarray,
-    *,
-    num_points: int = 400,
-    method: str = "grid",
-    points: np.ndarray | None = None,
-    flow: str = "lk",
-    fb_threshold: float = 1.0,
-    reseed: int = 0,
-    progress: Callable[[int, int], None] | None = None,
-) -> TrackSet:
-    """Tracks points through a video with pyramidal Lucas-Kanade (rules in the module docstring).
-
-    Args:
-        frames: (T, H, W, 3) uint8 RGB (or (T, H, W) grey), T >= 2.
-        num_points: about this many points ("grid": the nearest full grid; "features": at most).
-        method: "grid" for a regular grid, "features" for Shi-Tomasi corners of the first frame.
-        points: (N, 2) pixel positions (x, y) in the first frame to track instead (``num_points``
-            and ``method`` are then ignored).
-        flow: "lk" (sparse Lucas-Kanade) or "dis" (dense DIS flow); see the module docstring.
-        fb_threshold: largest forward-backward error, in pixels, of an accepted step.
-        reseed: every ``reseed`` frames, start new points on the empty cells of the grid of
-            about ``num_points`` cells (0: never; see the module docstring).
-        progress: called as progress(done_frames, T) after each frame.
-
-    Returns:
-        N tracks (T, N, 2) with visibility (T, N): True from the frame where a point starts
-        (0 unless re-seeded) until the step where it is lost.
-
-    Raises:
-        DataError: wrong frame shape, fewer than 2 frames, unknown method or flow.
-    """
+def _check_tracking(frames: np.ndarray, num_points: int, flow: str, fb_threshold: float, reseed: int) -> np.ndarray:
     frames = np.asarray(frames)
     if frames.ndim not in (3, 4) or (frames.ndim == 4 and frames.shape[3] != 3):
         raise DataError(f"frames must have shape (T, H, W, 3) or (T, H, W); got {frames.shape}")
@@ -180,25 +152,28 @@ def track_points(
         raise DataError(f"fb_threshold must be > 0 pixels; got {fb_threshold}")
     if reseed < 0:
         raise DataError(f"reseed must be >= 0 frames (0: never); got {reseed}")
-    frames = frames.astype(np.uint8, copy=False)
-    num_frames, height, width = frames.shape[:3]
-    prev = _grey(frames[0])
+    return frames.astype(np.uint8, copy=False)
+
+
+def _start_points(grey: np.ndarray, num_points: int, method: str, points) -> np.ndarray:
+    """(N, 2) first-frame positions: the given ``points``, a grid, or Shi-Tomasi corners."""
     if points is not None:
         start = np.asarray(points, dtype=np.float64)
         if start.ndim != 2 or start.shape[1] != 2 or len(start) == 0 or not np.isfinite(start).all():
             raise DataError(f"points must be a finite (N, 2) array of x, y with N >= 1; got shape {start.shape}")
-    elif method == "grid":
-        start = _grid_points(height, width, num_points)
-    elif method == "features":
-        start = _feature_points(prev, num_points)
-    else:
-        raise DataError(f"unknown tracking method {method!r}; use 'grid' or 'features'")
+        return start
+    if method == "grid":
+        return _grid_points(*grey.shape, num_points)
+    if method == "features":
+        return _feature_points(grey, num_points)
+    raise DataError(f"unknown tracking method {method!r}; use 'grid' or 'features'")
 
-    step = _lk_step
-    if flow == "dis":
-        step = functools.partial(_dis_step, cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM))
-    seeds = _Seeder(height, width, num_points) if reseed else None
-    history = [(start.astype(np.float32), np.ones(len(start), bool))]  # per frame: (N_t, 2) points, (N_t,) alive
+
+def _follow(frames: np.ndarray, start: np.ndarray, step, fb_threshold: float, seeds, reseed: int, progress):
+    """Per-frame (N_t, 2) points and (N_t,) alive flags, following ``start`` through ``frames``."""
+    num_frames, height, width = frames.shape[:3]
+    prev = _grey(frames[0])
+    history = [(start.astype(np.float32), np.ones(len(start), bool))]
     if progress is not None:
         progress(1, num_frames)
     for t in range(1, num_frames):
@@ -219,7 +194,49 @@ def track_points(
         prev = grey
         if progress is not None:
             progress(t + 1, num_frames)
-    tracks, visibility = _stack_history(history)
+    return history
+
+
+def track_points(
+    frames: np.ndarray,
+    *,
+    num_points: int = 400,
+    method: str = "grid",
+    points: np.ndarray | None = None,
+    flow: str = "lk",
+    fb_threshold: float = 1.0,
+    reseed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> TrackSet:
+    """Tracks points through a video with optical flow (rules in the module docstring).
+
+    Args:
+        frames: (T, H, W, 3) uint8 RGB (or (T, H, W) grey), T >= 2.
+        num_points: about this many points ("grid": the nearest full grid; "features": at most).
+        method: "grid" for a regular grid, "features" for Shi-Tomasi corners of the first frame.
+        points: (N, 2) pixel positions (x, y) in the first frame to track instead (``num_points``
+            and ``method`` are then ignored).
+        flow: "lk" (sparse Lucas-Kanade) or "dis" (dense DIS flow); see the module docstring.
+        fb_threshold: largest forward-backward error, in pixels, of an accepted step.
+        reseed: every ``reseed`` frames, start new points on the empty cells of the grid of
+            about ``num_points`` cells (0: never; see the module docstring).
+        progress: called as progress(done_frames, T) after each frame.
+
+    Returns:
+        N tracks (T, N, 2) with visibility (T, N): True from the frame where a point starts
+        (0 unless re-seeded) until the step where it is lost.
+
+    Raises:
+        DataError: wrong frame shape, fewer than 2 frames, unknown method or flow.
+    """
+    frames = _check_tracking(frames, num_points, flow, fb_threshold, reseed)
+    num_frames, height, width = frames.shape[:3]
+    start = _start_points(_grey(frames[0]), num_points, method, points)
+    step = _lk_step
+    if flow == "dis":
+        step = functools.partial(_dis_step, cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM))
+    seeds = _Seeder(height, width, num_points) if reseed else None
+    tracks, visibility = _stack_history(_follow(frames, start, step, fb_threshold, seeds, reseed, progress))
     logger.info(
         "tracked %d points over %d frames (%s); %d kept to the end",
         visibility.shape[1],
@@ -228,6 +245,27 @@ def track_points(
         visibility.all(axis=0).sum(),
     )
     return TrackSet(tracks=tracks, visibility=visibility, image_size=(height, width))
+
+
+def track_frames(
+    frames: np.ndarray, *, side: int, num_points: int, progress: Callable[[int, int], None] | None = None, **options
+) -> TrackSet:
+    """:func:`track_points` on frames shrunk to ``side`` pixels; the tracks come back in the frames' pixels.
+
+    ``num_points`` is capped at one point per ``MIN_CELL_PX`` squared pixels of the shrunk frames
+    (small videos get fewer points). ``options``: flow, fb_threshold, reseed.
+    """
+    H, W = frames.shape[1:3]
+    scale = min(1.0, side / max(H, W))
+    small = frames
+    if scale < 1:
+        size = (max(1, round(W * scale)), max(1, round(H * scale)))
+        small = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames])
+    h, w = small.shape[1:3]
+    count = max(1, min(num_points, round(h * w / MIN_CELL_PX**2)))
+    tracked = track_points(small, num_points=count, progress=progress, **options)
+    factor = np.array([W / w, H / h], np.float32)  # pixel centres scale about their corners
+    return TrackSet(tracks=(tracked.tracks + 0.5) * factor - 0.5, visibility=tracked.visibility, image_size=(H, W))
 
 
 def tracking_errors(tracked: TrackSet, truth: np.ndarray, *, thresholds=(1.0, 2.0, 4.0)) -> dict[str, float]:

@@ -1,0 +1,154 @@
+"""Benchmarking MI estimators at object discovery on sequences with ground-truth objects.
+
+Shapes: T frames, N tracks, C thresholds.
+
+For one sequence and one estimator, :func:`evaluate_result` takes one run of the pipeline
+(``segmentation.discover_video``: its MI matrix and its labels), sweeps the threshold over the
+same matrix for the precision-recall curve, and scores everything FBMS-style
+(``segmentation.scoring``). ``scripts/pr_curves.py`` drives it over folders of sequences.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from segmentation import (
+    Score,
+    Sweep,
+    VideoResult,
+    mean_query_ap,
+    pair_auc,
+    score_grouping,
+    sweep_thresholds,
+    threshold_candidates,
+)
+
+__all__ = ["SUMMARY_COLUMNS", "TrackResult", "evaluate_result"]
+
+SUMMARY_COLUMNS = ("sequence", "estimator", "n_tracks", "best_f", "ap", "objects_extracted", "seconds")
+
+
+@dataclass
+class TrackResult:
+    """One estimator on one sequence.
+
+    Attributes:
+        sequence, estimator: names.
+        n_tracks: N, the tracks compared.
+        num_objects: ground-truth objects among the scored tracks (background included).
+        sweep: scores over the threshold sweep (the P-R curve).
+        auto: score at the automatic threshold; auto_threshold: that threshold.
+        query_ap: mean query-point AP over all scored tracks.
+        pair_auc: ROC AUC of MI separating same-object from different-object pairs.
+        seconds: MI matrix plus automatic grouping (the cost of one discovery).
+        sweep_seconds: the threshold sweep and the query-point scores.
+        mi: (N, N) the MI matrix.
+        auto_labels: (N,) the groups at the automatic threshold (what ``discover`` returns).
+        seconds_mi: the MI matrix alone (``seconds`` minus the automatic grouping).
+    """
+
+    sequence: str
+    estimator: str
+    n_tracks: int
+    num_objects: int
+    sweep: Sweep
+    auto: Score
+    auto_threshold: float
+    query_ap: float
+    pair_auc: float
+    seconds: float
+    sweep_seconds: float
+    mi: np.ndarray
+    auto_labels: np.ndarray | None = None
+    seconds_mi: float = float("nan")
+
+    def summary_row(self) -> dict:
+        """The row of summary.csv: ``SUMMARY_COLUMNS`` first, then extras.
+
+        ``best_f`` and ``objects_extracted`` are at the threshold of highest F in the sweep;
+        ``ap`` is the area under the sweep's P-R curve; ``auto_*`` are at the automatic
+        threshold.
+        """
+        best = self.sweep.scores[self.sweep.best]
+        return {
+            "sequence": self.sequence,
+            "estimator": self.estimator,
+            "n_tracks": self.n_tracks,
+            "best_f": round(best.f, 4),
+            "ap": round(self.sweep.ap, 4),
+            "objects_extracted": best.objects_extracted,
+            "seconds": round(self.seconds, 3),
+            "num_objects": self.num_objects,
+            "best_threshold": round(float(self.sweep.thresholds[self.sweep.best]), 5),
+            "best_precision": round(best.precision, 4),
+            "best_recall": round(best.recall, 4),
+            "best_f_objects": round(best.f_objects, 4),
+            "auto_threshold": round(self.auto_threshold, 5),
+            "auto_f": round(self.auto.f, 4),
+            "auto_precision": round(self.auto.precision, 4),
+            "auto_recall": round(self.auto.recall, 4),
+            "auto_f_objects": round(self.auto.f_objects, 4),
+            "auto_objects_extracted": self.auto.objects_extracted,
+            "auto_groups": self.auto.num_groups,
+            "query_ap": round(self.query_ap, 4),
+            "pair_auc": round(self.pair_auc, 4),
+            "sweep_seconds": round(self.sweep_seconds, 3),
+            "seconds_mi": round(self.seconds_mi, 3),
+            "seconds_grouping": round(self.seconds - self.seconds_mi, 3),
+        }
+
+
+def evaluate_result(result: VideoResult, *, sequence: str = "", num_thresholds: int = 48) -> TrackResult:
+    """Scores one pipeline run (``segmentation.discover_video``) on an input with ground truth.
+
+    The automatic row scores the run's own labels of the grouped tracks (what ``result.npz``
+    holds); the sweep groups the same MI matrix at ``num_thresholds`` thresholds (plus the
+    automatic one), every grouped track by MI alone, for the P-R curve.
+
+    Args:
+        result: a run on an input with ground truth (``result.truth_ids``).
+        sequence: name for the result. num_thresholds: thresholds of the sweep.
+    Returns:
+        :class:`TrackResult`.
+    Raises:
+        ValueError: the input had no ground truth.
+    """
+    if result.truth_ids is None:
+        raise ValueError(f"{sequence or 'the input'}: no ground-truth objects (the sequence has no masks)")
+    g = result.grouped
+    ids = result.truth_ids[g]
+    ambiguous = None if result.ambiguous is None else result.ambiguous[g]
+    mi, options = result.mi, result.options
+    start = time.perf_counter()
+    cuts = threshold_candidates(mi, max_count=num_thresholds)
+    if np.isfinite(result.auto_threshold):  # the automatic threshold joins the sweep
+        cuts = np.union1d(cuts, [result.auto_threshold])
+    sweep = sweep_thresholds(
+        mi,
+        ids,
+        ambiguous,
+        thresholds=cuts,
+        min_size=options["min_size"],
+        method=options["method"],
+        seed=options["seed"],
+    )
+    auto_score = score_grouping(result.labels[g], ids, ambiguous)
+    return TrackResult(
+        sequence=sequence,
+        estimator=result.estimator,
+        n_tracks=len(g),
+        num_objects=auto_score.num_objects,
+        sweep=sweep,
+        auto=auto_score,
+        auto_threshold=result.threshold,
+        query_ap=mean_query_ap(mi, ids, ambiguous),
+        pair_auc=pair_auc(mi, ids, ambiguous),
+        seconds=result.timings["mi"] + result.timings["grouping"],
+        sweep_seconds=time.perf_counter() - start,
+        mi=mi,
+        auto_labels=result.labels[g],
+        seconds_mi=result.timings["mi"],
+    )

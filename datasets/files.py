@@ -1,0 +1,42 @@
+"""Writing an output file so that a kill at any moment leaves the old file or the complete new one.
+
+    with replacing("runs/x/result.npz") as tmp:   # a hidden temporary file beside the target
+        np.savez_compressed(tmp, ...)             # written whole, then renamed over the target
+
+``os.replace`` is atomic on one file system, so a reader never sees half a file; if the block
+fails or is interrupted (Ctrl-C, SIGTERM turned into an exception), the temporary file goes and
+the target is untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["replacing"]
+
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read once: the mode a plain open() would give a new file
+
+
+@contextlib.contextmanager
+def replacing(path) -> Iterator[Path]:
+    """A temporary path in ``path``'s folder, renamed to ``path`` when the block ends without error.
+
+    The temporary name keeps ``path``'s suffix (writers such as ``np.savez`` and OpenCV choose
+    their format by it) and starts with a dot, so a folder listing never shows it as an output.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp)
+    tmp.chmod(0o666 & ~_UMASK)  # mkstemp's 0600 would make every output private
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
