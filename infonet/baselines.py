@@ -4,7 +4,10 @@ x: (n,) or (n, dx), y: (n,) or (n, dy); all return nats and raise ``ValueError``
 
 - ``ksg``: Kraskov-Stoegbauer-Grassberger, algorithm 1 (k nearest neighbours, max-norm).
   Unlike scikit-learn's ``mutual_info_regression`` it does not clip negative values to 0,
-  so its bias can be measured.
+  so its bias can be measured. Tied values put many points at distance 0, where the neighbour
+  counts break down (independent bools gave -4.6 nats), so a coordinate whose values repeat is
+  replaced by its ranks with ties broken in a seeded random order, as InfoNet does
+  (:func:`infonet.copula.rank_transform`); coordinates without ties are used as they are.
 - ``kde``: resubstitution estimate with Gaussian kernel densities (scipy, Scott's bandwidth).
 - ``mine``: MINE (Belghazi et al. 2018), a critic network trained on this one sample.
 - ``gaussian``: -1/2 log(1 - rho^2) from the correlation of normal scores (exact for any
@@ -19,7 +22,7 @@ import torch
 from scipy import special, stats
 from scipy.spatial import cKDTree
 
-from .copula import rank_transform_np
+from .copula import rank_transform, rank_transform_np
 from .interface import FunctionEstimator, check_batch, check_pair
 
 __all__ = [
@@ -45,15 +48,30 @@ def _is_constant(a: np.ndarray) -> bool:
     return bool(np.all(a.max(axis=0) == a.min(axis=0)))
 
 
-def ksg(x, y, k: int = 3) -> float:
-    """KSG estimator (algorithm 1) with k neighbours; each variable is scaled to unit variance."""
-    x, y = check_pair(x, y)
+def _untie(a: np.ndarray, gen: torch.Generator) -> np.ndarray:
+    """(n, d) -> float64 (n, d): each coordinate whose float64 values repeat (ties, or a cast that lost
+    precision) replaced by its exact ranks with ties in a random order; the others as they are."""
+    out = a.astype(np.float64)
+    for j in range(a.shape[1]):
+        if np.unique(out[:, j]).size < len(out):
+            out[:, j] = rank_transform(np.ascontiguousarray(a[:, j]), ties="random", seed=gen).double().numpy()
+    return out
+
+
+def ksg(x, y, k: int = 3, seed: int = 0) -> float:
+    """KSG estimator (algorithm 1) with k neighbours; each variable is scaled to unit variance.
+
+    Args:
+        seed: seed of the tie-break of coordinates with repeated values (see the module notes).
+    """
+    x, y = check_pair(x, y, keep_dtype=True)
     n = len(x)
     if not 1 <= k < n:
         raise ValueError(f"k must be between 1 and n - 1 = {n - 1}, got {k}")
     if _is_constant(x) or _is_constant(y):
         return 0.0
-    x, y = _standardise(x), _standardise(y)
+    gen = torch.Generator().manual_seed(seed)
+    x, y = _standardise(_untie(x, gen)), _standardise(_untie(y, gen))
     xy = np.hstack([x, y])
     dist, _ = cKDTree(xy).query(xy, k=k + 1, p=np.inf)
     radius = np.nextafter(dist[:, -1], 0)  # neighbours strictly closer than the k-th
@@ -209,8 +227,8 @@ class PearsonEstimator(FunctionEstimator):
 
 
 class KSGEstimator(FunctionEstimator):
-    def __init__(self, k: int = 3):
-        super().__init__("ksg", ksg, k=k)
+    def __init__(self, k: int = 3, seed: int = 0):
+        super().__init__("ksg", ksg, k=k, seed=seed)
 
 
 def ksg_sklearn(x, y, k: int = 3) -> float:

@@ -29,6 +29,7 @@ __all__ = [
     "model_from_checkpoint",
     "load_pretrained",
     "resolve_device",
+    "usable_device",
 ]
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "assets" / "infonet.pt"
@@ -40,6 +41,26 @@ def resolve_device(device=None) -> torch.device:
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
+
+
+def usable_device(device=None) -> torch.device:
+    """:func:`resolve_device`, refusing a device that this machine does not have.
+
+    Raises:
+        ValueError: a string that names no device, or a CUDA device where there is none (or
+            fewer than its index).
+    """
+    try:
+        where = resolve_device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device {device!r} is not a device: {' '.join(str(err).split())}") from None
+    if where.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0 or (where.index or 0) >= count:
+            raise ValueError(
+                f"device {str(device)!r}: no such CUDA device here ({count} available); use device='cpu' or None"
+            )
+    return where
 
 
 def save_checkpoint(path: str | Path, payload: dict) -> Path:
@@ -169,6 +190,8 @@ def load_pretrained(path: str | Path | None = None, device=None) -> InfoNet:
         device: "cpu", "cuda", ...; default: CUDA when available.
     Returns:
         The model (cached: repeated calls with the same path and device return the same object).
+    Raises:
+        FileNotFoundError, ValueError: no weights file, a damaged one, or a device this machine lacks.
     """
     if path is None:
         path = os.environ.get(WEIGHTS_ENV) or DEFAULT_WEIGHTS
@@ -177,4 +200,4 @@ def load_pretrained(path: str | Path | None = None, device=None) -> InfoNet:
                 f"no pretrained InfoNet weights at {path}. Train them with `python scripts/train.py` "
                 f"and pass the checkpoint's path, or set {WEIGHTS_ENV}."
             )
-    return _load_cached(str(Path(path).resolve()), str(resolve_device(device)))
+    return _load_cached(str(Path(path).resolve()), str(usable_device(device)))

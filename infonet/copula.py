@@ -9,6 +9,22 @@ MI is also invariant under the symmetries of the copula square: swapping the two
 and reversing either one (u -> 1 - u). A trained network is only nearly invariant, so the
 estimators average it over the first k of :data:`SYMMETRIES` (k = 1, 2, 4 or 8, each a
 subgroup), which cancels part of the network's own error at k times the compute.
+
+Ties. A discrete or rounded variable repeats values, and mid-ranks then stack every tied sample
+on one copula position: the copula has atoms, which no continuous copula (and none the network
+was trained on) has. An estimator reads the atoms as extreme dependence (independent bools gave
+4.2 nats). ``ties="random"`` breaks each tie in a random order instead, which is the same as
+adding to a discrete X an independent uniform jitter that stays inside its own level:
+U = F(X-) + J P(X = x), J ~ U(0, 1). U determines X and J is independent noise, so
+I(U; V) = I(X; Y) exactly, for discrete, continuous and mixed variables alike: the copula of a
+k-level variable becomes a picture of k blocks whose MI is the discrete MI. Without ties the
+random order changes nothing (the ranks are bit for bit the mid-ranks) and no random number is
+drawn. The tie-break is seeded (``seed``), so a call is reproducible.
+
+Exact ranks. Values are compared in their own type: float64, int64 (timestamps in nanoseconds
+near 1.7e18 differ in the last digits, which float64 loses), bool. NumPy types torch cannot hold
+exactly are mapped to an order-preserving integer code first (uint64 beyond 2^63 by flipping
+its top bit, long double through its sorted distinct values), so every real dtype ranks exactly.
 """
 
 from __future__ import annotations
@@ -16,7 +32,16 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["rank_transform", "rank_transform_np", "is_constant", "SYMMETRIES", "symmetry_maps", "symmetric_copies"]
+__all__ = [
+    "TIES",
+    "rank_transform",
+    "rank_transform_np",
+    "exact_tensor",
+    "is_constant",
+    "SYMMETRIES",
+    "symmetry_maps",
+    "symmetric_copies",
+]
 
 # (swap, reverse the first, reverse the second), applied in that order. The first 1, 2, 4 and 8
 # form subgroups: identity; + swap; + rotation by 180 degrees; the whole dihedral group.
@@ -32,29 +57,77 @@ SYMMETRIES = (
 )
 
 
-def rank_transform(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
-    """Mid-ranks scaled to (0, 1) along ``dim``, batched, on any device.
+TIES = ("average", "random")  # mid-ranks, or ties broken in a seeded random order
+
+
+def rank_transform(x, dim: int = -1, *, ties: str = "average", seed: int | torch.Generator = 0) -> torch.Tensor:
+    """Ranks scaled to (0, 1) along ``dim``, batched, on any device, exact for every real dtype.
+
+    The i-th smallest of n values maps to (i + 0.5) / n. Tied values share the mean of their
+    positions (``ties="average"``, mid-ranks: the result does not depend on the input order), or
+    take their positions in a random order (``ties="random"``: the copula of a discrete variable
+    becomes a block picture whose MI is the discrete MI; see the module notes). Without ties both
+    give the same values, bit for bit.
 
     Args:
-        x: (..., n) tensor (``dim`` selects the sample axis).
+        x: (..., n) tensor, or NumPy array of any real dtype (bool, integers, uint64, float16 to
+            long double); ``dim`` selects the sample axis.
+        ties: "average" or "random".
+        seed: the random tie-break's seed, or a ``torch.Generator`` on x's device (drawn from in
+            turn, so successive calls break ties independently).
     Returns:
-        Tensor of x's shape and floating dtype (float32 for integer input), values in (0, 1).
+        Tensor of x's shape: float64 for float64 input, float32 for float32, integer and bool
+        input (x's floating dtype otherwise); values in (0, 1).
+    Raises:
+        ValueError: an unknown ``ties``, or a non-real array.
     """
-    x = x.movedim(dim, -1)
+    if ties not in TIES:
+        raise ValueError(f"ties must be 'average' or 'random', got {ties!r}")
+    x = exact_tensor(x).movedim(dim, -1)
     n = x.shape[-1]
-    # searchsorted needs a contiguous float sequence; compare in float64 when x is float64
-    xs = x.contiguous() if x.is_floating_point() else x.float().contiguous()
+    xs = x.to(torch.uint8) if x.dtype == torch.bool else x.contiguous()  # compared in their own type
     sorted_x = xs.sort(dim=-1).values
     lo = torch.searchsorted(sorted_x, xs, right=False)  # first position of each value
     hi = torch.searchsorted(sorted_x, xs, right=True)  # one past its last position
-    ranks = (lo + hi).to(xs.dtype) * 0.5  # mean of the tied positions, plus 0.5
-    out_dtype = x.dtype if x.is_floating_point() else torch.float32
+    out_dtype = torch.float64 if x.dtype == torch.float64 else (x.dtype if x.is_floating_point() else torch.float32)
+    # positions count in float64: float32 holds integers only up to 2^24
+    ranks = (lo + hi).to(torch.float64) * 0.5  # mean of the tied positions, plus 0.5
+    if ties == "random" and n > 1 and bool((sorted_x[..., 1:] == sorted_x[..., :-1]).any()):
+        ranks = _random_order_ranks(xs, seed)
     return (ranks / n).to(out_dtype).movedim(-1, dim)
 
 
+def _random_order_ranks(x: torch.Tensor, seed: int | torch.Generator) -> torch.Tensor:
+    """(..., n) -> float64 positions + 0.5, ties in a random order: a stable sort of a random permutation."""
+    gen = seed if isinstance(seed, torch.Generator) else torch.Generator(x.device).manual_seed(int(seed))
+    perm = torch.rand(x.shape, generator=gen, device=x.device).argsort(dim=-1)
+    order = perm.gather(-1, x.gather(-1, perm).argsort(dim=-1, stable=True))  # sample indices by (value, key)
+    positions = torch.arange(x.shape[-1], device=x.device, dtype=torch.float64) + 0.5
+    return torch.empty(x.shape, dtype=torch.float64, device=x.device).scatter_(-1, order, positions.expand(x.shape))
+
+
+def exact_tensor(x) -> torch.Tensor:
+    """A tensor holding x, or an order-preserving integer code of it where torch cannot hold its values exactly.
+
+    Tensors pass unchanged. NumPy uint64 becomes int64 with the top bit flipped (so 2^63 and above
+    keep their order), long double (float96/float128) the index of each value among the sorted
+    distinct values; bool, every other integer and float16/32/64 convert as they are.
+    """
+    if isinstance(x, torch.Tensor):
+        return x
+    a = np.asarray(x)
+    if a.dtype == np.uint64:
+        a = (a ^ np.uint64(1 << 63)).view(np.int64)
+    elif a.dtype.kind == "f" and a.dtype.itemsize > 8:
+        a = np.unique(a, return_inverse=True)[1].reshape(a.shape).astype(np.int64)
+    elif a.dtype.kind not in "biuf":
+        raise ValueError(f"ranks need real numbers, got an array of dtype {a.dtype}")
+    return torch.from_numpy(np.ascontiguousarray(a))
+
+
 def rank_transform_np(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """NumPy twin of :func:`rank_transform` (float64 output)."""
-    return rank_transform(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64)), dim=axis).numpy()
+    """NumPy twin of :func:`rank_transform` with mid-ranks (float64 output)."""
+    return rank_transform(np.asarray(x, dtype=np.float64), dim=axis).numpy()
 
 
 def is_constant(x: torch.Tensor, dim: int = -1) -> torch.Tensor:

@@ -3,18 +3,23 @@
 Shapes: B pairs, n samples, P random projections.
 
 Every entry point validates its input (``ValueError`` naming the problem), rank-transforms
-on the model's device and runs the network in chunks so memory stays bounded. A sequence
-holding a single repeated value carries no information: its MI is 0 without asking the
-network.
+on the model's device and runs the network in chunks so memory stays bounded
+(:func:`infonet.pairwise.run_pairs`, the loop all entry points share). A sequence holding a
+single repeated value carries no information: its MI is 0 without asking the network.
 
 The network is trained with random symmetries of the copula square (swap x and y, reverse
 either; see :mod:`infonet.copula`) as augmentation, so one pass is the default estimate.
 ``symmetries=2, 4, 8`` averages the network over that many of them in the same batched pass,
 at that many times the compute, for a little more accuracy.
 
-Ranks are taken in the input's own precision (float64 for float input), before anything is
-cast to the network's float32: an offset of 1e8 or timestamps near 1.7e9 must not turn distinct
-values into ties.
+Ranks are exact: taken in the input's own type (float64, int64, bool; uint64 and long double
+through an order-preserving code), before anything is cast to the network's float32, so an
+offset of 1e8 or nanosecond timestamps near 1.7e18 do not turn distinct values into ties.
+
+Ties (discrete, counted or rounded data) are broken in a seeded random order by default
+(``ties="random"``), which makes the estimate that of the discrete (or mixed) MI instead of the
+absurd values mid-ranks give (see :mod:`infonet.copula` and docs/robustness.md). Data without
+ties get exactly the same ranks, and so the same estimate, either way.
 """
 
 from __future__ import annotations
@@ -24,11 +29,11 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .checkpoint import load_pretrained, resolve_device
-from .copula import is_constant, rank_transform, symmetric_copies, symmetry_maps
+from .checkpoint import load_pretrained, usable_device
+from .copula import TIES, exact_tensor, is_constant, rank_transform, symmetry_maps
 from .interface import MIEstimator, check_batch, check_pair
 from .model import InfoNet
-from .pairwise import autocast_for, pair_chunk, pairwise_mi
+from .pairwise import pairwise_mi, run_pairs
 
 __all__ = [
     "estimate_mi",
@@ -51,44 +56,46 @@ def predict(
     symmetries: int = 1,
     chunk_size: int | None = None,
     precision: str = "auto",
+    ties: str = "random",
+    seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, np.ndarray]:
     """Runs the network on B pairs of raw samples, x and y of shape (B, n) (validated by the caller).
 
     Args:
+        x, y: arrays or tensors of any real dtype (ranked exactly, in their own type).
         symmetries: average the network over the first 1, 2, 4 or 8 symmetries of the copula
             square (:data:`infonet.copula.SYMMETRIES`), all in the same forward pass.
         chunk_size: pairs per forward pass (default: sized to the device and ``symmetries``).
+        ties: "random" (seeded random order) or "average" (mid-ranks).
+        seed: seed of the tie-break (x's ties draw first, then y's).
     Returns:
         dict of numpy arrays: ``mi`` (B,), ``dv`` (B,), ``quantiles`` (B, 3) at (5 %, 50 %, 95 %).
     """
-    maps = symmetry_maps(symmetries)
     device = next(model.parameters()).device
-    x, y = torch.as_tensor(x, device=device), torch.as_tensor(y, device=device)  # ranked in their own precision
-    B, n = x.shape
-    chunk = chunk_size or max(1, pair_chunk(n, device) // len(maps))
-    mi, dv, qs = [], [], []
-    for start in range(0, B, chunk):
-        xb, yb = x[start : start + chunk], y[start : start + chunk]
-        a, b = symmetric_copies(rank_transform(xb).float(), rank_transform(yb).float(), len(maps))
-        with autocast_for(device, precision):
-            out = model(a, b)  # (k * P) copies, grouped by symmetry
-        dead = (is_constant(xb) | is_constant(yb)).unsqueeze(-1)
-        q = out.quantiles.float().unflatten(0, (len(maps), -1)).mean(0).masked_fill(dead, 0.0)
-        mi.append(q[:, 1])
-        dv.append(out.dv.float().unflatten(0, (len(maps), -1)).mean(0).masked_fill(dead[:, 0], 0.0))
-        qs.append(q)
-        if progress is not None:
-            progress(min(start + chunk, B), B)
-    cat = lambda ts: torch.cat(ts).cpu().numpy().astype(np.float64)  # noqa: E731
-    return {"mi": cat(mi), "dv": cat(dv), "quantiles": cat(qs)}
+    x, y = exact_tensor(x).to(device), exact_tensor(y).to(device)
+    gen = torch.Generator(device).manual_seed(seed)
+    u = rank_transform(x, ties=ties, seed=gen).float()  # (B, n)
+    v = rank_transform(y, ties=ties, seed=gen).float()
+    pairs = torch.arange(x.shape[0], device=device)
+    out = run_pairs(
+        model, u, v, pairs, pairs, symmetries=symmetries, chunk_size=chunk_size, precision=precision, progress=progress
+    )
+    dead = is_constant(x) | is_constant(y)  # (B,)
+    as_numpy = lambda t: t.cpu().numpy().astype(np.float64)  # noqa: E731
+    quantiles = out["quantiles"].masked_fill(dead.unsqueeze(-1), 0.0)
+    return {
+        "mi": as_numpy(quantiles[:, 1]),
+        "dv": as_numpy(out["dv"].masked_fill(dead, 0.0)),
+        "quantiles": as_numpy(quantiles),
+    }
 
 
 def _model(model: InfoNet | None, device) -> InfoNet:
     if model is None:
         return load_pretrained(device=device)
     if device is not None:
-        model = model.to(resolve_device(device))
+        model = model.to(usable_device(device))
     return model
 
 
@@ -100,6 +107,15 @@ def random_projections(dx: int, dy: int, num: int, seed: int) -> tuple[np.ndarra
     return theta / np.linalg.norm(theta, axis=0, keepdims=True), phi / np.linalg.norm(phi, axis=0, keepdims=True)
 
 
+def _check_options(symmetries: int, ties: str, chunk_size: int | None = None) -> None:
+    """Refuses a bad option before the model loads or any sample is ranked."""
+    symmetry_maps(symmetries)
+    if ties not in TIES:
+        raise ValueError(f"ties must be 'random' or 'average', got {ties!r}")
+    if chunk_size is not None and not (isinstance(chunk_size, int) and chunk_size >= 1):
+        raise ValueError(f"chunk_size must be a positive integer or None (sized to the device), got {chunk_size!r}")
+
+
 def estimate_mi(
     x,
     y,
@@ -109,30 +125,35 @@ def estimate_mi(
     num_projections: int = 256,
     seed: int = 0,
     symmetries: int = DEFAULT_SYMMETRIES,
+    ties: str = "random",
     return_interval: bool = False,
 ):
     """MI in nats between paired samples.
 
     Args:
-        x: (n,) or (n, dx) samples; y: (n,) or (n, dy), paired row by row.
+        x: (n,) or (n, dx) samples; y: (n,) or (n, dy), paired row by row. Any real dtype
+            (ranked exactly), NumPy arrays, lists or torch tensors (any device, with gradients).
         model: an InfoNet (default: the shipped weights, loaded once).
         device: where to run (default: CUDA when available).
         num_projections: for dx > 1 or dy > 1, the sliced MI (the mean MI over random 1-D
             projections of x and y) uses this many projection pairs, estimated in one pass.
-        seed: seed of the random projections.
+        seed: seed of the random projections and of the tie-break.
         symmetries: average over the first 1, 2, 4 or 8 symmetries of the copula square
             (default 1, one pass; more average the network over that many maps).
+        ties: "random" (default: tied values in a seeded random order, so discrete and rounded
+            data get the discrete MI) or "average" (mid-ranks, the behaviour before).
         return_interval: also return the 90 % interval (5 % and 95 % quantiles) of the
             network's quantile head (for one pair only).
     Returns:
         float, or (mi, low, high) with ``return_interval``.
     Raises:
-        ValueError: mismatched lengths, fewer than 8 samples, NaN/inf, wrong dimensions.
+        ValueError: mismatched lengths, fewer than 8 samples, NaN/inf, wrong dimensions, a
+            masked array with masked values, a bad option or a device this machine lacks.
     """
-    x, y = check_pair(x, y)
-    model = _model(model, device)
-    if x.shape[1] == 1 and y.shape[1] == 1:
-        out = predict(model, x.T, y.T, symmetries=symmetries)
+    x, y = check_pair(x, y, keep_dtype=True)
+    _check_options(symmetries, ties)
+    if x.shape[1] == 1 and y.shape[1] == 1:  # the 1-D networks: d_x = d_y = 1
+        out = predict(_model(model, device), x.T, y.T, symmetries=symmetries, ties=ties, seed=seed)
         if return_interval:
             q = out["quantiles"][0]
             return float(q[1]), float(q[0]), float(q[2])
@@ -142,7 +163,8 @@ def estimate_mi(
     if num_projections < 1:
         raise ValueError(f"num_projections must be >= 1, got {num_projections}")
     theta, phi = random_projections(x.shape[1], y.shape[1], num_projections, seed)
-    out = predict(model, (x @ theta).T, (y @ phi).T, symmetries=symmetries)  # (P, n) projected pairs
+    xs, ys = x.astype(np.float64) @ theta, y.astype(np.float64) @ phi  # (n, P) projections
+    out = predict(_model(model, device), xs.T, ys.T, symmetries=symmetries, ties=ties, seed=seed)
     return float(out["mi"].mean())
 
 
@@ -154,23 +176,39 @@ def estimate_mi_batch(
     device=None,
     chunk_size: int | None = None,
     symmetries: int = DEFAULT_SYMMETRIES,
+    ties: str = "random",
+    seed: int = 0,
     return_interval: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ):
     """MI of B independent 1-D pairs in batched passes.
 
     Args:
-        x, y: (B, n) arrays: row b of x is paired with row b of y.
+        x, y: (B, n) arrays (any real dtype, ranked exactly): row b of x is paired with row b of y.
         chunk_size: pairs per forward pass (default: sized to the device).
         symmetries: average over the first 1, 2, 4 or 8 symmetries of the copula square
             (default 1, one pass; more average the network over that many maps).
+        ties: "random" (default) or "average", as in :func:`estimate_mi`.
+        seed: seed of the tie-break.
         return_interval: also return the (B, 2) 5 % / 95 % quantiles.
         progress: optional callback ``progress(done, total)``.
     Returns:
         (B,) numpy array of MI in nats, or (mi, interval) with ``return_interval``.
+    Raises:
+        ValueError: as :func:`estimate_mi`, and for no pairs (B = 0) or a bad ``chunk_size``.
     """
-    x, y = check_batch(x, y)
-    out = predict(_model(model, device), x, y, symmetries=symmetries, chunk_size=chunk_size, progress=progress)
+    x, y = check_batch(x, y, keep_dtype=True)
+    _check_options(symmetries, ties, chunk_size)
+    out = predict(
+        _model(model, device),
+        x,
+        y,
+        symmetries=symmetries,
+        chunk_size=chunk_size,
+        ties=ties,
+        seed=seed,
+        progress=progress,
+    )
     if return_interval:
         return out["mi"], out["quantiles"][:, [0, 2]]
     return out["mi"]
@@ -179,7 +217,8 @@ def estimate_mi_batch(
 class InfoNetEstimator(MIEstimator):
     """The neural estimator behind the common interface (the model is loaded on first use).
 
-    ``symmetries`` (1, 2, 4 or 8) applies to every method; the default is one pass.
+    ``symmetries`` (1, 2, 4 or 8) and ``ties`` ("random" or "average") apply to every method;
+    the default is one pass with ties broken at random (seed 0).
     """
 
     name = "infonet"
@@ -187,11 +226,15 @@ class InfoNetEstimator(MIEstimator):
     batched = True
 
     def __init__(
-        self, model: InfoNet | None = None, device=None, weights: str | None = None, symmetries: int | None = None
+        self,
+        model: InfoNet | None = None,
+        device=None,
+        weights: str | None = None,
+        symmetries: int | None = None,
+        ties: str = "random",
     ):
-        if symmetries is not None:
-            symmetry_maps(symmetries)  # validates
-        self._model, self.device, self.weights, self.symmetries = model, device, weights, symmetries
+        _check_options(symmetries or DEFAULT_SYMMETRIES, ties)
+        self._model, self.device, self.weights, self.symmetries, self.ties = model, device, weights, symmetries, ties
 
     @property
     def model(self) -> InfoNet:
@@ -199,22 +242,24 @@ class InfoNetEstimator(MIEstimator):
             self._model = load_pretrained(self.weights, device=self.device)
         return self._model
 
+    @property
+    def _options(self) -> dict:
+        return {"model": self.model, "symmetries": self.symmetries or DEFAULT_SYMMETRIES, "ties": self.ties}
+
     def estimate(self, x, y) -> float:
-        return estimate_mi(x, y, model=self.model, symmetries=self.symmetries or DEFAULT_SYMMETRIES)
+        return estimate_mi(x, y, **self._options)
 
     def estimate_batch(self, x, y, progress=None) -> np.ndarray:
-        return estimate_mi_batch(
-            x, y, model=self.model, symmetries=self.symmetries or DEFAULT_SYMMETRIES, progress=progress
-        )
+        return estimate_mi_batch(x, y, progress=progress, **self._options)
 
     def estimate_interval_batch(self, x, y, progress=None) -> tuple[np.ndarray, np.ndarray]:
         """(B,) estimates and their (B, 2) 90 % intervals (the 5 % and 95 % quantiles)."""
-        sym = self.symmetries or DEFAULT_SYMMETRIES
-        return estimate_mi_batch(x, y, model=self.model, symmetries=sym, return_interval=True, progress=progress)
+        return estimate_mi_batch(x, y, return_interval=True, progress=progress, **self._options)
 
     def pairwise(self, series, progress=None) -> np.ndarray:
-        series = np.asarray(series, dtype=np.float64)
-        if series.ndim != 2:
-            raise ValueError(f"series must have shape (N, T), got {series.shape}")
-        check_batch(series, series)
-        return pairwise_mi(self.model, series, symmetries=self.symmetries or DEFAULT_SYMMETRIES, progress=progress)
+        """MI between every two rows of ``series`` (N, T), ranked once per series (any real dtype)."""
+        if len(np.shape(series)) != 2:
+            raise ValueError(f"series must have shape (N, T), got {np.shape(series)}")
+        series = exact_tensor(check_batch(series, series, keep_dtype=True)[0])
+        options = self._options
+        return pairwise_mi(options.pop("model"), series, progress=progress, **options)

@@ -17,70 +17,132 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["MIEstimator", "FunctionEstimator", "check_pair", "check_batch"]
+__all__ = [
+    "MIEstimator",
+    "FunctionEstimator",
+    "check_pair",
+    "check_batch",
+    "check_pair_shapes",
+    "check_batch_shapes",
+    "check_finite",
+    "as_real_array",
+]
 
 MIN_SAMPLES = 8
 
 
-def _as_float_array(a, name: str) -> np.ndarray:
+def as_real_array(a, name: str, keep_dtype: bool) -> np.ndarray:
+    """``a`` as a NumPy array of real numbers: float64, or with ``keep_dtype`` its own real dtype (exact ranks)."""
+    if hasattr(a, "detach") and hasattr(a, "dtype"):  # a torch tensor: off the graph and the device first
+        a = a.detach().cpu()
+        if a.is_floating_point() and a.element_size() < 4:  # bfloat16 / float16: NumPy has no bfloat16
+            a = a.float()
+        a = a.numpy()
+    if isinstance(a, np.ma.MaskedArray):
+        masked = int(np.ma.count_masked(a))
+        if masked:
+            raise ValueError(
+                f"{name} is a masked array with {masked} masked value(s); MI ignores no mask: drop those "
+                "samples from x and y (the same rows of both) or fill them, then pass plain arrays"
+            )
+        a = a.data
     try:
         arr = np.asarray(a)
-        if not np.iscomplexobj(arr):  # a cast of complex values would drop their imaginary part
-            return arr.astype(np.float64, copy=False)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{name} must be numeric, got {type(a).__name__}: {err}") from None
-    raise ValueError(
-        f"{name} is complex ({arr.dtype}); MI needs real samples: pass the real part, the magnitude, "
-        "or the real and imaginary parts as two dimensions"
-    )
+    if np.iscomplexobj(arr):  # a cast of complex values would drop their imaginary part
+        raise ValueError(
+            f"{name} is complex ({arr.dtype}); MI needs real samples: pass the real part, the magnitude, "
+            "or the real and imaginary parts as two dimensions"
+        )
+    if keep_dtype and arr.dtype.kind in "biuf":
+        return arr
+    try:
+        return arr.astype(np.float64, copy=False)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be numeric, got {type(a).__name__} of {arr.dtype}: {err}") from None
 
 
-def check_pair(x, y, *, min_samples: int = MIN_SAMPLES) -> tuple[np.ndarray, np.ndarray]:
-    """Validates one pair of sample sequences and returns them as float64 (n, d) arrays.
+def check_finite(a, name: str, rows: bool = False) -> None:
+    """Refuses NaN or infinity in a NumPy array or a torch tensor (any device, graph untouched).
 
+    Args:
+        rows: ``a`` is (B, n) pairs: the message names how many pairs and the first one.
+    Raises:
+        ValueError: naming how many values are bad (and where, with ``rows``).
+    """
+    if hasattr(a, "detach"):  # a torch tensor
+        bad = ~a.detach().isfinite() if a.is_floating_point() else None
+        bad = None if bad is None else bad.cpu().numpy()
+    else:
+        bad = ~np.isfinite(a) if a.dtype.kind == "f" else None
+    if bad is None or not bad.any():
+        return
+    where = ""
+    if rows:
+        hit = np.flatnonzero(bad.reshape(len(bad), -1).any(axis=1))
+        where = f" in {len(hit)} pair(s), first at pair {int(hit[0])}"
+    raise ValueError(f"{name} contains {int(bad.sum())} NaN or infinite value(s){where}")
+
+
+def check_pair_shapes(x_shape, y_shape, *, min_samples: int = MIN_SAMPLES) -> None:
+    """One pair: x (n,) or (n, dx) and y (n,) or (n, dy). Raises ValueError naming the problem."""
+    for name, shape in (("x", tuple(x_shape)), ("y", tuple(y_shape))):
+        if len(shape) not in (1, 2):
+            raise ValueError(f"{name} must have shape (n,) or (n, d); got shape {shape}")
+    if x_shape[0] != y_shape[0]:
+        raise ValueError(f"x and y must have the same number of samples; got {x_shape[0]} and {y_shape[0]}")
+    if x_shape[0] < min_samples:
+        raise ValueError(f"need at least {min_samples} samples to estimate MI; got {x_shape[0]}")
+    for name, shape in (("x", tuple(x_shape)), ("y", tuple(y_shape))):
+        if len(shape) == 2 and shape[1] == 0:
+            raise ValueError(f"{name} has zero dimensions (shape {shape})")
+
+
+def check_batch_shapes(x_shape, y_shape, *, min_samples: int = MIN_SAMPLES) -> None:
+    """B pairs: x and y both (B, n) with B >= 1. Raises ValueError naming the problem."""
+    x_shape, y_shape = tuple(x_shape), tuple(y_shape)
+    if len(x_shape) != 2 or len(y_shape) != 2:
+        raise ValueError(f"x and y must have shape (B, n); got {x_shape} and {y_shape}")
+    if x_shape != y_shape:
+        raise ValueError(f"x and y must have the same shape; got {x_shape} and {y_shape}")
+    if x_shape[0] == 0:
+        raise ValueError(f"x and y hold no pairs (B = 0, shape {x_shape})")
+    if x_shape[1] < min_samples:
+        raise ValueError(f"need at least {min_samples} samples per pair; got {x_shape[1]}")
+
+
+def check_pair(x, y, *, min_samples: int = MIN_SAMPLES, keep_dtype: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Validates one pair of sample sequences and returns them as (n, d) arrays.
+
+    Accepts anything array-like of real numbers: lists, NumPy arrays (a masked array only with
+    nothing masked), torch tensors on any device, with or without gradients, in any precision.
+
+    Args:
+        keep_dtype: return each in its own real dtype (bool, integers, floats), so that ranks
+            can be exact; default float64.
     Raises:
         ValueError: naming the problem, for wrong dimensions, mismatched lengths, fewer than
-            ``min_samples`` samples, or non-finite values.
+            ``min_samples`` samples, non-finite, complex, non-numeric or masked values.
     """
-    x, y = _as_float_array(x, "x"), _as_float_array(y, "y")
-    for name, a in (("x", x), ("y", y)):
-        if a.ndim not in (1, 2):
-            raise ValueError(f"{name} must have shape (n,) or (n, d); got shape {a.shape}")
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(f"x and y must have the same number of samples; got {x.shape[0]} and {y.shape[0]}")
+    x, y = as_real_array(x, "x", keep_dtype), as_real_array(y, "y", keep_dtype)
+    check_pair_shapes(x.shape, y.shape, min_samples=min_samples)
+    check_finite(x, "x")
+    check_finite(y, "y")
     n = x.shape[0]
-    if n < min_samples:
-        raise ValueError(f"need at least {min_samples} samples to estimate MI; got {n}")
-    for name, a in (("x", x), ("y", y)):
-        if a.ndim == 2 and a.shape[1] == 0:
-            raise ValueError(f"{name} has zero dimensions (shape {a.shape})")
-        bad = ~np.isfinite(a)
-        if bad.any():
-            raise ValueError(f"{name} contains {int(bad.sum())} NaN or infinite value(s)")
     return x.reshape(n, -1), y.reshape(n, -1)
 
 
-def check_batch(x, y, *, min_samples: int = MIN_SAMPLES) -> tuple[np.ndarray, np.ndarray]:
-    """Validates a batch of 1-D pairs, x and y of shape (B, n); returns float64 arrays.
+def check_batch(x, y, *, min_samples: int = MIN_SAMPLES, keep_dtype: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Validates a batch of 1-D pairs, x and y of shape (B, n); returns arrays (float64 unless ``keep_dtype``).
 
     Raises:
-        ValueError: naming the problem (shape, length, too few samples, NaN/inf).
+        ValueError: naming the problem (shape, no pairs, too few samples, NaN/inf, ...).
     """
-    x, y = _as_float_array(x, "x"), _as_float_array(y, "y")
-    if x.ndim != 2 or y.ndim != 2:
-        raise ValueError(f"x and y must have shape (B, n); got {x.shape} and {y.shape}")
-    if x.shape != y.shape:
-        raise ValueError(f"x and y must have the same shape; got {x.shape} and {y.shape}")
-    if x.shape[1] < min_samples:
-        raise ValueError(f"need at least {min_samples} samples per pair; got {x.shape[1]}")
-    for name, a in (("x", x), ("y", y)):
-        bad = ~np.isfinite(a)
-        if bad.any():
-            rows = np.flatnonzero(bad.any(axis=1))
-            raise ValueError(
-                f"{name} contains {int(bad.sum())} NaN or infinite value(s) in {len(rows)} pair(s), "
-                f"first at pair {int(rows[0])}"
-            )
+    x, y = as_real_array(x, "x", keep_dtype), as_real_array(y, "y", keep_dtype)
+    check_batch_shapes(x.shape, y.shape, min_samples=min_samples)
+    check_finite(x, "x", rows=True)
+    check_finite(y, "y", rows=True)
     return x, y
 
 

@@ -1,13 +1,16 @@
-"""All-pairs MI between N series with one trained InfoNet: the fast path of video segmentation.
+"""The network over many pairs, the one chunk loop of every entry point, and all-pairs MI.
 
-Shapes: N series, T samples, P pairs in one chunk.
+Shapes: N series, T samples, P pairs, k symmetries, c pairs in one chunk.
 
-The rank transform is computed once per series (N of them, in the input's own precision), not
-once per pair (N(N-1)/2). Pairs then run in fixed-size chunks built by indexing on the device:
-each pair's two rank rows are splatted onto the copula grid and read by the network, so memory
-is bounded by the chunk size and nothing returns to the host inside the loop. Averaging over
-the copula square's symmetries (see :mod:`infonet.copula`) reuses the same ranks: a swap
-exchanges the two series, a reversal reads 1 - u.
+:func:`symmetric_pass` runs the network on c pairs under the first k symmetries of the copula
+square (see :mod:`infonet.copula`) in one batched pass and averages them; the differentiable MI
+calls it as it is. :func:`run_pairs` is the loop around it that ``estimate_mi``,
+``estimate_mi_batch`` and :func:`pairwise_mi` share: pair p reads row ``rows[p]`` of u and row
+``cols[p]`` of v, in chunks built by indexing on the device, so memory is bounded by the chunk
+size and nothing returns to the host inside the loop.
+
+All-pairs MI ranks each series once (N of them), not once per pair (N(N-1)/2): u = v = the
+ranks, and the pairs are the upper triangle.
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .copula import is_constant, rank_transform, symmetry_maps
-from .model import InfoNet
+from .copula import exact_tensor, is_constant, rank_transform, symmetric_copies, symmetry_maps
+from .model import QUANTILES, InfoNet
 
-__all__ = ["pairwise_mi", "pair_chunk", "autocast_for"]
+__all__ = ["pairwise_mi", "run_pairs", "symmetric_pass", "pair_chunk", "autocast_for"]
 
 
 def autocast_for(device: torch.device, precision: str = "auto"):
@@ -48,6 +51,65 @@ def pair_chunk(n: int, device: torch.device) -> int:
     return max(1, min(CPU_CHUNK_PAIRS, CPU_CHUNK_SAMPLES // max(n, 1)))
 
 
+def symmetric_pass(model: InfoNet, u: torch.Tensor, v: torch.Tensor, symmetries: int = 1):
+    """The network on copula samples u, v (c, n) averaged over the first k symmetries: (mi, dv, quantiles).
+
+    Returns (c,), (c,) and (c, Q) float32 tensors, and the raw output of the pass (k * c pairs,
+    map-major). Gradients flow when enabled.
+    """
+    k = len(symmetry_maps(symmetries))
+    out = model(*symmetric_copies(u, v, k))
+    mean = lambda t: t.float().unflatten(0, (k, -1)).mean(0)  # noqa: E731
+    return mean(out.mi), mean(out.dv), mean(out.quantiles), out
+
+
+@torch.no_grad()
+def run_pairs(
+    model: InfoNet,
+    u: torch.Tensor,
+    v: torch.Tensor,
+    rows: torch.Tensor,
+    cols: torch.Tensor,
+    *,
+    symmetries: int = 1,
+    chunk_size: int | None = None,
+    precision: str = "auto",
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, torch.Tensor]:
+    """The network on P pairs (u[rows[p]], v[cols[p]]) of copula samples u, v (N, T), in chunks.
+
+    Args:
+        rows, cols: (P,) long indices on u's device.
+        chunk_size: pairs per forward pass (default: sized to the device and ``symmetries``).
+    Returns:
+        dict of float32 tensors on the device: ``mi`` (P,), ``dv`` (P,), ``quantiles`` (P, Q).
+    Raises:
+        ValueError: a chunk size that is not a positive integer, bad symmetries or precision.
+    """
+    maps = symmetry_maps(symmetries)
+    if chunk_size is not None and not (isinstance(chunk_size, int) and chunk_size >= 1):
+        raise ValueError(f"chunk_size must be a positive integer or None (sized to the device), got {chunk_size!r}")
+    device = u.device
+    total, T = rows.numel(), u.shape[-1]
+    chunk = chunk_size or max(1, pair_chunk(T, device) // len(maps))
+    autocast_for(device, precision)  # refuses a bad precision before any work
+    mi, dv, qs = (
+        [torch.zeros(0, device=device)],
+        [torch.zeros(0, device=device)],
+        [torch.zeros(0, len(QUANTILES), device=device)],
+    )
+    for start in range(0, total, chunk):
+        i, j = rows[start : start + chunk], cols[start : start + chunk]
+        with autocast_for(device, precision):
+            m, d, q, _ = symmetric_pass(model, u[i], v[j], len(maps))
+        mi.append(m)
+        dv.append(d)
+        qs.append(q)
+        if progress is not None:
+            progress(min(start + chunk, total), total)
+    return {"mi": torch.cat(mi), "dv": torch.cat(dv), "quantiles": torch.cat(qs)}
+
+
 @torch.no_grad()
 def pairwise_mi(
     model: InfoNet,
@@ -56,46 +118,40 @@ def pairwise_mi(
     symmetries: int = 1,
     chunk_size: int | None = None,
     precision: str = "auto",
+    ties: str = "random",
+    seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """MI between every two rows of ``series``.
 
     Args:
         model: a trained InfoNet (its device is used).
-        series: (N, T) array or tensor of finite values, validated by the caller.
+        series: (N, T) array or tensor of finite real values, validated by the caller.
         symmetries: average over the first 1, 2, 4 or 8 symmetries of the copula square
             (k times the compute; 2 makes the estimate exactly symmetric in the two series).
         chunk_size: pairs per forward pass (default: sized to the device and ``symmetries``).
         precision: "auto" (bf16 on CUDA, fp32 on CPU), "bf16" or "fp32".
+        ties: "random" (ties broken in a seeded random order, each series its own) or "average"
+            (mid-ranks); see :func:`infonet.copula.rank_transform`.
+        seed: seed of the tie-break.
         progress: optional callback ``progress(done_pairs, total_pairs)``.
     Returns:
         (N, N) symmetric float64 numpy array, 0 on the diagonal and for constant series.
     """
-    maps = symmetry_maps(symmetries)
     device = next(model.parameters()).device
-    s = torch.as_tensor(series, device=device)
+    s = exact_tensor(series).to(device)
     if s.ndim != 2:
         raise ValueError(f"series must have shape (N, T), got {tuple(s.shape)}")
-    N, T = s.shape
+    N = s.shape[0]
+    gen = torch.Generator(device).manual_seed(seed)
+    u = rank_transform(s, ties=ties, seed=gen).float()  # (N, T), once per series, exact
     rows, cols = torch.triu_indices(N, N, offset=1, device=device)
-    total = rows.numel()
-    chunk = chunk_size or max(1, pair_chunk(T, device) // len(maps))
-    u = rank_transform(s).float()  # (N, T), once per series, ranked in the input's precision
-    ranks = {False: u, True: 1 - u}
-    mi = torch.zeros(total, device=device)
-    for start in range(0, total, chunk):
-        i, j = rows[start : start + chunk], cols[start : start + chunk]
-        sides = [((j, i) if swap else (i, j), (flip_a, flip_b)) for swap, flip_a, flip_b in maps]
-        ua = torch.cat([ranks[fa][a] for (a, _), (fa, _) in sides])  # (k * P, T)
-        ub = torch.cat([ranks[fb][b] for (_, b), (_, fb) in sides])
-        with autocast_for(device, precision):
-            out = model(ua, ub).mi.float()
-        mi[start : start + chunk] = out.unflatten(0, (len(maps), -1)).mean(0)
-        if progress is not None:
-            progress(min(start + chunk, total), total)
+    out = run_pairs(
+        model, u, u, rows, cols, symmetries=symmetries, chunk_size=chunk_size, precision=precision, progress=progress
+    )
     dead = is_constant(s)
-    mi = mi.masked_fill(dead[rows] | dead[cols], 0.0)
-    out = torch.zeros(N, N, device=device)
-    out[rows, cols] = mi
-    out[cols, rows] = mi
-    return out.cpu().numpy().astype(np.float64)
+    mi = out["mi"].masked_fill(dead[rows] | dead[cols], 0.0)
+    matrix = torch.zeros(N, N, device=device)
+    matrix[rows, cols] = mi
+    matrix[cols, rows] = mi
+    return matrix.cpu().numpy().astype(np.float64)
