@@ -50,7 +50,7 @@ from .model import QUANTILES, InfoNet, InfoNetConfig, SizeRouted, refine_grid
 from .pairwise import autocast_for
 from .prior import MixtureBank, PriorConfig, sample_prior_batch
 
-__all__ = ["TrainConfig", "ValidationConfig", "train", "pinball_loss", "validate"]
+__all__ = ["TrainConfig", "ValidationConfig", "RunFolderInUse", "train", "pinball_loss", "validate"]
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +138,7 @@ class TrainConfig:
             "val_every": self.val_every >= 1,
             "ckpt_every": self.ckpt_every >= 1,
             "max_minutes": self.max_minutes >= 0,
+            "seed": self.seed >= 0,
             "init_refine": self.init_refine >= 1 and (self.init_refine == 1 or bool(self.init_from)),
         }
         bad = [k for k, ok in checks.items() if not ok]
@@ -299,12 +300,16 @@ class CsvLog:
 # ----------------------------------------------------------------------------- the run folder
 
 
+class RunFolderInUse(RuntimeError, ValueError):
+    """Another trainer holds the run folder. A ValueError too, so a command line reports it in one line."""
+
+
 @contextmanager
 def locked_run_folder(out: Path):
     """Holds an exclusive lock on ``out`` for the duration (released by the OS if the process dies).
 
     Raises:
-        RuntimeError: another trainer holds the folder (its pid is named).
+        RunFolderInUse: another trainer holds the folder (its pid is named); a RuntimeError and a ValueError.
     """
     out.mkdir(parents=True, exist_ok=True)
     lock_path = out / ".lock"
@@ -314,7 +319,7 @@ def locked_run_folder(out: Path):
     except BlockingIOError:
         other = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
         os.close(fd)
-        raise RuntimeError(
+        raise RunFolderInUse(
             f"{out} is in use by another training process (pid {other}); choose another --out-dir"
         ) from None
     os.ftruncate(fd, 0)
@@ -522,17 +527,18 @@ def _should_stop(cfg: TrainConfig, t0: float, world: int, device: torch.device) 
 def _loop(state: RunState, rank: int, world: int, device: torch.device, out: Path) -> None:
     cfg = state.cfg
     val = csv_log = bar = None
-    if rank == 0:
-        save_options(cfg, out / "options.json")
-        csv_log = CsvLog(out / "log.csv", log_fields(cfg.val), resume_step=state.step if cfg.resume else None)
-        val = ValidationSet.build(cfg.val, out / "val_set.npz")
-        if cfg.progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=cfg.steps, initial=state.step, desc="train", dynamic_ncols=True)
-    log.info("model: %d parameters; %d process(es) on %s", state.model.num_params(), world, device)
-    t0 = time.time()
+    first_step = state.step
     try:
+        if rank == 0:
+            save_options(cfg, out / "options.json")
+            csv_log = CsvLog(out / "log.csv", log_fields(cfg.val), resume_step=state.step if cfg.resume else None)
+            val = ValidationSet.build(cfg.val, out / "val_set.npz")  # minutes the first time: interruptible
+            if cfg.progress:
+                from tqdm.auto import tqdm
+
+                bar = tqdm(total=cfg.steps, initial=state.step, desc="train", dynamic_ncols=True)
+        log.info("model: %d parameters; %d process(es) on %s", state.model.num_params(), world, device)
+        t0 = time.time()
         while state.step < cfg.steps:
             row = _train_step(state, rank, device)
             if rank == 0:
@@ -549,6 +555,9 @@ def _loop(state: RunState, rank: int, world: int, device: torch.device, out: Pat
                 log.info("max_minutes reached at step %d", state.step)
                 break
     except (KeyboardInterrupt, Terminated) as err:
+        if state.step == first_step:  # nothing trained yet: no checkpoint, so a fresh run can start again
+            log.warning("interrupted before the first step (%s): nothing to save", type(err).__name__)
+            raise KeyboardInterrupt from None
         log.warning("interrupted at step %d (%s): saving a checkpoint", state.step, type(err).__name__)
         if rank == 0:
             _save_last(state, out / "last.pt")
@@ -566,15 +575,20 @@ def train(cfg: TrainConfig) -> Path:
     Raises:
         ValueError: options that contradict the run folder (an existing run without ``resume``,
             changed options on resume).
-        RuntimeError: another trainer holds the run folder.
+        RunFolderInUse: another trainer holds the run folder (a RuntimeError and a ValueError).
+        KeyboardInterrupt: Ctrl-C or SIGTERM (after saving a checkpoint if a step was taken).
     """
     rank, world, device = _setup_distributed(cfg)
     out = Path(cfg.out_dir)
     lock = locked_run_folder(out) if rank == 0 else _nothing()
-    with lock, sigterm_raises():
-        ckpt = _load_resume(cfg, out / "last.pt") if rank == 0 or cfg.resume else None
-        state = _build_run(cfg, ckpt, world, device)
-        _loop(state, rank, world, device, out)
+    try:
+        with lock, sigterm_raises():
+            ckpt = _load_resume(cfg, out / "last.pt") if rank == 0 or cfg.resume else None
+            state = _build_run(cfg, ckpt, world, device)
+            _loop(state, rank, world, device, out)
+    except Terminated:  # while loading or building (the mixture bank): nothing trained, nothing to save
+        log.warning("interrupted by SIGTERM before training began")
+        raise KeyboardInterrupt from None
     if world > 1:
         dist.barrier()
         dist.destroy_process_group()

@@ -111,6 +111,8 @@ def test_invalid_options_are_named():
         TrainConfig(init_refine=2)
     with pytest.raises(ValueError, match="batch_size"):
         TrainConfig(batch_size=0)
+    with pytest.raises(ValueError, match="seed=-1"):  # torch's own message named no option
+        TrainConfig(seed=-1)
 
 
 def test_two_process_ddp_on_gloo(tmp_path, val_cache):
@@ -272,3 +274,31 @@ def test_init_from_routed_weights_refines_the_expert_of_the_training_range(tmp_p
     assert (model.cfg.dim, model.cfg.grid_size, model.cfg.patch_size) == (16, 32, 8)  # the long one, refined
     train(tiny_config(out, steps=4, resume=True, **options))
     assert load_checkpoint(out / "last.pt")["step"] == 4
+
+
+def test_sigterm_while_the_validation_set_is_built_is_one_line_and_saves_nothing(tmp_path, monkeypatch):
+    """SIGTERM before the first step (the validation set takes minutes the first time): 'interrupted',
+    no traceback (scripts/train.py reports KeyboardInterrupt in one line) and no last.pt, so a fresh run can start."""
+    import signal
+
+    def terminated(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise AssertionError("SIGTERM did not interrupt the build")  # not reached: the handler raises first
+
+    monkeypatch.setattr(train_module.ValidationSet, "build", terminated)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_config(tmp_path / "run"))
+    assert not (tmp_path / "run" / "last.pt").exists()
+
+
+def test_train_script_errors_are_one_line(tmp_path, val_cache):
+    """--seed -1 names the option; a locked run folder is one line, not a RuntimeError traceback."""
+    script = [sys.executable, str(ROOT / "scripts" / "train.py")]
+    bad = subprocess.run([*script, "--seed", "-1", "--out-dir", str(tmp_path / "x")], capture_output=True, text=True)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr, bad.stderr
+    assert "seed" in bad.stderr.splitlines()[-1] and "-1" in bad.stderr.splitlines()[-1], bad.stderr
+    out = prepared(tmp_path, val_cache, "held")
+    with train_module.locked_run_folder(out):
+        held = subprocess.run([*script, "--out-dir", str(out), "--device", "cpu"], capture_output=True, text=True)
+    assert held.returncode == 2 and "Traceback" not in held.stderr, held.stderr
+    assert f"error: {out} is in use by another training process (pid {os.getpid()})" in held.stderr
