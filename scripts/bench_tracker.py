@@ -5,7 +5,7 @@
 --data is one PointOdyssey-layout sequence folder or a folder of them, e.g. synthetic sequences
 from scripts/make_sequence.py, whose tracks are exact. The tracker starts from the true
 first-frame positions of the points the ground truth sees in every frame and follows them with
-each optical flow of datasets.track_points; datasets.tracking_errors scores the result. Writes
+each optical flow of segmentation.track_points; segmentation.tracking_errors scores the result. Writes
 summary.csv and options.json to --out and prints the table.
 """
 
@@ -18,8 +18,8 @@ import numpy as np
 
 from benchmarks import write_csv
 from infonet.cli import parse_options, run_cli, save_options
-from segmentation._imports import require_toolkit_datasets
-from segmentation.benchmark import find_sequences
+from segmentation import FLOWS, track_points, tracking_errors
+from segmentation._imports import datasets
 
 
 @dataclass
@@ -31,12 +31,11 @@ class BenchTrackerOptions:
 
 
 def main(opts: BenchTrackerOptions) -> None:
-    datasets = require_toolkit_datasets()
     flows = [f.strip() for f in opts.flows.split(",") if f.strip()]
-    unknown = [f for f in flows if f not in datasets.FLOWS]
+    unknown = [f for f in flows if f not in FLOWS]
     if unknown or not flows:
-        raise ValueError(f"unknown flow(s) {unknown or flows}; choose from {', '.join(datasets.FLOWS)}")
-    sequences = find_sequences(Path(opts.data) if opts.data else datasets.SAMPLE_SEQUENCE)
+        raise ValueError(f"unknown flow(s) {unknown or flows}; choose from {', '.join(FLOWS)}")
+    sequences = datasets.find_sequences(Path(opts.data) if opts.data else datasets.SAMPLE_SEQUENCE)
     rows = []
     for path in sequences:
         seq = datasets.load_pointodyssey(path, visible_only=True)
@@ -44,9 +43,9 @@ def main(opts: BenchTrackerOptions) -> None:
         truth = seq.tracks.tracks
         for flow in flows:
             start = time.perf_counter()
-            tracked = datasets.track_points(frames, points=truth[0], flow=flow, fb_threshold=opts.fb_threshold)
+            tracked = track_points(frames, points=truth[0], flow=flow, fb_threshold=opts.fb_threshold)
             seconds = time.perf_counter() - start
-            scores = datasets.tracking_errors(tracked, truth)
+            scores = tracking_errors(tracked, truth)
             rows.append(
                 {"sequence": path.name, "flow": flow, "points": truth.shape[1], "frames": len(frames)}
                 | {k: round(v, 4) for k, v in scores.items()}

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 
 from infonet.cli import check_out_dir, parse_options, run_cli, save_options
-from segmentation._imports import require_toolkit_datasets
+from segmentation._imports import datasets
 
 
 @dataclass
@@ -35,7 +35,7 @@ def main(opts: MakeSequenceOptions) -> None:
     if not opts.out:
         raise ValueError("--out is required")
     check_out_dir(opts.out, overwrite=opts.overwrite)  # names --overwrite, not the library's overwrite=True
-    out = require_toolkit_datasets().generate_sequence(
+    out = datasets.generate_sequence(
         opts.out,
         seed=opts.seed,
         num_frames=opts.frames,

@@ -299,6 +299,7 @@ def object_masks(
         raise ValueError(f"motion has {len(motion)} frames, the tracks {T}")
     out = np.zeros((T, H, W), np.int16)
     objects = [int(k) for k in objects]
+    cv2.setRNGSeed(0)  # GrabCut's k-means draws from OpenCV's RNG: the same input gives the same masks
     role = np.where(np.isin(labels, objects), 1, np.where(labels >= 0, 0, -1))
     for t in range(T):
         small = _shrink(frames[t], opts.work_side)

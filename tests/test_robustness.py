@@ -23,7 +23,7 @@ import torch
 import datasets
 import infonet
 import segmentation
-import segmentation.benchmark
+import segmentation.pipeline
 from datasets import DataError, generate_sequence
 from infonet import get_estimator
 from infonet.checkpoint import DEFAULT_WEIGHTS, load_pretrained, save_checkpoint
@@ -275,10 +275,11 @@ def no_expensive_work(monkeypatch):
     for module, name in [
         (datasets, "load_pointodyssey"),
         (datasets, "read_video"),
-        (datasets, "track_points"),
+        (segmentation.pipeline, "track_frames"),
         (datasets, "load_tracks"),
         (segmentation, "discover"),
-        (segmentation.benchmark, "evaluate_tracks"),
+        (segmentation.pipeline, "discover"),
+        (segmentation, "discover_video"),
         (infonet, "get_estimator"),
     ]:
         monkeypatch.setattr(module, name, boom)
@@ -293,14 +294,16 @@ DISCOVER_BAD = {
     "nan threshold": (["--threshold", "nan"], "--threshold"),
     "negative fps": (["--fps", "-5"], "--fps"),
     "zero fps": (["--fps", "0"], "--fps"),
-    "zero max side": (["--max-side", "0"], "--max-side"),
-    "negative max side": (["--max-side", "-3"], "--max-side"),
+    "zero track side": (["--track-side", "0"], "--track-side"),
+    "negative track side": (["--track-side", "-3"], "--track-side"),
+    "negative seed": (["--seed", "-1"], "--seed"),
+    "min overlap below 8": (["--min-overlap", "3"], "--min-overlap"),
     "huge num points": (["--num-points", "100000000"], "--num-points"),
     "zero num points": (["--num-points", "0"], "--num-points"),
     "huge max tracks": (["--max-tracks", "100000000"], "--max-tracks"),
     "one frame": (["--max-frames", "1"], "--max-frames"),
     "zero min size": (["--min-size", "0"], "--min-size"),
-    "min share above one": (["--min-share", "1.5"], "--min-share"),
+    "motion weight above one": (["--mask.motion-weight", "1.5"], "--mask.motion-weight"),
 }
 
 

@@ -6,14 +6,18 @@ import importlib.util
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 from datasets import SAMPLE_SEQUENCE, generate_sequence, load_pointodyssey, write_video
+from segmentation import load_result
 
 ROOT = Path(__file__).resolve().parents[1]
 SUMMARY_COLUMNS = ["sequence", "estimator", "n_tracks", "best_f", "ap", "objects_extracted", "seconds"]
@@ -82,6 +86,13 @@ def test_pr_curves_end_to_end(data_root, tmp_path):
     for name in ("pr_seq_a.png", "pr_seq_b.png", "sweep_seq_a_pearson.csv", "options.json"):
         assert (out / name).is_file(), name
     assert json.loads((out / "options.json").read_text())["estimators"] == "pearson,gaussian"
+    with open(out / "sweep_seq_a_pearson.csv") as f:
+        sweep = list(csv.DictReader(f))
+    thresholds = [float(r["threshold"]) for r in sweep]
+    assert thresholds == sorted(thresholds, reverse=True) and len(thresholds) <= 49  # 48 and the automatic one
+    best = max(float(r["f"]) for r in sweep)
+    assert float(rows[0]["best_f"]) == pytest.approx(best, abs=1e-4)
+    assert best >= float(rows[0]["auto_f"]) - 1e-4
 
 
 def test_pr_curves_sweeps_clip_lengths(data_root, tmp_path):
@@ -106,13 +117,21 @@ def test_discover_on_pointodyssey_folder(data_root, tmp_path):
         "discover.py", "--video", data_root / "seq_a", "--estimator", "pearson", "--max-tracks", 90, "--out", out
     )
     assert proc.returncode == 0, proc.stderr
-    assert "object(s)" in proc.stdout
-    result = np.load(out / "result.npz")
-    T, N, _ = result["tracks"].shape
-    assert T == 16 and N <= 90
-    assert result["labels"].shape == (N,) and result["mi"].shape == (N, N)
-    for name in ("overlay.mp4", "first_frame.png", "mi_matrix.png", "options.json"):
-        assert (out / name).stat().st_size > 0, name
+    result = load_result(out / "result.npz")
+    T, M, _ = result.tracks.shape
+    assert T == 16 and M <= 90 and len(result.grouped) == M  # given tracks: every one grouped
+    assert f"{len(result.objects)} object(s)" in proc.stdout and "tracks against the ground truth" in proc.stdout
+    # the file holds what the run printed and what the pictures show
+    assert result.mi.shape == (M, M) and np.allclose(result.mi, result.mi.T)
+    assert set(np.unique(result.labels)) <= {-1, 0, *result.objects}
+    assert result.masks.shape == (16, 96, 128) and set(np.unique(result.masks)) <= {0, *result.objects}
+    truth = np.load(data_root / "seq_a" / "info.npz")["track_object_ids"][result.source_index]
+    known = result.truth_ids >= 0  # the mask vote of the loader; -1 where a track had none
+    assert known.mean() > 0.9 and (result.truth_ids[known] == truth[known]).all()
+    assert json.loads((out / "options.json").read_text())["pipeline"]["max_tracks"] == 90
+    assert cv2.imread(str(out / "first_frame.png")).shape == (96, 128, 3)
+    assert cv2.VideoCapture(str(out / "overlay.mp4")).get(cv2.CAP_PROP_FRAME_COUNT) == 16
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no lock, no temporary file left
 
 
 def test_discover_tracks_a_video_and_reads_a_track_file(data_root, tmp_path):
@@ -121,19 +140,52 @@ def test_discover_tracks_a_video_and_reads_a_track_file(data_root, tmp_path):
     video = write_video(frames, tmp_path / "clip.mp4")
     proc = run("discover.py", "--video", video, "--estimator", "pearson", "--num-points", 60, "--out", tmp_path / "a")
     assert proc.returncode == 0, proc.stderr
-    assert np.load(tmp_path / "a" / "result.npz")["tracks"].shape[0] == 16
+    tracked = load_result(tmp_path / "a" / "result.npz")
+    assert tracked.tracks.shape[0] == 16 and tracked.foreground.startswith("motion (auto")
     proc = run("discover.py", "--video", video, "--estimator", "pearson", "--flow", "dis", "--out", tmp_path / "c")
     assert proc.returncode == 0, proc.stderr
-    assert_clean_error(
-        run("discover.py", "--video", video, "--flow", "magic", "--out", tmp_path / "d"), "unknown optical flow"
-    )
+    assert_clean_error(run("discover.py", "--video", video, "--flow", "magic", "--out", tmp_path / "d"), "--flow")
     track_file = tmp_path / "tracks.npy"
     np.save(track_file, seq.tracks.tracks)
     proc = run(
         "discover.py", "--video", video, "--tracks", track_file, "--estimator", "pearson", "--out", tmp_path / "b"
     )
     assert proc.returncode == 0, proc.stderr
-    assert np.load(tmp_path / "b" / "result.npz")["tracks"].shape[1] == min(seq.tracks.num_tracks, 400)
+    given = load_result(tmp_path / "b" / "result.npz")
+    assert given.tracks.shape[1] == min(seq.tracks.num_tracks, 300)
+    # a user's track file gets the motion foreground too, and the run says so (issue 23: it was silently off)
+    assert given.foreground.startswith("motion") and given.moving is not None and "foreground: motion" in proc.stdout
+
+
+def test_discover_refuses_a_second_run_into_a_locked_folder(data_root, tmp_path):
+    from infonet.cli import locked_out_dir
+
+    out = tmp_path / "busy"
+    with locked_out_dir(out):
+        proc = run_here("discover.py", "--video", data_root / "seq_a", "--estimator", "pearson", "--out", out)
+    assert_clean_error(proc, "in use by another run")
+    assert not out.exists()  # the lock's folder goes with the lock
+
+
+def test_sigterm_leaves_complete_files_only(data_root, tmp_path):
+    out = tmp_path / "killed"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    args = ["--video", SAMPLE_SEQUENCE, "--estimator", "pearson", "--out", out]
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "discover.py"), *map(str, args)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not (out / "options.json").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # the run writes options.json first, then the pictures and result.npz
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    if proc.returncode == 0:
+        pytest.skip("the run finished before the signal")
+    assert proc.returncode == 143 and "terminated (SIGTERM)" in stderr and "Traceback" not in stderr, stderr
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
+    if (out / "result.npz").exists():
+        load_result(out / "result.npz")  # complete, or absent
 
 
 @pytest.mark.skipif(not (SAMPLE_SEQUENCE / "anno.npz").is_file(), reason="bundled sample not present")

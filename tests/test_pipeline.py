@@ -1,0 +1,146 @@
+"""The video pipeline end to end on the bundled sample (known answer), regrouping, and result.npz."""
+
+import numpy as np
+import pytest
+
+import datasets
+import segmentation
+from datasets.pointodyssey import read_mask
+
+pytestmark = pytest.mark.skipif(not (datasets.SAMPLE_SEQUENCE / "anno.npz").is_file(), reason="no bundled sample")
+
+
+@pytest.fixture(scope="module")
+def sample():
+    inp = datasets.load_input(datasets.SAMPLE_SEQUENCE, max_tracks=300)
+    inp.frames = np.stack(list(inp.frames))
+    return inp
+
+
+@pytest.fixture(scope="module")
+def run(sample):
+    return segmentation.discover_video(sample, "pearson")
+
+
+def truth_masks(sample) -> np.ndarray:
+    """(T, H, W) the sample's ground-truth palette indices: 0 background, k asset k - 1."""
+    files = sorted((datasets.SAMPLE_SEQUENCE / "masks").glob("mask_*.png"))[: sample.num_frames]
+    return np.stack([read_mask(f) for f in files]).astype(np.int16)
+
+
+def test_the_sample_objects_are_recovered(sample, run):
+    """The sample holds three moving objects on a background (info.npz): each is found once."""
+    ids = np.load(datasets.SAMPLE_SEQUENCE / "info.npz")["track_object_ids"]
+    planted = sorted(set(ids.tolist()) - {0})
+    assert run.foreground.startswith("groups (auto")  # a PointOdyssey sequence's own tracks
+    assert len(run.objects) == len(planted) and run.objects == list(range(1, len(planted) + 1))
+    scores = segmentation.score_video(run, truth_masks(sample))
+    matched = {o: p for _, o, p, r in scores.tracks.pairs if min(p, r) > 0.9}  # ground-truth id -> precision
+    assert sorted(matched) == [0, *planted]  # every object and the background, one group each
+    assert scores.tracks.objects_extracted == len(planted)
+    # the masks cover the objects where the ground truth has them
+    assert scores.masks.j > 0.6, scores.masks
+    # labels follow the convention: the background is 0 and never counted as an object
+    g = run.grouped
+    background = run.labels[g][run.truth_ids[g] == 0]
+    assert np.mean(background == segmentation.BACKGROUND) > 0.9
+    assert set(np.unique(run.masks)) == {0, *run.objects}
+    sizes = [int((run.labels == k).sum()) for k in run.objects]
+    assert sizes == sorted(sizes, reverse=True)  # objects numbered by size
+    assert f"{len(planted)} object(s)" in run.summary()
+
+
+def test_motion_foreground_on_given_tracks(sample):
+    """Given tracks get the motion foreground too (it needs tracks, and frames for the dense part)."""
+    options = segmentation.VideoOptions(foreground="motion", masks=False)
+    run = segmentation.discover_video(sample, "pearson", options)
+    assert run.moving is not None and run.saliency.shape == (run.tracks.shape[1],)
+    assert run.moving.any() and run.foreground == "motion (as asked)"
+    # on this sample the motion score tells objects from background poorly (the camera zooms and
+    # pans over a flat scene), which is why "auto" groups a PointOdyssey sequence by MI alone
+    assert len(run.objects) >= 2 and segmentation.score_video(run).tracks.f > 0.8
+
+
+def test_regroup_needs_no_tracking_and_no_mi(sample, run, monkeypatch):
+    def no_work(*args, **kwargs):
+        raise AssertionError("regrouping must not track or estimate MI")
+
+    for name in ("track_mi", "discover", "track_frames"):
+        monkeypatch.setattr(segmentation.pipeline, name, no_work, raising=False)
+    same = segmentation.regroup(run, sample.frames)
+    np.testing.assert_array_equal(same.labels, run.labels)
+    np.testing.assert_array_equal(same.masks, run.masks)
+    assert same.mi is run.mi and same.threshold == run.threshold
+    above = segmentation.regroup(run, sample.frames, threshold=1e9)  # above every MI: no object at all
+    assert above.objects == [] and (above.groups == -1).all() and not above.masks.any()
+    assert "0 object(s)" in above.summary() and "MI >= 1e+09 nats" in above.summary()
+    loose = segmentation.regroup(run, None, min_size=1000)  # without frames: labels, no masks
+    assert loose.masks is None and loose.objects == []
+
+
+def test_result_file_round_trip(run, tmp_path):
+    path = segmentation.save_result(run, tmp_path / "result.npz")
+    back = segmentation.load_result(path)
+    for name in ("tracks", "visibility", "grouped", "groups", "labels", "masks", "truth_ids", "source_index"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(run, name), err_msg=name)
+    np.testing.assert_allclose(back.mi, run.mi, rtol=1e-6, atol=1e-6)
+    assert back.options == run.options and back.timings == run.timings
+    assert (back.threshold, back.estimator, back.foreground) == (run.threshold, run.estimator, run.foreground)
+    assert back.image_size == run.image_size
+    np.testing.assert_array_equal(segmentation.regroup(back).labels, segmentation.regroup(run).labels)
+    with np.load(path) as raw:
+        assert int(raw["version"]) == segmentation.RESULT_VERSION and raw["masks"].dtype == np.int16
+
+
+def test_result_file_refusals(run, tmp_path):
+    path = segmentation.save_result(run, tmp_path / "result.npz")
+    with np.load(path) as raw:
+        arrays = dict(raw)
+    np.savez(tmp_path / "old.npz", **{**arrays, "version": np.int64(0)})
+    with pytest.raises(datasets.DataError, match="version"):
+        segmentation.load_result(tmp_path / "old.npz")
+    np.savez(tmp_path / "partial.npz", **{k: v for k, v in arrays.items() if k != "mi"})
+    with pytest.raises(datasets.DataError, match="lacks mi"):
+        segmentation.load_result(tmp_path / "partial.npz")
+    (tmp_path / "cut.npz").write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(datasets.DataError, match="truncated or damaged"):
+        segmentation.load_result(tmp_path / "cut.npz")
+
+
+def test_a_write_that_fails_leaves_the_previous_file(run, tmp_path, monkeypatch):
+    path = segmentation.save_result(run, tmp_path / "result.npz")
+    before = path.read_bytes()
+
+    def killed(file, **arrays):
+        with open(file, "wb") as f:
+            f.write(b"PK half a zip")
+        raise KeyboardInterrupt  # as Ctrl-C or SIGTERM (run_cli) arrives mid-write
+
+    monkeypatch.setattr(np, "savez_compressed", killed)
+    with pytest.raises(KeyboardInterrupt):
+        segmentation.save_result(run, path)
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["result.npz"]
+
+
+def test_options_are_checked_when_built():
+    for kwargs, needle in [
+        ({"threshold": -1.0}, "threshold"),
+        ({"threshold": float("nan")}, "threshold"),
+        ({"threshold": "high"}, "threshold"),
+        ({"min_overlap": 3}, "min_overlap must be a whole number >= 8"),
+        ({"max_tracks": 10**8}, "max_tracks"),
+        ({"seed": -1}, "seed"),
+        ({"flow": "magic"}, "flow 'magic' is unknown"),
+    ]:
+        with pytest.raises(ValueError, match=needle):
+            segmentation.VideoOptions(**kwargs)
+    assert segmentation.VideoOptions(threshold="0.5").threshold == 0.5
+
+
+def test_a_short_video_is_refused_with_advice_it_can_follow(sample):
+    short = datasets.VideoInput(sample.frames[:3], None, None, "video", "three.mp4")
+    with pytest.raises(ValueError, match="three.mp4 has 3 frames; MI between tracks needs at least 8"):
+        segmentation.discover_video(short, "pearson")
+    ten = datasets.VideoInput(sample.frames[:10], None, None, "video", "ten.mp4")
+    with pytest.raises(ValueError, match="min_overlap 12 is more than the 10 frames of ten.mp4; set it to at most 10"):
+        segmentation.discover_video(ten, "pearson", segmentation.VideoOptions(min_overlap=12))
