@@ -76,8 +76,7 @@ def rank_transform(x, dim: int = -1, *, ties: str = "average", seed: int | torch
         seed: the random tie-break's seed, or a ``torch.Generator`` on x's device (drawn from in
             turn, so successive calls break ties independently).
     Returns:
-        Tensor of x's shape: float64 for float64 input, float32 for float32, integer and bool
-        input (x's floating dtype otherwise); values in (0, 1).
+        Tensor of x's shape: float64 for float64 input, float32 for any other; values in (0, 1).
     Raises:
         ValueError: an unknown ``ties``, or a non-real array.
     """
@@ -89,7 +88,7 @@ def rank_transform(x, dim: int = -1, *, ties: str = "average", seed: int | torch
     sorted_x = xs.sort(dim=-1).values
     lo = torch.searchsorted(sorted_x, xs, right=False)  # first position of each value
     hi = torch.searchsorted(sorted_x, xs, right=True)  # one past its last position
-    out_dtype = torch.float64 if x.dtype == torch.float64 else (x.dtype if x.is_floating_point() else torch.float32)
+    out_dtype = torch.float64 if x.dtype == torch.float64 else torch.float32  # float16 cannot tell 1000 ranks apart
     # positions count in float64: float32 holds integers only up to 2^24
     ranks = (lo + hi).to(torch.float64) * 0.5  # mean of the tied positions, plus 0.5
     if ties == "random" and n > 1 and bool((sorted_x[..., 1:] == sorted_x[..., :-1]).any()):

@@ -78,6 +78,9 @@ def test_ranks_are_exact_for_long_double_and_bool():
     assert np.array_equal(rank_transform(x).double().numpy(), (np.argsort(np.argsort(steps)) + 0.5) / 4)
     b = np.array([True, False, True, True])
     assert np.allclose(rank_transform(b).numpy(), [0.625, 0.125, 0.625, 0.625])
+    half = np.linspace(-1, 1, 2000).astype(np.float16)  # ties from the cast, broken at random
+    assert rank_transform(half, ties="random").dtype == torch.float32  # float16 cannot tell 2000 ranks apart
+    assert len(np.unique(rank_transform(half, ties="random").numpy())) == 2000
 
 
 # ----------------------------------------------------------------------------- known answers, every entry point
