@@ -6,10 +6,11 @@
 
 The input is read by ``datasets.load_input`` (a video, or a zip of a DAVIS or PointOdyssey
 sequence), its objects found by ``segmentation.discover_video`` (points tracked, the MI between
-every two tracks, tracks that share information grouped, the primary moving objects carried to
-per-pixel masks), the same calls the scripts make. The MI matrix stays in the session, so moving
-the threshold or the minimum group size regroups (and redraws the masks) without estimating it
-again. Pictures come from ``segmentation.visualize``, the module the scripts use too.
+every two tracks, tracks that share information grouped, the objects carried to per-pixel
+masks), the same call the scripts make. Its result stays in the session, so moving the threshold
+or the minimum group size is ``segmentation.regroup`` (the masks redrawn, no tracking and no MI
+again), and the download is the scripts' ``result.npz``. Pictures come from
+``segmentation.visualize``, the module the scripts use too.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import functools
 import logging
 import os
 import shutil
+import signal
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,11 +35,9 @@ import pandas as pd
 import infonet
 import segmentation
 from infonet.cli import parse_options
+from segmentation import MIN_FRAMES
 from segmentation import visualize as vis
-from segmentation._imports import require_toolkit_datasets
-from segmentation.affinity import MIN_FRAMES
-
-datasets = require_toolkit_datasets()  # a clear error if another `datasets` (Hugging Face's) shadows ours
+from segmentation._imports import datasets  # a clear error if another `datasets` (Hugging Face's) shadows ours
 
 log = logging.getLogger("app")
 
@@ -78,36 +78,25 @@ class Session:
     Attributes:
         workdir: this session's temporary folder (downloads, video), removed with the session.
         frames: (T, H, W, 3) uint8 RGB.
-        result: the grouped tracks; ``labels`` and ``threshold`` follow the current grouping.
-        auto_threshold: the automatic threshold of this MI matrix.
-        source_index: (N,) index of each grouped track in the input's tracks.
-        truth: the ground truth (``datasets.GroundTruth``: per-pixel masks, and the grouped
-            tracks' object ids), or None.
-        sweep: the P-R sweep for ``sweep_min_size`` (ground truth only).
+        result: the pipeline's result (``segmentation.VideoResult``); regrouping replaces it.
+        truth: the input's ground truth (``datasets.GroundTruth``: names, masks), or None.
+        sweep: the P-R sweep of the grouped tracks for ``sweep_min_size`` (ground truth only).
         source: a line describing the input.
-        found: the whole discovery (tracks, masks, stage times), or None.
-        tracked: the tracks before grouping, kept so that regrouping can redraw the masks.
     """
 
     workdir: Path
     frames: np.ndarray
-    result: segmentation.Discovery
-    auto_threshold: float
-    source_index: np.ndarray
+    result: segmentation.VideoResult | None
     truth: datasets.GroundTruth | None = None
     sweep: segmentation.Sweep | None = None
     sweep_min_size: int = 0
     source: str = ""
-    found: segmentation.VideoResult | None = None
-    tracked: object = None
 
-
-@dataclass
-class Scores:
-    """The ground-truth scores of the current grouping, computed once per render."""
-
-    tracks: segmentation.Score | None = None
-    masks: segmentation.MaskScore | None = None
+    @property
+    def grouped(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """tracks (T, N, 2), visibility (T, N), labels (N,) of the grouped tracks."""
+        r, g = self.result, self.result.grouped
+        return r.tracks[:, g], r.visibility[:, g], r.labels[g]
 
 
 class Views(NamedTuple):
@@ -141,8 +130,15 @@ def user_errors(*folders):
         raise gr.Error(message) from None
 
 
-def _reporter(progress: gr.Progress, desc: str, unit: str):
-    return lambda done, total: progress((done, total), desc=desc, unit=unit)
+def _reporter(progress: gr.Progress, estimator: str):
+    """``progress(stage, done, total)`` of the pipeline on Gradio's progress bar."""
+    words = {
+        "tracking": ("Tracking points", "frames"),
+        "motion": ("Measuring the motion", "frames"),
+        "mi": (f"MI between tracks ({estimator})", "pairs"),
+        "masks": ("Drawing the masks", "frames"),
+    }
+    return lambda stage, done, total: progress((done, total), desc=words[stage][0], unit=words[stage][1])
 
 
 # ----------------------------------------------------------------------------- input
@@ -190,96 +186,57 @@ def load_input(video, tracks, example: str = "bikes", *, num_points: int, max_fr
     return inp
 
 
-def _track_truth(inp, found: segmentation.VideoResult) -> datasets.GroundTruth | None:
-    """The ground truth of the grouped tracks: the input's own ids, or the masks' majority under them."""
-    truth, r = inp.truth, found.discovery
-    if truth is None:
-        return None
-    if truth.masks is not None:
-        ids, ambiguous = datasets.track_object_ids(r.tracks, r.visibility, truth.masks)
-        return dataclasses.replace(truth, object_ids=ids, ambiguous=ambiguous)
-    if r.object_ids is not None:
-        return dataclasses.replace(truth, object_ids=r.object_ids, ambiguous=r.ambiguous)
-    return None
-
-
 # ----------------------------------------------------------------------------- views
 
 
-def _scores(session: Session) -> Scores:
-    truth, r = session.truth, session.result
-    if truth is None:
-        return Scores()
-    tracks = (
-        None if truth.object_ids is None else segmentation.score_grouping(r.labels, truth.object_ids, truth.ambiguous)
-    )
-    masks = None
-    if truth.masks is not None and session.found is not None and session.found.foreground is not None:
-        masks = segmentation.mask_scores(session.found.foreground, truth.masks)
-    return Scores(tracks=tracks, masks=masks)
+def _scores(session: Session) -> segmentation.VideoScores:
+    truth = session.truth
+    return segmentation.score_video(session.result, None if truth is None else truth.masks)
 
 
-def _table(session: Session, scores: Scores) -> pd.DataFrame:
-    labels = session.result.labels
+def _table(session: Session, scores: segmentation.VideoScores) -> pd.DataFrame:
+    """One row per object, then the background and the unlabelled, of the grouped tracks."""
+    labels = session.grouped[2]
     matched = {}
     if scores.tracks is not None:
         names = session.truth.name
         matched = {g: f"{names(o)} ({2 * p * r / (p + r):.2f})" for g, o, p, r in scores.tracks.pairs if p + r > 0}
-    objects = set(session.found.objects) if session.found is not None else set()
-    colors = vis.label_colors(np.arange(-1, session.result.num_objects))
     rows = []
-    for k in [*range(session.result.num_objects), -1]:
+    for k in [*segmentation.object_labels(labels), segmentation.BACKGROUND, segmentation.UNLABELLED]:
         size = int((labels == k).sum())
-        if k < 0 and size == 0:
+        if k <= segmentation.BACKGROUND and size == 0:
             continue
-        swatch = '<span style="color:#{:02x}{:02x}{:02x}">&#9679;</span> '.format(*colors[k + 1])
-        name = swatch + (
-            f"object {k}" + (" (moving: masked)" if k in objects else "") if k >= 0 else "noise (groups too small)"
-        )
-        rows.append([name, size, f"{100 * size / len(labels):.0f} %", matched.get(k, "")])
+        swatch = '<span style="color:#{:02x}{:02x}{:02x}">&#9679;</span> '.format(*vis.label_colors([k])[0])
+        name = segmentation.label_name(k) + (" (groups too small)" if k < 0 else "")
+        rows.append([swatch + name, size, f"{100 * size / len(labels):.0f} %", matched.get(k, "")])
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
 def _downloads(session: Session, folder: Path) -> list[str]:
-    r = session.result
-    labels_csv, mi_csv, npz = folder / "labels.csv", folder / "mi_matrix.csv", folder / "result.npz"
-    table = np.column_stack([np.arange(len(r.labels)), r.labels, r.tracks[0], session.source_index])
-    np.savetxt(
-        labels_csv,
-        table,
-        fmt=["%d", "%d", "%.2f", "%.2f", "%d"],
-        delimiter=",",
-        comments="",
-        header="track,label,x_first_frame,y_first_frame,source_index",
-    )
-    np.savetxt(
-        mi_csv, r.mi, fmt="%.6g", delimiter=",", comments="", header=",".join(f"track_{i}" for i in range(len(r.mi)))
-    )
-    np.savez_compressed(
-        npz,
-        tracks=r.tracks.astype(np.float32),
-        visibility=r.visibility,
-        labels=r.labels,
-        mi=r.mi.astype(np.float32),
-        threshold=np.float64(r.threshold),
-        auto_threshold=np.float64(session.auto_threshold),
-        source_index=session.source_index,
-        **({} if session.found is None or session.found.masks is None else {"masks": session.found.masks}),
-    )
+    """labels.csv and mi_matrix.csv of the grouped tracks, and the whole result.npz."""
+    r, (tracks, _, labels) = session.result, session.grouped
+    labels_csv, mi_csv = folder / "labels.csv", folder / "mi_matrix.csv"
+    table = np.column_stack([np.arange(len(labels)), labels, tracks[0], r.source_index[r.grouped]])
+    header = "track,label,x_first_frame,y_first_frame,source_index"
+    np.savetxt(labels_csv, table, fmt=["%d", "%d", "%.2f", "%.2f", "%d"], delimiter=",", comments="", header=header)
+    header = ",".join(f"track_{i}" for i in range(len(r.mi)))
+    np.savetxt(mi_csv, r.mi, fmt="%.6g", delimiter=",", comments="", header=header)
+    npz = segmentation.save_result(r, folder / "result.npz")
     return [str(labels_csv), str(mi_csv), str(npz)]
 
 
-def _summary(session: Session, scores: Scores) -> str:
+def _summary(session: Session, scores: segmentation.VideoScores) -> str:
     r = session.result
+    objects, background = segmentation.object_labels(r.labels), int((r.labels == segmentation.BACKGROUND).sum())
     lines = [
         f"**Input:** {session.source}; {len(session.frames)} frames of "
-        f"{session.frames.shape[2]}x{session.frames.shape[1]}, {len(r.labels)} tracks grouped.",
-        "**Result:** " + "  \n".join(r.summary().splitlines()),
-        f"Automatic threshold: **{session.auto_threshold:.4g} nats**; grouping at **{r.threshold:.4g} nats**.",
+        f"{session.frames.shape[2]}x{session.frames.shape[1]}, {len(r.grouped)} tracks grouped by MI "
+        f"({r.visibility.shape[1]} in all).",
+        f"**Result:** {len(objects)} object(s) ({r.estimator}); {background} tracks on the background. "
+        f"Foreground: {r.foreground}.",
+        f"Automatic threshold: **{r.auto_threshold:.4g} nats**; grouping at **{r.threshold:.4g} nats**.",
+        "Seconds: " + ", ".join(f"{stage} {s:.1f}" for stage, s in r.timings.items()) + ".",
     ]
-    if session.found is not None:
-        seconds = ", ".join(f"{stage} {s:.1f}" for stage, s in session.found.timings.items())
-        lines.append(f"Seconds: {seconds}.")
     if scores.masks is not None:
         lines.append(
             f"**Masks against the ground truth:** J (IoU) **{scores.masks.j:.3f}**, boundary F {scores.masks.f:.3f} "
@@ -296,7 +253,7 @@ def _summary(session: Session, scores: Scores) -> str:
     return "\n\n".join(lines)
 
 
-def _pr_curve(session: Session, scores: Scores) -> dict:
+def _pr_curve(session: Session, scores: segmentation.VideoScores) -> dict:
     if scores.tracks is None:
         return gr.update(value=None, visible=False)
     name = session.result.estimator
@@ -309,17 +266,16 @@ def _pr_curve(session: Session, scores: Scores) -> dict:
 
 
 def _overlay(session: Session) -> np.ndarray:
-    r = session.result
-    if session.found is not None and session.found.masks is not None:
-        return vis.overlay_masks(
-            session.frames, session.found.masks, tracks=r.tracks, visibility=r.visibility, labels=r.labels
-        )
-    return vis.overlay_frames(session.frames, r.tracks, r.visibility, r.labels)
+    tracks, seen, labels = session.grouped
+    if session.result.masks is not None:
+        return vis.overlay_masks(session.frames, session.result.masks, tracks=tracks, visibility=seen, labels=labels)
+    return vis.overlay_frames(session.frames, tracks, seen, labels)
 
 
 def render(session: Session, progress=None) -> Views:
     """Draws everything that depends on the grouping and writes the downloads."""
     r = session.result
+    tracks, seen, labels = session.grouped
     # Gradio copies returned files to its cache; older renders can go (the newest two may be in flight)
     for old in sorted(session.workdir.glob("render-*"), key=lambda p: p.stat().st_mtime)[:-2]:
         shutil.rmtree(old, ignore_errors=True)
@@ -331,13 +287,13 @@ def render(session: Session, progress=None) -> Views:
     lo, hi = np.floor(r.mi.min() * 1e4) / 1e4, np.ceil(r.mi.max() * 1e4) / 1e4  # a readable slider
     return Views(
         video=str(video),
-        first_frame=vis.draw_points(session.frames[0], r.tracks[0], r.labels, visible=r.visibility[0]),
-        mi_matrix=vis.sorted_mi_matrix_figure(r.mi, r.labels),
+        first_frame=vis.draw_points(session.frames[0], tracks[0], labels, visible=seen[0]),
+        mi_matrix=vis.sorted_mi_matrix_figure(r.mi, labels),
         table=_table(session, scores),
         downloads=_downloads(session, folder),
         pr_curve=_pr_curve(session, scores),
         summary=_summary(session, scores),
-        auto=gr.update(label=f"Automatic threshold ({session.auto_threshold:.4g} nats)"),
+        auto=gr.update(label=f"Automatic threshold ({r.auto_threshold:.4g} nats)"),
         threshold=gr.update(minimum=lo, maximum=hi, value=round(r.threshold, 4), step=1e-4),
         mi_map=gr.skip(),
         point_info=gr.skip(),
@@ -370,10 +326,7 @@ def run_discovery(
     *,
     model: infonet.InfoNet | None = None,
 ) -> Views:
-    """The run button: load, track, estimate all pairwise MI, group at the automatic threshold, draw masks.
-
-    Without an upload it runs the chosen ``example`` (``EXAMPLES``).
-    """
+    """The run button: ``segmentation.discover_video`` on the upload (or the chosen ``example``), then drawn."""
     workdir = session.workdir if session is not None else _new_workdir()
     try:
         uploads = {str(Path(f).parent) for f in (video, tracks) if f is not None}
@@ -384,32 +337,10 @@ def run_discovery(
                 video, tracks, example, num_points=int(num_points), max_frames=int(max_frames), workdir=workdir
             )
             options = segmentation.VideoOptions(max_tracks=int(num_points), min_size=int(min_size))
-            stages = {
-                "tracking": ("Tracking points", "frames"),
-                "mi": (f"MI between tracks ({estimator.name})", "pairs"),
-            }
-            stages["masks"] = ("Drawing the masks", "frames")
-            tracked = segmentation.track_video(inp, options, _reporter(progress, *stages["tracking"]))
-            found = _discover(inp, tracked, estimator, options, progress, stages)
-            if tracked.min_overlap is not None:
-                inp.source += f", {tracked.every.num_tracks} points tracked ({options.flow.upper()} flow, re-seeded)"
-            result = found.discovery
-            index = (
-                np.arange(tracked.every.num_tracks)
-                if tracked.every.source_index is None
-                else tracked.every.source_index
-            )
-            new = Session(
-                workdir=workdir,
-                frames=inp.frames,
-                result=result,
-                auto_threshold=result.threshold,
-                source_index=index[found.grouped],
-                truth=_track_truth(inp, found),
-                source=inp.source,
-                found=found,
-                tracked=tracked,
-            )
+            result = segmentation.discover_video(inp, estimator, options, progress=_reporter(progress, estimator.name))
+            if inp.tracks is None:
+                inp.source += f", {result.visibility.shape[1]} points tracked ({options.flow.upper()} flow, re-seeded)"
+            new = Session(workdir=workdir, frames=inp.frames, result=result, truth=inp.truth, source=inp.source)
             _update_sweep(new, int(min_size))
             views = render(new, progress)
     except BaseException:
@@ -419,69 +350,31 @@ def run_discovery(
     return views._replace(auto=gr.update(value=True, label=views.auto["label"]), mi_map=None, point_info=CLICK_HINT)
 
 
-def _discover(inp, tracked, estimator, options, progress, stages) -> segmentation.VideoResult:
-    """``segmentation.discover_video`` on tracks already made (the tracking stage reported its own progress)."""
-    mi_progress, masks_progress = (_reporter(progress, *stages[k]) for k in ("mi", "masks"))
-    return segmentation.discover_tracked(inp, tracked, estimator, options, mi_progress, masks_progress)
-
-
 def _new_workdir() -> Path:
-    # removed with its session, and at the latest when the server stops (Ctrl-C mid-run included)
+    # removed with its session, and at the latest when the server stops (Ctrl-C, SIGTERM mid-run included)
     folder = Path(tempfile.mkdtemp(prefix="infonet-demo-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return folder
 
 
 def _update_sweep(session: Session, min_size: int) -> None:
-    truth = session.truth
-    if (
-        truth is not None
-        and truth.object_ids is not None
-        and (session.sweep is None or session.sweep_min_size != min_size)
-    ):
-        session.sweep = segmentation.sweep_thresholds(
-            session.result.mi, truth.object_ids, truth.ambiguous, min_size=min_size
-        )
+    r = session.result
+    if r.truth_ids is not None and (session.sweep is None or session.sweep_min_size != min_size):
+        g = r.grouped
+        ambiguous = None if r.ambiguous is None else r.ambiguous[g]
+        session.sweep = segmentation.sweep_thresholds(r.mi, r.truth_ids[g], ambiguous, min_size=min_size)
         session.sweep_min_size = min_size
 
 
-def _remasked(session: Session, labels: np.ndarray) -> segmentation.VideoResult | None:
-    """The masks of a new grouping (the tracks and the MI matrix stay)."""
-    found = session.found
-    if found is None or session.tracked is None:
-        return found
-    options = segmentation.VideoOptions(min_size=1)
-    seg = segmentation.segment_objects(session.frames, session.tracked, found.grouped, labels, options)
-    return dataclasses.replace(
-        found,
-        all_labels=seg.all_labels,
-        background=seg.background,
-        objects=seg.objects,
-        masks=seg.masks,
-        foreground=seg.masks > 0,
-        timings=found.timings | {"masks": seg.seconds},
-    )
-
-
 def regroup(auto: bool, threshold, min_size, session: Session | None) -> Views:
-    """Threshold or minimum size changed: group the cached MI matrix again (no MI estimation), redraw the masks."""
+    """Threshold or minimum size changed: ``segmentation.regroup`` (no tracking, no MI), masks redrawn."""
     if session is None:
         raise gr.Error("Run the discovery first: the grouping needs an MI matrix")
     with user_errors():
-        moving = None if session.tracked is None else session.tracked.moving_picked()
-        grouping = segmentation.group(  # with moving tracks: the still ones stay the background
-            session.result.mi,
-            threshold="auto" if auto else float(threshold),
-            min_size=int(min_size),
-            moving=None if moving is None else moving[session.result.kept],
+        result = segmentation.regroup(
+            session.result, session.frames, threshold="auto" if auto else float(threshold), min_size=int(min_size)
         )
-        result = dataclasses.replace(session.result, labels=grouping.labels, threshold=grouping.threshold)
-        found = _remasked(session, grouping.labels)
-        if found is not None:
-            if moving is not None:  # as in discover_tracked: the labels follow the masks
-                result = dataclasses.replace(result, labels=found.all_labels[found.grouped])
-            found = dataclasses.replace(found, discovery=result)
-        session = dataclasses.replace(session, result=result, found=found)
+        session = dataclasses.replace(session, result=result)
         _update_sweep(session, int(min_size))
         return render(session)
 
@@ -493,27 +386,26 @@ def set_threshold(threshold, min_size, session: Session | None) -> Views:
 
 
 def show_mi_map(session: Session | None, evt: gr.SelectData) -> tuple[np.ndarray, str]:
-    """A click on the first frame: the MI of the nearest track to every other, as a heat map."""
+    """A click on the first frame: the MI of the nearest grouped track to every other, as a heat map."""
     if session is None:
         raise gr.Error("Run the discovery first, then click a point on the first frame")
     r = session.result
-    points = r.tracks[0]
+    points, _, labels = session.grouped
+    points = points[0]
     x, y = evt.index
     query = int(np.argmin(np.hypot(points[:, 0] - x, points[:, 1] - y)))
     heat = vis.mi_heatmap(session.frames[0], points, r.mi[query], query)
     others = np.delete(r.mi[query], query)
-    label = r.labels[query]
     text = (
-        f"Track {query} at ({points[query, 0]:.0f}, {points[query, 1]:.0f}), "
-        f"{'noise' if label < 0 else f'object {label}'}; MI to the other tracks "
-        f"{others.min():.3g} to {others.max():.3g} nats (median {np.median(others):.3g})."
+        f"Track {query} at ({points[query, 0]:.0f}, {points[query, 1]:.0f}), {segmentation.label_name(labels[query])}; "
+        f"MI to the other tracks {others.min():.3g} to {others.max():.3g} nats (median {np.median(others):.3g})."
     )
-    truth = session.truth
-    if truth is not None and truth.object_ids is not None:
-        ids, ambiguous = truth.object_ids, truth.ambiguous
+    if r.truth_ids is not None:
+        ids = r.truth_ids[r.grouped]
+        ambiguous = None if r.ambiguous is None else r.ambiguous[r.grouped]
         if segmentation.scored_mask(ids, ambiguous)[query]:
             query_pr = segmentation.query_pr_curve(r.mi, ids, query, ambiguous)
-            text += f" Ground truth: {truth.name(int(ids[query]))}; ranking AP {query_pr.ap:.3f}."
+            text += f" Ground truth: {session.truth.name(int(ids[query]))}; ranking AP {query_pr.ap:.3f}."
     return heat, text
 
 
@@ -666,7 +558,12 @@ def load_model(weights: str = "", device: str = "auto") -> infonet.InfoNet | Non
         return None
 
 
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)  # unwinds like Ctrl-C: atexit removes the session folders
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     opts = parse_options(AppOptions, description=__doc__.splitlines()[0])
     demo = build_demo(load_model(opts.weights, opts.device), default_points=opts.points)

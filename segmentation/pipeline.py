@@ -64,6 +64,8 @@ __all__ = [
 
 FOREGROUNDS = ("auto", "motion", "groups")  # how a video's primary objects are told from the background
 MAX_TRACKS = 10_000  # all N(N-1)/2 pairs get an MI estimate and the N x N matrix stays in memory
+MIN_MOTION_TRACKS = 100  # "auto" groups fewer given tracks by MI alone (a choice, not a measurement: the
+# camera's fit and the motion score's 9-track median filter need the background to hold most tracks)
 AWAY_POWER = 1.0  # how strongly the choice of tracks favours motion unlike the camera's
 AWAY_FLOOR_PX = 1.0  # steps away from the camera's motion count from the tracker's noise level up
 
@@ -90,8 +92,9 @@ class VideoOptions:
         foreground: "motion" (the tracks that move unlike the camera are the foreground, and MI
             groups them into objects), "groups" (MI groups all the tracks and ``primary_objects``
             says which groups are objects) or "auto": "groups" for a PointOdyssey sequence's own
-            tracks (true positions of objects that all move; measured better there), "motion"
-            for everything else, tracked or given (the result says which, and why).
+            tracks (true positions of objects that all move; measured better there) and for
+            fewer than ``MIN_MOTION_TRACKS`` given tracks, "motion" for everything else, tracked
+            or given (the result says which, and why).
         masks: compute the per-pixel masks.
         dense_motion: with the motion foreground, the masks also weigh every pixel's motion.
         mask: :class:`segmentation.MaskOptions`.
@@ -284,6 +287,9 @@ def _foreground(inp, opts: VideoOptions) -> tuple[str, str]:
         return opts.foreground, "as asked"
     if inp.tracks is not None and inp.truth is not None and inp.truth.object_ids is not None:
         return "groups", "auto: a PointOdyssey sequence's own tracks, whose objects all move"
+    if inp.tracks is not None and inp.tracks.num_tracks < MIN_MOTION_TRACKS:
+        count = inp.tracks.num_tracks
+        return "groups", f"auto: {count} given tracks are too few to tell the camera's motion from an object's"
     return "motion", "auto: the tracks that move unlike the camera are the objects"
 
 

@@ -72,24 +72,29 @@ def no_leaks(tmp_path, monkeypatch):
 def test_sample_run(sample_run):
     out = sample_run
     session = out.session
-    N = len(session.result.labels)
+    N = len(session.result.grouped)
     assert N == 100  # subsampled
     assert Path(out.video).read_bytes()[4:8] == b"ftyp"  # an MP4 container
     assert out.first_frame.shape == (270, 480, 3) and out.first_frame.dtype == np.uint8
     assert out.mi_matrix.axes  # a matplotlib figure
     assert out.pr_curve["visible"] and out.pr_curve["value"].axes  # the sample has ground truth
     assert out.auto["value"] is True and "nats" in out.auto["label"]
-    assert out.threshold["value"] == pytest.approx(session.auto_threshold, abs=1e-4)
-    assert out.threshold["minimum"] <= session.auto_threshold <= out.threshold["maximum"]
+    assert out.threshold["value"] == pytest.approx(session.result.auto_threshold, abs=1e-4)
+    assert out.threshold["minimum"] <= session.result.auto_threshold <= out.threshold["maximum"]
     assert out.mi_map is None and out.point_info == app.CLICK_HINT
     assert "Automatic threshold" in out.summary and "best F" in out.summary
     # three objects and the background: some threshold separates them (Pearson suits rigid motion)
-    assert session.result.num_objects >= 2
+    assert len(session.result.objects) >= 2
     assert session.sweep.scores[session.sweep.best].f > 0.95
     assert {"background", "object1_box"} <= set(session.truth.names.values())
     assert list(out.table.columns) == app.TABLE_COLUMNS
-    assert len(out.table) == session.result.num_objects + (session.result.labels < 0).any()
+    labels = session.grouped[2]
+    assert len(out.table) == len(session.result.objects) + (labels == 0).any() + (labels < 0).any()
     assert out.table["tracks"].sum() == N
+    names = [name.split("</span> ")[1] for name in out.table["object"]]
+    assert names[: len(session.result.objects)] == [f"object {k}" for k in session.result.objects]
+    assert "background" in names  # the background is a row of its own, never an object
+    assert f"**Result:** {len(session.result.objects)} object(s)" in out.summary
 
 
 def test_downloads(sample_run):
@@ -97,12 +102,13 @@ def test_downloads(sample_run):
     files = {Path(f).name: Path(f) for f in sample_run.downloads}
     assert set(files) == {"labels.csv", "mi_matrix.csv", "result.npz"}
     labels = np.loadtxt(files["labels.csv"], delimiter=",", skiprows=1)
-    np.testing.assert_array_equal(labels[:, 1], session.result.labels)
+    np.testing.assert_array_equal(labels[:, 1], session.grouped[2])
     mi = np.loadtxt(files["mi_matrix.csv"], delimiter=",", skiprows=1)
     np.testing.assert_allclose(mi, session.result.mi, rtol=1e-5, atol=1e-6)
-    with np.load(files["result.npz"]) as npz:
-        assert npz["tracks"].shape == (40, len(labels), 2)
-        assert float(npz["threshold"]) == pytest.approx(session.result.threshold)
+    saved = segmentation.load_result(files["result.npz"])  # the scripts' file, read by the one reader
+    assert saved.tracks.shape == (40, len(labels), 2) and saved.threshold == pytest.approx(session.result.threshold)
+    np.testing.assert_array_equal(saved.labels, session.result.labels)
+    np.testing.assert_array_equal(saved.masks, session.result.masks)
     assert all(f.is_relative_to(session.workdir) for f in files.values())
 
 
@@ -112,6 +118,8 @@ def test_regroup_reuses_the_cached_mi(sample_run, monkeypatch):
 
     monkeypatch.setattr(segmentation, "track_mi", no_mi)
     monkeypatch.setattr(segmentation, "discover", no_mi)
+    monkeypatch.setattr(segmentation.pipeline, "discover", no_mi)
+    monkeypatch.setattr(segmentation.pipeline, "track_frames", no_mi)
     session = sample_run.session
     mi = session.result.mi
     high = float(np.quantile(mi, 0.99))
@@ -120,19 +128,20 @@ def test_regroup_reuses_the_cached_mi(sample_run, monkeypatch):
     assert manual.session.result.threshold == pytest.approx(high)
     assert manual.auto["value"] is False
     assert manual.mi_map == gr.skip() and manual.point_info == gr.skip()  # the click view stays
-    assert (manual.session.result.labels < 0).sum() > (session.result.labels < 0).sum()  # more noise
+    assert (manual.session.result.groups < 0).sum() > (session.result.groups < 0).sum()  # more noise
     assert manual.video != sample_run.video and Path(manual.video).is_file()
     again = app.regroup(True, high, 5, manual.session)  # back to automatic
     np.testing.assert_array_equal(again.session.result.labels, session.result.labels)
-    assert again.threshold["value"] == pytest.approx(session.auto_threshold, abs=1e-4)
+    assert again.threshold["value"] == pytest.approx(session.result.auto_threshold, abs=1e-4)
     bigger = app.regroup(True, 0, 200, session)  # every group smaller than 200 tracks is noise
-    assert (bigger.session.result.labels == -1).all() and len(bigger.table) == 1
+    assert (bigger.session.result.groups == -1).all() and bigger.session.result.objects == []
+    assert len(bigger.table) == 1 and "noise" in bigger.table["object"][0]
     np.testing.assert_array_equal(sample_run.session.result.labels, again.session.result.labels)  # not modified
 
 
 def test_click_shows_mi_heat_map(sample_run):
     session = sample_run.session
-    x, y = session.result.tracks[0, 7]
+    x, y = session.grouped[0][0, 7]
     heat, text = app.show_mi_map(session, click(x + 1.0, y - 1.0))
     assert heat.shape == session.frames[0].shape and heat.dtype == np.uint8
     assert not np.array_equal(heat, session.frames[0])
@@ -162,8 +171,8 @@ def test_zipped_pointodyssey_sequence(tmp_path):
 def test_first_click_shows_real_footage():
     out = app.run_discovery(None, None, "pearson", 60, 24, 5, None)  # the default example
     assert "bikes" in out.summary and out.session.truth is None and not out.pr_curve["visible"]
-    assert out.session.found.foreground.any()  # the walker moves unlike the panning camera
-    assert out.session.found.masks.shape == out.session.frames.shape[:3]
+    assert out.session.result.foreground_masks.any()  # the walker moves unlike the panning camera
+    assert out.session.result.masks.shape == out.session.frames.shape[:3]
     assert Path(out.video).read_bytes()[4:8] == b"ftyp"
 
 
@@ -199,26 +208,27 @@ def test_zipped_davis_sequence_shows_j(tmp_path):
 def test_generated_video_is_tracked_and_split(video):
     out = app.run_discovery(str(video), None, "pearson", 100, 100, 5, None)
     r = out.session.result
+    tracks, seen, labels = out.session.grouped
     assert len(out.session.frames) == T and out.first_frame.shape == (H, W, 3)
     assert "points tracked (LK flow, re-seeded)" in out.summary
     assert not out.pr_curve["visible"] and out.session.truth is None
-    assert out.session.found.masks.shape == (T, H, W)  # masks at the frames' size
+    assert r.masks.shape == (T, H, W)  # masks at the frames' size
     # the tracks well inside the square share one object, those well outside another (each track
     # where it starts: re-seeded tracks start late)
-    start = r.visibility.argmax(axis=0)
-    p = r.tracks[start, np.arange(len(start))]
+    start = seen.argmax(axis=0)
+    p = tracks[start, np.arange(len(start))]
     x0, y0 = np.array([square_origin(t) for t in start]).T
     inside = (p[:, 0] > x0 + 3) & (p[:, 0] < x0 + SQUARE - 3) & (p[:, 1] > y0 + 3) & (p[:, 1] < y0 + SQUARE - 3)
     outside = (np.abs(p[:, 0] - (x0 + SQUARE / 2)) > SQUARE) | (np.abs(p[:, 1] - (y0 + SQUARE / 2)) > SQUARE)
     assert inside.sum() >= 5 and outside.sum() >= 20
-    assert len(set(r.labels[inside])) == 1 and r.labels[inside][0] >= 0
-    assert r.labels[inside][0] not in set(r.labels[outside])
+    assert len(set(labels[inside])) == 1 and labels[inside][0] >= 1  # one object
+    assert set(labels[outside]) <= {0, -1}  # the swaying background is the background, not an object
 
 
 def test_tiny_infonet_runs_end_to_end(video, tiny_model):
     out = app.run_discovery(str(video), None, "infonet", 40, 100, 3, None, model=tiny_model)
     assert out.session.result.estimator == "infonet"
-    assert out.session.result.mi.shape == (len(out.session.result.labels),) * 2
+    assert out.session.result.mi.shape == (len(out.session.result.grouped),) * 2
 
 
 def test_user_tracks_file(video, tmp_path):
@@ -234,8 +244,8 @@ def test_user_tracks_file(video, tmp_path):
     np.savez(tmp_path / "tracks.npz", tracks=tracks, visibility=np.ones(tracks.shape[:2], bool))
     out = app.run_discovery(str(video), str(tmp_path / "tracks.npz"), "pearson", 100, 100, 3, None)
     labels = out.session.result.labels
-    assert "with tracks from tracks.npz" in out.summary
-    assert len(set(labels[:10])) == 1 and labels[0] >= 0 and labels[0] not in labels[10:]
+    assert "with tracks from tracks.npz" in out.summary and "too few to tell the camera" in out.summary
+    assert len(set(labels[:10])) == 1 and labels[0] >= 1 and labels[0] not in labels[10:]
     np.testing.assert_allclose(out.session.result.tracks, tracks, atol=1e-3)  # same pixels: no rescaling
 
 
@@ -324,7 +334,7 @@ def test_session_cleanup(tmp_path):
     workdir = tmp_path / "infonet-demo-x"
     workdir.mkdir()
     (workdir / "objects.mp4").write_bytes(b"x")
-    app._forget(app.Session(workdir, np.zeros((1, 2, 2, 3), np.uint8), None, 0.0, np.zeros(0)))
+    app._forget(app.Session(workdir, np.zeros((1, 2, 2, 3), np.uint8), None))
     assert not workdir.exists()
     app._forget(None)
 
@@ -356,5 +366,25 @@ def test_default_estimator_on_the_sample():
     out = app.run_discovery(None, None, "infonet", 40, 40, 3, None, "sample", model=model)
     session = out.session
     assert session.truth is not None and session.truth.object_ids is not None
-    assert session.result.estimator == "infonet" and session.result.num_objects >= 2
+    assert session.result.estimator == "infonet" and len(session.result.objects) >= 2
     assert session.sweep.scores[session.sweep.best].f > 0.5
+
+
+def test_session_folders_go_on_sigterm(tmp_path):
+    """SIGTERM (a service manager stopping the demo) removes the session folders, as Ctrl-C does."""
+    import signal
+    import subprocess
+    import sys
+
+    code = (
+        "import signal, time, app; folder = app._new_workdir(); signal.signal(signal.SIGTERM, app._exit_on_sigterm); "
+        "print(folder, flush=True); time.sleep(120)"
+    )
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    root = Path(app.__file__).parent
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=root, env=env, stdout=subprocess.PIPE, text=True)
+    folder = Path(proc.stdout.readline().strip())
+    assert folder.is_dir() and folder.name.startswith("infonet-demo-")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    assert not folder.exists()

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 import infonet
+from benchmarks.tracks import evaluate_result
+from datasets import find_sequences
 from segmentation import (
     auto_threshold,
     average_precision,
@@ -26,8 +28,6 @@ from segmentation import (
 )
 from segmentation import visualize as vis
 from segmentation._imports import require_toolkit_datasets
-from benchmarks.tracks import evaluate_result
-from datasets import find_sequences
 
 # --- planted block affinity ------------------------------------------------------------------
 
