@@ -22,9 +22,9 @@ from pathlib import Path
 import torch
 
 import infonet
+from benchmarks.differentiable import closeness, timing
 from infonet import load_pretrained
 from infonet.cli import parse_options, run_cli, save_options
-from infonet.examples import closeness, timing
 
 
 @dataclass

@@ -9,16 +9,11 @@ import torch
 
 import infonet
 import infonet.differentiable as diff
+from examples.feature_discovery import FeatureDiscoveryConfig, feature_discovery
+from examples.independence import IndependenceConfig, _independence_data, _independence_mix
 from infonet import InfoNet, InfoNetConfig
 from infonet.baselines import ksg
 from infonet.copula import rank_transform
-from infonet.examples import (
-    FeatureDiscoveryConfig,
-    IndependenceConfig,
-    _independence_data,
-    _independence_mix,
-    feature_discovery,
-)
 
 torch.set_num_threads(1)
 
