@@ -278,7 +278,7 @@ def discovery_row(
     scored = score_grouping(labels, object_ids)
     row = {"tracks": N, "frames": T, "pairs": N * (N - 1) // 2, "device": device, "seconds": seconds}
     row |= {"seconds_mi": result.timings.get("mi", math.nan), "seconds_group": result.timings.get("group", math.nan)}
-    row |= {"objects_found": int(labels.max(initial=-1) + 1), "planted_objects": len(np.unique(object_ids))}
+    row |= {"objects_found": int(labels.max(initial=0)), "planted_objects": len(np.unique(object_ids))}  # groups 1..K
     return plain({**row, "f_measure": scored.f, "objects_extracted": scored.objects_extracted})
 
 
@@ -351,6 +351,32 @@ def _speedup_row(T: int, throughput: list[dict], ksg_rows: list[dict]) -> dict:
     return {**row, "sklearn_speedup": infonet_cpu / rate["sklearn"] if "sklearn" in rate else ""}
 
 
+def _throughput_rows(cfg: PairwiseBenchmarkConfig, cpu_model, runs, isolate: bool, tick) -> tuple[list, list]:
+    """Throughput rows (``pairwise_mi`` per run, KSG per pair) and the speed-up row of every T."""
+    throughput, speedups = [], []
+    for T in cfg.frames:
+        tracks, _ = planted_tracks(max(n for _, _, n in runs), T, cfg.groups, cfg.seed + T)
+        series = tracks[:, :, 0].T  # (N, T): the x coordinate of every track
+        for device, precision, n in runs:
+            log.info("pairwise_mi %s %s N=%d T=%d", device, precision, n, T)
+            throughput.append(
+                measure_pairwise(
+                    cpu_model,
+                    series[:n],
+                    device=device,
+                    precision=precision,
+                    chunk_size=cfg.chunk_size,
+                    isolate=isolate,
+                )
+            )
+            tick()
+        ksg_rows = ksg_pair_rows(series, pairs=cfg.ksg_pairs)
+        throughput += ksg_rows
+        tick()
+        speedups.append(_speedup_row(T, throughput, ksg_rows))
+    return throughput, speedups
+
+
 def run_pairwise_benchmark(
     cfg: PairwiseBenchmarkConfig,
     *,
@@ -386,27 +412,7 @@ def run_pairwise_benchmark(
         if progress is not None:
             progress("pairwise benchmark", done, steps)
 
-    throughput, speedups = [], []
-    for T in cfg.frames:
-        tracks, _ = planted_tracks(max(n for _, _, n in runs), T, cfg.groups, cfg.seed + T)
-        series = tracks[:, :, 0].T  # (N, T): the x coordinate of every track
-        for device, precision, n in runs:
-            log.info("pairwise_mi %s %s N=%d T=%d", device, precision, n, T)
-            throughput.append(
-                measure_pairwise(
-                    cpu_model,
-                    series[:n],
-                    device=device,
-                    precision=precision,
-                    chunk_size=cfg.chunk_size,
-                    isolate=isolate,
-                )
-            )
-            tick()
-        ksg_rows = ksg_pair_rows(series, pairs=cfg.ksg_pairs)
-        throughput += ksg_rows
-        tick()
-        speedups.append(_speedup_row(T, throughput, ksg_rows))
+    throughput, speedups = _throughput_rows(cfg, cpu_model, runs, isolate, tick)
     tracks, ids = planted_tracks(cfg.discover_tracks, cfg.discover_frames, cfg.groups, cfg.seed)
     dev_model = cpu_model if not cuda else copy.deepcopy(cpu_model).to(cfg.device).eval()
     log.info("discovery on %d tracks x %d frames (%s)", cfg.discover_tracks, cfg.discover_frames, cfg.device)

@@ -161,6 +161,33 @@ def _given_tracks(tracks_path, frames, max_tracks: int | None, seed: int) -> tup
     return frames, given.first_frames(T).subsample(max_tracks, seed)
 
 
+def _load_zip(path: Path, workdir, max_unpacked_bytes: int | None, read: dict) -> VideoInput:
+    """:func:`load_input` of the one sequence or frames folder inside a zip, unpacked in ``workdir``."""
+    limits = {} if max_unpacked_bytes is None else {"max_bytes": max_unpacked_bytes}
+    folder = extract_zip(path, workdir, **limits)
+    try:  # everything is read into memory before the folder goes
+        inp = load_input(_inside_zip(folder, path.name), **read)
+        if not isinstance(inp.frames, np.ndarray):
+            inp.frames = np.stack(list(inp.frames))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    inp.source = f"{inp.source} (from {path.name})"
+    return inp
+
+
+def _pointodyssey(path: Path, own_tracks: bool, max_frames, max_tracks, seed) -> tuple:
+    """frames (read lazily: PointOdyssey's videos run to thousands of frames), the sequence's own
+    tracks and their ground truth (None, None when other tracks are given)."""
+    seq = load_pointodyssey(path, max_tracks=max_tracks, seed=seed, max_frames=max_frames)
+    if not own_tracks:
+        return seq.frames, None, None
+    truth = None
+    if seq.tracks.object_ids is not None:
+        names = {int(i): seq.object_name(int(i)) for i in np.unique(seq.tracks.object_ids)}
+        truth = GroundTruth(object_ids=seq.tracks.object_ids, ambiguous=seq.tracks.ambiguous, names=names)
+    return seq.frames, seq.tracks, truth
+
+
 def load_input(
     path,
     *,
@@ -194,30 +221,13 @@ def load_input(
     """
     path = Path(path)
     if path.is_file() and path.suffix.lower() == ".zip":
-        limits = {} if max_unpacked_bytes is None else {"max_bytes": max_unpacked_bytes}
-        folder = extract_zip(path, workdir, **limits)
-        try:  # everything is read into memory before the folder goes
-            inner = _inside_zip(folder, path.name)
-            inp = load_input(
-                inner, tracks=tracks, max_frames=max_frames, max_tracks=max_tracks, seed=seed, max_side=max_side
-            )
-            if not isinstance(inp.frames, np.ndarray):
-                inp.frames = np.stack(list(inp.frames))
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        inp.source = f"{inp.source} (from {path.name})"
-        return inp
+        read = dict(tracks=tracks, max_frames=max_frames, max_tracks=max_tracks, seed=seed, max_side=max_side)
+        return _load_zip(path, workdir, max_unpacked_bytes, read)
     kind = input_kind(path)
     truth = None
     given = None
     if kind == "pointodyssey":
-        seq = load_pointodyssey(path, max_tracks=max_tracks, seed=seed, max_frames=max_frames)
-        frames = seq.frames  # read lazily: PointOdyssey's videos run to thousands of frames
-        if tracks is None:
-            given = seq.tracks
-            if given.object_ids is not None:
-                names = {int(i): seq.object_name(int(i)) for i in np.unique(given.object_ids)}
-                truth = GroundTruth(object_ids=given.object_ids, ambiguous=given.ambiguous, names=names)
+        frames, given, truth = _pointodyssey(path, tracks is None, max_frames, max_tracks, seed)
         source = f"PointOdyssey sequence {path.name}"
     elif kind == "davis":
         seq = load_davis(path, max_frames=max_frames)

@@ -168,6 +168,56 @@ def _apply(poses: np.ndarray, points: np.ndarray) -> np.ndarray:
     return np.einsum("tij,nj->tni", poses[:, :, :2], points) + poses[:, None, :, 2]
 
 
+def _object_parts(rng, j: int, num_objects: int, tau, camera, cam_x, cam_y, base_depth: float, size, motion: str):
+    """The sprite(s) of moving object j (object 0 is articulated: a body and a limb) and its name."""
+    height, width = size
+    num_frames = len(tau)
+    facing = np.array([0.0, 0.0, -1.0])
+    angle = 2 * math.pi * j / max(num_objects, 1) + rng.uniform(-0.4, 0.4)
+    direction = np.array([math.cos(angle), math.sin(angle)])
+    start = direction * (0.32 * width, 0.28 * height)
+    if motion == "sweep":  # a path through the middle of the view, to roughly the opposite side
+        turn = rng.uniform(-0.5, 0.5)
+        rot = np.array([[math.cos(turn), -math.sin(turn)], [math.sin(turn), math.cos(turn)]])
+        leaves = num_objects >= 2 and j == num_objects - 1
+        end = -(rot @ direction) * ((0.9 * width, 0.9 * height) if leaves else (0.3 * width, 0.25 * height))
+        offset = start[:, None] + (end - start)[:, None] * tau  # (2, T) relative to the camera centre
+    else:  # two slow waves per axis about a point on the ring where the sweep would start
+        offset = 0.6 * start[:, None] + np.stack(
+            [sum(_wave(rng, tau, a / k, (0.25, 0.8)) for k in (1, 2)) for a in (0.25 * width, 0.22 * height)]
+        )
+    px = cam_x[0] + offset[0] + _wave(rng, tau, 0.03 * width, (0.5, 2.0))
+    py = cam_y[0] + offset[1] + _wave(rng, tau, 0.03 * height, (0.5, 2.0))
+    heading = rng.uniform(0, 2 * math.pi)  # (draws in this order: sweep sequences stay as they were)
+    spin = rng.choice([-1, 1]) * rng.uniform(0.4, 1.8)
+    theta = heading + (spin * tau if motion == "sweep" else _wave(rng, tau, spin, (0.2, 0.6)))
+    scale = rng.uniform(0.85, 1.1) * (1 + _wave(rng, tau, 0.2))
+    depth = base_depth + _wave(rng, tau, 1.6)
+    normal = rng.normal(size=3) * (0.4, 0.4, 0.0) + facing
+    normal /= np.linalg.norm(normal)
+
+    radius = rng.uniform(0.13, 0.2) * min(height, 1.2 * width)
+    articulated = j == 0
+    kind = "ellipse" if articulated else SHAPES[int(rng.integers(len(SHAPES)))]
+    rx, ry = (radius, 0.6 * radius) if articulated else (radius, radius * rng.uniform(0.65, 1.0))
+    alpha = _shape_alpha(rng, kind, rx, ry)
+    pivot = ((alpha.shape[1] - 1) / 2, (alpha.shape[0] - 1) / 2)
+    body = camera @ _similarity(px, py, theta, scale, pivot)  # (T, 3, 3) sprite -> image
+    texture = _texture(rng, *alpha.shape)
+    parts = [_Part(texture, alpha, body[:, :2], depth, j + 1, normal)]
+    name = f"object{j}_{'articulated' if articulated else kind}"
+    if articulated:
+        # a limb hinged at the body's right end, swinging about its own left end
+        limb_alpha = _shape_alpha(rng, "box", 0.55 * radius, 0.14 * radius)
+        limb_pivot = (4 + 0.1 * radius, (limb_alpha.shape[0] - 1) / 2)
+        joint = (pivot[0] + 0.8 * rx, pivot[1])
+        swing = rng.uniform(-0.5, 0.5) + _wave(rng, tau, 0.9, (0.8, 1.6))
+        limb = body @ _similarity(joint[0], joint[1], swing, np.ones(num_frames), limb_pivot)
+        limb_texture = _texture(rng, *limb_alpha.shape)
+        parts.append(_Part(limb_texture, limb_alpha, limb[:, :2], depth - 0.1, j + 1, normal))
+    return parts, name
+
+
 def _build_scene(rng, num_frames, height, width, num_objects, motion="sweep"):
     """Parts (background first), asset names, zoom (T,) and the camera's shift (T, 2) from the canvas centre."""
     # the motion clock: one sweep spans the clip whatever its length; wandering runs at a fixed
@@ -195,48 +245,11 @@ def _build_scene(rng, num_frames, height, width, num_objects, motion="sweep"):
     names = []
     base_depths = rng.permutation(4.0 + 2.5 * np.arange(num_objects))
     for j in range(num_objects):
-        angle = 2 * math.pi * j / max(num_objects, 1) + rng.uniform(-0.4, 0.4)
-        direction = np.array([math.cos(angle), math.sin(angle)])
-        start = direction * (0.32 * width, 0.28 * height)
-        if motion == "sweep":  # a path through the middle of the view, to roughly the opposite side
-            turn = rng.uniform(-0.5, 0.5)
-            rot = np.array([[math.cos(turn), -math.sin(turn)], [math.sin(turn), math.cos(turn)]])
-            leaves = num_objects >= 2 and j == num_objects - 1
-            end = -(rot @ direction) * ((0.9 * width, 0.9 * height) if leaves else (0.3 * width, 0.25 * height))
-            offset = start[:, None] + (end - start)[:, None] * tau  # (2, T) relative to the camera centre
-        else:  # two slow waves per axis about a point on the ring where the sweep would start
-            offset = 0.6 * start[:, None] + np.stack(
-                [sum(_wave(rng, tau, a / k, (0.25, 0.8)) for k in (1, 2)) for a in (0.25 * width, 0.22 * height)]
-            )
-        px = cam_x[0] + offset[0] + _wave(rng, tau, 0.03 * width, (0.5, 2.0))
-        py = cam_y[0] + offset[1] + _wave(rng, tau, 0.03 * height, (0.5, 2.0))
-        heading = rng.uniform(0, 2 * math.pi)  # (draws in this order: sweep sequences stay as they were)
-        spin = rng.choice([-1, 1]) * rng.uniform(0.4, 1.8)
-        theta = heading + (spin * tau if motion == "sweep" else _wave(rng, tau, spin, (0.2, 0.6)))
-        scale = rng.uniform(0.85, 1.1) * (1 + _wave(rng, tau, 0.2))
-        depth = base_depths[j] + _wave(rng, tau, 1.6)
-        normal = rng.normal(size=3) * (0.4, 0.4, 0.0) + facing
-        normal /= np.linalg.norm(normal)
-
-        radius = rng.uniform(0.13, 0.2) * min(height, 1.2 * width)
-        articulated = j == 0
-        kind = "ellipse" if articulated else SHAPES[int(rng.integers(len(SHAPES)))]
-        rx, ry = (radius, 0.6 * radius) if articulated else (radius, radius * rng.uniform(0.65, 1.0))
-        alpha = _shape_alpha(rng, kind, rx, ry)
-        pivot = ((alpha.shape[1] - 1) / 2, (alpha.shape[0] - 1) / 2)
-        body = camera @ _similarity(px, py, theta, scale, pivot)  # (T, 3, 3) sprite -> image
-        texture = _texture(rng, *alpha.shape)
-        parts.append(_Part(texture, alpha, body[:, :2], depth, j + 1, normal))
-        names.append(f"object{j}_{'articulated' if articulated else kind}")
-        if articulated:
-            # a limb hinged at the body's right end, swinging about its own left end
-            limb_alpha = _shape_alpha(rng, "box", 0.55 * radius, 0.14 * radius)
-            limb_pivot = (4 + 0.1 * radius, (limb_alpha.shape[0] - 1) / 2)
-            joint = (pivot[0] + 0.8 * rx, pivot[1])
-            swing = rng.uniform(-0.5, 0.5) + _wave(rng, tau, 0.9, (0.8, 1.6))
-            limb = body @ _similarity(joint[0], joint[1], swing, np.ones(num_frames), limb_pivot)
-            limb_texture = _texture(rng, *limb_alpha.shape)
-            parts.append(_Part(limb_texture, limb_alpha, limb[:, :2], depth - 0.1, j + 1, normal))
+        more, name = _object_parts(
+            rng, j, num_objects, tau, camera, cam_x, cam_y, base_depths[j], (height, width), motion
+        )
+        parts += more
+        names.append(name)
     return parts, names, zoom, np.stack([cam_x, cam_y], axis=1) - canvas_centre
 
 
@@ -417,6 +430,32 @@ def _camera_and_3d(parts: list[_Part], trajs, track_parts, zoom, cam_shift, heig
     return intrinsics, extrinsics, trajs_3d
 
 
+def _write_annotations(out: Path, trajs, trajs_3d, valids, visibs, intrinsics, extrinsics) -> None:
+    """anno.npz, as PointOdyssey v1.2 stores it."""
+    np.savez_compressed(
+        out / "anno.npz",
+        trajs_2d=trajs,
+        trajs_3d=trajs_3d.astype(np.float32),
+        valids=valids,
+        visibs=visibs,
+        intrinsics=intrinsics.astype(np.float32),
+        extrinsics=extrinsics.astype(np.float32),
+    )
+
+
+def _write_truth(out: Path, truth: dict, names: list[str], seed: int, size: tuple[int, int], num_frames: int) -> None:
+    """info.npz (the generator's truth per track) and scene_info.json (the asset names)."""
+    np.savez_compressed(
+        out / "info.npz",
+        **truth,
+        corruption_kinds=np.array(CORRUPTION_KINDS),
+        image_size=np.array(size),
+        seed=np.array(seed),
+    )
+    info = {"assets": names, "generator": "datasets.synthetic", "seed": seed, "num_frames": num_frames}
+    (out / "scene_info.json").write_text(json.dumps(info, indent=2) + "\n")
+
+
 def generate_sequence(
     out_dir,
     *,
@@ -467,36 +506,12 @@ def generate_sequence(
     valids = np.ones((num_frames, num_tracks), bool)
     trajs = trajs.astype(np.float32)
     corruption = _corrupt(rng, trajs, valids, visibs, corrupt_fraction)
-    np.savez_compressed(
-        out / "anno.npz",
-        trajs_2d=trajs,
-        trajs_3d=trajs_3d.astype(np.float32),
-        valids=valids,
-        visibs=visibs,
-        intrinsics=intrinsics.astype(np.float32),
-        extrinsics=extrinsics.astype(np.float32),
-    )
+    _write_annotations(out, trajs, trajs_3d, valids, visibs, intrinsics, extrinsics)
     mask_of_part = np.array([p.mask_index for p in parts])
-    np.savez_compressed(
-        out / "info.npz",
-        track_object_ids=mask_of_part[track_parts].astype(np.int64),
-        track_parts=track_parts.astype(np.int64),
-        track_corruption=corruption,
-        corruption_kinds=np.array(CORRUPTION_KINDS),
-        image_size=np.array([height, width]),
-        seed=np.array(seed),
-    )
-    info = {"assets": names, "generator": "datasets.synthetic", "seed": seed, "num_frames": num_frames}
-    (out / "scene_info.json").write_text(json.dumps(info, indent=2) + "\n")
-    logger.info(
-        "wrote %s: %d frames %dx%d, %d objects, %d tracks (%d corrupted) in %.1f s",
-        out,
-        num_frames,
-        width,
-        height,
-        num_objects,
-        num_tracks,
-        (corruption > 0).sum(),
-        time.perf_counter() - start,
-    )
+    ids, parts_of_tracks = mask_of_part[track_parts].astype(np.int64), track_parts.astype(np.int64)
+    truth = {"track_object_ids": ids, "track_parts": parts_of_tracks, "track_corruption": corruption}
+    _write_truth(out, truth, names, seed, (height, width), num_frames)
+    seconds = time.perf_counter() - start
+    logger.info("wrote %s: %d frames %dx%d, %d objects, %d tracks (%d corrupted) in %.1f s", out, num_frames, width,
+                height, num_objects, num_tracks, (corruption > 0).sum(), seconds)  # fmt: skip
     return out

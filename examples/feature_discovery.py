@@ -81,6 +81,31 @@ def _feature_batch(
     return x, y
 
 
+def _ascend(cfg: FeatureDiscoveryConfig, model: InfoNet, planted: int, gen: torch.Generator, progress):
+    """Adam on -sum MI over the R projections: w (R, d), MI per step (S, R), |w| per step (S, R, d), seconds."""
+    w = torch.randn(cfg.restarts, cfg.dim, generator=gen)
+    w = (w / w.norm(dim=-1, keepdim=True)).requires_grad_(True)  # (R, d)
+    opt = torch.optim.Adam([w], lr=cfg.lr)
+    mis, path = [], []
+    start = time.perf_counter()
+    for step in range(cfg.steps):
+        x, y = _feature_batch(cfg, planted, gen)
+        value = mi(
+            w @ x.T, y.expand(cfg.restarts, -1), temperature=cfg.temperature, hard_forward=cfg.hard_forward, model=model
+        )
+        opt.zero_grad()
+        (-value.sum()).backward()
+        opt.step()
+        with torch.no_grad():
+            w /= w.norm(dim=-1, keepdim=True)  # MI ignores the scale of w: keep it on the sphere
+            path.append(w.abs().numpy().copy())
+        mis.append(value.detach().numpy().copy())
+        if progress is not None:
+            progress(step + 1, cfg.steps)
+    seconds = time.perf_counter() - start
+    return w, mis, path, seconds
+
+
 def feature_discovery(
     cfg: FeatureDiscoveryConfig, model: InfoNet | None = None, progress=None
 ) -> FeatureDiscoveryResult:
@@ -107,26 +132,7 @@ def feature_discovery(
     model = model if model is not None else load_pretrained(device="cpu")
     gen = torch.Generator().manual_seed(cfg.seed)
     planted = int(torch.randint(cfg.dim, (1,), generator=gen))
-    w = torch.randn(cfg.restarts, cfg.dim, generator=gen)
-    w = (w / w.norm(dim=-1, keepdim=True)).requires_grad_(True)  # (R, d)
-    opt = torch.optim.Adam([w], lr=cfg.lr)
-    mis, path = [], []
-    start = time.perf_counter()
-    for step in range(cfg.steps):
-        x, y = _feature_batch(cfg, planted, gen)
-        value = mi(
-            w @ x.T, y.expand(cfg.restarts, -1), temperature=cfg.temperature, hard_forward=cfg.hard_forward, model=model
-        )
-        opt.zero_grad()
-        (-value.sum()).backward()
-        opt.step()
-        with torch.no_grad():
-            w /= w.norm(dim=-1, keepdim=True)  # MI ignores the scale of w: keep it on the sphere
-            path.append(w.abs().numpy().copy())
-        mis.append(value.detach().numpy().copy())
-        if progress is not None:
-            progress(step + 1, cfg.steps)
-    seconds = time.perf_counter() - start
+    w, mis, path, seconds = _ascend(cfg, model, planted, gen, progress)
     weights = w.detach().numpy().copy()
     x, y = _feature_batch(cfg, planted, torch.Generator().manual_seed(cfg.seed + 1))
     with torch.no_grad():

@@ -113,6 +113,28 @@ def _independence_data(cfg: IndependenceConfig, mix: torch.Tensor, n: int, gen: 
     return latent @ mix, target, s
 
 
+def _train_step(cfg: IndependenceConfig, net: _Encoder, opt, model, mix, data_gen, step: int, weight: float) -> None:
+    """One Adam step on the task loss plus the ramped penalty ``weight`` * MI(z; s) (none at weight 0)."""
+    x, t, s = _independence_data(cfg, mix, cfg.n, data_gen)
+    z, pred = net(x)
+    loss = ((pred - t) ** 2).mean()
+    ramp = min(1.0, step / (cfg.warmup * cfg.steps)) if cfg.warmup > 0 else 1.0
+    if weight > 0:
+        dep = mi(
+            z,
+            s,
+            sliced=True,
+            num_projections=cfg.num_projections,
+            seed=step,
+            temperature=cfg.temperature,
+            model=model,
+        )
+        loss = loss + weight * ramp * dep
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+
+
 def independence_regulariser(
     cfg: IndependenceConfig, model: InfoNet | None = None, progress=None
 ) -> IndependenceResult:
@@ -154,24 +176,7 @@ def independence_regulariser(
                 steps.append(step)
             if step == cfg.steps:
                 break
-            x, t, s = _independence_data(cfg, mix, cfg.n, data_gen)
-            z, pred = net(x)
-            loss = ((pred - t) ** 2).mean()
-            ramp = min(1.0, step / (cfg.warmup * cfg.steps)) if cfg.warmup > 0 else 1.0
-            if weight > 0:
-                dep = mi(
-                    z,
-                    s,
-                    sliced=True,
-                    num_projections=cfg.num_projections,
-                    seed=step,
-                    temperature=cfg.temperature,
-                    model=model,
-                )
-                loss = loss + weight * ramp * dep
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+            _train_step(cfg, net, opt, model, mix, data_gen, step, weight)
             if progress is not None:
                 progress(step + 1, cfg.steps)
     return IndependenceResult(

@@ -129,6 +129,19 @@ def _finite_kept(tracks: np.ndarray) -> np.ndarray:
     return np.flatnonzero(ok)
 
 
+def _named_estimator(name: str) -> MIEstimator:
+    from infonet import get_estimator
+
+    return get_estimator(name)
+
+
+def _flags(moving, count: int) -> np.ndarray:
+    moving = np.asarray(moving, bool)
+    if moving.shape != (count,):
+        raise ValueError(f"moving must have shape ({count},), one flag per track; got {moving.shape}")
+    return moving
+
+
 def discover(
     trackset,
     estimator: MIEstimator | str,
@@ -151,10 +164,7 @@ def discover(
         estimator: an MI estimator or its name (``infonet.get_estimator``).
         feature: "coords", "velocity" or "sliced" (see ``segmentation.affinity``).
         threshold: MI threshold, or "auto" to choose it for this video.
-        min_size: smaller groups are noise (-1).
-        method: "components" or "louvain".
-        criterion: criterion of the automatic threshold ("modularity" or "otsu").
-        seed: seed of the Louvain grouping.
+        min_size, method, criterion, seed: of ``segmentation.group``.
         min_overlap: None: every track's positions count in every frame (PointOdyssey's, where
             occluded points keep true positions); a number: the tracks are partial (a tracker's,
             frozen where lost), and two are compared on the frames where both are visible, if
@@ -169,42 +179,24 @@ def discover(
             few frames, or bad options.
     """
     start = time.perf_counter()
-    _check_options(feature, method, criterion, threshold)  # first: the MI matrix is the expensive part
+    _check_options(feature, method, criterion, threshold)  # first: MI is the expensive part
     tracks, visibility, object_ids, ambiguous = _unpack(trackset)
     kept = _finite_kept(tracks)
-    if moving is not None:
-        moving = np.asarray(moving, bool)
-        if moving.shape != (tracks.shape[1],):
-            raise ValueError(f"moving must have shape ({tracks.shape[1]},), one flag per track; got {moving.shape}")
-        moving = moving[kept]
+    moving = None if moving is None else _flags(moving, tracks.shape[1])[kept]
     tracks = tracks[:, kept]
     visibility = np.ones(tracks.shape[:2], bool) if visibility is None else np.asarray(visibility, bool)[:, kept]
     if isinstance(estimator, str):
-        from infonet import get_estimator
-
-        estimator = get_estimator(estimator)
-    if min_overlap is None:
-        mi = track_mi(tracks, estimator, feature=feature, progress=progress)
-    else:
-        mi = track_mi(
-            tracks, estimator, visibility=visibility, feature=feature, min_overlap=min_overlap, progress=progress
-        )
+        estimator = _named_estimator(estimator)
+    partial = {} if min_overlap is None else {"visibility": visibility, "min_overlap": min_overlap}
+    mi = track_mi(tracks, estimator, feature=feature, progress=progress, **partial)
     t_mi = time.perf_counter()
     grouping: Grouping = group(
         mi, threshold=threshold, min_size=min_size, method=method, criterion=criterion, seed=seed, moving=moving
     )
     t_group = time.perf_counter()
+    truth = [None if a is None else np.asarray(a)[kept] for a in (object_ids, ambiguous)]
+    name = getattr(estimator, "name", type(estimator).__name__)
+    timings = {"mi": t_mi - start, "group": t_group - t_mi, "total": t_group - start}
     return Discovery(
-        tracks=tracks,
-        visibility=visibility,
-        labels=grouping.labels,
-        mi=mi,
-        threshold=grouping.threshold,
-        kept=kept,
-        method=method,
-        feature=feature,
-        estimator=getattr(estimator, "name", type(estimator).__name__),
-        timings={"mi": t_mi - start, "group": t_group - t_mi, "total": t_group - start},
-        object_ids=None if object_ids is None else np.asarray(object_ids)[kept],
-        ambiguous=None if ambiguous is None else np.asarray(ambiguous)[kept],
+        tracks, visibility, grouping.labels, mi, grouping.threshold, kept, method, feature, name, timings, *truth
     )

@@ -274,6 +274,18 @@ def auto_threshold(mi, *, criterion: str = "modularity") -> float:
     raise ValueError(f"unknown threshold criterion {criterion!r}; choose from {', '.join(CRITERIA)}")
 
 
+def _resolved(mi: np.ndarray, threshold: float | str, criterion: str) -> float:
+    """The threshold as a finite number ("auto": :func:`auto_threshold`)."""
+    if isinstance(threshold, str):
+        if threshold != "auto":
+            raise ValueError(f"threshold must be a number or 'auto', got {threshold!r}")
+        threshold = auto_threshold(mi, criterion=criterion)
+    threshold = float(threshold)
+    if not np.isfinite(threshold):
+        raise ValueError(f"threshold must be finite, got {threshold}")
+    return threshold
+
+
 def _graph(mi: np.ndarray, threshold: float) -> nx.Graph:
     rows, cols = np.nonzero(np.triu(mi >= threshold, k=1))
     g = nx.Graph()
@@ -315,28 +327,14 @@ def group(
         ValueError: a bad matrix, method, criterion or threshold.
     """
     if moving is not None:
-        return group_moving(
-            mi,
-            moving,
-            threshold=threshold,
-            min_size=min_size,
-            method=method,
-            criterion=criterion,
-            resolution=resolution,
-            seed=seed,
-        )
+        options = dict(method=method, criterion=criterion, resolution=resolution, seed=seed)
+        return group_moving(mi, moving, threshold=threshold, min_size=min_size, **options)
     mi = check_mi(mi)
     if method not in METHODS:
         raise ValueError(f"unknown grouping method {method!r}; choose from {', '.join(METHODS)}")
     if min_size < 1:
         raise ValueError(f"min_size must be >= 1, got {min_size}")
-    if isinstance(threshold, str):
-        if threshold != "auto":
-            raise ValueError(f"threshold must be a number or 'auto', got {threshold!r}")
-        threshold = auto_threshold(mi, criterion=criterion)
-    threshold = float(threshold)
-    if not np.isfinite(threshold):
-        raise ValueError(f"threshold must be finite, got {threshold}")
+    threshold = _resolved(mi, threshold, criterion)
     g = _graph(mi, threshold)
     if method == "components":
         parts = nx.connected_components(g)

@@ -266,6 +266,12 @@ def spread_labels(tracks, visibility, labels, grouped, *, neighbours: int = 16, 
     return out
 
 
+def _motion_evidence(motion: np.ndarray, shape: tuple[int, int], opts: MaskOptions) -> np.ndarray:
+    """(h, w) evidence z^2 / (z^2 + motion_scale^2) of a frame's dense motion scores z, at ``shape``."""
+    z = cv2.resize(np.asarray(motion, np.float32), (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+    return z**2 / (z**2 + opts.motion_scale**2)
+
+
 def object_masks(
     frames,
     tracks,
@@ -313,9 +319,7 @@ def object_masks(
             d_obj, d_bg = _density(points[obj], shape, sigma), _density(points[bg], shape, sigma)
             share = d_obj / (d_obj + d_bg)
             if motion is not None:
-                z = cv2.resize(np.asarray(motion[t], np.float32), (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
-                evidence = z**2 / (z**2 + opts.motion_scale**2)
-                share = (1 - opts.motion_weight) * share + opts.motion_weight * evidence
+                share = (1 - opts.motion_weight) * share + opts.motion_weight * _motion_evidence(motion[t], shape, opts)
             if opts.superpixels:
                 share = snap_to_superpixels(small, share, opts.superpixels, opts.compactness)
             foreground = keep_large_regions(share > 0.5, opts.keep_share)

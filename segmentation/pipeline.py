@@ -454,9 +454,19 @@ def discover_video(
         moving=moving,
         progress=report("mi"),
     )
+    timings = {"tracking": tracked.seconds, "motion": seconds_motion, "mi": found.timings["mi"]}
+    result = _result(
+        inp, tracked, motion, found, opts, f"{foreground} ({why})", timings | {"grouping": found.timings["group"]}
+    )
+    return _finish(result, inp.frames, opts, report("masks"))
+
+
+def _result(inp, tracked: _Tracked, motion: dict, found, opts: VideoOptions, foreground: str, timings) -> VideoResult:
+    """The stages' products up to the grouping, as a result (labels and masks come in :func:`_finish`)."""
     every = tracked.every
     truth_ids, ambiguous = _truth(inp, every)
-    result = VideoResult(
+    moving = None if motion["moving"] is None else motion["moving"][tracked.pick][found.kept]
+    return VideoResult(
         tracks=every.tracks,
         visibility=every.visibility,
         image_size=every.image_size,
@@ -465,19 +475,17 @@ def discover_video(
         mi=found.mi,
         groups=found.labels,
         threshold=found.threshold,
-        auto_threshold=_automatic(found.mi, None if moving is None else moving[found.kept], opts.criterion),
+        auto_threshold=_automatic(found.mi, moving, opts.criterion),
         labels=np.full(every.num_tracks, UNLABELLED),
         **motion,
         truth_ids=truth_ids,
         ambiguous=ambiguous,
         estimator=found.estimator,
         source=inp.source,
-        foreground=f"{foreground} ({why})",
+        foreground=foreground,
         options=dataclasses.asdict(opts),
-        timings={"tracking": tracked.seconds, "motion": seconds_motion, "mi": found.timings["mi"]}
-        | {"grouping": found.timings["group"]},
+        timings=timings,
     )
-    return _finish(result, inp.frames, opts, report("masks"))
 
 
 def regroup(

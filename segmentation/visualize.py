@@ -206,31 +206,38 @@ def mi_heatmap(
             color = tuple(int(c) for c in (np.array(colormap(norm[i])[:3]) * 255).round())
             cv2.circle(out, (int(round(points[i, 0])), int(round(points[i, 1]))), r, color, -1, cv2.LINE_AA)
     elif mode == "interpolate":
-        scale = min(1.0, 256 / max(H, W))  # splat on a small grid, then upsample
-        h, w = max(1, round(H * scale)), max(1, round(W * scale))
-        if sigma is None:
-            sigma = 0.75 * np.sqrt(H * W / max(ok.sum(), 1))  # about the spacing of the points
-        s = max(sigma * scale, 0.5)
-        acc, weight = np.zeros((h, w)), np.zeros((h, w))
-        xy = np.clip(np.round(points[ok] * scale).astype(int), 0, [w - 1, h - 1])
-        np.add.at(acc, (xy[:, 1], xy[:, 0]), norm[ok])
-        np.add.at(weight, (xy[:, 1], xy[:, 0]), 1.0)
-        k = int(2 * round(3 * s) + 1)
-        acc = cv2.GaussianBlur(acc, (k, k), s)
-        weight = cv2.GaussianBlur(weight, (k, k), s)
-        heat = np.divide(acc, weight, out=np.zeros_like(acc), where=weight > 1e-12)
-        # opacity fades where no point is near: the map says nothing there
-        cover = np.clip(weight / (weight.max() * 0.05 + 1e-12), 0, 1)
-        heat = cv2.resize(heat, (W, H), interpolation=cv2.INTER_LINEAR)
-        cover = cv2.resize(cover, (W, H), interpolation=cv2.INTER_LINEAR)[..., None]
-        color = colormap(heat)[..., :3] * 255
-        out = (img * (1 - alpha * cover) + color * alpha * cover).round().clip(0, 255).astype(np.uint8)
+        out = _interpolated(img, points[ok], norm[ok], colormap, alpha, sigma)
     else:
         raise ValueError(f"mode must be 'interpolate' or 'points', got {mode!r}")
     q = (int(round(points[query, 0])), int(round(points[query, 1])))
     size = 3 * _radius(img.shape)
     cv2.drawMarker(out, q, (0, 0, 0), cv2.MARKER_CROSS, size + 4, 5, cv2.LINE_AA)
     cv2.drawMarker(out, q, (255, 255, 255), cv2.MARKER_CROSS, size, 2, cv2.LINE_AA)
+    return out
+
+
+def _interpolated(img: np.ndarray, points: np.ndarray, norm: np.ndarray, colormap, alpha: float, sigma) -> np.ndarray:
+    """The (H, W, 3) frame under a smooth map of the points' (n,) values in [0, 1] (``mi_heatmap``)."""
+    H, W = img.shape[:2]
+    scale = min(1.0, 256 / max(H, W))  # splat on a small grid, then upsample
+    h, w = max(1, round(H * scale)), max(1, round(W * scale))
+    if sigma is None:
+        sigma = 0.75 * np.sqrt(H * W / max(len(points), 1))  # about the spacing of the points
+    s = max(sigma * scale, 0.5)
+    acc, weight = np.zeros((h, w)), np.zeros((h, w))
+    xy = np.clip(np.round(points * scale).astype(int), 0, [w - 1, h - 1])
+    np.add.at(acc, (xy[:, 1], xy[:, 0]), norm)
+    np.add.at(weight, (xy[:, 1], xy[:, 0]), 1.0)
+    k = int(2 * round(3 * s) + 1)
+    acc = cv2.GaussianBlur(acc, (k, k), s)
+    weight = cv2.GaussianBlur(weight, (k, k), s)
+    heat = np.divide(acc, weight, out=np.zeros_like(acc), where=weight > 1e-12)
+    # opacity fades where no point is near: the map says nothing there
+    cover = np.clip(weight / (weight.max() * 0.05 + 1e-12), 0, 1)
+    heat = cv2.resize(heat, (W, H), interpolation=cv2.INTER_LINEAR)
+    cover = cv2.resize(cover, (W, H), interpolation=cv2.INTER_LINEAR)[..., None]
+    color = colormap(heat)[..., :3] * 255
+    out = (img * (1 - alpha * cover) + color * alpha * cover).round().clip(0, 255).astype(np.uint8)
     return out
 
 
