@@ -20,7 +20,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 import datasets
-from segmentation import VideoOptions, track_frames, track_object_ids
+from segmentation import VideoOptions, track_object_ids
 from segmentation.motion import MIN_FIT, RANSAC_SHARE, camera_residuals, saliency_scores
 
 __all__ = ["similarity_residuals", "auc", "measure"]
@@ -54,14 +54,7 @@ def measure(path, frames: int) -> dict:
     """The four AUCs of one sequence (see the module docstring)."""
     inp = datasets.load_input(path, max_frames=frames)
     opts = VideoOptions()
-    tracked = track_frames(
-        inp.frames,
-        side=opts.track_side,
-        num_points=opts.num_points,
-        flow=opts.flow,
-        fb_threshold=opts.fb_threshold,
-        reseed=opts.reseed,
-    )
+    tracked = opts.track(inp.frames)
     ids, ambiguous = track_object_ids(tracked.tracks, tracked.visibility, inp.truth.masks)
     keep = ~ambiguous & (tracked.visibility.sum(axis=0) >= opts.min_overlap)
     row = {"sequence": inp.source, "tracks": int(keep.sum())}

@@ -143,6 +143,20 @@ class VideoOptions:
                 raise ValueError(f"{name} {getattr(self, name)!r} is unknown; choose from {', '.join(choices)}")
         self.threshold = _threshold(self.threshold)
 
+    def track(self, frames, progress: Callable[[int, int], None] | None = None):
+        """The tracker run on ``frames`` with these options (``segmentation.track_frames``): M tracks."""
+        every = track_frames(
+            frames,
+            side=self.track_side,
+            num_points=self.num_points,
+            flow=self.flow,
+            fb_threshold=self.fb_threshold,
+            reseed=self.reseed,
+            progress=progress,
+        )
+        every.source_index = np.arange(every.num_tracks)
+        return every
+
 
 def _at_least(name: str, value, low: int, why: str = "") -> None:
     if not (isinstance(value, (int, np.integer)) and value >= low):
@@ -252,16 +266,7 @@ def _track(inp, opts: VideoOptions, progress) -> _Tracked:
     if inp.tracks is not None:  # given tracks: true positions in every frame, every one grouped
         every = inp.tracks
         return _Tracked(every, np.arange(every.num_tracks), None, time.perf_counter() - start)
-    every = track_frames(
-        inp.frames,
-        side=opts.track_side,
-        num_points=opts.num_points,
-        flow=opts.flow,
-        fb_threshold=opts.fb_threshold,
-        reseed=opts.reseed,
-        progress=progress,
-    )
-    every.source_index = np.arange(every.num_tracks)
+    every = opts.track(inp.frames, progress)
     pick = select_tracks(
         every.tracks,
         every.visibility,
