@@ -122,8 +122,8 @@ def test_run_example_and_click_a_point(server):
             page.wait_for_timeout(1000)  # let the video show its first frame
             page.screenshot(path=ARTIFACTS / "demo-result.png", full_page=True)
 
-            assert "object(s) from" in page.inner_text("#summary")
-            assert "object 0" in page.inner_text("#objects")
+            assert "object(s) (" in page.inner_text("#summary")
+            assert "object 1" in page.inner_text("#objects") and "background" in page.inner_text("#objects")
             downloads = page.inner_text("#downloads").replace("\n", "")  # names render as stem + suffix
             assert "labels.csv" in downloads and "mi_matrix.csv" in downloads and "result.npz" in downloads
             src = page.get_attribute("#overlay-video video", "src")
