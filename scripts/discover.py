@@ -59,6 +59,9 @@ def main(opts: DiscoverOptions) -> None:
         inp = datasets.load_input(
             opts.video, tracks=opts.tracks or None, max_frames=opts.max_frames, max_tracks=opts.pipeline.max_tracks
         )
+        if inp.tracks is not None and inp.tracks.dropped:  # NaN/inf, invalid or insane tracks the loader left out
+            dropped = datasets.tracks.describe_dropped(inp.tracks.dropped)
+            print(f"{inp.tracks.num_tracks} tracks; dropped when loading: {dropped}")
         with stage_bars({"tracking": "frame", "motion": "frame", "mi": "pair", "masks": "frame"}) as progress:
             result = segmentation.discover_video(inp, estimator, opts.pipeline, progress=progress)
         _write(result, inp.frames, opts, out)
