@@ -5,7 +5,8 @@ Shapes: T frames, N tracks, C thresholds.
 For one sequence and one estimator, :func:`evaluate_result` takes one run of the pipeline
 (``segmentation.discover_video``: its MI matrix and its labels), sweeps the threshold over the
 same matrix for the precision-recall curve, and scores everything FBMS-style
-(``segmentation.scoring``). ``scripts/pr_curves.py`` drives it over folders of sequences.
+(``segmentation.scoring``). :func:`anchor_auc` judges the affinity apart from any threshold
+(InfoAtlas's trajectory protocol). ``scripts/pr_curves.py`` drives it over folders of sequences.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import rankdata
 
 from segmentation import (
     Score,
@@ -22,11 +24,12 @@ from segmentation import (
     mean_query_ap,
     pair_auc,
     score_grouping,
+    scored_mask,
     sweep_thresholds,
     threshold_candidates,
 )
 
-__all__ = ["SUMMARY_COLUMNS", "TrackResult", "evaluate_result"]
+__all__ = ["SUMMARY_COLUMNS", "TrackResult", "anchor_auc", "evaluate_result"]
 
 SUMMARY_COLUMNS = ("sequence", "estimator", "n_tracks", "best_f", "ap", "objects_extracted", "seconds")
 
@@ -48,6 +51,7 @@ class TrackResult:
         mi: (N, N) the MI matrix.
         auto_labels: (N,) the groups at the automatic threshold (what ``discover`` returns).
         seconds_mi: the MI matrix alone (``seconds`` minus the automatic grouping).
+        anchor_auc: mean over anchor tracks of the ROC AUC of the anchor's row (:func:`anchor_auc`).
     """
 
     sequence: str
@@ -64,6 +68,7 @@ class TrackResult:
     mi: np.ndarray
     auto_labels: np.ndarray | None = None
     seconds_mi: float = float("nan")
+    anchor_auc: float = float("nan")
 
     def summary_row(self) -> dict:
         """The row of summary.csv: ``SUMMARY_COLUMNS`` first, then extras.
@@ -95,6 +100,7 @@ class TrackResult:
             "auto_groups": self.auto.num_groups,
             "query_ap": round(self.query_ap, 4),
             "pair_auc": round(self.pair_auc, 4),
+            "anchor_auc": round(self.anchor_auc, 4),
             "sweep_seconds": round(self.sweep_seconds, 3),
             "seconds_mi": round(self.seconds_mi, 3),
             "seconds_grouping": round(self.seconds - self.seconds_mi, 3),
@@ -151,4 +157,44 @@ def evaluate_result(result: VideoResult, *, sequence: str = "", num_thresholds: 
         mi=mi,
         auto_labels=result.labels[g],
         seconds_mi=result.timings["mi"],
+        anchor_auc=anchor_auc(mi, ids, ambiguous),
     )
+
+
+def anchor_auc(affinity, object_ids, ambiguous=None) -> float:
+    """Anchor-track ROC AUC (InfoAtlas): per anchor, the AUC of its affinity row for "same object".
+
+    For every scored track (``segmentation.scored_mask``) whose object has another scored track and
+    that has a scored track of another object, the probability that a random track of its object
+    has a higher affinity to it than a random track of another object (ties count half), over the
+    other scored tracks; averaged over those anchors. Unlike the pair AUC, every anchor weighs the
+    same, whatever the size of its object.
+
+    Args:
+        affinity: (N, N) MI or any affinity (higher: more alike); the diagonal is ignored.
+        object_ids: (N,) ground-truth object of each track (< 0: unknown).
+        ambiguous: optional (N,) bool, tracks left out of the score.
+    Returns:
+        The mean AUC in [0, 1]; NaN when no track can be an anchor (one object only).
+    Raises:
+        ValueError: shapes that do not match, or NaN in the affinity.
+    """
+    a = np.asarray(affinity, dtype=np.float64)
+    ids = np.asarray(object_ids, dtype=np.int64)
+    if a.ndim != 2 or a.shape[0] != a.shape[1]:
+        raise ValueError(f"affinity must be a square (N, N) array, got shape {a.shape}")
+    if ids.shape != (len(a),):
+        raise ValueError(f"object_ids must have shape ({len(a)},), one per row of the affinity; got {ids.shape}")
+    if np.isnan(a).any():
+        raise ValueError("affinity contains NaN")
+    keep = np.flatnonzero(scored_mask(ids, ambiguous))
+    aucs = []
+    for i in keep:
+        others = keep[keep != i]
+        same = ids[others] == ids[i]
+        pos, neg = int(same.sum()), int((~same).sum())
+        if pos == 0 or neg == 0:
+            continue
+        ranks = rankdata(a[i, others])  # average ranks: ties count half
+        aucs.append((ranks[same].sum() - pos * (pos + 1) / 2) / (pos * neg))
+    return float(np.mean(aucs)) if aucs else float("nan")

@@ -14,6 +14,10 @@ The scene is 2-D and rendered with affine warps, so every track's position is kn
   however many frames it has; ``motion="wander"`` moves objects, camera and zoom on slow waves
   of a fixed pace in frames (periods of about 60-190 frames), so a long clip holds many turns,
   as PointOdyssey's long videos do, and its first frames are those of a shorter clip.
+- **Convoy** (``convoy=True``): object 1 takes object 0's path a sixth of the clip later, so
+  the two share a trend and a path but not a motion at any one time.
+- **Perspective** (``perspective=True``): an object's size follows its depth (``1 / depth``), so
+  its points spread and gather as it comes near and goes away.
 - **Depth**: each part has a depth per frame; nearer parts paint over farther ones, which makes
   the occlusions, the mask and the depth map. Depth ranges of objects overlap, so their order
   can change.
@@ -168,10 +172,19 @@ def _apply(poses: np.ndarray, points: np.ndarray) -> np.ndarray:
     return np.einsum("tij,nj->tni", poses[:, :, :2], points) + poses[:, None, :, 2]
 
 
-def _object_parts(rng, j: int, num_objects: int, tau, camera, cam_x, cam_y, base_depth: float, size, motion: str):
-    """The sprite(s) of moving object j (object 0 is articulated: a body and a limb) and its name."""
+def _object_parts(
+    rng, j: int, num_objects: int, tau, camera, cam_x, cam_y, base_depth: float, size, motion: str, shape=None
+):
+    """The sprite(s) of moving object j (object 0 is articulated: a body and a limb), its name, and
+    its path ``shape.lead`` frames behind (canvas x, y, each (T,)), for a convoy's follower.
+
+    ``shape``: a :class:`_Shape` of scene options (None: the plain scene)."""
     height, width = size
     num_frames = len(tau)
+    shape = shape or _Shape()
+    if shape.lead:  # the same clock run ``lead`` frames earlier too (same draws: the stream is unchanged)
+        step = tau[1] - tau[0] if len(tau) > 1 else 1.0
+        tau = np.concatenate([tau[0] - step * np.arange(shape.lead, 0, -1), tau])
     facing = np.array([0.0, 0.0, -1.0])
     angle = 2 * math.pi * j / max(num_objects, 1) + rng.uniform(-0.4, 0.4)
     direction = np.array([math.cos(angle), math.sin(angle)])
@@ -188,11 +201,17 @@ def _object_parts(rng, j: int, num_objects: int, tau, camera, cam_x, cam_y, base
         )
     px = cam_x[0] + offset[0] + _wave(rng, tau, 0.03 * width, (0.5, 2.0))
     py = cam_y[0] + offset[1] + _wave(rng, tau, 0.03 * height, (0.5, 2.0))
+    behind = (px[:num_frames], py[:num_frames])  # where it was ``lead`` frames before
+    tau, px, py, offset = tau[shape.lead :], px[shape.lead :], py[shape.lead :], offset[:, shape.lead :]
+    if shape.path is not None:  # a convoy's follower: the leader's path, some frames later
+        px, py = shape.path
     heading = rng.uniform(0, 2 * math.pi)  # (draws in this order: sweep sequences stay as they were)
     spin = rng.choice([-1, 1]) * rng.uniform(0.4, 1.8)
     theta = heading + (spin * tau if motion == "sweep" else _wave(rng, tau, spin, (0.2, 0.6)))
     scale = rng.uniform(0.85, 1.1) * (1 + _wave(rng, tau, 0.2))
     depth = base_depth + _wave(rng, tau, 1.6)
+    if shape.perspective:  # a pinhole's size: nearer is larger (no foreshortening: the sprite stays flat)
+        scale = scale[0] * base_depth / depth
     normal = rng.normal(size=3) * (0.4, 0.4, 0.0) + facing
     normal /= np.linalg.norm(normal)
 
@@ -205,7 +224,7 @@ def _object_parts(rng, j: int, num_objects: int, tau, camera, cam_x, cam_y, base
     body = camera @ _similarity(px, py, theta, scale, pivot)  # (T, 3, 3) sprite -> image
     texture = _texture(rng, *alpha.shape)
     parts = [_Part(texture, alpha, body[:, :2], depth, j + 1, normal)]
-    name = f"object{j}_{'articulated' if articulated else kind}"
+    name = f"object{j}_{'articulated' if articulated else kind}{'_convoy' if shape.path is not None else ''}"
     if articulated:
         # a limb hinged at the body's right end, swinging about its own left end
         limb_alpha = _shape_alpha(rng, "box", 0.55 * radius, 0.14 * radius)
@@ -215,11 +234,24 @@ def _object_parts(rng, j: int, num_objects: int, tau, camera, cam_x, cam_y, base
         limb = body @ _similarity(joint[0], joint[1], swing, np.ones(num_frames), limb_pivot)
         limb_texture = _texture(rng, *limb_alpha.shape)
         parts.append(_Part(limb_texture, limb_alpha, limb[:, :2], depth - 0.1, j + 1, normal))
-    return parts, name
+    return parts, name, behind
 
 
-def _build_scene(rng, num_frames, height, width, num_objects, motion="sweep"):
-    """Parts (background first), asset names, zoom (T,) and the camera's shift (T, 2) from the canvas centre."""
+@dataclass
+class _Shape:
+    """Scene options beyond the plain scene: ``lead`` frames of a convoy leader's earlier path,
+    ``path`` (x, y) a follower takes, ``perspective`` sizes from depths."""
+
+    lead: int = 0
+    path: tuple | None = None
+    perspective: bool = False
+
+
+def _build_scene(rng, num_frames, height, width, num_objects, motion="sweep", convoy=False, perspective=False):
+    """Parts (background first), asset names, zoom (T,) and the camera's shift (T, 2) from the canvas centre.
+
+    ``convoy``: object 1 follows object 0's path a sixth of the clip (at least 4 frames) behind.
+    ``perspective``: each object's size follows its depth."""
     # the motion clock: one sweep spans the clip whatever its length; wandering runs at a fixed
     # pace in frames, so a longer clip holds more turns
     tau = np.linspace(0, 1, num_frames) if motion == "sweep" else np.arange(num_frames) / WANDER_PACE
@@ -244,9 +276,12 @@ def _build_scene(rng, num_frames, height, width, num_objects, motion="sweep"):
     parts = [background]
     names = []
     base_depths = rng.permutation(4.0 + 2.5 * np.arange(num_objects))
+    lag = max(4, num_frames // 6) if convoy else 0
+    path = None
     for j in range(num_objects):
-        more, name = _object_parts(
-            rng, j, num_objects, tau, camera, cam_x, cam_y, base_depths[j], (height, width), motion
+        shape = _Shape(lead=lag if j == 0 else 0, path=path if convoy and j == 1 else None, perspective=perspective)
+        more, name, path = _object_parts(
+            rng, j, num_objects, tau, camera, cam_x, cam_y, base_depths[j], (height, width), motion, shape
         )
         parts += more
         names.append(name)
@@ -468,6 +503,8 @@ def generate_sequence(
     overwrite: bool = False,
     jpeg_quality: int = 90,
     motion: str = "sweep",
+    convoy: bool = False,
+    perspective: bool = False,
 ) -> Path:
     """Renders a synthetic sequence with exact point tracks in the PointOdyssey layout.
 
@@ -487,6 +524,9 @@ def generate_sequence(
         motion: "sweep" (each object crosses the view once over the clip, however long) or
             "wander" (objects, camera and zoom drift on slow waves of 60-190 frames, so a long
             clip holds many turns, as the long PointOdyssey videos do).
+        convoy: object 1 follows object 0's path, a sixth of the clip behind (objects that share
+            a path; needs 2 or more objects).
+        perspective: each object's size follows its depth (nearer is larger).
 
     Returns:
         The folder written.
@@ -499,7 +539,11 @@ def generate_sequence(
     out = Path(out_dir)
     _prepare_folder(out, overwrite)
     rng = np.random.default_rng(seed)  # one stream, drawn in this order: scene, tracks, frames, corruption
-    parts, names, zoom, cam_shift = _build_scene(rng, num_frames, height, width, num_objects, motion)
+    if convoy and num_objects < 2:
+        raise DataError(f"convoy needs at least 2 objects (one follows the other), got {num_objects}")
+    parts, names, zoom, cam_shift = _build_scene(
+        rng, num_frames, height, width, num_objects, motion, convoy=convoy, perspective=perspective
+    )
     trajs, track_parts = _sample_tracks(rng, parts, num_tracks, num_objects, height, width)
     visibs = _render_frames(out, rng, parts, trajs, track_parts, height, width, jpeg_quality)
     intrinsics, extrinsics, trajs_3d = _camera_and_3d(parts, trajs, track_parts, zoom, cam_shift, height, width)

@@ -28,6 +28,8 @@ class MakeSequenceOptions:
         default="sweep",
         metadata={"help": "sweep: one pass across the view per clip; wander: slow turns at a fixed pace"},
     )
+    convoy: bool = field(default=False, metadata={"help": "object 1 follows object 0's path (needs 2+ objects)"})
+    perspective: bool = field(default=False, metadata={"help": "object sizes follow their depths"})
     overwrite: bool = field(default=False, metadata={"help": "replace the sequence files of a non-empty folder"})
 
 
@@ -46,6 +48,8 @@ def main(opts: MakeSequenceOptions) -> None:
         overwrite=opts.overwrite,
         jpeg_quality=opts.jpeg_quality,
         motion=opts.motion,
+        convoy=opts.convoy,
+        perspective=opts.perspective,
     )
     save_options(opts, out / "make_sequence.json")
 

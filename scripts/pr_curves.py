@@ -93,7 +93,14 @@ def main(opts: PRCurveOptions) -> None:
             raise ValueError(f"no sequence in {data} has {min(opts.lengths)} frames or more")
         if len(opts.lengths) > 1:
             vis.save_figure(vis.scores_by_frames_figure(rows), out / "frames.png", dpi=120)
-    columns = [*SUMMARY_COLUMNS, "frames", "auto_f", "pair_auc", *(["j", "boundary_f"] if "j" in rows[0] else [])]
+    columns = [
+        *SUMMARY_COLUMNS,
+        "frames",
+        "auto_f",
+        "pair_auc",
+        "anchor_auc",
+        *(["j", "boundary_f"] if "j" in rows[0] else []),
+    ]
     print("\n".join("  ".join(f"{row.get(c, c):>17}" for c in columns) for row in [{}, *rows]))
     print(f"wrote {out / 'summary.csv'} and {len(sequences)} plot(s) to {out}")
 

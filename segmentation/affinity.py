@@ -18,6 +18,20 @@ of every pair of tracks on each view, and averages the K matrices:
   that does not depend on the orientation of the image axes. With 2 directions it equals
   ``coords``.
 
+Vector features compare each track as one d-dimensional variable per frame (a 2-D motion is
+not two independent 1-D ones; a spinning object's points have uncorrelated x series but
+dependent (x, y) positions):
+
+- ``xy``: the position (x, y); ``xy-velocity``: the displacement (dx, dy), which removes the
+  trend every drifting track shares; ``xy-residual``: the displacement minus the camera's;
+  ``xy-posvel``: position and displacement together, (x, y, dx, dy).
+
+Vector MI goes through :func:`vector_estimates`: InfoNet (``estimator.neural``) runs the
+multivariate network (``infonet.vector_estimate.pairwise_vector``, weights from
+``$INFONET_VECTOR_WEIGHTS`` or the shipped file) until ``InfoNetEstimator.pairwise`` routes
+(N, T, d) series itself; "pearson" is the Gaussian MI of the raw values (canonical
+correlations), "gaussian" the same on normal scores, "ksg" a batched KSG (algorithm 1, max-norm).
+
 Partial tracks (real video: points start late and get lost): with a ``visibility`` the MI of
 two tracks is estimated on the frames where both are seen (for displacements, the steps where
 both are seen at both ends), provided there are at least ``min_overlap`` of them; pairs that
@@ -38,9 +52,21 @@ from infonet.interface import MIEstimator
 
 from .motion import camera_motion
 
-__all__ = ["FEATURES", "MIN_FRAMES", "MIN_OVERLAP", "check_tracks", "track_views", "track_mi"]
+__all__ = [
+    "FEATURES",
+    "MIN_FRAMES",
+    "MIN_OVERLAP",
+    "VECTOR_FEATURES",
+    "check_tracks",
+    "track_views",
+    "track_mi",
+    "vector_estimates",
+]
 
-FEATURES = ("coords", "velocity", "residual", "sliced")
+VECTOR_FEATURES = ("xy", "xy-velocity", "xy-residual", "xy-posvel")  # one d-dimensional variable per track
+FEATURES = ("coords", "velocity", "residual", "sliced", *VECTOR_FEATURES)
+VECTOR_MIN_SAMPLES = 16  # the shortest series the multivariate InfoNet was trained on
+KSG_NEIGHBOURS = 3
 MIN_FRAMES = 8  # samples the estimators need per series
 MIN_OVERLAP = 16  # default frames two partial tracks must share to be compared
 PAIR_CHUNK = 8192  # pairs per estimate_batch call of the partial-track path
@@ -87,6 +113,13 @@ def track_views(tracks, feature: str = "coords", *, visibility=None, num_project
     """
     tracks = np.asarray(tracks, dtype=np.float64)
     seen = np.ones(tracks.shape[:2], bool) if visibility is None else np.asarray(visibility, bool)
+    if feature in VECTOR_FEATURES:  # the same series, read as one (K = d)-dimensional variable
+        if feature == "xy":
+            return track_views(tracks, "coords", visibility=visibility)
+        moves, step = track_views(tracks, "residual" if feature == "xy-residual" else "velocity", visibility=visibility)
+        if feature == "xy-posvel":
+            return np.concatenate([tracks[1:].transpose(2, 1, 0), moves]), step  # (4, N, T - 1)
+        return moves, step
     if feature == "coords":
         return tracks.transpose(2, 1, 0), seen.T  # (2, N, T)
     if feature in ("velocity", "residual"):
@@ -138,7 +171,7 @@ def track_mi(
         raise ValueError(f"unknown feature {feature!r}; choose from {', '.join(FEATURES)}")
     if min_overlap < MIN_FRAMES:
         raise ValueError(f"min_overlap must be at least {MIN_FRAMES} samples, got {min_overlap}")
-    moving = feature in ("velocity", "residual")
+    moving = feature not in ("coords", "sliced", "xy")
     partial = visibility is not None and not np.asarray(visibility, bool).all()
     tracks = check_tracks(tracks, min_frames=MIN_FRAMES + moving, finite=not partial)
     if partial and not np.isfinite(tracks[np.asarray(visibility, bool)]).all():
@@ -146,7 +179,9 @@ def track_mi(
     views, seen = track_views(
         tracks, feature, visibility=visibility if partial else None, num_projections=num_projections
     )
-    if partial:
+    if feature in VECTOR_FEATURES:
+        mi = _vector_mi(views.transpose(1, 2, 0), seen if partial else None, estimator, min_overlap, progress)
+    elif partial:
         mi = _partial_mi(views, seen, estimator, min_overlap, progress)
     else:
         mi = _full_mi(views, estimator, progress)
@@ -201,6 +236,134 @@ def _partial_mi(views: np.ndarray, seen: np.ndarray, estimator: MIEstimator, min
     out[rows, cols] = values
     out[cols, rows] = values
     return out
+
+
+def _vector_mi(series: np.ndarray, seen: np.ndarray | None, estimator: MIEstimator, min_overlap: int, progress=None):
+    """MI of every pair of d-dimensional series (N, T, d); with ``seen`` (N, T), on shared samples -> (N, N)."""
+    N, T, d = series.shape
+    neural = getattr(estimator, "neural", False)
+    if seen is None and neural and T >= VECTOR_MIN_SAMPLES:
+        from infonet.vector_estimate import pairwise_vector
+
+        return pairwise_vector(_vector_model(), series, chunk_size=VECTOR_CHUNK, progress=progress)
+    if seen is None and getattr(estimator, "name", "") in ("pearson", "gaussian"):
+        return _gaussian_pairwise(series, normal=estimator.name == "gaussian")
+    if seen is None:
+        seen = np.ones((N, T), bool)
+    rows, cols = np.triu_indices(N, k=1)  # (P,)
+    s = seen.astype(np.float32)
+    overlap = (s @ s.T)[rows, cols].round().astype(int)  # (P,) shared samples
+    compared = overlap >= max(min_overlap, VECTOR_MIN_SAMPLES if neural else 0)
+    values = np.full(len(rows), np.nan)
+    done, total = 0, int(compared.sum())
+    for length in np.unique(overlap[compared]):
+        which = np.flatnonzero(overlap == length)
+        for start in range(0, len(which), PAIR_CHUNK):
+            p = which[start : start + PAIR_CHUNK]
+            i, j = rows[p], cols[p]
+            frames = np.nonzero(seen[i] & seen[j])[1].reshape(len(p), length)  # (B, length), in order
+            values[p] = vector_estimates(series[i[:, None], frames], series[j[:, None], frames], estimator)
+            done += len(p)
+            if progress is not None:
+                progress(done, total)
+    values[~compared] = np.nanmin(values[compared]) if compared.any() else 0.0
+    out = np.zeros((N, N))
+    out[rows, cols] = values
+    out[cols, rows] = values
+    return out
+
+
+VECTOR_CHUNK = 2048  # pairs per forward pass of the multivariate network on a CPU (512-2048 measured alike)
+
+
+def _vector_model():
+    from infonet.vector_estimate import load_vector_model
+
+    return load_vector_model()
+
+
+def vector_estimates(x, y, estimator: MIEstimator) -> np.ndarray:
+    """MI of B pairs of vector samples, x (B, n, dx) and y (B, n, dy) -> (B,) nats.
+
+    InfoNet (``estimator.neural``) runs the multivariate network; "pearson" and "gaussian" give
+    the Gaussian MI of the raw values or of normal scores; "ksg" a batched KSG.
+    Raises:
+        ValueError: an estimator with no vector form.
+    """
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    name = getattr(estimator, "name", type(estimator).__name__)
+    if getattr(estimator, "neural", False):
+        from infonet.vector_estimate import predict_vector
+
+        return predict_vector(_vector_model(), x, y, chunk_size=VECTOR_CHUNK)["mi"]
+    if name in ("pearson", "gaussian"):
+        if name == "gaussian":
+            x, y = _normal_scores(x), _normal_scores(y)
+        return _gaussian_batch(x, y)
+    if name == "ksg":
+        return np.concatenate(
+            [_ksg_batch(x[s : s + 256], y[s : s + 256], KSG_NEIGHBOURS) for s in range(0, len(x), 256)]
+        )
+    raise ValueError(f"estimator {name!r} has no vector form; use infonet, ksg, pearson or gaussian")
+
+
+def _normal_scores(a: np.ndarray) -> np.ndarray:
+    """(B, n, d) -> normal scores of each coordinate's ranks along n (ties: average)."""
+    from scipy import stats
+
+    n = a.shape[1]
+    return stats.norm.ppf((stats.rankdata(a, axis=1) - 0.5) / n)
+
+
+def _whiten(a: np.ndarray) -> np.ndarray:
+    """(..., n, d) -> centred series whose sample covariance is the identity on their span."""
+    a = a - a.mean(-2, keepdims=True)
+    cov = np.einsum("...ni,...nj->...ij", a, a) / a.shape[-2]
+    w, v = np.linalg.eigh(cov)
+    scale = np.where(w > 1e-12 * np.maximum(w.max(-1, keepdims=True), 1e-300), 1 / np.sqrt(np.maximum(w, 1e-300)), 0.0)
+    return np.einsum("...ni,...ij,...j->...nj", a, v, scale)
+
+
+def _gaussian_mi_of_cross(c: np.ndarray) -> np.ndarray:
+    """-1/2 log det(I - C C^T) for cross-covariances C (..., dx, dy) of whitened series."""
+    eye = np.eye(c.shape[-2])
+    det = np.linalg.det(eye - c @ np.swapaxes(c, -1, -2))
+    with np.errstate(divide="ignore"):
+        return -0.5 * np.log(np.maximum(det, 0.0))
+
+
+def _gaussian_batch(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    zx, zy = _whiten(x), _whiten(y)
+    return _gaussian_mi_of_cross(np.einsum("bni,bnj->bij", zx, zy) / x.shape[1])
+
+
+def _gaussian_pairwise(series: np.ndarray, normal: bool) -> np.ndarray:
+    """All pairs of (N, T, d) series, each whitened once: (N, N) Gaussian MI."""
+    z = _whiten(_normal_scores(series) if normal else series)  # (N, T, d)
+    N, T, _ = z.shape
+    out = np.zeros((N, N))
+    for start in range(0, N, 64):  # (64, N, d, d) cross-covariances at a time
+        c = np.einsum("ati,btj->abij", z[start : start + 64], z) / T
+        out[start : start + 64] = _gaussian_mi_of_cross(c)
+    return out
+
+
+def _ksg_batch(x: np.ndarray, y: np.ndarray, k: int) -> np.ndarray:
+    """KSG (algorithm 1, max-norm, each coordinate scaled to unit variance) of B pairs at once."""
+    from scipy.special import digamma
+
+    B, n, _ = x.shape
+    scale = lambda a: (a - a.mean(1, keepdims=True)) / np.maximum(a.std(1, keepdims=True), 1e-12)  # noqa: E731
+    jitter = np.random.default_rng(0)  # breaks ties (frozen points) the same way every call
+    x = scale(x) + 1e-10 * jitter.standard_normal(x.shape)
+    y = scale(y) + 1e-10 * jitter.standard_normal(y.shape)
+    dx = np.abs(x[:, :, None] - x[:, None]).max(-1)  # (B, n, n)
+    dy = np.abs(y[:, :, None] - y[:, None]).max(-1)
+    dz = np.maximum(dx, dy)
+    eps = np.partition(dz, k, axis=-1)[..., k : k + 1]  # k-th neighbour (index 0 is the point itself)
+    nx = (dx < eps).sum(-1)  # itself included: n_x + 1
+    ny = (dy < eps).sum(-1)
+    return digamma(k) + digamma(n) - (digamma(nx) + digamma(ny)).mean(-1)
 
 
 def _finite(mi: np.ndarray, estimator: MIEstimator) -> np.ndarray:

@@ -1,0 +1,176 @@
+"""Track features against MI estimators on the same tracks: best F, anchor AUC and default labels.
+
+Shapes: N tracks, T frames.
+
+For every sequence the pipeline (``segmentation.discover_video``) tracks once (or takes the given
+tracks), and every (feature, estimator) pair then reuses those tracks and their motion, so the
+affinities differ only in what they compare. Each run is scored by
+``benchmarks.tracks.evaluate_result`` (best FBMS F over the threshold sweep, F of the automatic
+labels, the anchor-track AUC). :func:`leave_one_out` picks a feature on all sequences but one and
+reports the held-out sequence's score, the figure to quote for a chosen default.
+
+Runs are cached under ``cache`` (one JSON row per sequence, feature and estimator, and the
+tracked first run per sequence), so an interrupted sweep resumes where it stopped.
+
+    python -m benchmarks.features --data ../shared/data/davis-dev --frames 50 --out runs/features/davis
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import logging
+import pickle
+import time
+from pathlib import Path
+
+import numpy as np
+
+import datasets
+import segmentation
+from benchmarks.tracks import evaluate_result
+
+__all__ = ["feature_rows", "leave_one_out", "summarise"]
+
+log = logging.getLogger(__name__)
+
+SCORES = ("best_f", "anchor_auc", "auto_f", "pair_auc", "seconds_mi")
+
+
+def _key(*parts) -> str:
+    return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _first_run(inp, name: str, opts: segmentation.VideoOptions, cache: Path):
+    """The tracked run every feature reuses (tracks and motion), cached by sequence and options."""
+    path = cache / f"first_{name}_{_key(name, inp.num_frames, dataclasses.asdict(opts))}.pkl"
+    if path.is_file():
+        return pickle.loads(path.read_bytes())
+    first = segmentation.discover_video(inp, "pearson", dataclasses.replace(opts, feature="coords"))
+    path.write_bytes(pickle.dumps(first))
+    return first
+
+
+def feature_rows(
+    sequences: list[Path],
+    estimators: list[str],
+    features: list[str],
+    opts: segmentation.VideoOptions,
+    cache: Path,
+    *,
+    max_frames: int | None = None,
+) -> list[dict]:
+    """One row per sequence, feature and estimator (``SCORES`` and names), cached in ``cache``."""
+    from infonet import get_estimator
+
+    cache.mkdir(parents=True, exist_ok=True)
+    opts = dataclasses.replace(opts, masks=False)
+    made = {}
+    rows = []
+    for path in sequences:
+        inp = datasets.load_input(path, max_frames=max_frames, max_tracks=opts.max_tracks)
+        first = None
+        for feature in features:
+            for name in estimators:
+                row_path = (
+                    cache
+                    / f"row_{path.name}_{_key(path.name, inp.num_frames, feature, name, dataclasses.asdict(opts))}.json"
+                )
+                if row_path.is_file():
+                    rows.append(json.loads(row_path.read_text()))
+                    continue
+                first = first or _first_run(inp, path.name, opts, cache)
+                estimator = made.setdefault(name, get_estimator(name))
+                start = time.perf_counter()
+                result = segmentation.discover_video(
+                    inp, estimator, dataclasses.replace(opts, feature=feature), reuse=first
+                )
+                scored = evaluate_result(result, sequence=path.name)
+                summary = scored.summary_row()
+                row = {"sequence": path.name, "feature": feature, "estimator": name, "n_tracks": scored.n_tracks}
+                row |= {k: summary[k] for k in SCORES} | {"frames": inp.num_frames}
+                row["seconds_run"] = round(time.perf_counter() - start, 3)
+                row_path.write_text(json.dumps(row))
+                log.info("%s", row)
+                rows.append(row)
+    return rows
+
+
+def _mean(rows: list[dict], key: str) -> float:
+    values = [r[key] for r in rows if r[key] == r[key]]  # NaN-free
+    return float(np.mean(values)) if values else float("nan")
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    """Mean of ``SCORES`` over sequences per (feature, estimator)."""
+    out = []
+    for feature in dict.fromkeys(r["feature"] for r in rows):
+        for name in dict.fromkeys(r["estimator"] for r in rows):
+            group = [r for r in rows if r["feature"] == feature and r["estimator"] == name]
+            if group:
+                out.append(
+                    {"feature": feature, "estimator": name, "sequences": len(group)}
+                    | {k: round(_mean(group, k), 4) for k in SCORES}
+                )
+    return out
+
+
+def leave_one_out(rows: list[dict], estimator: str, score: str = "best_f") -> dict:
+    """Picks ``estimator``'s feature on all sequences but one, scores the held-out one; averaged.
+
+    Returns:
+        {"chosen": {sequence: feature}, score: held-out mean, "anchor_auc": held-out mean, ...}.
+    """
+    mine = [r for r in rows if r["estimator"] == estimator]
+    names = sorted({r["sequence"] for r in mine})
+    chosen, held = {}, []
+    for out in names:
+        train = [r for r in mine if r["sequence"] != out]
+        if not train:  # one sequence: nothing to choose on
+            continue
+        means = {f: _mean([r for r in train if r["feature"] == f], score) for f in {r["feature"] for r in train}}
+        pick = max(sorted(means), key=lambda f: means[f])
+        chosen[out] = pick
+        held += [r for r in mine if r["sequence"] == out and r["feature"] == pick]
+    return {"estimator": estimator, "chosen": chosen} | {k: round(_mean(held, k), 4) for k in SCORES}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help="a sequence folder or a folder of them")
+    parser.add_argument("--sequences", default="", help="comma-separated names to keep (default: all)")
+    parser.add_argument("--frames", type=int, default=None, help="first frames only")
+    parser.add_argument("--estimators", default="infonet,ksg,pearson")
+    parser.add_argument("--features", default="coords,velocity,xy,xy-velocity,xy-residual,xy-posvel")
+    parser.add_argument("--max-tracks", type=int, default=300)
+    parser.add_argument("--cache", default="runs/discovery-cache/features")
+    parser.add_argument("--out", required=True, help="folder for rows.json and summary.json")
+    args = parser.parse_args()
+    sequences = datasets.find_sequences(Path(args.data))
+    if args.sequences:
+        keep = args.sequences.split(",")
+        sequences = [p for p in sequences if p.name in keep]
+    opts = segmentation.VideoOptions(max_tracks=args.max_tracks)
+    rows = feature_rows(
+        sequences, args.estimators.split(","), args.features.split(","), opts, Path(args.cache), max_frames=args.frames
+    )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = {
+        "options": vars(args),
+        "mean": summarise(rows),
+        "leave_one_out": [leave_one_out(rows, e) for e in args.estimators.split(",")],
+    }
+    (out / "rows.json").write_text(json.dumps(rows, indent=1))
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    for line in summary["mean"]:
+        print(line)
+    for line in summary["leave_one_out"]:
+        print(line)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    main()

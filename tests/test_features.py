@@ -1,0 +1,152 @@
+"""Known-answer tests of the track features compared as motions (issue 25): vector features,
+their estimators, the anchor-track AUC and the generator's convoy and perspective scenes."""
+
+import numpy as np
+import pytest
+
+import infonet
+from benchmarks.tracks import anchor_auc
+from infonet.baselines import ksg
+from segmentation import group, score_grouping, sweep_thresholds, track_mi
+from segmentation.affinity import VECTOR_FEATURES, track_views, vector_estimates
+
+
+def spinning_discs(rng, T=96, phases=(0.0, 0.5, 1.0, 1.5), radii=(20.0, 35.0, 50.0)):
+    """Two discs spinning at different, jittered rates about fixed centres: (T, N, 2) tracks, (N,) ids.
+
+    Each disc holds one point per phase (in units of pi) and radius: points a quarter turn apart
+    have uncorrelated x series (and y series), while their (x, y) positions are a rotation of each other.
+    """
+    tracks, ids = [], []
+    for k, (centre, rate) in enumerate((((150.0, 150.0), 0.9), ((450.0, 200.0), 0.37))):
+        angle = np.cumsum(rate + 0.3 * rng.standard_normal(T))  # (T,)
+        for phase in phases:
+            for r in radii:
+                a = angle + np.pi * phase
+                tracks.append(np.stack([centre[0] + r * np.cos(a), centre[1] + r * np.sin(a)], -1))
+                ids.append(k + 1)
+    tracks = np.stack(tracks, 1) + 0.05 * rng.standard_normal((T, len(ids), 2))
+    return tracks, np.array(ids)
+
+
+def test_rotating_objects_correlation_cannot_group_but_mi_can(rng):
+    tracks, ids = spinning_discs(rng)
+    pearson = track_mi(tracks, infonet.get_estimator("pearson"), feature="coords")
+    mi = track_mi(tracks, infonet.get_estimator("ksg"), feature="xy")
+    # coordinate-wise correlation: a quarter turn apart looks independent, so no threshold finds the discs
+    best_pearson = max(s.f for s in sweep_thresholds(pearson, ids).scores)
+    assert best_pearson < 0.8 and anchor_auc(pearson, ids) < 0.8
+    # MI of the (x, y) positions: every pair of one disc is dependent, pairs across discs are not
+    assert anchor_auc(mi, ids) == 1.0
+    labels = group(mi, threshold="auto", min_size=3).labels
+    assert score_grouping(labels, ids).f == 1.0
+
+
+def test_displacement_features_of_a_known_trajectory():
+    T = 10
+    t = np.arange(T, dtype=float)
+    tracks = np.stack([np.stack([2 + 3 * t, 5 - t], -1), np.stack([t**2, 7 + 0 * t], -1)], 1)  # (T, 2, 2)
+    views, seen = track_views(tracks, "xy-velocity")
+    assert views.shape == (2, 2, T - 1) and seen.all()
+    assert np.array_equal(views[:, 0], np.array([[3.0] * (T - 1), [-1.0] * (T - 1)]))
+    assert np.array_equal(views[0, 1], 2 * t[1:] - 1) and np.array_equal(views[1, 1], np.zeros(T - 1))
+    posvel, _ = track_views(tracks, "xy-posvel")
+    assert posvel.shape == (4, 2, T - 1)
+    assert np.array_equal(posvel[:2, 0], tracks[1:, 0].T) and np.array_equal(posvel[2:], views)
+    xy, _ = track_views(tracks, "xy")
+    assert np.array_equal(xy, tracks.transpose(2, 1, 0))
+    visibility = np.ones((T, 2), bool)
+    visibility[4, 1] = False  # track 1 unseen in frame 4: its steps 3->4 and 4->5 are missing
+    _, seen = track_views(tracks, "xy-velocity", visibility=visibility)
+    assert seen[0].all() and np.flatnonzero(~seen[1]).tolist() == [3, 4]
+
+
+def test_anchor_auc_of_a_hand_built_affinity():
+    ids = np.array([1, 1, 2, 2])
+    a = np.array(
+        [
+            [0.0, 0.9, 0.1, 0.2],  # anchor 0: its object above the other: 1
+            [0.9, 0.0, 0.95, 0.1],  # anchor 1: 0.9 above 0.1, below 0.95: 0.5
+            [0.1, 0.95, 0.0, 0.5],  # anchor 2: 0.5 above 0.1, below 0.95: 0.5
+            [0.2, 0.1, 0.5, 0.0],  # anchor 3: 1
+        ]
+    )
+    assert anchor_auc(a, ids) == 0.75
+    tied = np.ones((4, 4))
+    assert anchor_auc(tied, ids) == 0.5  # ties count half
+    assert anchor_auc(a, np.array([1, 1, 2, -1])) == 0.5  # track 3 unknown: anchors 0 (1) and 1 (0); 2 has no partner
+    assert anchor_auc(a, ids, ambiguous=np.array([False, False, True, False])) == 1.0  # 2 left out
+    assert np.isnan(anchor_auc(a, np.array([1, 1, 1, 1])))  # one object: no anchor has a negative
+    with pytest.raises(ValueError, match="one per row"):
+        anchor_auc(a, ids[:3])
+    with pytest.raises(ValueError, match="square"):
+        anchor_auc(a[:3], ids)
+
+
+@pytest.mark.parametrize("name", ["pearson", "gaussian", "ksg"])
+def test_vector_estimates_match_the_one_pair_estimators(rng, name):
+    x = rng.standard_normal((4, 40, 2))
+    y = x @ rng.standard_normal((2, 2)) + rng.standard_normal((4, 40, 2))
+    got = vector_estimates(x, y, infonet.get_estimator(name))
+    if name == "ksg":
+        expected = [ksg(x[b], y[b]) for b in range(4)]
+    else:
+        expected = [infonet.get_estimator(name).estimate(x[b], y[b]) for b in range(4)]
+    assert got == pytest.approx(expected, abs=1e-9)
+
+
+@pytest.mark.parametrize("feature", VECTOR_FEATURES)
+def test_vector_features_partial_equals_full_on_common_frames(rng, feature):
+    T, N = 40, 5
+    tracks = np.cumsum(rng.standard_normal((T, N, 2)), 0)
+    est = infonet.get_estimator("pearson")
+    full = track_mi(tracks, est, feature=feature)
+    visibility = np.ones((T, N), bool)
+    visibility[:10, 2] = False  # track 2 seen from frame 10 on
+    partial = track_mi(tracks, est, visibility=visibility, feature=feature, min_overlap=16)
+    if feature == "xy-residual":  # the camera's fit changes with what is seen
+        return
+    assert partial[0, 1] == pytest.approx(full[0, 1])  # both seen throughout: as before
+    alone = track_mi(tracks[10:], est, feature=feature)  # the frames (and steps) both see
+    assert partial[0, 2] == pytest.approx(alone[0, 2])
+
+
+def test_vector_feature_refuses_an_estimator_without_a_vector_form(rng):
+    with pytest.raises(ValueError, match="no vector form"):
+        track_mi(np.cumsum(rng.standard_normal((20, 3, 2)), 0), infonet.get_estimator("kde"), feature="xy")
+
+
+def _canvas_pivots(parts, index):
+    """(T, 2) canvas position of part ``index``'s sprite centre (the background's poses are the camera)."""
+    part, camera = parts[index], parts[0].poses
+    h, w = part.alpha.shape
+    image = part.poses[:, :, :2] @ np.array([(w - 1) / 2, (h - 1) / 2]) + part.poses[:, :, 2]  # (T, 2)
+    linear, shift = camera[:, :, :2], camera[:, :, 2]
+    return np.linalg.solve(linear, (image - shift)[..., None])[..., 0]
+
+
+@pytest.mark.parametrize("motion", ["sweep", "wander"])
+def test_generator_convoy_follows_the_leader_and_perspective_sizes_follow_depth(motion):
+    from datasets.synthetic import _build_scene
+
+    T = 48
+    rng = np.random.default_rng(5)
+    parts, names, _, _ = _build_scene(rng, T, 270, 480, 3, motion, convoy=True, perspective=True)
+    assert names[1].endswith("_convoy") and [p.mask_index for p in parts] == [0, 1, 1, 2, 3]
+    lag = 8  # a sixth of 48 frames
+    leader, follower = _canvas_pivots(parts, 1), _canvas_pivots(parts, 3)
+    assert np.allclose(follower[lag:], leader[:-lag], atol=1e-6)
+    assert not np.allclose(follower, leader, atol=1.0)  # a path shared, not a motion
+    for index in (1, 3, 4):  # each object's size times its depth is constant (zoom of the camera removed)
+        part, camera = parts[index], parts[0].poses
+        size = np.sqrt(np.abs(np.linalg.det(part.poses[:, :, :2]) / np.linalg.det(camera[:, :, :2])))
+        assert np.allclose(size * part.depth, size[0] * part.depth[0])
+
+
+def test_generator_convoy_needs_two_objects(tmp_path):
+    from datasets import DataError, generate_sequence
+
+    with pytest.raises(DataError, match="convoy needs at least 2 objects"):
+        generate_sequence(
+            tmp_path / "s", seed=0, num_frames=8, size=(64, 64), num_objects=1, num_tracks=16, convoy=True
+        )
