@@ -182,9 +182,9 @@ def sliced_scores(
     """Sliced MI of m pairs x (m, n, dx), y (m, n, dy) -> (m,) with any estimator; pair i uses
     projection seed ``seed + i``.
 
-    The projections are ``infonet.estimate.random_projections``, the ones ``infonet.estimate_mi``
+    The projections are ``infonet.estimate.random_projections``, the ones ``infonet.estimate_mi(method="sliced")``
     draws for (n, d) input, so with an InfoNet estimator pair i scores as
-    ``infonet.estimate_mi(x[i], y[i], num_projections=P, seed=seed + i)``. Projections of several
+    ``infonet.estimate_mi(x[i], y[i], method="sliced", num_projections=P, seed=seed + i)``. Projections of several
     pairs go through one ``estimate_batch`` call (up to ``max_batch`` 1-D pairs);
     ``progress(done, total)`` counts projected pairs, m * P in all.
     """

@@ -44,13 +44,14 @@ from .common import (
     run_info,
     write_csv,
 )
+from .multivariate import MV_ESTIMATORS, multivariate_markdown, multivariate_rows, save_multivariate_plot
 from .sizes import SIZE_LEVELS, SIZES, size_rows, size_summary
 from .speed import speed_rows
 from .targets import check_targets, pooled_mae, targets_table
 
 log = logging.getLogger(__name__)
 
-SECTIONS = ("speed", "sizes", "levels", "triplets", "distributions", "highdim")
+SECTIONS = ("speed", "sizes", "levels", "triplets", "distributions", "highdim", "multivariate")
 
 
 @dataclass
@@ -84,6 +85,13 @@ class MIBenchmarkConfig:
     highdim_n: int | None = option(None, "samples per high-dimensional pair (preset: quick 1000, else 2000)")
     highdim_pairs: int | None = option(None, "pairs per class in the independence test (preset: quick 10, else 50)")
     highdim_projections: int | None = option(None, "random projections of sliced MI (preset: quick 64, else 256)")
+    mv_sizes: tuple[int, ...] | None = option(None, "sample sizes of the multivariate section (preset: quick 128 1000)")
+    mv_repeats: int | None = option(
+        None, "samples per task and n in the multivariate section (preset: quick 1, else 3)"
+    )
+    mv_max_dim: int = option(25, "largest dimension per side of the BMI tasks in the multivariate section")
+    mv_estimators: tuple[str, ...] = option(MV_ESTIMATORS, "estimators of the multivariate section")
+    vector_weights: str = option("", "multivariate InfoNet checkpoint (default: the shipped weights)")
     mine_per_group: int | None = option(None, "MINE estimates per level / K / distribution (preset: quick 2, else 20)")
     mine_sections: tuple[str, ...] | None = option(None, "sections MINE runs in (preset: quick speed levels)")
     kde_per_group: int | None = option(None, "KDE estimates per level / K / distribution (preset: quick 2, else 50)")
@@ -102,10 +110,10 @@ class MIBenchmarkConfig:
 _PRESETS = {
     "quick": dict(size_per_level=8, per_level=40, per_level_high=10, per_k=60, mc_samples=20_000, speed_repeats=3, speed_budget_s=2.0,
                   sweep_seeds=3, highdim_n=1000, highdim_pairs=10, highdim_projections=64,
-                  mine_per_group=2, mine_sections=("speed", "levels"), kde_per_group=2),
+                  mv_sizes=(128, 1000), mv_repeats=1, mine_per_group=2, mine_sections=("speed", "levels"), kde_per_group=2),
     "cpu": dict(size_per_level=32, per_level=200, per_level_high=100, per_k=500, mc_samples=100_000, speed_repeats=10, speed_budget_s=10.0,
                 sweep_seeds=10, highdim_n=2000, highdim_pairs=50, highdim_projections=256,
-                mine_per_group=20, mine_sections=("speed", "levels", "triplets", "distributions"), kde_per_group=50),
+                mv_sizes=(128, 1000, 5000), mv_repeats=3, mine_per_group=20, mine_sections=("speed", "levels", "triplets", "distributions"), kde_per_group=50),
 }  # fmt: skip
 _PRESETS["gpu"] = {**_PRESETS["cpu"], "per_level": 1000, "per_level_high": 500, "per_k": 2000}
 
@@ -126,6 +134,7 @@ def resolve_mi_config(cfg: MIBenchmarkConfig) -> MIBenchmarkConfig:
     _check_choices("estimator(s)", cfg.estimators, available_estimators())
     _check_choices("section(s)", cfg.sections, SECTIONS)
     _check_choices("MINE section(s)", cfg.mine_sections, SECTIONS)
+    _check_choices("multivariate estimator(s)", cfg.mv_estimators, MV_ESTIMATORS)
     if not cfg.sizes or min(cfg.sizes) < 8:
         raise ValueError(f"sizes must be >= 8 samples, got {cfg.sizes}")
     for name in (
@@ -285,6 +294,18 @@ def _highdim(run: _Run) -> list[dict]:
     return highdim_rows(chosen, **sizes, num_projections=cfg.highdim_projections, progress=run.progress)
 
 
+def _multivariate(run: _Run) -> list[dict]:
+    """Section 6: MI between vectors (BMI tasks, independent pairs, mixtures), every estimator on the same samples."""
+    from infonet.vector_estimate import load_vector_model
+
+    cfg = run.cfg
+    vector = load_vector_model(cfg.vector_weights or None) if "infonet" in cfg.mv_estimators else None
+    sizes = dict(sizes=cfg.mv_sizes, repeats=cfg.mv_repeats, max_dim=cfg.mv_max_dim, mc_samples=cfg.mc_samples)
+    rows, info = multivariate_rows(**sizes, estimators=cfg.mv_estimators, progress=run.progress, model=vector)
+    run.info["bmi"] = info["bmi"]
+    return rows
+
+
 # section of the options -> its timed steps: (label in the timings table, key of the results, step)
 _STEPS: dict[str, list[tuple[str, str, Callable[[_Run], list[dict]]]]] = {
     "speed": [("speed", "speed", _speed)],
@@ -293,6 +314,7 @@ _STEPS: dict[str, list[tuple[str, str, Callable[[_Run], list[dict]]]]] = {
     "triplets": [("triplets", "triplets", _triplets)],
     "distributions": [("gaussian sweep", "gaussian_sweep", _gaussian_sweep), ("families", "families", _families)],
     "highdim": [("highdim", "highdim", _highdim)],
+    "multivariate": [("multivariate", "multivariate", _multivariate)],
 }
 
 
@@ -449,6 +471,8 @@ def mi_markdown(results: dict[str, list[dict]], cfg: MIBenchmarkConfig, info: di
             "projections per pair (the same for every estimator). MINE and KDE are not run here (one estimate "
             "per projection). See `infonet.evaluation.highdim_pairs` for the dependence kinds.",
         ]
+    if results.get("multivariate"):
+        out += multivariate_markdown(results["multivariate"], info)
     if results.get("timings"):
         timings = [[r["section"], f"{r['seconds']:.1f}"] for r in results["timings"]]
         out += ["", "## Section times", "", markdown_table(["section", "seconds"], timings)]
@@ -578,4 +602,7 @@ def _save_plots(results: dict[str, list[dict]], out: Path) -> list[Path]:
         ax.set(ylim=(0, 1.05), ylabel="ROC AUC", title="Independence testing with sliced MI")
         ax.legend(fontsize=8, loc="lower left")
         save(ax, "highdim_auc.png")
+    if results.get("multivariate"):
+        save_multivariate_plot(results["multivariate"], out / "multivariate.png")
+        saved.append(out / "multivariate.png")
     return saved

@@ -129,6 +129,8 @@ def multivariate_rows(
 ) -> tuple[list[dict], dict]:
     """One row per (task, n, repeat, estimator): truth, estimate, interval (InfoNet), seconds per estimate.
 
+    ``model``: the multivariate InfoNet (default: the shipped weights).
+
     Returns (rows, info); info says which estimators and task sets ran.
     """
     from infonet.estimate import estimate_mi_batch
@@ -146,7 +148,9 @@ def multivariate_rows(
                 low = high = [np.nan] * repeats
                 if name == "infonet":
                     start = time.perf_counter()
-                    est, interval = estimate_mi_batch(np.stack(xs), np.stack(ys), model=model, return_interval=True)
+                    est, interval = estimate_mi_batch(
+                        np.stack(xs), np.stack(ys), vector_model=model, return_interval=True
+                    )
                     seconds = (time.perf_counter() - start) / repeats
                     low, high = interval[:, 0], interval[:, 1]
                 elif name == "ksg":

@@ -84,7 +84,7 @@ def rank_transform(x, dim: int = -1, *, ties: str = "average", seed: int | torch
         raise ValueError(f"ties must be 'average' or 'random', got {ties!r}")
     x = exact_tensor(x).movedim(dim, -1)
     n = x.shape[-1]
-    xs = x.to(torch.uint8) if x.dtype == torch.bool else x.contiguous()  # compared in their own type
+    xs = (x.to(torch.uint8) if x.dtype == torch.bool else x).contiguous()  # compared in their own type
     sorted_x = xs.sort(dim=-1).values
     lo = torch.searchsorted(sorted_x, xs, right=False)  # first position of each value
     hi = torch.searchsorted(sorted_x, xs, right=True)  # one past its last position

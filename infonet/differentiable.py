@@ -66,6 +66,8 @@ from .interface import as_real_array, check_batch_shapes, check_finite, check_pa
 from .model import InfoNet, SizeRouted, log_n_feature, splat
 from .pairwise import symmetric_pass
 from .readout import lookup
+from .vector_estimate import VECTOR_MIN_SAMPLES, check_dims, load_vector_model
+from .vector_model import VectorInfoNet, normal_scores
 
 __all__ = ["soft_rank", "soft_copula", "mi", "MILoss", "DEFAULT_TEMPERATURE"]
 
@@ -279,12 +281,15 @@ def mi(
     num_projections: int = 64,
     seed: int = 0,
     model: InfoNet | None = None,
+    vector_model: VectorInfoNet | None = None,
 ) -> torch.Tensor:
     """Differentiable MI in nats between paired samples, as a torch tensor.
 
     Args:
-        x, y: tensors (n,) for one pair, (B, n) for B pairs (row b of x with row b of y), or,
-            with ``sliced=True``, (n,) or (n, dx) and (n,) or (n, dy), paired row by row.
+        x, y: tensors (n,) for one pair, (B, n) for B pairs (row b of x with row b of y),
+            (B, n, dx) and (B, n, dy) for B pairs of vectors (the multivariate network; one pair
+            of vectors is ``x[None], y[None]``), or, with ``sliced=True``, (n,) or (n, dx) and
+            (n,) or (n, dy), paired row by row.
             Any device and real dtype (integers in float64, half precisions in float32);
             gradients flow back to both.
         temperature: width of the soft ranks' comparisons, in robust standard deviations.
@@ -304,6 +309,9 @@ def mi(
         seed: seed of the projections and of the tie-break.
         model: an InfoNet (default: the shipped weights on x's device). Its parameters are not
             trained here; inputs move to its device and the result comes back to x's.
+        vector_model: the multivariate InfoNet for vector pairs (default: the shipped weights).
+            Vectors are soft-ranked per coordinate and turned into normal scores; ``symmetries``,
+            ``readout`` and ``floor_slope`` concern the 1-D networks only.
     Returns:
         A 0-d tensor for one pair or sliced MI, else (B,); on x's device.
     Raises:
@@ -312,6 +320,8 @@ def mi(
     x, y = _check_tensor(x, "x"), _check_tensor(y, "y")
     _check_options(temperature, symmetries, readout, ties)
     options = (temperature, hard_forward, symmetries, readout, ties, seed, floor_slope)
+    if not sliced and (x.ndim >= 3 or y.ndim >= 3):
+        return _vector_mi(x, y, vector_model, temperature, hard_forward, ties, seed)
     if not sliced:  # the 1-D networks: d_x = d_y = 1
         single = x.ndim == 1
         x, y = _as_pairs(x, y)
@@ -328,11 +338,31 @@ def mi(
     return _batch_mi(xs, ys, _resolve_model(model, x.device), *options).mean()
 
 
+def _vector_mi(x, y, vector_model, temperature, hard_forward, ties, seed) -> torch.Tensor:
+    """(B,) differentiable MI of B pairs of vectors x (B, n, dx), y (B, n, dy)."""
+    if x.ndim != 3 or y.ndim != 3 or x.shape[:2] != y.shape[:2]:
+        raise ValueError(
+            f"x and y must have shape (B, n, dx) and (B, n, dy); got {tuple(x.shape)} and {tuple(y.shape)}"
+        )
+    check_batch_shapes(x.shape[:2], y.shape[:2], min_samples=VECTOR_MIN_SAMPLES)
+    check_dims(x.shape[2], y.shape[2])
+    net = load_vector_model(device=x.device) if vector_model is None else vector_model
+    param = next(net.parameters())
+    gen = torch.Generator(x.device).manual_seed(seed)  # x's ties draw first, then y's
+
+    def scores(a: torch.Tensor) -> torch.Tensor:  # (B, n, d) -> normal scores of soft ranks along n
+        u = soft_copula(a.transpose(1, 2), temperature, hard_forward, ties, gen).transpose(1, 2)
+        return normal_scores(u.to(param.device, param.dtype))
+
+    return net(scores(x), scores(y)).mi.to(x.device)
+
+
 def _as_pairs(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """x, y (n,) or (B, n), the same shape -> (B, n) each (the checks of the numpy API's batches)."""
     if x.ndim not in (1, 2) or y.ndim not in (1, 2):
         raise ValueError(
-            f"x and y must have shape (n,) or (B, n) (for (n, d) pass sliced=True); got {tuple(x.shape)} and {tuple(y.shape)}"
+            f"x and y must have shape (n,), (B, n) or (B, n, d) (for sliced MI of (n, d) pass sliced=True); "
+            f"got {tuple(x.shape)} and {tuple(y.shape)}"
         )
     if x.shape != y.shape:
         raise ValueError(f"x and y must have the same shape; got {tuple(x.shape)} and {tuple(y.shape)}")

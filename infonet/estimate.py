@@ -34,6 +34,16 @@ from .copula import TIES, exact_tensor, is_constant, rank_transform, symmetry_ma
 from .interface import MIEstimator, check_batch, check_pair
 from .model import InfoNet
 from .pairwise import pairwise_mi, run_pairs
+from .vector_estimate import (
+    VECTOR_MIN_SAMPLES,
+    check_dims,
+    check_vector_batch,
+    check_vector_series,
+    load_vector_model,
+    pairwise_vector,
+    predict_vector,
+)
+from .vector_model import VectorInfoNet
 
 __all__ = [
     "estimate_mi",
@@ -45,6 +55,7 @@ __all__ = [
 ]
 
 DEFAULT_SYMMETRIES = 1  # one pass: the network was trained with the symmetries as augmentation
+METHODS = ("auto", "sliced")  # how estimate_mi answers vectors: the multivariate network, or sliced MI
 
 
 @torch.no_grad()
@@ -99,6 +110,14 @@ def _model(model: InfoNet | None, device) -> InfoNet:
     return model
 
 
+def _vector_model(model: VectorInfoNet | None, device) -> VectorInfoNet:
+    if model is None:
+        return load_vector_model(device=device)
+    if device is not None:
+        model = model.to(usable_device(device))
+    return model
+
+
 def random_projections(dx: int, dy: int, num: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Seeded unit directions for sliced MI: theta (dx, P) for x and phi (dy, P) for y."""
     rng = np.random.default_rng(seed)
@@ -107,9 +126,11 @@ def random_projections(dx: int, dy: int, num: int, seed: int) -> tuple[np.ndarra
     return theta / np.linalg.norm(theta, axis=0, keepdims=True), phi / np.linalg.norm(phi, axis=0, keepdims=True)
 
 
-def _check_options(symmetries: int, ties: str, chunk_size: int | None = None) -> None:
+def _check_options(symmetries: int, ties: str, chunk_size: int | None = None, method: str = "auto") -> None:
     """Refuses a bad option before the model loads or any sample is ranked."""
     symmetry_maps(symmetries)
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if ties not in TIES:
         raise ValueError(f"ties must be 'random' or 'average', got {ties!r}")
     if chunk_size is not None and not (isinstance(chunk_size, int) and chunk_size >= 1):
@@ -121,51 +142,70 @@ def estimate_mi(
     y,
     *,
     model: InfoNet | None = None,
+    vector_model: VectorInfoNet | None = None,
     device=None,
+    method: str = "auto",
     num_projections: int = 256,
     seed: int = 0,
     symmetries: int = DEFAULT_SYMMETRIES,
     ties: str = "random",
     return_interval: bool = False,
 ):
-    """MI in nats between paired samples.
+    """MI in nats between paired samples: scalars or vectors.
+
+    Routed by dimension: one scalar against one scalar goes to the 1-D networks (themselves routed
+    by n); anything else to the multivariate network (X (n, dx) against Y (n, dy), 1 to 32 each,
+    n >= 16), which estimates MI(X; Y) itself.
 
     Args:
         x: (n,) or (n, dx) samples; y: (n,) or (n, dy), paired row by row. Any real dtype
             (ranked exactly), NumPy arrays, lists or torch tensors (any device, with gradients).
-        model: an InfoNet (default: the shipped weights, loaded once).
+        model: a 1-D InfoNet (default: the shipped weights, loaded once).
+        vector_model: a multivariate InfoNet (default: the shipped weights, loaded once).
         device: where to run (default: CUDA when available).
-        num_projections: for dx > 1 or dy > 1, the sliced MI (the mean MI over random 1-D
-            projections of x and y) uses this many projection pairs, estimated in one pass.
-        seed: seed of the random projections and of the tie-break.
-        symmetries: average over the first 1, 2, 4 or 8 symmetries of the copula square
-            (default 1, one pass; more average the network over that many maps).
+        method: "auto" (the above) or "sliced": for vectors, the sliced MI instead (the mean MI of
+            ``num_projections`` random 1-D projection pairs, a different and smaller quantity).
+        num_projections: projection pairs of the sliced MI, estimated in one pass.
+        seed: seed of the tie-break and of the random projections.
+        symmetries: (1-D networks) average over the first 1, 2, 4 or 8 symmetries of the copula
+            square (default 1, one pass; more average the network over that many maps).
         ties: "random" (default: tied values in a seeded random order, so discrete and rounded
-            data get the discrete MI) or "average" (mid-ranks, the behaviour before).
+            data get the discrete MI) or "average" (mid-ranks).
         return_interval: also return the 90 % interval (5 % and 95 % quantiles) of the
-            network's quantile head (for one pair only).
+            network's quantile head (not for sliced MI).
     Returns:
         float, or (mi, low, high) with ``return_interval``.
     Raises:
-        ValueError: mismatched lengths, fewer than 8 samples, NaN/inf, wrong dimensions, a
-            masked array with masked values, a bad option or a device this machine lacks.
+        ValueError: mismatched lengths, too few samples (8; 16 for vectors), NaN/inf, wrong
+            dimensions, more than 32 dimensions a side, a masked array with masked values, a bad
+            option or a device this machine lacks.
     """
     x, y = check_pair(x, y, keep_dtype=True)
-    _check_options(symmetries, ties)
+    _check_options(symmetries, ties, method=method)
     if x.shape[1] == 1 and y.shape[1] == 1:  # the 1-D networks: d_x = d_y = 1
         out = predict(_model(model, device), x.T, y.T, symmetries=symmetries, ties=ties, seed=seed)
+    elif method == "auto":
+        check_dims(x.shape[1], y.shape[1])
+        if x.shape[0] < VECTOR_MIN_SAMPLES:
+            raise ValueError(f"need at least {VECTOR_MIN_SAMPLES} samples for MI between vectors; got {x.shape[0]}")
+        out = predict_vector(_vector_model(vector_model, device), x[None], y[None], ties=ties, seed=seed)
+    else:
         if return_interval:
-            q = out["quantiles"][0]
-            return float(q[1]), float(q[0]), float(q[2])
-        return float(out["mi"][0])
+            raise ValueError("return_interval is not available for sliced MI")
+        return _sliced_mi(_model(model, device), x, y, num_projections, symmetries, ties, seed)
     if return_interval:
-        raise ValueError("return_interval is only available for one-dimensional x and y")
+        q = out["quantiles"][0]
+        return float(q[1]), float(q[0]), float(q[2])
+    return float(out["mi"][0])
+
+
+def _sliced_mi(model: InfoNet, x, y, num_projections: int, symmetries: int, ties: str, seed: int) -> float:
+    """The mean 1-D MI over seeded random unit projections of x (n, dx) and y (n, dy)."""
     if num_projections < 1:
         raise ValueError(f"num_projections must be >= 1, got {num_projections}")
     theta, phi = random_projections(x.shape[1], y.shape[1], num_projections, seed)
     xs, ys = x.astype(np.float64) @ theta, y.astype(np.float64) @ phi  # (n, P) projections
-    out = predict(_model(model, device), xs.T, ys.T, symmetries=symmetries, ties=ties, seed=seed)
-    return float(out["mi"].mean())
+    return float(predict(model, xs.T, ys.T, symmetries=symmetries, ties=ties, seed=seed)["mi"].mean())
 
 
 def estimate_mi_batch(
@@ -173,6 +213,7 @@ def estimate_mi_batch(
     y,
     *,
     model: InfoNet | None = None,
+    vector_model: VectorInfoNet | None = None,
     device=None,
     chunk_size: int | None = None,
     symmetries: int = DEFAULT_SYMMETRIES,
@@ -181,13 +222,16 @@ def estimate_mi_batch(
     return_interval: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ):
-    """MI of B independent 1-D pairs in batched passes.
+    """MI of B independent pairs in batched passes: scalars (B, n) or vectors (B, n, d).
 
     Args:
-        x, y: (B, n) arrays (any real dtype, ranked exactly): row b of x is paired with row b of y.
+        x, y: (B, n) arrays of scalar pairs, or (B, n, dx) and (B, n, dy) of vector pairs (dx, dy
+            up to 32, n >= 16; (B, n, 1) on both sides goes to the 1-D networks). Any real
+            dtype, ranked exactly: row b of x is paired with row b of y.
+        model, vector_model: the 1-D and the multivariate network (default: the shipped weights).
         chunk_size: pairs per forward pass (default: sized to the device).
-        symmetries: average over the first 1, 2, 4 or 8 symmetries of the copula square
-            (default 1, one pass; more average the network over that many maps).
+        symmetries: (1-D networks) average over the first 1, 2, 4 or 8 symmetries of the copula
+            square (default 1, one pass; more average the network over that many maps).
         ties: "random" (default) or "average", as in :func:`estimate_mi`.
         seed: seed of the tie-break.
         return_interval: also return the (B, 2) 5 % / 95 % quantiles.
@@ -197,28 +241,27 @@ def estimate_mi_batch(
     Raises:
         ValueError: as :func:`estimate_mi`, and for no pairs (B = 0) or a bad ``chunk_size``.
     """
-    x, y = check_batch(x, y, keep_dtype=True)
     _check_options(symmetries, ties, chunk_size)
-    out = predict(
-        _model(model, device),
-        x,
-        y,
-        symmetries=symmetries,
-        chunk_size=chunk_size,
-        ties=ties,
-        seed=seed,
-        progress=progress,
-    )
+    common = {"chunk_size": chunk_size, "ties": ties, "seed": seed, "progress": progress}
+    if _is_vector_batch(x, y):
+        x, y = check_vector_batch(x, y)
+        out = predict_vector(_vector_model(vector_model, device), x, y, **common)
+    else:
+        if np.ndim(x) == np.ndim(y) == 3:  # (B, n, 1) pairs of scalars
+            x, y = np.asarray(x)[..., 0], np.asarray(y)[..., 0]
+        x, y = check_batch(x, y, keep_dtype=True)
+        out = predict(_model(model, device), x, y, symmetries=symmetries, **common)
     if return_interval:
         return out["mi"], out["quantiles"][:, [0, 2]]
     return out["mi"]
 
 
 class InfoNetEstimator(MIEstimator):
-    """The neural estimator behind the common interface (the model is loaded on first use).
+    """The neural estimators behind the common interface (each model is loaded on first use).
 
-    ``symmetries`` (1, 2, 4 or 8) and ``ties`` ("random" or "average") apply to every method;
-    the default is one pass with ties broken at random (seed 0).
+    Scalars go to the 1-D networks, vectors ((n, d) pairs, (B, n, d) batches, (N, T, d) series) to
+    the multivariate network. ``symmetries`` (1, 2, 4 or 8, 1-D networks) and ``ties`` ("random" or
+    "average") apply to every method; the default is one pass with ties broken at random (seed 0).
     """
 
     name = "infonet"
@@ -232,9 +275,12 @@ class InfoNetEstimator(MIEstimator):
         weights: str | None = None,
         symmetries: int | None = None,
         ties: str = "random",
+        vector_model: VectorInfoNet | None = None,
+        vector_weights: str | None = None,
     ):
         _check_options(symmetries or DEFAULT_SYMMETRIES, ties)
         self._model, self.device, self.weights, self.symmetries, self.ties = model, device, weights, symmetries, ties
+        self._vector_model, self.vector_weights = vector_model, vector_weights
 
     @property
     def model(self) -> InfoNet:
@@ -243,23 +289,44 @@ class InfoNetEstimator(MIEstimator):
         return self._model
 
     @property
-    def _options(self) -> dict:
-        return {"model": self.model, "symmetries": self.symmetries or DEFAULT_SYMMETRIES, "ties": self.ties}
+    def vector_model(self) -> VectorInfoNet:
+        if self._vector_model is None:
+            self._vector_model = load_vector_model(self.vector_weights, device=self.device)
+        return self._vector_model
+
+    def _options(self, vectors: bool) -> dict:
+        """The models a call needs (only those: the other is never loaded) and the shared options."""
+        nets = {"vector_model": self.vector_model} if vectors else {"model": self.model}
+        return {**nets, "symmetries": self.symmetries or DEFAULT_SYMMETRIES, "ties": self.ties}
 
     def estimate(self, x, y) -> float:
-        return estimate_mi(x, y, **self._options)
+        vectors = np.ndim(x) == 2 and np.shape(x)[1] > 1 or np.ndim(y) == 2 and np.shape(y)[1] > 1
+        return estimate_mi(x, y, **self._options(vectors))
 
     def estimate_batch(self, x, y, progress=None) -> np.ndarray:
-        return estimate_mi_batch(x, y, progress=progress, **self._options)
+        return estimate_mi_batch(x, y, progress=progress, **self._options(_is_vector_batch(x, y)))
 
     def estimate_interval_batch(self, x, y, progress=None) -> tuple[np.ndarray, np.ndarray]:
         """(B,) estimates and their (B, 2) 90 % intervals (the 5 % and 95 % quantiles)."""
-        return estimate_mi_batch(x, y, return_interval=True, progress=progress, **self._options)
+        return estimate_mi_batch(x, y, return_interval=True, progress=progress, **self._options(_is_vector_batch(x, y)))
 
     def pairwise(self, series, progress=None) -> np.ndarray:
-        """MI between every two rows of ``series`` (N, T), ranked once per series (any real dtype)."""
-        if len(np.shape(series)) != 2:
-            raise ValueError(f"series must have shape (N, T), got {np.shape(series)}")
+        """MI between every two of N series: scalars (N, T) or vectors (N, T, d), each ranked once (any real dtype)."""
+        ndim = len(np.shape(series))
+        if ndim == 3 and np.shape(series)[2] == 1:
+            series, ndim = np.asarray(series)[..., 0], 2
+        if ndim == 3:
+            series = check_vector_series(series)
+            return pairwise_vector(self.vector_model, series, ties=self.ties, progress=progress)
+        if ndim != 2:
+            raise ValueError(f"series must have shape (N, T) or (N, T, d), got {np.shape(series)}")
         series = exact_tensor(check_batch(series, series, keep_dtype=True)[0])
-        options = self._options
+        options = self._options(vectors=False)
         return pairwise_mi(options.pop("model"), series, progress=progress, **options)
+
+
+def _is_vector_batch(x, y) -> bool:
+    """True for (B, n, d) batches that are not (B, n, 1) on both sides."""
+    if np.ndim(x) != 3 and np.ndim(y) != 3:
+        return False
+    return not (np.ndim(x) == np.ndim(y) == 3 and np.shape(x)[2] == np.shape(y)[2] == 1)

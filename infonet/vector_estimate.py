@@ -19,14 +19,25 @@ import numpy as np
 import torch
 
 from .checkpoint import load_checkpoint, resolve_device
-from .copula import rank_transform
+from .copula import TIES, exact_tensor, rank_transform
+from .interface import as_real_array, check_finite
 from .vector_model import MAX_DIM, VectorInfoNet, VectorNetConfig, normal_scores
 
-__all__ = ["DEFAULT_VECTOR_WEIGHTS", "load_vector_model", "vector_model_from_checkpoint", "predict_vector", "MAX_DIM"]
+__all__ = [
+    "DEFAULT_VECTOR_WEIGHTS",
+    "MAX_DIM",
+    "check_vector_batch",
+    "check_vector_series",
+    "load_vector_model",
+    "pairwise_vector",
+    "predict_vector",
+    "vector_model_from_checkpoint",
+]
 
 DEFAULT_VECTOR_WEIGHTS = Path(__file__).resolve().parent.parent / "assets" / "infonet_vector.pt"
 VECTOR_WEIGHTS_ENV = "INFONET_VECTOR_WEIGHTS"  # overrides the default vector weights path
 TOKENS_PER_CHUNK = 1 << 18  # samples per forward pass (B * n)
+VECTOR_MIN_SAMPLES = 16  # the shortest sequences the network was trained on
 
 
 def vector_model_from_checkpoint(ckpt: dict) -> VectorInfoNet:
@@ -67,9 +78,16 @@ def load_vector_model(path: str | Path | None = None, device=None) -> VectorInfo
     return _load_cached(str(Path(path).resolve()), str(resolve_device(device)))
 
 
-def scores(x: torch.Tensor) -> torch.Tensor:
-    """(B, n, d) raw samples -> float32 normal scores of each coordinate's ranks along n."""
-    return normal_scores(rank_transform(x, dim=1).float())
+def scores(x, ties: str = "random", seed: int | torch.Generator = 0, device=None) -> torch.Tensor:
+    """(B, n, d) raw samples (any real dtype) -> float32 normal scores of each coordinate's ranks along n.
+
+    Ranks are taken in the input's own type (:func:`infonet.copula.exact_tensor`), ties broken as
+    ``ties`` says; a constant coordinate so becomes a random order: noise that carries no information.
+    """
+    x = exact_tensor(x)
+    if device is not None:
+        x = x.to(device)
+    return normal_scores(rank_transform(x, dim=1, ties=ties, seed=seed).float())
 
 
 @torch.no_grad()
@@ -78,22 +96,28 @@ def predict_vector(
     x,
     y,
     *,
+    ties: str = "random",
+    seed: int = 0,
     chunk_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, np.ndarray]:
     """Runs the vector network on B pairs, x (B, n, dx) and y (B, n, dy) (validated by the caller).
 
+    Args:
+        ties: "random" (seeded random order, the default) or "average" (mid-ranks).
+        seed: seed of the tie-break (x's ties draw first, then y's).
     Returns:
         dict of numpy arrays: ``mi`` (B,), ``quantiles`` (B, 3) at (5 %, 50 %, 95 %), ``gc`` (B,) the
         Gaussian-copula MI of the same ranks.
     """
     device = next(model.parameters()).device
-    x, y = torch.as_tensor(x, device=device), torch.as_tensor(y, device=device)
-    B, n, _ = x.shape
+    gen = torch.Generator(device).manual_seed(seed)
+    zx, zy = scores(x, ties, gen, device), scores(y, ties, gen, device)
+    B, n, _ = zx.shape
     chunk = chunk_size or max(1, TOKENS_PER_CHUNK // n)
     qs, gcs = [], []
     for start in range(0, B, chunk):
-        out = model(scores(x[start : start + chunk]), scores(y[start : start + chunk]))
+        out = model(zx[start : start + chunk], zy[start : start + chunk])
         qs.append(out.quantiles.float())
         gcs.append(out.gc.float())
         if progress is not None:
@@ -112,13 +136,18 @@ def check_dims(dx: int, dy: int) -> None:
             )
 
 
-def check_vector_batch(x, y, *, min_samples: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """Validates B pairs of vector samples, x (B, n, dx) and y (B, n, dy); returns float64 arrays.
+def check_ties(ties: str) -> None:
+    if ties not in TIES:
+        raise ValueError(f"ties must be 'random' or 'average', got {ties!r}")
+
+
+def check_vector_batch(x, y, *, min_samples: int = VECTOR_MIN_SAMPLES) -> tuple[np.ndarray, np.ndarray]:
+    """Validates B pairs of vector samples, x (B, n, dx) and y (B, n, dy); returns them in their own real dtypes.
 
     Raises:
         ValueError: naming the problem (shape, length, too few samples, too many dimensions, NaN/inf).
     """
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    x, y = as_real_array(x, "x", keep_dtype=True), as_real_array(y, "y", keep_dtype=True)
     if x.ndim != 3 or y.ndim != 3:
         raise ValueError(f"x and y must have shape (B, n, dx) and (B, n, dy); got {x.shape} and {y.shape}")
     if x.shape[:2] != y.shape[:2]:
@@ -126,18 +155,23 @@ def check_vector_batch(x, y, *, min_samples: int = 8) -> tuple[np.ndarray, np.nd
     if x.shape[0] == 0:
         raise ValueError("x and y hold no pairs (B = 0)")
     if x.shape[1] < min_samples:
-        raise ValueError(f"need at least {min_samples} samples per pair; got {x.shape[1]}")
+        raise ValueError(f"need at least {min_samples} samples per pair of vectors; got {x.shape[1]}")
     if 0 in (x.shape[2], y.shape[2]):
         raise ValueError(f"x and y need at least one dimension; got {x.shape} and {y.shape}")
     check_dims(x.shape[2], y.shape[2])
-    for name, a in (("x", x), ("y", y)):
-        bad = ~np.isfinite(a)
-        if bad.any():
-            pairs = np.flatnonzero(bad.any(axis=(1, 2)))
-            raise ValueError(
-                f"{name} contains {int(bad.sum())} NaN or infinite value(s) in {len(pairs)} pair(s), first at pair {int(pairs[0])}"
-            )
+    check_finite(x.reshape(x.shape[0], -1), "x", rows=True)
+    check_finite(y.reshape(y.shape[0], -1), "y", rows=True)
     return x, y
+
+
+def check_vector_series(series, *, min_samples: int = VECTOR_MIN_SAMPLES) -> np.ndarray:
+    """Validates N vector series (N, T, d) for :func:`pairwise_vector`; returns them in their own real dtype."""
+    series = as_real_array(series, "series", keep_dtype=True)
+    if series.ndim != 3:
+        raise ValueError(f"series must have shape (N, T, d); got {series.shape}")
+    check_vector_batch(series[:1], series[:1], min_samples=min_samples)  # T, d and the dimension limit
+    check_finite(series.reshape(series.shape[0], -1), "series", rows=True)
+    return series
 
 
 @torch.no_grad()
@@ -145,6 +179,8 @@ def pairwise_vector(
     model: VectorInfoNet,
     series,
     *,
+    ties: str = "random",
+    seed: int = 0,
     chunk_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
@@ -156,9 +192,8 @@ def pairwise_vector(
     read once, in the order (i, j) with i < j.
     """
     device = next(model.parameters()).device
-    s = torch.as_tensor(series, device=device)
-    N, T, _ = s.shape
-    z = scores(s)  # (N, T, d)
+    z = scores(series, ties, torch.Generator(device).manual_seed(seed), device)  # (N, T, d)
+    N, T, _ = z.shape
     rows, cols = torch.triu_indices(N, N, offset=1, device=device)
     total = rows.numel()
     chunk = chunk_size or max(1, TOKENS_PER_CHUNK // T)

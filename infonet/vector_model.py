@@ -22,6 +22,7 @@ the latents. The latents read the samples once, so the cost grows linearly in n 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -33,7 +34,7 @@ from .model import Block, QuantileHead, log_n_feature
 __all__ = ["VectorNetConfig", "VectorInfoNet", "VectorOutput", "canonical_view", "normal_scores", "MAX_DIM"]
 
 MAX_DIM = 32  # S: dimensions per side the network answers
-SIDE_FEATURES = 3 + MAX_DIM + 3  # log n, dx, dy; |s| padded; gc, shrinkage of x and of y
+SIDE_FEATURES = 3 + MAX_DIM + 3 + 2 * MAX_DIM + 1  # log n, dx, dy; |s|; gc, shrinkages; moments; radii
 TOKEN_FEATURES = 3 * MAX_DIM + 2  # a, b, a * b padded; the two squared radii
 MAX_CORRELATION = 0.9999  # canonical correlations are clamped here before the log
 
@@ -121,6 +122,24 @@ def gaussian_copula_mi(s: torch.Tensor) -> torch.Tensor:
     return -0.5 * torch.log1p(-s.square()).sum(-1)
 
 
+def gaussian_departures(a: torch.Tensor, b: torch.Tensor, s: torch.Tensor) -> list[torch.Tensor]:
+    """Moments of the canonical coordinates that vanish for a Gaussian copula (so the network can tell).
+
+    For a canonical pair (a_i, b_i) of a Gaussian, E[a^2 b^2] = 1 + 2 s^2 and E[a b^3 + a^3 b] / 2 = 3 s;
+    and the squared radii |a|^2, |b|^2 have covariance 2 sum s^2. Heavy joint tails (Student-t), bends
+    (spirals) and mixtures move them. Returns [(B, MAX_DIM), (B, MAX_DIM), (B, 1)], signed with s.
+    """
+    k = s.shape[-1]
+    ak, bk = a[..., :k], b[..., :k]
+    sign = torch.where(s < 0, -1.0, 1.0).to(s.dtype)
+    m22 = (ak.square() * bk.square()).mean(1) - (1 + 2 * s.square())
+    m13 = sign * 0.5 * (ak * bk.pow(3) + ak.pow(3) * bk).mean(1) - 3 * s.abs()
+    ra, rb = a.square().sum(-1), b.square().sum(-1)  # (B, n)
+    cov = ((ra - ra.mean(1, keepdim=True)) * (rb - rb.mean(1, keepdim=True))).mean(1)
+    radii = (cov - 2 * s.square().sum(-1)) / (2 * math.sqrt(a.shape[-1] * b.shape[-1]))
+    return [_pad(m22).clamp(-10, 10), _pad(m13).clamp(-10, 10), radii.clamp(-10, 10).unsqueeze(-1)]
+
+
 def _pad(t: torch.Tensor, size: int = MAX_DIM) -> torch.Tensor:
     return F.pad(t, (0, size - t.shape[-1]))
 
@@ -199,10 +218,11 @@ class VectorInfoNet(nn.Module):
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
-    def side_features(self, n: int, dx: int, dy: int, s: torch.Tensor, gc: torch.Tensor, lam: torch.Tensor):
+    def side_features(self, n: int, dx: int, dy: int, s: torch.Tensor, gc: torch.Tensor, lam: torch.Tensor, a, b):
         B = s.shape[0]
         dims = torch.tensor([dx / MAX_DIM, dy / MAX_DIM], device=s.device, dtype=s.dtype).expand(B, 2)
-        return torch.cat([log_n_feature(n, s), dims, _pad(s.abs()), gc.unsqueeze(-1) / 4, lam], dim=-1)
+        head = [log_n_feature(n, s), dims, _pad(s.abs()), gc.unsqueeze(-1) / 4, lam]
+        return torch.cat([*head, *gaussian_departures(a, b, s)], dim=-1)
 
     def tokens(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """(B, n, TOKEN_FEATURES) per-sample features of the canonical coordinates."""
@@ -215,7 +235,7 @@ class VectorInfoNet(nn.Module):
         (B, n, dx), dy = zx.shape, zy.shape[-1]
         a, b, s, lam = canonical_view(zx.float(), zy.float(), self.cfg.shrinkage)
         gc = gaussian_copula_mi(s)
-        side = self.side_features(n, dx, dy, s, gc, lam)
+        side = self.side_features(n, dx, dy, s, gc, lam, a, b)
         if self.cfg.read_samples:
             x = self.norm_kv(self.embed(self.tokens(a, b)))  # (B, n, D)
             lat = self.latents + self.side_embed(side).unsqueeze(1)  # (B, L, D)

@@ -217,7 +217,8 @@ def test_shapes_sliced_and_symmetries(small_model):
     [
         (torch.randn(2, 32), torch.randn(2, 31), {}, "same shape"),
         (torch.randn(32), torch.randn(2, 32), {}, "same shape"),
-        (torch.randn(2, 3, 32), torch.randn(2, 3, 32), {}, r"\(n,\) or \(B, n\)"),
+        (torch.randn(2, 3, 4, 32), torch.randn(2, 3, 4, 32), {}, r"\(B, n, dx\)"),
+        (torch.randn(2, 3, 32), torch.randn(2, 3, 32), {}, "at least 16 samples"),
         (torch.randn(7), torch.randn(7), {}, "at least 8 samples"),
         (torch.tensor([0.0, 1, 2, 3, 4, 5, 6, float("nan")]), torch.randn(8), {}, "NaN or infinite"),
         (torch.randn(8), torch.tensor([0.0, 1, 2, 3, 4, 5, 6, float("inf")]), {}, "NaN or infinite"),

@@ -1,0 +1,126 @@
+"""MI between vectors through the public API, with the shipped multivariate weights: known answers,
+independence, invariances, routing by dimension and the one-line errors."""
+
+import numpy as np
+import pytest
+import torch
+
+import infonet
+from infonet.vector_estimate import load_vector_model
+
+
+@pytest.fixture(scope="module")
+def vector_model():
+    return load_vector_model(device="cpu")
+
+
+def gaussian_pair(n: int, d: int, rho: float, seed: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """X, Y (n, d) with d independent coordinate pairs of correlation rho; MI = -d/2 log(1 - rho^2)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, d))
+    y = rho * x + np.sqrt(1 - rho**2) * rng.standard_normal((n, d))
+    return x, y, -0.5 * d * np.log(1 - rho**2)
+
+
+@pytest.mark.parametrize("d, rho", [(2, 0.5), (3, 0.7), (5, 0.4), (10, 0.3)])
+def test_gaussians_of_several_dimensions_match_the_closed_form(vector_model, d, rho):
+    estimates, truth = [], None
+    for seed in range(3):
+        x, y, truth = gaussian_pair(2000, d, rho, seed)
+        estimates.append(infonet.estimate_mi(x, y, vector_model=vector_model))
+    assert np.mean(estimates) == pytest.approx(truth, abs=0.1 + 0.08 * truth)
+
+
+@pytest.mark.parametrize("d", [2, 3, 5])
+def test_independent_vectors_read_near_zero(vector_model, d):
+    rng = np.random.default_rng(d)
+    x, y = rng.standard_normal((8, 500, d)), rng.standard_t(3, (8, 500, d))
+    est = infonet.estimate_mi_batch(x, y, vector_model=vector_model)
+    assert est.shape == (8,) and (est >= 0).all()
+    assert est.mean() < 0.05
+
+
+def test_sample_order_and_invertible_maps_of_x_do_not_matter(vector_model):
+    x, y, _ = gaussian_pair(600, 3, 0.6, seed=1)
+    base = infonet.estimate_mi(x, y, vector_model=vector_model)
+    perm = np.random.default_rng(0).permutation(len(x))
+    assert infonet.estimate_mi(x[perm], y[perm], vector_model=vector_model) == pytest.approx(base, abs=1e-4)
+    # coordinate-wise monotone maps leave the ranks, and so the estimate, exactly as they were
+    bent = np.column_stack([np.exp(x[:, 0]), x[:, 1] ** 3, np.arcsinh(5 * x[:, 2])])
+    assert infonet.estimate_mi(bent, y, vector_model=vector_model) == pytest.approx(base, abs=1e-6)
+    # an invertible linear map mixes the coordinates; the Gaussian stays Gaussian, the MI the same
+    mix = np.array([[1.0, 0.5, 0.0], [0.0, 1.0, -0.7], [0.3, 0.0, 1.0]])
+    assert infonet.estimate_mi(x @ mix, y, vector_model=vector_model) == pytest.approx(base, abs=0.08)
+
+
+def test_vectors_are_never_silently_sliced(vector_model, tiny_model):
+    x, y, truth = gaussian_pair(1000, 4, 0.6, seed=2)
+    full = infonet.estimate_mi(x, y, vector_model=vector_model)
+    sliced = infonet.estimate_mi(x, y, model=tiny_model, method="sliced", num_projections=16)
+    batch = infonet.estimate_mi_batch(x[None], y[None], vector_model=vector_model)
+    assert batch[0] == pytest.approx(full, abs=1e-6)
+    assert abs(full - truth) < abs(sliced - truth)
+    mi, low, high = infonet.estimate_mi(x, y, vector_model=vector_model, return_interval=True)
+    assert low <= mi <= high and mi == pytest.approx(full)
+
+
+def test_scalars_still_go_to_the_1d_networks(vector_model, tiny_model):
+    x, y, _ = gaussian_pair(300, 1, 0.5, seed=3)
+    one = infonet.estimate_mi(x[:, 0], y[:, 0], model=tiny_model)
+    assert infonet.estimate_mi(x, y, model=tiny_model, vector_model=vector_model) == pytest.approx(one)
+    batch = infonet.estimate_mi_batch(x.T, y.T, model=tiny_model)  # (1, n)
+    assert batch[0] == pytest.approx(one)
+    assert infonet.estimate_mi_batch(x[None], y[None], model=tiny_model)[0] == pytest.approx(one)  # (1, n, 1)
+
+
+def test_pairwise_takes_vector_series(vector_model):
+    rng = np.random.default_rng(4)
+    base = rng.standard_normal((100, 2))
+    series = np.stack([base, base + 0.3 * rng.standard_normal((100, 2)), rng.standard_normal((100, 2))])
+    est = infonet.InfoNetEstimator(vector_model=vector_model)
+    mi = est.pairwise(series)
+    assert mi.shape == (3, 3) and np.allclose(mi, mi.T) and np.all(np.diag(mi) == 0)
+    assert mi[0, 1] > 0.5 > mi[0, 2]
+    pair = infonet.estimate_mi_batch(series[None, 0], series[None, 1], vector_model=vector_model)
+    assert mi[0, 1] == pytest.approx(pair[0], abs=1e-5)
+
+
+def test_differentiable_mi_of_vectors(vector_model):
+    x, y, _ = gaussian_pair(400, 3, 0.6, seed=5)
+    xt = torch.tensor(x[None], requires_grad=True)
+    value = infonet.mi(xt, torch.tensor(y[None]), vector_model=vector_model, hard_forward=True)
+    value.sum().backward()
+    assert value.shape == (1,) and xt.grad is not None and xt.grad.abs().sum() > 0
+    assert float(value[0]) == pytest.approx(infonet.estimate_mi(x, y, vector_model=vector_model), abs=1e-3)
+
+
+@pytest.mark.parametrize(
+    "x, y, message",
+    [
+        (np.zeros((100, 33)), np.zeros((100, 2)), "up to 32"),
+        (np.zeros((100, 2)), np.zeros((90, 2)), "same number of samples"),
+        (np.ones((10, 2)), np.ones((10, 2)), "at least 16 samples"),
+        (np.full((50, 2), np.nan), np.zeros((50, 2)), "NaN"),
+    ],
+)
+def test_bad_vectors_get_one_line_errors(vector_model, x, y, message):
+    with pytest.raises(ValueError, match=message):
+        infonet.estimate_mi(x, y, vector_model=vector_model)
+
+
+@pytest.mark.parametrize(
+    "x, y, message",
+    [
+        (np.zeros((2, 100, 40)), np.zeros((2, 100, 2)), "up to 32"),
+        (np.zeros((2, 100, 2)), np.zeros((3, 100, 2)), "same pairs"),
+        (np.zeros((0, 100, 2)), np.zeros((0, 100, 2)), "no pairs"),
+    ],
+)
+def test_bad_vector_batches_get_one_line_errors(vector_model, x, y, message):
+    with pytest.raises(ValueError, match=message):
+        infonet.estimate_mi_batch(x, y, vector_model=vector_model)
+
+
+def test_unknown_method_is_refused():
+    with pytest.raises(ValueError, match="method"):
+        infonet.estimate_mi(np.zeros((50, 2)), np.zeros((50, 2)), method="magic")
