@@ -85,14 +85,19 @@ def rank_transform(x, dim: int = -1, *, ties: str = "average", seed: int | torch
     x = exact_tensor(x).movedim(dim, -1)
     n = x.shape[-1]
     xs = (x.to(torch.uint8) if x.dtype == torch.bool else x).contiguous()  # compared in their own type
-    sorted_x = xs.sort(dim=-1).values
-    lo = torch.searchsorted(sorted_x, xs, right=False)  # first position of each value
-    hi = torch.searchsorted(sorted_x, xs, right=True)  # one past its last position
+    sorted_x, order = xs.sort(dim=-1)
     out_dtype = torch.float64 if x.dtype == torch.float64 else torch.float32  # float16 cannot tell 1000 ranks apart
     # positions count in float64: float32 holds integers only up to 2^24
-    ranks = (lo + hi).to(torch.float64) * 0.5  # mean of the tied positions, plus 0.5
-    if ties == "random" and n > 1 and bool((sorted_x[..., 1:] == sorted_x[..., :-1]).any()):
+    has_ties = n > 1 and bool((sorted_x[..., 1:] == sorted_x[..., :-1]).any())
+    if not has_ties:  # each value's position is where the sort put it (a scatter, no searches)
+        positions = torch.arange(n, device=x.device, dtype=torch.float64).expand(order.shape) + 0.5
+        ranks = torch.empty(order.shape, device=x.device, dtype=torch.float64).scatter_(-1, order, positions)
+    elif ties == "random":
         ranks = _random_order_ranks(xs, seed)
+    else:
+        lo = torch.searchsorted(sorted_x, xs, right=False)  # first position of each value
+        hi = torch.searchsorted(sorted_x, xs, right=True)  # one past its last position
+        ranks = (lo + hi).to(torch.float64) * 0.5  # mean of the tied positions, plus 0.5
     return (ranks / n).to(out_dtype).movedim(-1, dim)
 
 

@@ -54,12 +54,12 @@ FAMILIES = ("gaussian", "student_t", "mixture", "independent")  # family codes 0
 
 @dataclass
 class VectorPriorConfig:
-    independent: float = 0.2  # share of exactly independent pairs
-    student_t: float = 0.25  # share of Student-t pairs
-    mixture: float = 0.2  # share of Gaussian mixtures (where dx, dy <= MIXTURE_MAX_DIM)
+    independent: float = 0.15  # share of exactly independent pairs
+    student_t: float = 0.15  # share of Student-t pairs
+    mixture: float = 0.1  # share of Gaussian mixtures (where dx, dy <= MIXTURE_MAX_DIM)
     linear_mix: float = 0.75  # probability that a side is mixed by a random linear map
-    spiral: float = 0.12  # probability that a side (d >= 2) is bent by a spiral
-    coupling: float = 0.08  # probability that a side (d >= 2) goes through a coupling layer
+    spiral: float = 0.08  # probability that a side (d >= 2) is bent by a spiral
+    coupling: float = 0.05  # probability that a side (d >= 2) goes through a coupling layer
     bank_per_dims: int = 96  # mixtures per (dx, dy) in the bank
     bank_mc_samples: int = 2048  # Monte-Carlo samples of each banked mixture's MI
 
