@@ -22,6 +22,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
 import pickle
 import time
 from pathlib import Path
@@ -41,6 +42,14 @@ SCORES = ("best_f", "anchor_auc", "auto_f", "pair_auc", "seconds_mi")
 
 def _key(*parts) -> str:
     return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _weights(estimator: str, feature: str) -> tuple:
+    """The multivariate weights a neural vector run reads (path and time written), else ()."""
+    if not (estimator.startswith("infonet") and feature in segmentation.affinity.VECTOR_FEATURES):
+        return ()
+    path = Path(os.environ.get("INFONET_VECTOR_WEIGHTS") or "assets/infonet_vector.pt")
+    return (str(path.resolve()), path.stat().st_mtime if path.is_file() else None)
 
 
 def _first_run(inp, name: str, opts: segmentation.VideoOptions, cache: Path):
@@ -74,10 +83,9 @@ def feature_rows(
         first = None
         for feature in features:
             for name in estimators:
-                row_path = (
-                    cache
-                    / f"row_{path.name}_{_key(path.name, inp.num_frames, feature, name, dataclasses.asdict(opts))}.json"
-                )
+                weights = _weights(name, feature)
+                key = _key(path.name, inp.num_frames, feature, name, dataclasses.asdict(opts), *weights)
+                row_path = cache / f"row_{path.name}_{key}.json"
                 if row_path.is_file():
                     rows.append(json.loads(row_path.read_text()))
                     continue
@@ -90,6 +98,7 @@ def feature_rows(
                 scored = evaluate_result(result, sequence=path.name)
                 summary = scored.summary_row()
                 row = {"sequence": path.name, "feature": feature, "estimator": name, "n_tracks": scored.n_tracks}
+                row["weights"] = list(weights)
                 row |= {k: summary[k] for k in SCORES} | {"frames": inp.num_frames}
                 row["seconds_run"] = round(time.perf_counter() - start, 3)
                 row_path.write_text(json.dumps(row))
@@ -137,9 +146,35 @@ def leave_one_out(rows: list[dict], estimator: str, score: str = "best_f") -> di
     return {"estimator": estimator, "chosen": chosen} | {k: round(_mean(held, k), 4) for k in SCORES}
 
 
+def stage_times(estimators: list[str], features: list[str], num_tracks: int = 300, num_frames: int = 50) -> list[dict]:
+    """Seconds of the MI stage (``segmentation.track_mi``) on planted tracks (T, N, 2), every track
+    seen in every frame, and on the same tracks with a quarter of them seen in part (partial path).
+
+    The first call per estimator and feature runs on 8 tracks (loads, warms up) and is not timed."""
+    from benchmarks.pairwise import planted_tracks
+    from infonet import get_estimator
+
+    tracks, _ = planted_tracks(num_tracks, num_frames, 4, seed=0)
+    seen = np.ones(tracks.shape[:2], bool)
+    seen[: num_frames // 3, : num_tracks // 4] = False  # a quarter start a third of the way in
+    rows = []
+    for name in estimators:
+        estimator = get_estimator(name)
+        for feature in features:
+            segmentation.track_mi(tracks[:, :8], estimator, feature=feature)
+            for label, kwargs in (("full", {}), ("partial", {"visibility": seen, "min_overlap": 16})):
+                start = time.perf_counter()
+                segmentation.track_mi(tracks, estimator, feature=feature, **kwargs)
+                seconds = time.perf_counter() - start
+                rows.append({"estimator": name, "feature": feature, "tracks": label, "seconds": round(seconds, 3)})
+                log.info("%s", rows[-1])
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, help="a sequence folder or a folder of them")
+    parser.add_argument("--data", default="", help="a sequence folder or a folder of them")
+    parser.add_argument("--timing", action="store_true", help="only time the MI stage on 300 x 50 planted tracks")
     parser.add_argument("--sequences", default="", help="comma-separated names to keep (default: all)")
     parser.add_argument("--frames", type=int, default=None, help="first frames only")
     parser.add_argument("--estimators", default="infonet,ksg,pearson")
@@ -148,6 +183,13 @@ def main() -> None:
     parser.add_argument("--cache", default="runs/discovery-cache/features")
     parser.add_argument("--out", required=True, help="folder for rows.json and summary.json")
     args = parser.parse_args()
+    if args.timing:
+        rows = stage_times(args.estimators.split(","), args.features.split(","), args.max_tracks, args.frames or 50)
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        (Path(args.out) / "timing.json").write_text(json.dumps(rows, indent=1))
+        return
+    if not args.data:
+        parser.error("--data is required (or --timing)")
     sequences = datasets.find_sequences(Path(args.data))
     if args.sequences:
         keep = args.sequences.split(",")

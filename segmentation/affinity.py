@@ -26,11 +26,11 @@ dependent (x, y) positions):
   trend every drifting track shares; ``xy-residual``: the displacement minus the camera's;
   ``xy-posvel``: position and displacement together, (x, y, dx, dy).
 
-Vector MI goes through :func:`vector_estimates`: InfoNet (``estimator.neural``) runs the
-multivariate network (``infonet.vector_estimate.pairwise_vector``, weights from
-``$INFONET_VECTOR_WEIGHTS`` or the shipped file) until ``InfoNetEstimator.pairwise`` routes
-(N, T, d) series itself; "pearson" is the Gaussian MI of the raw values (canonical
-correlations), "gaussian" the same on normal scores, "ksg" a batched KSG (algorithm 1, max-norm).
+Vector MI goes through :func:`vector_estimates`: InfoNet (``estimator.neural``) gets the
+(N, T, d) series or (B, n, d) batches, which it routes to its multivariate network (weights
+from ``$INFONET_VECTOR_WEIGHTS`` or the shipped file); "pearson" is the Gaussian MI of the raw
+values (canonical correlations), "gaussian" the same on normal scores, "ksg" a batched KSG
+(algorithm 1, max-norm), all in closed or vectorised form.
 
 Partial tracks (real video: points start late and get lost): with a ``visibility`` the MI of
 two tracks is estimated on the frames where both are seen (for displacements, the steps where
@@ -242,10 +242,8 @@ def _vector_mi(series: np.ndarray, seen: np.ndarray | None, estimator: MIEstimat
     """MI of every pair of d-dimensional series (N, T, d); with ``seen`` (N, T), on shared samples -> (N, N)."""
     N, T, d = series.shape
     neural = getattr(estimator, "neural", False)
-    if seen is None and neural and T >= VECTOR_MIN_SAMPLES:
-        from infonet.vector_estimate import pairwise_vector
-
-        return pairwise_vector(_vector_model(), series, chunk_size=VECTOR_CHUNK, progress=progress)
+    if seen is None and neural and T >= VECTOR_MIN_SAMPLES:  # (N, T, d) series: its multivariate network
+        return np.asarray(estimator.pairwise(series, progress=progress), dtype=np.float64)
     if seen is None and getattr(estimator, "name", "") in ("pearson", "gaussian"):
         return _gaussian_pairwise(series, normal=estimator.name == "gaussian")
     if seen is None:
@@ -273,15 +271,6 @@ def _vector_mi(series: np.ndarray, seen: np.ndarray | None, estimator: MIEstimat
     return out
 
 
-VECTOR_CHUNK = 2048  # pairs per forward pass of the multivariate network on a CPU (512-2048 measured alike)
-
-
-def _vector_model():
-    from infonet.vector_estimate import load_vector_model
-
-    return load_vector_model()
-
-
 def vector_estimates(x, y, estimator: MIEstimator) -> np.ndarray:
     """MI of B pairs of vector samples, x (B, n, dx) and y (B, n, dy) -> (B,) nats.
 
@@ -292,10 +281,8 @@ def vector_estimates(x, y, estimator: MIEstimator) -> np.ndarray:
     """
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     name = getattr(estimator, "name", type(estimator).__name__)
-    if getattr(estimator, "neural", False):
-        from infonet.vector_estimate import predict_vector
-
-        return predict_vector(_vector_model(), x, y, chunk_size=VECTOR_CHUNK)["mi"]
+    if getattr(estimator, "neural", False):  # (B, n, d) batches: its multivariate network
+        return np.asarray(estimator.estimate_batch(x, y), dtype=np.float64)
     if name in ("pearson", "gaussian"):
         if name == "gaussian":
             x, y = _normal_scores(x), _normal_scores(y)
@@ -357,13 +344,19 @@ def _ksg_batch(x: np.ndarray, y: np.ndarray, k: int) -> np.ndarray:
     jitter = np.random.default_rng(0)  # breaks ties (frozen points) the same way every call
     x = scale(x) + 1e-10 * jitter.standard_normal(x.shape)
     y = scale(y) + 1e-10 * jitter.standard_normal(y.shape)
-    dx = np.abs(x[:, :, None] - x[:, None]).max(-1)  # (B, n, n)
-    dy = np.abs(y[:, :, None] - y[:, None]).max(-1)
-    dz = np.maximum(dx, dy)
-    eps = np.partition(dz, k, axis=-1)[..., k : k + 1]  # k-th neighbour (index 0 is the point itself)
+    dx, dy = _max_distances(x), _max_distances(y)  # (B, n, n)
+    eps = np.partition(np.maximum(dx, dy), k, axis=-1)[..., k : k + 1]  # k-th neighbour (0: the point)
     nx = (dx < eps).sum(-1)  # itself included: n_x + 1
     ny = (dy < eps).sum(-1)
     return digamma(k) + digamma(n) - (digamma(nx) + digamma(ny)).mean(-1)
+
+
+def _max_distances(a: np.ndarray) -> np.ndarray:
+    """(B, n, d) -> (B, n, n) max-norm distances, one coordinate at a time (memory: two (B, n, n))."""
+    out = np.abs(a[:, :, None, 0] - a[:, None, :, 0])
+    for c in range(1, a.shape[-1]):
+        np.maximum(out, np.abs(a[:, :, None, c] - a[:, None, :, c]), out=out)
+    return out
 
 
 def _finite(mi: np.ndarray, estimator: MIEstimator) -> np.ndarray:

@@ -162,7 +162,9 @@ def discover(
         trackset: a ``datasets.TrackSet`` (tracks (T, N0, 2), visibility (T, N0)) or a plain
             (T, N0, 2) array of pixel x, y.
         estimator: an MI estimator or its name (``infonet.get_estimator``).
-        feature: "coords", "velocity" or "sliced" (see ``segmentation.affinity``).
+        feature: one of ``segmentation.affinity.FEATURES``: the 1-D views "coords", "velocity",
+            "residual", "sliced", or the vector features "xy", "xy-velocity", "xy-residual",
+            "xy-posvel" (each track one 2-D or 4-D variable; see ``segmentation.affinity``).
         threshold: MI threshold, or "auto" to choose it for this video.
         min_size, method, criterion, seed: of ``segmentation.group``.
         min_overlap: None: every track's positions count in every frame (PointOdyssey's, where

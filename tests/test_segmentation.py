@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import infonet
-from benchmarks.tracks import evaluate_result
+from benchmarks.tracks import anchor_auc, evaluate_result
 from datasets import find_sequences
 from segmentation import (
     auto_threshold,
@@ -395,6 +395,8 @@ def test_evaluate_result_scores_auto_and_sweep(rng):
     assert list(row)[:7] == ["sequence", "estimator", "n_tracks", "best_f", "ap", "objects_extracted", "seconds"]
     assert row["best_f"] >= row["auto_f"] == 1.0 and row["objects_extracted"] == 2  # background not counted
     assert result.auto_threshold in result.sweep.thresholds
+    g = run.grouped
+    assert row["anchor_auc"] == round(anchor_auc(run.mi, run.truth_ids[g], run.ambiguous[g]), 4) == 1.0
     with pytest.raises(ValueError, match="no ground-truth"):
         evaluate_result(dataclasses.replace(run, truth_ids=None))
 
