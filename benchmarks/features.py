@@ -99,6 +99,7 @@ def feature_rows(
                 summary = scored.summary_row()
                 row = {"sequence": path.name, "feature": feature, "estimator": name, "n_tracks": scored.n_tracks}
                 row["weights"] = list(weights)
+                row["min_overlap"] = opts.min_overlap
                 row |= {k: summary[k] for k in SCORES} | {"frames": inp.num_frames}
                 row["seconds_run"] = round(time.perf_counter() - start, 3)
                 row_path.write_text(json.dumps(row))
@@ -146,6 +147,66 @@ def leave_one_out(rows: list[dict], estimator: str, score: str = "best_f") -> di
     return {"estimator": estimator, "chosen": chosen} | {k: round(_mean(held, k), 4) for k in SCORES}
 
 
+def cached_rows(cache: Path, weights: str | None = None) -> list[dict]:
+    """Every row in ``cache``, with ``dataset`` (its folder's kind and min_overlap) added.
+
+    InfoNet vector rows are kept only for ``weights`` (a path; None: the most recent weights file
+    among them), so one table never mixes networks."""
+    rows = [json.loads(p.read_text()) for p in sorted(cache.glob("row_*.json"))]
+    vector_features = segmentation.affinity.VECTOR_FEATURES
+    # InfoNet vector rows written before the weights were recorded came from an older network
+    rows = [r for r in rows if "weights" in r or not (r["estimator"] == "infonet" and r["feature"] in vector_features)]
+    for r in rows:
+        r.setdefault("min_overlap", 8)  # rows written before the field existed were all at 8
+        r["dataset"] = "generated" if r["frames"] == 120 else f"davis (min_overlap {r['min_overlap']})"
+    vector = [r for r in rows if r.get("weights")]
+    if vector:
+        pick = weights or max(vector, key=lambda r: r["weights"][1] or 0)["weights"][0]
+        rows = [r for r in rows if not r.get("weights") or r["weights"][0] == str(Path(pick).resolve())]
+    return rows
+
+
+def report(rows: list[dict], sequences: dict[str, set] | None = None) -> str:
+    """Markdown: per dataset, the mean scores of every (feature, estimator), the leave-one-out
+    choice of each estimator's feature, and InfoNet against Pearson per sequence at those choices.
+
+    Args:
+        sequences: per dataset, the sequences to use (default: those every estimator has rows for).
+    """
+    lines = []
+    for dataset in sorted({r["dataset"] for r in rows}):
+        mine = [r for r in rows if r["dataset"] == dataset]
+        names = sorted({r["estimator"] for r in mine})
+        common = set.intersection(*({r["sequence"] for r in mine if r["estimator"] == e} for e in names))
+        if sequences and dataset in sequences:
+            common &= sequences[dataset]
+        mine = [r for r in mine if r["sequence"] in common]
+        lines += [f"### {dataset}: {len(common)} sequences", ""]
+        lines += ["| feature | estimator | sequences | best F | anchor AUC | F of auto labels | pair AUC | MI s |"]
+        lines += ["|---|---|---|---|---|---|---|---|"]
+        for m in summarise(mine):
+            lines.append(
+                f"| {m['feature']} | {m['estimator']} | {m['sequences']} | {m['best_f']:.3f} | {m['anchor_auc']:.3f} "
+                f"| {m['auto_f']:.3f} | {m['pair_auc']:.3f} | {m['seconds_mi']:.2f} |"
+            )
+        lines += ["", "Leave one sequence out (each estimator's feature chosen by best F on the others):", ""]
+        lines += [
+            "| estimator | features chosen | held-out best F | anchor AUC | F of auto labels |",
+            "|---|---|---|---|---|",
+        ]
+        for e in names:
+            loo = leave_one_out(mine, e)
+            chosen = ", ".join(f"{f} x{n}" for f, n in _counts(loo["chosen"].values()))
+            lines.append(f"| {e} | {chosen} | {loo['best_f']:.3f} | {loo['anchor_auc']:.3f} | {loo['auto_f']:.3f} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _counts(values) -> list[tuple[str, int]]:
+    values = list(values)
+    return sorted(((v, values.count(v)) for v in set(values)), key=lambda t: -t[1])
+
+
 def stage_times(estimators: list[str], features: list[str], num_tracks: int = 300, num_frames: int = 50) -> list[dict]:
     """Seconds of the MI stage (``segmentation.track_mi``) on planted tracks (T, N, 2), every track
     seen in every frame, and on the same tracks with a quarter of them seen in part (partial path).
@@ -175,26 +236,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="", help="a sequence folder or a folder of them")
     parser.add_argument("--timing", action="store_true", help="only time the MI stage on 300 x 50 planted tracks")
+    parser.add_argument("--report", action="store_true", help="only print the tables of the rows in --cache")
+    parser.add_argument("--weights", default="", help="with --report: the InfoNet vector weights to report")
     parser.add_argument("--sequences", default="", help="comma-separated names to keep (default: all)")
     parser.add_argument("--frames", type=int, default=None, help="first frames only")
     parser.add_argument("--estimators", default="infonet,ksg,pearson")
     parser.add_argument("--features", default="coords,velocity,xy,xy-velocity,xy-residual,xy-posvel")
     parser.add_argument("--max-tracks", type=int, default=300)
+    parser.add_argument("--min-overlap", type=int, default=8, help="VideoOptions.min_overlap (tracked videos)")
     parser.add_argument("--cache", default="runs/discovery-cache/features")
-    parser.add_argument("--out", required=True, help="folder for rows.json and summary.json")
+    parser.add_argument("--out", default="runs/features", help="folder for rows.json and summary.json")
     args = parser.parse_args()
     if args.timing:
         rows = stage_times(args.estimators.split(","), args.features.split(","), args.max_tracks, args.frames or 50)
         Path(args.out).mkdir(parents=True, exist_ok=True)
         (Path(args.out) / "timing.json").write_text(json.dumps(rows, indent=1))
         return
+    if args.report:
+        rows = cached_rows(Path(args.cache), args.weights or None)
+        keep = set(args.sequences.split(",")) if args.sequences else None
+        print(report([r for r in rows if keep is None or r["sequence"] in keep or r["dataset"] == "generated"]))
+        return
     if not args.data:
-        parser.error("--data is required (or --timing)")
+        parser.error("--data is required (or --timing, --report)")
     sequences = datasets.find_sequences(Path(args.data))
     if args.sequences:
         keep = args.sequences.split(",")
         sequences = [p for p in sequences if p.name in keep]
-    opts = segmentation.VideoOptions(max_tracks=args.max_tracks)
+    opts = segmentation.VideoOptions(max_tracks=args.max_tracks, min_overlap=args.min_overlap)
     rows = feature_rows(
         sequences, args.estimators.split(","), args.features.split(","), opts, Path(args.cache), max_frames=args.frames
     )
