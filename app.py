@@ -63,7 +63,7 @@ ESTIMATORS = {  # value -> label; KDE and MINE are too slow for all pairs of a v
 EXAMPLES = {  # what a run without an upload shows: value -> (label, path)
     "bikes": (
         "Real footage: bikes, a walker and passing cars (no ground truth)",
-        Path(__file__).resolve().parent / "assets" / "bikes.mp4",
+        datasets.SAMPLE_VIDEO,
     ),
     "sample": ("Generated sample (ground truth: scored)", datasets.SAMPLE_SEQUENCE),
 }

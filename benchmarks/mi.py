@@ -61,7 +61,9 @@ class MIBenchmarkConfig:
     quick: bool = option(False, "small sizes: minutes on a CPU (says so in the output)")
     out: str = option("outputs/benchmark_mi", "output folder")
     device: str = option("auto", "InfoNet device: auto, cpu, cuda (speed is also timed on the CPU)")
-    weights: str = option("", "InfoNet checkpoint (default: $INFONET_WEIGHTS or assets/infonet.pt)")
+    weights: str = option(
+        "", "InfoNet checkpoint (default: $INFONET_WEIGHTS or the shipped infonet/weights/infonet.pt)"
+    )
     estimators: tuple[str, ...] = option(
         ("infonet", "infonet-sym8", "ksg", "ksg-sklearn", "kde", "mine", "gaussian"), "estimators to compare"
     )

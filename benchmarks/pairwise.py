@@ -63,7 +63,9 @@ class PairwiseBenchmarkConfig:
     quick: bool = option(False, "small sizes on the CPU: a few minutes")
     out: str = option("outputs/bench_pairwise", "output folder")
     device: str = option("auto", "accelerator for the GPU rows and the discovery run: auto, cpu, cuda")
-    weights: str = option("", "InfoNet checkpoint (default: $INFONET_WEIGHTS or assets/infonet.pt)")
+    weights: str = option(
+        "", "InfoNet checkpoint (default: $INFONET_WEIGHTS or the shipped infonet/weights/infonet.pt)"
+    )
     frames: tuple[int, ...] | None = option(None, "T values of the throughput runs (preset: 1000; quick: 200 1000)")
     tracks: int | None = option(None, "N series on the GPU (preset 1000)")
     cpu_tracks: int | None = option(None, "N series on the CPU (preset 100; quick 40)")

@@ -14,20 +14,17 @@ The package is named ``datasets`` inside this project; ``__infonet_toolkit__`` t
 from the Hugging Face package of the same name.
 """
 
-from pathlib import Path
-
 from .archive import extract_zip
 from .davis import DavisSequence, load_davis
 from .files import replacing
 from .inputs import GroundTruth, VideoInput, find_sequences, input_kind, load_input
 from .pointodyssey import ANNOTATION_FILES, PointOdysseySequence, load_pointodyssey
+from .samples import SAMPLE_SEQUENCE, SAMPLE_VIDEO
 from .synthetic import generate_sequence
 from .tracks import DataError, TrackSet, load_tracks, subsample_indices
 from .video import VIDEO_SUFFIXES, read_video, write_video
 
 __infonet_toolkit__ = True
-
-SAMPLE_SEQUENCE: Path = Path(__file__).resolve().parent.parent / "assets" / "sample"
 
 __all__ = [
     "VIDEO_SUFFIXES",
@@ -35,6 +32,7 @@ __all__ = [
     "replacing",
     "ANNOTATION_FILES",
     "SAMPLE_SEQUENCE",
+    "SAMPLE_VIDEO",
     "DataError",
     "PointOdysseySequence",
     "TrackSet",

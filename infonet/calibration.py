@@ -13,7 +13,7 @@ pairs (a pair on the other side needs 0), with the finite-sample correction. The
 stored in the head's ``width_scale`` buffer at the sizes ``CALIBRATION_SIZES`` and interpolated
 in log n between them.
 
-    python scripts/calibrate.py --weights runs/main/best.pt --out assets/infonet.pt
+    python scripts/calibrate.py --weights runs/main/best.pt --out infonet/weights/infonet.pt
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from .model import InfoNet, InfoNetConfig, SizeRouted
+from .weights import packaged
 
 __all__ = [
     "DEFAULT_WEIGHTS",
@@ -32,7 +33,7 @@ __all__ = [
     "usable_device",
 ]
 
-DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "assets" / "infonet.pt"
+DEFAULT_WEIGHTS = packaged("infonet.pt")  # package data: an installed wheel carries it
 WEIGHTS_ENV = "INFONET_WEIGHTS"  # overrides the default weights path
 
 
@@ -185,8 +186,8 @@ def load_pretrained(path: str | Path | None = None, device=None) -> InfoNet:
     """A ready model in eval mode.
 
     Args:
-        path: a checkpoint file; default: ``$INFONET_WEIGHTS`` or the weights shipped in
-            ``assets/infonet.pt``.
+        path: a checkpoint file; default: ``$INFONET_WEIGHTS`` or the weights shipped in the package
+            (``infonet/weights/infonet.pt``, :func:`infonet.weights.packaged`).
         device: "cpu", "cuda", ...; default: CUDA when available.
     Returns:
         The model (cached: repeated calls with the same path and device return the same object).

@@ -22,6 +22,7 @@ from .checkpoint import load_checkpoint, resolve_device
 from .copula import TIES, exact_tensor, rank_transform
 from .interface import as_real_array, check_finite
 from .vector_model import MAX_DIM, VectorInfoNet, VectorNetConfig, normal_scores
+from .weights import packaged
 
 __all__ = [
     "DEFAULT_VECTOR_WEIGHTS",
@@ -34,7 +35,7 @@ __all__ = [
     "vector_model_from_checkpoint",
 ]
 
-DEFAULT_VECTOR_WEIGHTS = Path(__file__).resolve().parent.parent / "assets" / "infonet_vector.pt"
+DEFAULT_VECTOR_WEIGHTS = packaged("infonet_vector.pt")
 VECTOR_WEIGHTS_ENV = "INFONET_VECTOR_WEIGHTS"  # overrides the default vector weights path
 TOKENS_PER_CHUNK = 1 << 18  # samples per forward pass (B * n)
 VECTOR_MIN_SAMPLES = 16  # the shortest sequences the network was trained on

@@ -1,8 +1,8 @@
 """Calibrate the 90 % intervals of trained InfoNet weights (per sample size, see infonet.calibration).
 
-    python scripts/calibrate.py --weights runs/main/best.pt --out assets/infonet.pt --overwrite
-    python scripts/calibrate.py --weights runs/small/best.pt assets/infonet.pt runs/large/best.pt \
-        --bounds 54 300 --out assets/infonet.pt --overwrite
+    python scripts/calibrate.py --weights runs/main/best.pt --out infonet/weights/infonet.pt --overwrite
+    python scripts/calibrate.py --weights runs/small/best.pt infonet/weights/infonet.pt runs/large/best.pt \
+        --bounds 54 300 --out infonet/weights/infonet.pt --overwrite
 
 Several --weights with --bounds make one size-routed model (infonet.SizeRouted): the first answers
 n < bounds[0], the next up to bounds[1], and so on. Reads --weights, fits the quantile head's width
@@ -25,7 +25,7 @@ from segmentation.progress import progress_bar
 @dataclass
 class CalibrateOptions:
     weights: tuple[str, ...] = field(
-        default=("assets/infonet.pt",), metadata={"help": "the trained checkpoint(s) to calibrate"}
+        default=("infonet/weights/infonet.pt",), metadata={"help": "the trained checkpoint(s) to calibrate"}
     )
     bounds: tuple[int, ...] = field(
         default=(), metadata={"help": "with several --weights: the sample sizes at which the next one takes over"}

@@ -1,7 +1,7 @@
 """Render a synthetic sequence with exact point tracks in the PointOdyssey layout.
 
     python scripts/make_sequence.py --out data/synthetic/seq000 --seed 0
-    python scripts/make_sequence.py --out assets/sample --seed 7 --frames 40 --size 270 480 --tracks 600 --jpeg-quality 85
+    python scripts/make_sequence.py --out datasets/samples/sample --seed 7 --frames 40 --size 270 480 --tracks 600 --jpeg-quality 85
 
 Every option of MakeSequenceOptions is a flag (see --help). The scene is described in
 datasets/synthetic.py.

@@ -12,6 +12,7 @@ import pytest
 import app  # the repository root is on the path: tests/ is a package
 import datasets
 import segmentation
+from infonet.checkpoint import DEFAULT_WEIGHTS
 
 T, H, W = 24, 150, 200
 SQUARE = 60  # side of the moving square, pixels
@@ -354,12 +355,12 @@ def test_missing_weights_disable_infonet(tmp_path):
 
 
 def trained_weights() -> str | None:
-    path = os.environ.get("INFONET_WEIGHTS") or Path(app.__file__).parent / "assets" / "infonet.pt"
+    path = os.environ.get("INFONET_WEIGHTS") or DEFAULT_WEIGHTS
     return str(path) if Path(path).is_file() else None
 
 
 @pytest.mark.skipif(
-    trained_weights() is None, reason="no trained InfoNet weights (assets/infonet.pt or $INFONET_WEIGHTS)"
+    trained_weights() is None, reason="no trained InfoNet weights (infonet/weights/infonet.pt or $INFONET_WEIGHTS)"
 )
 def test_default_estimator_on_the_sample():
     model = app.load_model(trained_weights(), "cpu")

@@ -1,0 +1,33 @@
+"""The weights shipped inside the package, found with :mod:`importlib.resources`.
+
+    from infonet.weights import packaged
+    packaged("infonet.pt")          # the 1-D network (infonet.load_pretrained's default)
+    packaged("infonet_vector.pt")   # the multivariate network (infonet.vector_estimate's default)
+
+The files are package data of ``infonet`` (``pyproject.toml``), so an installed wheel carries
+them and needs no checkout; ``$INFONET_WEIGHTS`` and ``$INFONET_VECTOR_WEIGHTS`` override them
+(read by the loaders, not here).
+"""
+
+from __future__ import annotations
+
+import os
+from importlib.resources import files
+from pathlib import Path
+
+__all__ = ["packaged"]
+
+
+def packaged(name: str) -> Path:
+    """The path of the weights file ``name`` shipped in ``infonet/weights``.
+
+    Args:
+        name: a file name such as ``"infonet.pt"`` (no folders).
+    Returns:
+        Its path, whether or not the file is there: the loaders say what to do when it is missing.
+    Raises:
+        ValueError: ``name`` is not a plain file name.
+    """
+    if not name or Path(name).name != name or name in (".", ".."):
+        raise ValueError(f"weights name must be a plain file name such as 'infonet.pt', got {name!r}")
+    return Path(os.fspath(files(__name__) / name))
