@@ -31,7 +31,7 @@ import numpy as np
 
 import datasets
 import segmentation
-from benchmarks.tracks import evaluate_result
+from benchmarks.tracks import anchor_auc_by_object, evaluate_result
 
 __all__ = ["feature_rows", "leave_one_out", "summarise"]
 
@@ -42,6 +42,18 @@ SCORES = ("best_f", "anchor_auc", "auto_f", "pair_auc", "seconds_mi")
 
 def _key(*parts) -> str:
     return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _object_name(path: Path, object_id: int) -> str:
+    """A generated scene's asset name of an object id (0: background), else the id as text."""
+    info = path / "scene_info.json"
+    if object_id == 0:
+        return "background"
+    if info.is_file():
+        assets = json.loads(info.read_text()).get("assets", [])
+        if 0 < object_id <= len(assets):
+            return assets[object_id - 1]
+    return str(object_id)
 
 
 def _weights(estimator: str, feature: str) -> tuple:
@@ -100,6 +112,10 @@ def feature_rows(
                 row = {"sequence": path.name, "feature": feature, "estimator": name, "n_tracks": scored.n_tracks}
                 row["weights"] = list(weights)
                 row["min_overlap"] = opts.min_overlap
+                g = result.grouped
+                ambiguous = None if result.ambiguous is None else result.ambiguous[g]
+                by_object = anchor_auc_by_object(result.mi, result.truth_ids[g], ambiguous)
+                row["anchor_auc_by_object"] = {_object_name(path, o): round(v, 4) for o, v in by_object.items()}
                 row |= {k: summary[k] for k in SCORES} | {"frames": inp.num_frames}
                 row["seconds_run"] = round(time.perf_counter() - start, 3)
                 row_path.write_text(json.dumps(row))

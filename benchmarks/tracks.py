@@ -29,7 +29,7 @@ from segmentation import (
     threshold_candidates,
 )
 
-__all__ = ["SUMMARY_COLUMNS", "TrackResult", "anchor_auc", "evaluate_result"]
+__all__ = ["SUMMARY_COLUMNS", "TrackResult", "anchor_auc", "anchor_auc_by_object", "evaluate_result"]
 
 SUMMARY_COLUMNS = ("sequence", "estimator", "n_tracks", "best_f", "ap", "objects_extracted", "seconds")
 
@@ -187,8 +187,21 @@ def anchor_auc(affinity, object_ids, ambiguous=None) -> float:
         raise ValueError(f"object_ids must have shape ({len(a)},), one per row of the affinity; got {ids.shape}")
     if np.isnan(a).any():
         raise ValueError("affinity contains NaN")
+    aucs = _anchor_aucs(a, ids, ambiguous)
+    return float(np.mean(list(aucs.values()))) if aucs else float("nan")
+
+
+def anchor_auc_by_object(affinity, object_ids, ambiguous=None) -> dict[int, float]:
+    """:func:`anchor_auc` averaged over the anchors of each ground-truth object: {object id: AUC}."""
+    ids = np.asarray(object_ids, dtype=np.int64)
+    aucs = _anchor_aucs(np.asarray(affinity, dtype=np.float64), ids, ambiguous)
+    return {int(o): float(np.mean([v for i, v in aucs.items() if ids[i] == o])) for o in sorted({ids[i] for i in aucs})}
+
+
+def _anchor_aucs(a: np.ndarray, ids: np.ndarray, ambiguous) -> dict[int, float]:
+    """{anchor index: AUC of its row} over the scored tracks (see :func:`anchor_auc`)."""
     keep = np.flatnonzero(scored_mask(ids, ambiguous))
-    aucs = []
+    aucs = {}
     for i in keep:
         others = keep[keep != i]
         same = ids[others] == ids[i]
@@ -196,5 +209,5 @@ def anchor_auc(affinity, object_ids, ambiguous=None) -> float:
         if pos == 0 or neg == 0:
             continue
         ranks = rankdata(a[i, others])  # average ranks: ties count half
-        aucs.append((ranks[same].sum() - pos * (pos + 1) / 2) / (pos * neg))
-    return float(np.mean(aucs)) if aucs else float("nan")
+        aucs[int(i)] = (ranks[same].sum() - pos * (pos + 1) / 2) / (pos * neg)
+    return aucs

@@ -150,3 +150,12 @@ def test_generator_convoy_needs_two_objects(tmp_path):
         generate_sequence(
             tmp_path / "s", seed=0, num_frames=8, size=(64, 64), num_objects=1, num_tracks=16, convoy=True
         )
+
+
+def test_anchor_auc_by_object_of_a_hand_built_affinity():
+    from benchmarks.tracks import anchor_auc_by_object
+
+    ids = np.array([1, 1, 2, 2])
+    a = np.array([[0, 0.9, 0.1, 0.2], [0.9, 0, 0.95, 0.1], [0.1, 0.95, 0, 0.5], [0.2, 0.1, 0.5, 0]])
+    assert anchor_auc_by_object(a, ids) == {1: 0.75, 2: 0.75}  # anchors (1, 0.5) and (0.5, 1)
+    assert anchor_auc_by_object(a, np.array([1, 1, 2, -1])) == {1: 0.5}  # object 2's only track has no partner
