@@ -256,11 +256,12 @@ def _summary(session: Session, scores: segmentation.VideoScores) -> str:
 def _pr_curve(session: Session, scores: segmentation.VideoScores) -> dict:
     if scores.tracks is None:
         return gr.update(value=None, visible=False)
-    name = session.result.estimator
+    r = session.result
+    how = "automatic" if r.threshold == r.auto_threshold else "chosen"
     fig = vis.pr_curve_figure(
-        {name: (session.sweep.recall, session.sweep.precision)},
-        marks={name: (scores.tracks.recall, scores.tracks.precision)},
-        title="Precision-recall over thresholds (star: current)",
+        {r.estimator: (session.sweep.recall, session.sweep.precision)},
+        marks={r.estimator: (scores.tracks.recall, scores.tracks.precision, f"{how} threshold {r.threshold:.3g} nats")},
+        title="Tracks against the ground truth, over thresholds",
     )
     return gr.update(value=fig, visible=True)
 

@@ -133,11 +133,10 @@ def _score_sequence(inp, name: str, label: str, estimators: dict, opts: PRCurveO
             write_csv(scored.sweep.rows(), tmp)
         if opts.save_results:
             segmentation.save_result(result, out / f"result_{stem}.npz")
-        key = f"{est_name} (AP {scored.sweep.ap:.2f})"
-        curves[key], marks[key] = (
-            (scored.sweep.recall, scored.sweep.precision),
-            (scored.auto.recall, scored.auto.precision),
-        )
+        curves[est_name] = (scored.sweep.recall, scored.sweep.precision)
+        how = "automatic" if result.threshold == result.auto_threshold else "given"
+        chosen = f"{how} threshold {result.threshold:.3g} nats"
+        marks[est_name] = (scored.auto.recall, scored.auto.precision, chosen)
     title = f"{name}: {len(first.grouped)} tracks, {inp.num_frames} frames"
     figure = vis.pr_curve_figure(curves, marks=marks, title=title)
     vis.save_figure(figure, out / f"pr_{re.sub(r'[^A-Za-z0-9._-]+', '_', label)}.png", dpi=120)

@@ -71,6 +71,7 @@ __all__ = [
     "score_grouping",
     "sweep_thresholds",
     "average_precision",
+    "precision_envelope",
     "query_pr_curve",
     "mean_query_ap",
     "pair_auc",
@@ -226,22 +227,43 @@ def score_grouping(labels, object_ids, ambiguous=None) -> Score:
     )
 
 
+def precision_envelope(recall, precision) -> tuple[np.ndarray, np.ndarray]:
+    """A P-R curve as it is drawn and scored: points sorted by recall, each precision raised to the
+    highest precision at this or any higher recall (PASCAL VOC), starting at recall 0.
+
+    Args:
+        recall, precision: (C,) points in any order (a threshold sweep's order).
+    Returns:
+        recall (D + 1,) rising from 0 (D distinct recalls, each once, with the best precision
+        reached there) and precision (D + 1,) non-increasing: a step curve that
+        holds ``precision[i]`` on ``(recall[i - 1], recall[i]]`` (matplotlib's ``where="pre"``), so
+        its area is ``sum(diff(recall) * precision[1:])`` = :func:`average_precision`.
+    """
+    recall, precision = np.asarray(recall, dtype=np.float64), np.asarray(precision, dtype=np.float64)
+    if recall.shape != precision.shape or recall.ndim != 1:
+        raise ValueError(
+            f"recall and precision must be two (C,) arrays, got shapes {recall.shape} and {precision.shape}"
+        )
+    if recall.size == 0:
+        return np.zeros(1), np.zeros(1)
+    levels, where = np.unique(recall, return_inverse=True)  # one point per recall: the best precision there
+    best = np.full(levels.size, -np.inf)
+    np.maximum.at(best, where, precision)
+    envelope = np.maximum.accumulate(best[::-1])[::-1]  # best precision at this or a higher recall
+    return np.concatenate([[0.0], levels]), np.concatenate([envelope[:1], envelope])
+
+
 def average_precision(recall, precision) -> float:
-    """Area under a precision-recall curve with the precision envelope (VOC style).
+    """Area under a precision-recall curve with the precision envelope (VOC style), the area of
+    the step curve :func:`precision_envelope` returns.
 
     Args:
         recall, precision: (C,) points in any order.
     Returns:
         The area in [0, 1]; 0 for no points.
     """
-    recall, precision = np.asarray(recall, dtype=np.float64), np.asarray(precision, dtype=np.float64)
-    if recall.size == 0:
-        return 0.0
-    order = np.argsort(recall, kind="stable")
-    r = np.concatenate([[0.0], recall[order]])
-    p = precision[order]
-    envelope = np.maximum.accumulate(p[::-1])[::-1]  # best precision at this or a higher recall
-    return float(np.sum(np.diff(r) * envelope))
+    r, p = precision_envelope(recall, precision)
+    return float(np.sum(np.diff(r) * p[1:]))
 
 
 def sweep_thresholds(

@@ -30,6 +30,7 @@ __all__ = [
     "overlay_masks",
     "mi_heatmap",
     "sorted_mi_matrix_figure",
+    "PR_CAPTION",
     "pr_curve_figure",
     "scores_by_frames_figure",
     "figure_to_image",
@@ -271,30 +272,50 @@ def sorted_mi_matrix_figure(mi, labels, *, title: str = "MI between tracks, sort
     return fig
 
 
+PR_CAPTION = (
+    "Lines: precision envelope (the best precision at this or any higher recall) over the thresholds tried "
+    "(dots); AP = area under the line, from recall 0."
+)
+
+
 def pr_curve_figure(
     curves: dict[str, tuple[Sequence[float], Sequence[float]]],
     *,
-    marks: dict[str, tuple[float, float]] | None = None,
+    marks: dict[str, tuple[float, float, str]] | None = None,
     title: str = "Precision-recall",
 ) -> Figure:
-    """Precision-recall curves, one per name.
+    """Precision-recall curves as the field draws them, one per name; the one plot of
+    ``scripts/pr_curves.py`` and the demo.
+
+    Each curve is the precision envelope over recall (:func:`segmentation.precision_envelope`),
+    drawn as steps; its AP in the legend is the area under that drawn line
+    (:func:`segmentation.average_precision`), and the thresholds tried show as faint dots at their
+    own precision. A caption under the axes says so.
 
     Args:
-        curves: name -> (recall (C,), precision (C,)), joined in the given order (a threshold
-            sweep's order: a partition's P and R need not move monotonically); the legend
-            shows the name.
-        marks: optional name -> (recall, precision) of one operating point (e.g. the
-            automatic threshold), drawn as a star in the curve's colour.
+        curves: name -> (recall (C,), precision (C,)) of a threshold sweep, in any order.
+        marks: optional name -> (recall, precision, what) of the chosen operating point, drawn as
+            a star in the curve's colour and named in the legend as ``"{name}: {what}"``, e.g.
+            ``"automatic threshold 0.21 nats"``.
     Returns:
         matplotlib Figure.
     """
-    fig = Figure(figsize=(5, 4.5), layout="constrained")
+    from .scoring import precision_envelope
+
+    fig = Figure(figsize=(5.2, 5), layout="constrained")
     ax = fig.add_subplot()
     for k, (name, (recall, precision)) in enumerate(curves.items()):
-        color = _TAB20[(2 * k) % 20] / 255
-        ax.plot(np.asarray(recall), np.asarray(precision), "-o", ms=2.5, lw=1.2, color=color, label=name)
+        color = _TAB20[k % 10] / 255
+        r, p = precision_envelope(recall, precision)
+        ap = float(np.sum(np.diff(r) * p[1:]))
+        ax.step(r, p, where="pre", lw=1.6, color=color, label=f"{name}: AP {ap:.2f}")
+        ax.plot(np.asarray(recall), np.asarray(precision), "o", ms=2.5, alpha=0.35, color=color)
         if marks and name in marks:
-            ax.plot(*marks[name], marker="*", ms=13, color=color, mec="black", ls="none")
+            mr, mp, what = marks[name]
+            ax.plot(
+                mr, mp, marker="*", ms=14, color=color, mec="black", ls="none",
+                label=f"{name}: {what} (P {mp:.2f}, R {mr:.2f})",
+            )  # fmt: skip
     ax.set_xlim(0, 1.02)
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("recall")
@@ -302,7 +323,9 @@ def pr_curve_figure(
     ax.grid(alpha=0.3)
     ax.set_title(title)
     if curves:
-        ax.legend(loc="lower left")
+        ax.legend(loc="lower left", fontsize="small")
+        fig.get_layout_engine().set(h_pad=0.15)
+        fig.supxlabel(PR_CAPTION, fontsize="x-small", wrap=True)
     return fig
 
 
