@@ -3,7 +3,8 @@
 A script declares a dataclass of options; ``parse_options`` turns its fields into flags
 (``out_dir`` -> ``--out-dir``; booleans get ``--flag/--no-flag``; a nested dataclass field
 ``model`` contributes ``--model.dim`` and so on, or plain ``--dim`` when its field says
-``metadata={"flatten": True}``), prints the resolved options and returns the filled dataclass.
+``metadata={"flatten": True}``) and returns the filled dataclass; ``--threads`` and ``--verbose``
+(which prints the resolved options) come with every script.
 The dataclasses check their own values (``__post_init__``); a check's message that starts with
 the field's name is shown with the flag instead. ``save_options`` writes them beside the outputs.
 The ``check_*`` helpers refuse a bad output folder at the top of a script's ``main``, before any
@@ -111,15 +112,36 @@ def options_dict(opts) -> dict:
 
 
 def parse_options(cls, argv=None, description: str | None = None):
-    """Parses the command line into an instance of the dataclass ``cls`` and prints it."""
+    """Parses the command line into an instance of the dataclass ``cls``.
+
+    Every script also gets ``--threads N`` (torch's, OpenCV's and the BLAS's threads, set here by
+    :func:`infonet.threads.configure`; 0, the default, suits the machine) and ``--verbose`` (print
+    the resolved options as JSON; :func:`save_options` saves them beside the outputs either way),
+    unless ``cls`` has fields of those names.
+    """
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     _add_fields(parser, cls)
+    own = {f.name for f in dataclasses.fields(cls)}
+    if "threads" not in own:
+        parser.add_argument(
+            "--threads", type=int, default=0, help="threads of torch, OpenCV and the BLAS (0: the cores that are free)"
+        )
+    if "verbose" not in own:
+        parser.add_argument("--verbose", action="store_true", help="print the resolved options (always saved as JSON)")
     ns = parser.parse_args(argv)
     try:
         opts = _build(cls, vars(ns))
     except (TypeError, ValueError) as err:
         parser.error(str(err))
-    print(json.dumps(options_dict(opts), indent=2, default=str), file=sys.stderr)
+    if "threads" not in own:
+        if ns.threads < 0:
+            parser.error(f"--threads must be >= 0 (0: the cores that are free), got {ns.threads}")
+        from .threads import configure
+
+        threads = configure(ns.threads)
+    if "verbose" not in own and ns.verbose:
+        shown = options_dict(opts) | ({"threads": threads} if "threads" not in own else {})
+        print(json.dumps(shown, indent=2, default=str), file=sys.stderr)
     return opts
 
 
