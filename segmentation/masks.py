@@ -62,6 +62,7 @@ Resolution matters because DAVIS's objects are small (2-20 % of the frame): a pi
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -104,6 +105,7 @@ class MaskOptions:
         refine: refine the masks by GrabCut. refine_side: longest side of the frames it runs on.
         motion_weight: weight of the dense motion evidence against the track vote (when given).
         motion_scale: the motion score whose evidence is 1/2.
+        threads: frames drawn at once (OpenCV and SLIC release the GIL).
     """
 
     work_side: int = 640
@@ -115,13 +117,14 @@ class MaskOptions:
     refine_side: int = 640
     motion_weight: float = 0.55
     motion_scale: float = 4.0
+    threads: int = 2
 
     def __post_init__(self):
         if not 0.0 <= self.motion_weight <= 1.0:
             raise ValueError(f"motion_weight must be in [0, 1], got {self.motion_weight}")
         if not self.motion_scale > 0:
             raise ValueError(f"motion_scale must be > 0, got {self.motion_scale}")
-        for name in ("work_side", "refine_side"):
+        for name in ("work_side", "refine_side", "threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
 
@@ -300,37 +303,56 @@ def object_masks(
     opts = options or MaskOptions()
     tracks, visibility, labels = np.asarray(tracks, np.float64), np.asarray(visibility, bool), np.asarray(labels)
     T = len(tracks)
-    H, W = frames[0].shape[:2]
     if motion is not None and len(motion) != T:
         raise ValueError(f"motion has {len(motion)} frames, the tracks {T}")
-    out = np.zeros((T, H, W), np.int16)
     objects = [int(k) for k in objects]
-    cv2.setRNGSeed(0)  # GrabCut's k-means draws from OpenCV's RNG: the same input gives the same masks
     role = np.where(np.isin(labels, objects), 1, np.where(labels >= 0, 0, -1))
-    for t in range(T):
-        small = _shrink(frames[t], opts.work_side)
-        shape = small.shape[:2]
-        points = tracks[t] * (shape[1] / W)
-        obj, bg = visibility[t] & (role == 1), visibility[t] & (role == 0)
-        # at least half the mean spacing of the points: the kernels must meet between them
-        spacing = np.sqrt(shape[0] * shape[1] / max(int((obj | bg).sum()), 1))
-        sigma = max(opts.spread * float(np.hypot(*shape)), 0.5 * spacing)
-        if obj.any():
-            d_obj, d_bg = _density(points[obj], shape, sigma), _density(points[bg], shape, sigma)
-            share = d_obj / (d_obj + d_bg)
-            if motion is not None:
-                share = (1 - opts.motion_weight) * share + opts.motion_weight * _motion_evidence(motion[t], shape, opts)
-            if opts.superpixels:
-                share = snap_to_superpixels(small, share, opts.superpixels, opts.compactness)
-            foreground = keep_large_regions(share > 0.5, opts.keep_share)
-            if opts.refine:
-                foreground = refine_mask(small, foreground, opts.refine_side)
-            density = np.stack([_density(points[obj & (labels == k)], shape, sigma) for k in objects])
-            ids = np.where(foreground, np.asarray(objects)[density.argmax(axis=0)], 0).astype(np.int16)
-            out[t] = cv2.resize(ids, (W, H), interpolation=cv2.INTER_NEAREST)
-        if progress is not None:
-            progress(t + 1, T)
+
+    def one(t: int) -> np.ndarray:
+        points = _Points(tracks[t], visibility[t] & (role == 1), visibility[t] & (role == 0), labels)
+        return _frame_mask(frames[t], points, objects, None if motion is None else motion[t], opts)
+
+    out = np.zeros((T, *frames[0].shape[:2]), np.int16)
+    with ThreadPoolExecutor(max(1, opts.threads)) as pool:  # OpenCV and SLIC release the GIL: frames in parallel
+        for t, mask in enumerate(pool.map(one, range(T))):
+            out[t] = mask
+            if progress is not None:
+                progress(t + 1, T)
     return out
+
+
+@dataclass
+class _Points:
+    xy: np.ndarray  # (N, 2) one frame's track positions, input pixels
+    obj: np.ndarray  # (N,) bool: seen, on an object
+    bg: np.ndarray  # (N,) bool: seen, on the background
+    labels: np.ndarray  # (N,)
+
+
+def _frame_mask(frame: np.ndarray, points: _Points, objects: list[int], motion, opts: MaskOptions) -> np.ndarray:
+    """(H, W) int16 object labels of one frame (steps 2 and 3 of the module docstring)."""
+    H, W = frame.shape[:2]
+    if not points.obj.any():
+        return np.zeros((H, W), np.int16)
+    cv2.setRNGSeed(0)  # GrabCut's k-means draws from OpenCV's (per-thread) RNG: the same input, the same mask
+    small = _shrink(frame, opts.work_side)
+    shape = small.shape[:2]
+    xy = points.xy * (shape[1] / W)
+    # at least half the mean spacing of the points: the kernels must meet between them
+    spacing = np.sqrt(shape[0] * shape[1] / max(int((points.obj | points.bg).sum()), 1))
+    sigma = max(opts.spread * float(np.hypot(*shape)), 0.5 * spacing)
+    d_obj, d_bg = _density(xy[points.obj], shape, sigma), _density(xy[points.bg], shape, sigma)
+    share = d_obj / (d_obj + d_bg)
+    if motion is not None:
+        share = (1 - opts.motion_weight) * share + opts.motion_weight * _motion_evidence(motion, shape, opts)
+    if opts.superpixels:
+        share = snap_to_superpixels(small, share, opts.superpixels, opts.compactness)
+    foreground = keep_large_regions(share > 0.5, opts.keep_share)
+    if opts.refine:
+        foreground = refine_mask(small, foreground, opts.refine_side)
+    density = np.stack([_density(xy[points.obj & (points.labels == k)], shape, sigma) for k in objects])
+    ids = np.where(foreground, np.asarray(objects)[density.argmax(axis=0)], 0).astype(np.int16)
+    return cv2.resize(ids, (W, H), interpolation=cv2.INTER_NEAREST)
 
 
 def resize_masks(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:

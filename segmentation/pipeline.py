@@ -31,9 +31,11 @@ Labels follow ``segmentation.labels``: -1 unlabelled, 0 background, 1..K objects
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -97,6 +99,9 @@ class VideoOptions:
             or given (the result says which, and why).
         masks: compute the per-pixel masks.
         dense_motion: with the motion foreground, the masks also weigh every pixel's motion.
+        motion_gaps: time baselines of the tracks' motion score (``motion_saliency(gaps=)``): a
+            slow object moves unlike the camera by more over more frames.
+        dense_gaps: time baselines of every pixel's motion score (``dense_residuals(gaps=)``).
         mask: :class:`segmentation.MaskOptions`.
         seed: seed of the choice of tracks and of Louvain.
     """
@@ -119,6 +124,12 @@ class VideoOptions:
     )
     masks: bool = field(default=True, metadata={"help": "per-pixel masks of the objects"})
     dense_motion: bool = field(default=True, metadata={"help": "masks weigh every pixel's motion too"})
+    motion_gaps: tuple[int, ...] = field(
+        default=(1, 3), metadata={"help": "time baselines (frames) of the tracks' motion score; the highest counts"}
+    )
+    dense_gaps: tuple[int, ...] = field(
+        default=(1, 3), metadata={"help": "time baselines (frames) of every pixel's motion score; the highest counts"}
+    )
     mask: MaskOptions = field(default_factory=MaskOptions)
     seed: int = field(default=0, metadata={"help": "seed of the choice of tracks and of Louvain"})
 
@@ -127,6 +138,7 @@ class VideoOptions:
             self.mask = MaskOptions(**self.mask)
         for name, low in (("track_side", 1), ("reseed", 0), ("min_size", 1), ("seed", 0)):
             _at_least(name, getattr(self, name), low)
+        self.motion_gaps, self.dense_gaps = _gaps("motion_gaps", self.motion_gaps), _gaps("dense_gaps", self.dense_gaps)
         _at_least("min_overlap", self.min_overlap, MIN_FRAMES, "the estimators need 8 shared frames")
         if not (isinstance(self.fb_threshold, (int, float)) and self.fb_threshold > 0):
             raise ValueError(f"fb_threshold must be > 0 pixels, got {self.fb_threshold}")
@@ -161,6 +173,18 @@ class VideoOptions:
 def _at_least(name: str, value, low: int, why: str = "") -> None:
     if not (isinstance(value, (int, np.integer)) and value >= low):
         raise ValueError(f"{name} must be a whole number >= {low}{f' ({why})' if why else ''}, got {value}")
+
+
+def _as_dict(opts: VideoOptions) -> dict:
+    """The options as ``result.npz`` keeps them (JSON: tuples become lists)."""
+    return json.loads(json.dumps(dataclasses.asdict(opts)))
+
+
+def _gaps(name: str, value) -> tuple[int, ...]:
+    gaps = (value,) if isinstance(value, (int, np.integer)) else tuple(value)
+    if not gaps or not all(isinstance(g, (int, np.integer)) and g >= 1 for g in gaps):
+        raise ValueError(f"{name} must be one or more whole numbers of frames >= 1, got {value!r}")
+    return tuple(int(g) for g in gaps)
 
 
 def _track_count(name: str, value) -> None:
@@ -298,15 +322,28 @@ def _foreground(inp, opts: VideoOptions) -> tuple[str, str]:
     return "motion", "auto: the tracks that move unlike the camera are the objects"
 
 
-def _motion(frames, every, opts: VideoOptions, progress) -> dict:
-    """saliency (M,), moving (M,), motion (T, h, w) of the motion foreground; all None otherwise."""
+def _dense(frames, opts: VideoOptions, progress) -> tuple[np.ndarray | None, float]:
+    """Every pixel's motion score (motion foreground with dense masks) and the seconds it took."""
+    start = time.perf_counter()
+    if (
+        opts.foreground != "motion"
+        or not (opts.masks and opts.dense_motion)
+        or min(frames[0].shape[:2]) < MIN_FLOW_SIDE
+    ):
+        return None, 0.0
+    motion = dense_residuals(frames, side=opts.mask.work_side, gaps=opts.dense_gaps, progress=progress)
+    return motion, time.perf_counter() - start
+
+
+def _motion(every, opts: VideoOptions, dense: tuple[np.ndarray | None, float]) -> tuple[dict, float]:
+    """saliency (M,), moving (M,), motion (T, h, w) of the motion foreground (all None otherwise),
+    and the seconds of the stage (the dense part ran beside the tracking)."""
     if opts.foreground != "motion":
-        return {"saliency": None, "moving": None, "motion": None}
-    saliency = motion_saliency(every.tracks, every.visibility, image_size=every.image_size)
-    motion = None
-    if opts.masks and opts.dense_motion and min(frames[0].shape[:2]) >= MIN_FLOW_SIDE:
-        motion = dense_residuals(frames, side=opts.mask.work_side, progress=progress)
-    return {"saliency": saliency, "moving": moving_tracks(saliency), "motion": motion}
+        return {"saliency": None, "moving": None, "motion": None}, 0.0
+    start = time.perf_counter()
+    saliency = motion_saliency(every.tracks, every.visibility, image_size=every.image_size, gaps=opts.motion_gaps)
+    motion = {"saliency": saliency, "moving": moving_tracks(saliency), "motion": dense[0]}
+    return motion, dense[1] + time.perf_counter() - start
 
 
 def _truth(inp, every) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -445,11 +482,11 @@ def discover_video(
     opts = dataclasses.replace(opts, foreground=foreground)
     if reuse is not None:
         tracked, motion, seconds_motion = _reused(inp, reuse, opts)
-    else:
-        tracked = _track(inp, opts, report("tracking"))
-        start = time.perf_counter()
-        motion = _motion(inp.frames, tracked.every, opts, report("motion"))
-        seconds_motion = time.perf_counter() - start
+    else:  # the dense motion needs only the frames: it runs beside the tracker (OpenCV releases the GIL)
+        with ThreadPoolExecutor(1) as pool:
+            dense = pool.submit(_dense, inp.frames, opts, report("motion"))
+            tracked = _track(inp, opts, report("tracking"))
+            motion, seconds_motion = _motion(tracked.every, opts, dense.result())
     moving = None if motion["moving"] is None else motion["moving"][tracked.pick]
     found = discover(
         tracked.every.subset(tracked.pick),
@@ -488,7 +525,7 @@ def _result(inp, tracked: _Tracked, motion: dict, found, opts: VideoOptions, for
         estimator=found.estimator,
         source=inp.source,
         foreground=foreground,
-        options=dataclasses.asdict(opts),
+        options=_as_dict(opts),
         timings=timings,
     )
 
@@ -517,7 +554,7 @@ def regroup(
     )
     timings = result.timings | {"grouping": time.perf_counter() - start}
     again = dataclasses.replace(
-        result, groups=grouping.labels, threshold=grouping.threshold, options=dataclasses.asdict(opts), timings=timings
+        result, groups=grouping.labels, threshold=grouping.threshold, options=_as_dict(opts), timings=timings
     )
     return _finish(again, frames, opts, progress)
 

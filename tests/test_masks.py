@@ -221,3 +221,24 @@ def test_load_input_video_frames_and_tracks(tmp_path):
     assert inp.tracks.num_tracks == 10 and inp.tracks.num_frames == 6
     with pytest.raises(datasets.DataError, match="not found"):
         datasets.load_input(tmp_path / "missing")
+
+
+# --- parameters chosen by leaving videos out -----------------------------------------------------
+
+
+def test_leave_one_out_never_chooses_on_the_held_out_video():
+    from benchmarks.masks import leave_one_out
+
+    V = 5
+    specialists = np.eye(V)  # candidate i is perfect on video i alone
+    table = np.vstack([specialists, np.full((1, V), 0.5)])  # and one that is fair everywhere
+    chosen, held_out = leave_one_out(table)
+    assert (chosen == V).all() and np.allclose(held_out, 0.5)  # in-sample, each video would pick its specialist
+    rng = np.random.default_rng(0)
+    scores = rng.random((7, 6))
+    for v in range(6):  # whatever a video's own scores, its choice stays the same
+        changed = scores.copy()
+        changed[:, v] = rng.random(7) * 100
+        assert leave_one_out(changed)[0][v] == leave_one_out(scores)[0][v]
+    with pytest.raises(ValueError, match="videos >= 2"):
+        leave_one_out(np.ones((3, 1)))

@@ -1,0 +1,194 @@
+"""Foreground masks chosen by leaving videos out: held-out J per video beside the in-sample J.
+
+    python -m benchmarks.masks --data /path/to/davis-dev --frames 50 --cache runs/masks-cache
+
+For every DAVIS-layout sequence the first ``frames`` frames are tracked as the pipeline tracks them
+(``segmentation.VideoOptions`` defaults) and their dense motion scores computed at each time
+baseline of ``GAPS``; both are cached in ``--cache`` (one .npz per sequence and frame count), so a
+second run only draws masks. Each candidate of ``candidates()`` (the foreground's and the masks'
+options) then draws the foreground masks of every ``--every``-th frame, scored by DAVIS J against
+the ground truth. Leave-one-video-out: for each video, the candidate with the best mean J on the
+*other* videos is chosen and scored on it (:func:`leave_one_out`); the table prints that held-out
+J beside the in-sample J of the candidate chosen on all videos.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+import datasets
+from segmentation import VideoOptions, mask_scores
+from segmentation.masks import MaskOptions, object_masks
+from segmentation.motion import dense_residuals, motion_saliency, moving_tracks
+
+__all__ = ["GAPS", "cached_inputs", "candidates", "leave_one_out", "score_candidates"]
+
+GAPS = (1, 3, 6)  # time baselines of the cached dense motion scores, frames
+
+
+def cached_inputs(path: Path, frames: int, cache: Path) -> dict:
+    """The tracks and dense motion scores of a sequence's first ``frames`` frames, from ``cache`` or computed."""
+    file = cache / f"{Path(path).name}-{frames}.npz"
+    if file.exists():
+        with np.load(file) as data:
+            return dict(data)
+    inp = datasets.load_input(path, max_frames=frames)
+    opts = VideoOptions()
+    start = time.perf_counter()
+    tracked = opts.track(inp.frames)
+    out = {
+        "tracks": tracked.tracks,
+        "visibility": tracked.visibility,
+        "image_size": np.array(tracked.image_size),
+        "seconds_tracking": time.perf_counter() - start,
+    }
+    for gap in GAPS:
+        start = time.perf_counter()
+        out[f"dense{gap}"] = dense_residuals(inp.frames, side=opts.mask.work_side, gaps=(gap,)).astype(np.float16)
+        out[f"seconds_dense{gap}"] = time.perf_counter() - start
+    cache.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(file.with_suffix(".tmp.npz"), **out)
+    file.with_suffix(".tmp.npz").replace(file)
+    return out
+
+
+def candidates() -> list[dict]:
+    """The options compared: time baselines of the track score and of the dense score, and the
+    weight and scale of the dense motion evidence in the masks."""
+    grid = []
+    for gaps in ((1,), (1, 3)):
+        for dense_gaps in ((1,), (3,), (1, 3), (1, 6)):
+            grid.append({"motion_gaps": list(gaps), "dense_gaps": list(dense_gaps), "motion_weight": 0.55})
+    return grid
+
+
+def _masks(frames, data: dict, moving: np.ndarray, cand: dict, pick: np.ndarray) -> np.ndarray:
+    """(n, H, W) foreground of the frames ``pick`` under a candidate's options."""
+    mask_opts = MaskOptions(**{k: v for k, v in cand.items() if k in MaskOptions.__dataclass_fields__})
+    return (
+        object_masks(
+            frames[pick],
+            data["tracks"][pick],
+            data["visibility"][pick],
+            moving.astype(np.int64),
+            [1],
+            motion=np.max([data[f"dense{g}"][pick] for g in cand["dense_gaps"]], axis=0).astype(np.float32),
+            options=mask_opts,
+        )
+        > 0
+    )
+
+
+def score_candidates(path: Path, data: dict, cands: list[dict], every: int) -> np.ndarray:
+    """(C, 2) J and boundary F of each candidate's foreground on every ``every``-th frame of a sequence."""
+    inp = datasets.load_input(path, max_frames=len(data["tracks"]))
+    pick = np.arange(0, inp.num_frames, every)
+    truth = inp.truth.masks[pick]
+    movers = {}
+    out = np.zeros((len(cands), 2))
+    for c, cand in enumerate(cands):
+        gaps = tuple(cand["motion_gaps"])
+        if gaps not in movers:
+            saliency = motion_saliency(
+                data["tracks"], data["visibility"], image_size=tuple(data["image_size"]), gaps=gaps
+            )
+            movers[gaps] = moving_tracks(saliency)
+        score = mask_scores(_masks(inp.frames, data, movers[gaps], cand, pick), truth)
+        out[c] = score.j, score.f
+    return out
+
+
+def leave_one_out(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out choice over a (C candidates, V videos) table of scores.
+
+    Returns:
+        chosen (V,): for each video, the candidate with the best mean over the *other* videos (the
+        first on ties), and held_out (V,): that candidate's score on the video itself.
+    Raises:
+        ValueError: fewer than 2 videos, or not a 2-D table.
+    """
+    scores = np.asarray(scores, np.float64)
+    if scores.ndim != 2 or scores.shape[1] < 2:
+        raise ValueError(f"leave_one_out needs a (candidates, videos >= 2) table, got shape {scores.shape}")
+    V = scores.shape[1]
+    others = (scores.sum(axis=1, keepdims=True) - scores) / (V - 1)  # (C, V): mean without each video
+    chosen = others.argmax(axis=0)
+    return chosen, scores[chosen, np.arange(V)]
+
+
+def report(paths: list[Path], cands: list[dict], table: np.ndarray) -> None:
+    """Prints each candidate's mean J and F, then per video the held-out J beside the in-sample J."""
+    J, F = table[..., 0], table[..., 1]
+    for c, cand in enumerate(cands):
+        print(f"candidate {c}: {json.dumps(cand, sort_keys=True)}  mean J {J[c].mean():.3f}  F {F[c].mean():.3f}")
+    chosen, held = leave_one_out(J)
+    best = int(J.mean(axis=1).argmax())
+    print(f"\nchosen on all videos: candidate {best}\n| video | held-out J | chosen | in-sample J | held-out F |")
+    print("|---|---|---|---|---|")
+    for v, path in enumerate(paths):
+        print(f"| {path.name} | {held[v]:.3f} | {chosen[v]} | {J[best, v]:.3f} | {F[chosen[v], v]:.3f} |")
+    held_f = F[chosen, np.arange(len(paths))]
+    print(f"| mean | {held.mean():.3f} | | {J[best].mean():.3f} | {held_f.mean():.3f} |")
+    print(f"| min | {held.min():.3f} | | {J[best].min():.3f} | {held_f.min():.3f} |")
+
+
+def end_to_end(paths: list[Path], frames: int, estimator: str) -> None:
+    """``discover_video`` with the default options on each sequence: J, F, FBMS F and stage seconds."""
+    from segmentation import discover_video, score_video
+
+    rows = []
+    for path in paths:
+        inp = datasets.load_input(path, max_frames=frames)
+        start = time.perf_counter()
+        result = discover_video(inp, estimator, VideoOptions())
+        wall = time.perf_counter() - start
+        scores = score_video(result, inp.truth.masks)
+        rows.append((scores.masks.j, scores.masks.f, scores.tracks.f, wall))
+        stages = " ".join(f"{k} {v:.1f}" for k, v in result.timings.items())
+        print(f"| {path.name} | {rows[-1][0]:.3f} | {rows[-1][1]:.3f} | {rows[-1][2]:.3f} | {wall:.1f} | {stages} |")
+    print("| mean | " + " | ".join(f"{x:.3f}" for x in np.mean(rows, axis=0)) + " | |")
+
+
+def _table(paths: list[Path], cands: list[dict], args) -> np.ndarray:
+    """(C, V, 2) J and boundary F of every candidate on every video; each video's rows cached in --cache."""
+    out = np.zeros((len(cands), len(paths), 2))
+    for v, path in enumerate(paths):
+        file = Path(args.cache) / f"scores-{args.frames}-every{args.every}" / f"{path.name}.json"
+        known = json.loads(file.read_text()) if file.exists() else {}
+        todo = [c for c in cands if json.dumps(c, sort_keys=True) not in known]
+        if todo:
+            start = time.perf_counter()
+            data = cached_inputs(path, args.frames, Path(args.cache))
+            for cand, row in zip(todo, score_candidates(path, data, todo, args.every), strict=True):
+                known[json.dumps(cand, sort_keys=True)] = row.tolist()
+            file.parent.mkdir(parents=True, exist_ok=True)
+            file.write_text(json.dumps(known, indent=0))
+            print(f"{path.name}: {len(todo)} candidates in {time.perf_counter() - start:.0f} s", flush=True)
+        for c, cand in enumerate(cands):
+            out[c, v] = known[json.dumps(cand, sort_keys=True)]
+    return out
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help="a folder of DAVIS-layout sequences")
+    parser.add_argument("--frames", type=int, default=50)
+    parser.add_argument("--cache", default="runs/masks-cache")
+    parser.add_argument("--every", type=int, default=10, help="score every n-th frame")
+    parser.add_argument("--sequences", default="", help="comma-separated names (default: all)")
+    parser.add_argument("--end-to-end", default="", metavar="ESTIMATOR", help="run discover_video with defaults")
+    args = parser.parse_args()
+    if args.every < 1 or args.frames < 8:
+        parser.error(f"--every must be >= 1 and --frames >= 8, got {args.every} and {args.frames}")
+    paths = datasets.find_sequences(args.data)
+    if args.sequences:
+        paths = [p for p in paths if p.name in args.sequences.split(",")]
+    if args.end_to_end:
+        end_to_end(paths, args.frames, args.end_to_end)
+    else:
+        report(paths, candidates(), _table(paths, candidates(), args))
