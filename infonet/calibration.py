@@ -171,3 +171,62 @@ def _experts_at_knot(model, k: int) -> list[int]:
     lo, hi = knots[max(k - 1, 0)], knots[min(k + 1, len(knots) - 1)]
     lo, hi = (0 if k == 0 else lo), (math.inf if k == len(knots) - 1 else hi)
     return [i for i in range(len(model.experts)) if model.serves(i)[0] < hi and model.serves(i)[1] > lo]
+
+
+# ----------------------------------------------------------------------------- the multivariate network
+
+
+VECTOR_DRAW_BATCH = 32  # pairs of one (dx, dy) per draw
+
+
+def _vector_raw_head(model, zx: torch.Tensor, zy: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Median and the two unscaled widths of the vector head for B pairs of normal scores."""
+    captured = []
+    hook = model.head.out.register_forward_hook(lambda _m, _i, out: captured.append(out.detach().float()))
+    try:
+        with torch.no_grad():
+            median = model(zx, zy).mi.float()
+    finally:
+        hook.remove()
+    raw = captured[0]
+    width_low, width_high = (F.softplus(raw[:, k] - 1).cpu().numpy().astype(np.float64) for k in (1, 2))
+    return median.cpu().numpy().astype(np.float64), width_low, width_high
+
+
+def calibrate_vector_intervals(
+    model,
+    *,
+    pairs: int = 1024,
+    seed: int = CALIBRATION_SEED + 7,
+    prior=None,
+    bank=None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Calibration:
+    """The multivariate network's width factors at every ``CALIBRATION_SIZES`` size, stored in ``model``.
+
+    The same split-conformal rule as :func:`calibrate_intervals`, on fresh draws of the vector prior
+    (dimensions drawn as in training, ``VECTOR_DRAW_BATCH`` pairs per draw; mixtures only with a ``bank``).
+    """
+    from .vector_prior import VectorPriorConfig, sample_vector_batch
+    from .vector_train import sample_dims, to_scores
+
+    prior = prior or VectorPriorConfig()
+    g = torch.Generator().manual_seed(seed)
+    K = len(CALIBRATION_SIZES)
+    scale, before, after = np.ones((2, K)), np.zeros(K), np.zeros(K)
+    for k, n in enumerate(CALIBRATION_SIZES):
+        needs = []
+        for _ in range(max(1, pairs // VECTOR_DRAW_BATCH)):
+            dx, dy = sample_dims(g)
+            x, y, mi, _ = sample_vector_batch(VECTOR_DRAW_BATCH, n, dx, dy, g, prior, bank)
+            median, width_low, width_high = _vector_raw_head(model, to_scores(x), to_scores(y))
+            needs.append(needed_scales(median, width_low, width_high, mi.numpy()))
+        below, above = (np.concatenate(side) for side in zip(*needs, strict=True))
+        scale[:, k] = _conformal_quantile(below, TAIL), _conformal_quantile(above, TAIL)
+        before[k] = float(((below <= 1.0) & (above <= 1.0)).mean())
+        after[k] = float(((below <= scale[0, k]) & (above <= scale[1, k])).mean())
+        if progress is not None:
+            progress(k + 1, K)
+    with torch.no_grad():
+        model.head.width_scale.copy_(torch.as_tensor(scale, dtype=model.head.width_scale.dtype))
+    return Calibration(tuple(CALIBRATION_SIZES), scale, before, after, pairs)

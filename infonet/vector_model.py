@@ -10,14 +10,17 @@ S = MAX_DIM slots per side, L latents, D width, Q quantiles.
       -> one token per sample: a, b and a * b padded to S slots, the squared radii |a|^2 / dx, |b|^2 / dy
       -> L latents read the n tokens once (cross-attention, Perceiver), `depth` latent self-attention
          blocks, mean-pooled (B, D)
-      -> quantile head on the pooled latents and the side features (log n, dx, dy, s, gc):
+      -> quantile head on the pooled latents and the side features (log n, dx, dy, s, gc, and moments
+         of the canonical pairs that vanish for a Gaussian copula, :func:`gaussian_departures`):
          the median starts at gc and learns the correction; the 5 / 95 % quantiles beside it (B, Q)
 
 Why this shape. Canonical coordinates put everything a Gaussian copula can say into k numbers, which
 the head reads directly: the network need not rediscover the Gaussian formula, only its small-sample
 bias (large at d = 25, n = 128) and what a Gaussian copula cannot see (a shared scale as in a
 Student-t, spirals, clusters), which lives in the samples' joint shape and reaches the head through
-the latents. The latents read the samples once, so the cost grows linearly in n with a small constant.
+the latents and the moments. (Without the moments, trained on a prior where a third of the pairs was
+bent, the network could not tell a bent pair from a Gaussian one and added about 0.6 nats to every
+Gaussian: measured on the BMI tasks at 2,500 steps.) The latents read the samples once, so the cost grows linearly in n with a small constant.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Every step draws one sample size n (log-uniform in [min_len, max_len]), one pair
 by (seed, step), so a resumed run continues bit for bit the same. The batch holds about
 ``tokens_per_step`` samples in all (B = tokens_per_step / n, within [min_batch, batch_size]), so a
 step costs about the same at every n. The loss is the pinball loss of the 5 / 50 / 95 % quantiles
-against the exact MI (MIST's quantile regression); the two sides are swapped at random (MI is
+against the exact MI (MIST's quantile regression), weighted by :func:`step_weight`; the two sides are swapped at random (MI is
 symmetric) and every canonical pair's sign is flipped at random.
 
 Outputs in ``out_dir`` as for the 1-D trainer (:mod:`infonet.train`): ``last.pt`` (full state,
@@ -212,6 +212,15 @@ def _augment(zx: torch.Tensor, zy: torch.Tensor, g: torch.Generator) -> tuple[to
     return flip(zx), flip(zy)
 
 
+def step_weight(n: int, dx: int, dy: int) -> float:
+    """The loss weight of a step: 1 / (1 + dx dy / 2n), the inverse of (1 + the Gaussian-copula MI's
+    bias at MI 0). Steps where n is small against dx dy (32 x 32 dimensions from 16 samples) have errors
+    of nats and, unweighted, their gradients (norm 3.4 against 0.9, clipped) steered training: half of all
+    steps were clipped at 2,500 steps. A weight that depends only on (n, dx, dy) leaves the quantiles that
+    minimise the loss at each input unchanged; it only shares the network's capacity differently."""
+    return 1.0 / (1.0 + dx * dy / (2.0 * n))
+
+
 def _step(model, opt, sched, cfg: VectorTrainConfig, step: int, bank, device) -> dict:
     g = step_generator(cfg.seed, step, 0, device)
     lo, hi = math.log(cfg.min_len), math.log(cfg.max_len)
@@ -221,7 +230,7 @@ def _step(model, opt, sched, cfg: VectorTrainConfig, step: int, bank, device) ->
     x, y, mi, _ = sample_vector_batch(batch, n, dx, dy, g, cfg.prior, bank)
     zx, zy = _augment(to_scores(x), to_scores(y), g)
     out = model(zx, zy)
-    loss = pinball_loss(out.quantiles, mi)
+    loss = pinball_loss(out.quantiles, mi) * step_weight(n, dx, dy)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)

@@ -4,7 +4,10 @@
     python scripts/calibrate.py --weights runs/small/best.pt infonet/weights/infonet.pt runs/large/best.pt \
         --bounds 54 300 --out infonet/weights/infonet.pt --overwrite
 
-Several --weights with --bounds make one size-routed model (infonet.SizeRouted): the first answers
+    python scripts/calibrate.py --vector --weights runs/vector/best.pt --out infonet/weights/infonet_vector.pt
+
+With --vector, the multivariate network (scripts/train_vector.py) is calibrated on fresh draws of the
+vector prior instead. Several --weights with --bounds make one size-routed model (infonet.SizeRouted): the first answers
 n < bounds[0], the next up to bounds[1], and so on. Reads --weights, fits the quantile head's width
 factors on fresh draws of the training prior at n = 16 ... 4096, prints coverage before and after
 per n, and writes the weights with the factors to --out (a new file; an existing one only with
@@ -15,10 +18,12 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from infonet.calibration import MAX_MI, calibrate_intervals
+from infonet.calibration import MAX_MI, Calibration, calibrate_intervals, calibrate_vector_intervals
 from infonet.checkpoint import load_checkpoint, model_from_checkpoint, model_payload, save_checkpoint
 from infonet.cli import check_number, parse_options, run_cli
 from infonet.model import SizeRouted
+from infonet.vector_estimate import vector_model_from_checkpoint
+from infonet.vector_train import vector_payload
 from segmentation.progress import progress_bar
 
 
@@ -35,6 +40,7 @@ class CalibrateOptions:
     mc_samples: int = field(default=16384, metadata={"help": "Monte-Carlo samples of each draw's true MI"})
     max_mi: float = field(default=MAX_MI, metadata={"help": "calibrate on draws of true MI up to this (nats)"})
     overwrite: bool = field(default=False, metadata={"help": "replace an existing --out file"})
+    vector: bool = field(default=False, metadata={"help": "the weights are the multivariate network's"})
 
 
 def main(opts: CalibrateOptions) -> None:
@@ -52,6 +58,11 @@ def main(opts: CalibrateOptions) -> None:
     if out.exists() and not opts.overwrite:
         raise FileExistsError(f"--out {out} exists; pass --overwrite to replace it")
     ckpts = [load_checkpoint(source) for source in sources]
+    fit = _calibrate_vector(ckpts, sources, out, opts) if opts.vector else _calibrate_scalar(ckpts, sources, out, opts)
+    _print_fit(fit, out)
+
+
+def _calibrate_scalar(ckpts, sources, out: Path, opts: CalibrateOptions) -> Calibration:
     models = [model_from_checkpoint(ckpt).eval() for ckpt in ckpts]
     if len(models) > 1:
         model = SizeRouted(models, list(opts.bounds)).eval()  # refuses unordered bounds
@@ -64,6 +75,21 @@ def main(opts: CalibrateOptions) -> None:
             model, pairs=opts.pairs, mc_samples=opts.mc_samples, max_mi=opts.max_mi, progress=progress
         )
     save_checkpoint(out, model_payload(model, **extra, calibration=fit.rows()))  # written atomically
+    return fit
+
+
+def _calibrate_vector(ckpts, sources, out: Path, opts: CalibrateOptions) -> Calibration:
+    if len(ckpts) != 1:
+        raise ValueError("--vector calibrates one checkpoint; got several --weights")
+    model = vector_model_from_checkpoint(ckpts[0]).eval()
+    with progress_bar("calibrating", unit="size") as progress:
+        fit = calibrate_vector_intervals(model, pairs=opts.pairs, progress=progress)
+    extra = {"step": ckpts[0].get("step"), "trained_from": str(sources[0])}
+    save_checkpoint(out, vector_payload(model, **extra, calibration=fit.rows()))  # weights only, written atomically
+    return fit
+
+
+def _print_fit(fit: Calibration, out: Path) -> None:
     print(f"{'n':>6} {'scale low':>10} {'scale high':>11} {'coverage before':>16} {'after':>7}")
     for row in fit.rows():
         print(

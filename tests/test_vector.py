@@ -162,3 +162,18 @@ def test_gaussian_copula_of_independent_data_is_small_for_large_n():
     _, _, s, _ = canonical_view(to_scores(x), to_scores(y))
     assert gaussian_copula_mi(s).item() < 9 / 20_000 * 3 and not math.isnan(s.sum().item())
     assert np.isclose(float(s.abs().max()), 0, atol=0.03)
+
+
+def test_multivariate_benchmark_rows_and_summary_without_bmi():
+    from benchmarks.multivariate import multivariate_markdown, multivariate_rows, multivariate_summary
+
+    rows, info = multivariate_rows(sizes=(64,), repeats=1, mc_samples=2000, estimators=("ksg", "gaussian", "bmi-ksg"))
+    assert {r["estimator"] for r in rows} == {"ksg", "gaussian"}  # bmi's estimators skipped where not installed
+    families = {r["family"] for r in rows}
+    assert {"independent", "mixture"} <= families
+    mixtures = {r["task"]: r["true_mi"] for r in rows if r["family"] == "mixture"}
+    assert all(0.2 < mi < 2.5 for mi in mixtures.values())  # moderate truths, as the BMI tasks have
+    summary = multivariate_summary(rows)
+    assert len(summary) == 2 and all(abs(r["mean at MI 0"]) < 0.3 for r in summary)
+    text = "\n".join(multivariate_markdown(rows, info))
+    assert "Mean absolute error per family" in text and "mixture" in text
