@@ -211,7 +211,37 @@ def report(rows: list[dict]) -> str:
             lines.append(f"| {seq} | " + " | ".join(cells) + " |")
         means = [f"{held[e]['best_f']:.3f}, {held[e]['anchor_auc']:.3f}, {held[e]['auto_f']:.3f}" for e in names]
         lines += ["| **mean** | " + " | ".join(means) + " |", ""]
+        lines += _by_kind(mine, names, held)
     return "\n".join(lines)
+
+
+def _kind(name: str) -> str:
+    """A generated object's kind of motion from its asset name (datasets.synthetic)."""
+    if name == "background":
+        return "background (camera)"
+    if name.endswith("_convoy"):
+        return "convoy follower"
+    if "articulated" in name:
+        return "articulated (leads the convoy)"
+    return "spinning shape" if name.startswith("object") else "object"
+
+
+def _by_kind(rows: list[dict], names: list[str], held: dict) -> list[str]:
+    """Anchor AUC per kind of motion, each estimator at its held-out feature, over the sequences."""
+    kinds: dict[str, dict[str, list]] = {}
+    for r in rows:
+        if held[r["estimator"]]["chosen"].get(r["sequence"]) != r["feature"]:
+            continue
+        for obj, auc in r.get("anchor_auc_by_object", {}).items():
+            kinds.setdefault(_kind(obj), {}).setdefault(r["estimator"], []).append(auc)
+    if not kinds:
+        return []
+    out = ["Anchor AUC by kind of motion (anchors of that kind; each estimator at its held-out feature):", ""]
+    out += ["| kind | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for kind in sorted(kinds):
+        cells = [f"{np.mean(kinds[kind][e]):.3f} ({len(kinds[kind][e])})" if e in kinds[kind] else "-" for e in names]
+        out.append(f"| {kind} | " + " | ".join(cells) + " |")
+    return [*out, ""]
 
 
 def _counts(values) -> list[tuple[str, int]]:
