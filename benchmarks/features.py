@@ -60,7 +60,9 @@ def _weights(estimator: str, feature: str) -> tuple:
     """The multivariate weights a neural vector run reads (path and time written), else ()."""
     if not (estimator.startswith("infonet") and feature in segmentation.affinity.VECTOR_FEATURES):
         return ()
-    path = Path(os.environ.get("INFONET_VECTOR_WEIGHTS") or "assets/infonet_vector.pt")
+    from infonet.vector_estimate import DEFAULT_VECTOR_WEIGHTS
+
+    path = Path(os.environ.get("INFONET_VECTOR_WEIGHTS") or DEFAULT_VECTOR_WEIGHTS)
     return (str(path.resolve()), path.stat().st_mtime if path.is_file() else None)
 
 

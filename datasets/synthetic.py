@@ -37,9 +37,9 @@ of focal ``W * zoom(t)`` at the rendered depths, not a full 3-D simulation)::
     info.npz (the generator's truth: track_object_ids, track_parts, track_corruption, ...),
     scene_info.json ({"assets": [...], ...})
 
-The bundled sample ``assets/sample`` was made with::
+The bundled sample ``datasets/samples/sample`` (``datasets.SAMPLE_SEQUENCE``) was made with::
 
-    python scripts/make_sequence.py --out assets/sample --seed 7 --frames 40 --size 270 480 \\
+    python scripts/make_sequence.py --out datasets/samples/sample --seed 7 --frames 40 --size 270 480 \\
         --tracks 600 --jpeg-quality 85
 """
 
