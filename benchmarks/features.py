@@ -254,6 +254,8 @@ def _counts(values) -> list[tuple[str, int]]:
 def stage_times(estimators: list[str], features: list[str], num_tracks: int = 300, num_frames: int = 50) -> list[dict]:
     """Seconds of the MI stage (``segmentation.track_mi``) on planted tracks (T, N, 2), every track
     seen in every frame, and on the same tracks with a quarter of them seen in part (partial path).
+    Wall and CPU seconds (the CPU time of this process: on a shared machine, the wall time less
+    the waiting for cores), with the 1-minute load average.
 
     The first call per estimator and feature runs on 8 tracks (loads, warms up) and is not timed."""
     from benchmarks.pairwise import planted_tracks
@@ -268,10 +270,13 @@ def stage_times(estimators: list[str], features: list[str], num_tracks: int = 30
         for feature in features:
             segmentation.track_mi(tracks[:, :8], estimator, feature=feature)
             for label, kwargs in (("full", {}), ("partial", {"visibility": seen, "min_overlap": 16})):
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), time.process_time()
                 segmentation.track_mi(tracks, estimator, feature=feature, **kwargs)
-                seconds = time.perf_counter() - start
-                rows.append({"estimator": name, "feature": feature, "tracks": label, "seconds": round(seconds, 3)})
+                seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+                rows.append(
+                    {"estimator": name, "feature": feature, "tracks": label, "seconds": round(seconds, 3)}
+                    | {"cpu_seconds": round(cpu, 3), "load_average": round(os.getloadavg()[0], 2)}
+                )
                 log.info("%s", rows[-1])
     return rows
 
