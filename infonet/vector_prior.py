@@ -11,7 +11,8 @@ distribution whose MI is known and pushes each side through random invertible ma
 - **Student-t**: that Gaussian divided by one shared sqrt(chi2_nu / nu) per sample, with
   MI = Gaussian part + f(nu) + f(nu + dx + dy) - f(nu + dx) - f(nu + dy), f(a) = lgamma(a/2) -
   a/2 digamma(a/2) (the entropy of the multivariate t; Arellano-Valle et al. 2013): nonzero even
-  when every correlation is 0;
+  when every correlation is 0, as it is for ``T_UNCORRELATED`` of them (all their MI is the shared
+  scale, which the Gaussian-copula formula reads as 0);
 - **Gaussian mixtures** (dx, dy <= MIXTURE_MAX_DIM): a :class:`VectorMixtureBank` drawn once, with
   Monte-Carlo truth;
 - **exactly independent pairs**: any of these with Y shuffled within the sequence (MI = 0). Without
@@ -49,6 +50,7 @@ MAX_DIM = 32  # dimensions per side the estimator answers
 MAX_MI = 4.0  # nats: the prior's largest true MI
 MIXTURE_MAX_DIM = 5  # mixtures are drawn for dx, dy <= this (their Monte-Carlo truth is costly beyond)
 MAX_DOF = 20  # Student-t degrees of freedom are integers in 1..MAX_DOF
+T_UNCORRELATED = 0.4  # share of Student-t pairs with no correlation at all: all their MI is the shared scale
 FAMILIES = ("gaussian", "student_t", "mixture", "independent")  # family codes 0..3 of a batch
 
 
@@ -243,7 +245,10 @@ def sample_vector_batch(
     n_t = int(cfg.student_t * batch)
     n_mix = int(cfg.mixture * batch) if bank is not None and bank.has(dx, dy) else 0
     n_gauss = batch - n_t - n_mix
-    x, y, mi = gaussian_canonical(canonical_correlations(n_gauss + n_t, k, g), n, dx, dy, g)
+    rho = canonical_correlations(n_gauss + n_t, k, g)
+    uncorrelated = torch.rand(n_t, 1, generator=g, device=g.device) < T_UNCORRELATED
+    rho[n_gauss:] = torch.where(uncorrelated, torch.zeros_like(rho[n_gauss:]), rho[n_gauss:])
+    x, y, mi = gaussian_canonical(rho, n, dx, dy, g)
     scale, dof = _shared_t_scale(n_t, n, g)
     x[n_gauss:], y[n_gauss:] = x[n_gauss:] * scale, y[n_gauss:] * scale
     mi = mi.clone()
