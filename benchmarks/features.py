@@ -114,6 +114,7 @@ def feature_rows(
                 row = {"sequence": path.name, "feature": feature, "estimator": name, "n_tracks": scored.n_tracks}
                 row["weights"] = list(weights)
                 row["min_overlap"] = opts.min_overlap
+                row["options_key"] = _key(dataclasses.asdict(opts))  # rows of one key share their tracks
                 g = result.grouped
                 ambiguous = None if result.ambiguous is None else result.ambiguous[g]
                 by_object = anchor_auc_by_object(result.mi, result.truth_ids[g], ambiguous)
@@ -158,7 +159,8 @@ def leave_one_out(rows: list[dict], estimator: str, score: str = "best_f") -> di
         train = [r for r in mine if r["sequence"] != out]
         if not train:  # one sequence: nothing to choose on
             continue
-        means = {f: _mean([r for r in train if r["feature"] == f], score) for f in {r["feature"] for r in train}}
+        ready = {r["feature"] for r in mine if r["sequence"] == out}  # features measured on the held-out one
+        means = {f: _mean([r for r in train if r["feature"] == f], score) for f in ready}
         pick = max(sorted(means), key=lambda f: means[f])
         chosen[out] = pick
         held += [r for r in mine if r["sequence"] == out and r["feature"] == pick]
@@ -170,7 +172,10 @@ def cached_rows(cache: Path, weights: str | None = None) -> list[dict]:
 
     InfoNet vector rows are kept only for ``weights`` (a path; None: the most recent weights file
     among them), so one table never mixes networks."""
-    rows = [json.loads(p.read_text()) for p in sorted(cache.glob("row_*.json"))]
+    rows = [json.loads(p.read_text()) for p in sorted(cache.glob("row_*.json"), key=lambda p: p.stat().st_mtime)]
+    # rows without min_overlap came from an older pipeline; on tracked videos its motion options
+    # differed, so they are left out (generated scenes are grouped by MI alone, as before)
+    rows = [r for r in rows if "min_overlap" in r or r["frames"] == 120]
     vector_features = segmentation.affinity.VECTOR_FEATURES
     # InfoNet vector rows written before the weights were recorded came from an older network
     rows = [r for r in rows if "weights" in r or not (r["estimator"] == "infonet" and r["feature"] in vector_features)]
@@ -181,7 +186,13 @@ def cached_rows(cache: Path, weights: str | None = None) -> list[dict]:
     if vector:
         pick = weights or max(vector, key=lambda r: r["weights"][1] or 0)["weights"][0]
         rows = [r for r in rows if not r.get("weights") or r["weights"][0] == str(Path(pick).resolve())]
-    return rows
+    # tracked videos: only the rows of the pipeline options most rows have (one key, one set of tracks)
+    for dataset in {r["dataset"] for r in rows if r["dataset"] != "generated"}:
+        keys = [r.get("options_key") for r in rows if r["dataset"] == dataset]
+        common = max(set(keys), key=keys.count)
+        rows = [r for r in rows if r["dataset"] != dataset or r.get("options_key") == common]
+    latest = {(r["dataset"], r["sequence"], r["feature"], r["estimator"]): r for r in rows}  # the newest of each
+    return list(latest.values())
 
 
 def report(rows: list[dict]) -> str:
