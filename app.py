@@ -43,6 +43,9 @@ log = logging.getLogger("app")
 
 # Limits that keep one session from starving the others.
 MAX_UPLOAD_MB = 500  # MB are 10^6 bytes in every limit and message of the demo
+# Gradio's own refusal prints sizes in units of 2^20 bytes ("500.0 Mb" for this cap), so that the
+# number it shows is the demo's 500: files of 500-524 MB pass it and _checked_upload refuses them.
+GRADIO_MAX_FILE_BYTES = MAX_UPLOAD_MB * 2**20
 # A zip may unpack to this much: 300 frames (MAX_FRAMES) of 1080p JPEG at up to 1.5 MB each, their
 # masks and the annotations fit, and the few concurrent runs cannot fill the disk.
 MAX_UNPACKED_MB = 1000
@@ -68,7 +71,7 @@ EXAMPLES = {  # what a run without an upload shows: value -> (label, path)
     "sample": ("Generated sample (ground truth: scored)", datasets.SAMPLE_SEQUENCE),
 }
 CLICK_HINT = "Click a point on the first frame to see its MI to every other point."
-TABLE_COLUMNS = ["object", "tracks", "share", "ground truth (F)"]
+TABLE_COLUMNS = ["object", "tracks", "share", "ground-truth match (F)"]
 
 
 @dataclass
@@ -154,11 +157,20 @@ def _checked_upload(path, suffixes) -> Path:
     return path
 
 
-def load_input(video, tracks, example: str = "bikes", *, num_points: int, max_frames: int, workdir: Path):
+def load_input(
+    video, tracks, example: str = "bikes", *, num_points: int, max_frames: int, workdir: Path, refused: str = ""
+):
     """The input of a run (``datasets.load_input``): an upload, or the chosen example without one.
 
-    Uploads are shrunk to ``MAX_SIDE``; a track file is scaled with its video.
+    Uploads are shrunk to ``MAX_SIDE``; a track file is scaled with its video. ``refused`` names a
+    file the browser refused to upload (too large or of another type): the run is refused too, not
+    quietly replaced by the example.
     """
+    if video is None and refused:
+        raise datasets.DataError(
+            f"{refused} was not uploaded (over {MAX_UPLOAD_MB} MB, or not a video or .zip); upload another "
+            "file, or remove it and choose an example to run without an upload"
+        )
     if video is None and tracks is not None:
         raise datasets.DataError("a track file needs its video: upload the video too")
     if video is None:
@@ -194,20 +206,34 @@ def _scores(session: Session) -> segmentation.VideoScores:
     return segmentation.score_video(session.result, None if truth is None else truth.masks)
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _objects(session: Session) -> tuple[list[int], list[int]]:
+    """The objects (labels 1..K) of the grouped tracks with at least the minimum group size, and
+    the labels of the smaller ones (the masks can leave an object few tracks): only the first are
+    counted and listed as objects."""
+    labels, min_size = session.grouped[2], int(session.result.options.get("min_size", 1))
+    sizes = {k: int((labels == k).sum()) for k in segmentation.object_labels(labels)}
+    return [k for k, n in sizes.items() if n >= min_size], [k for k, n in sizes.items() if n < min_size]
+
+
 def _table(session: Session, scores: segmentation.VideoScores) -> pd.DataFrame:
-    """One row per object, then the background and the unlabelled, of the grouped tracks."""
+    """One row per object (at least the minimum group size), then the background and the tracks in
+    no group, of the grouped tracks; the match is the ground-truth region a found object overlaps best."""
     labels = session.grouped[2]
     matched = {}
     if scores.tracks is not None:
         names = session.truth.name
         matched = {g: f"{names(o)} ({2 * p * r / (p + r):.2f})" for g, o, p, r in scores.tracks.pairs if p + r > 0}
     rows = []
-    for k in [*segmentation.object_labels(labels), segmentation.BACKGROUND, segmentation.UNLABELLED]:
+    for k in [*_objects(session)[0], segmentation.BACKGROUND, segmentation.UNLABELLED]:
         size = int((labels == k).sum())
-        if k <= segmentation.BACKGROUND and size == 0:
+        if size == 0:
             continue
         swatch = '<span style="color:#{:02x}{:02x}{:02x}">&#9679;</span> '.format(*vis.label_colors([k])[0])
-        name = segmentation.label_name(k) + (" (groups too small)" if k < 0 else "")
+        name = segmentation.label_name(k) + (" (in no group)" if k < 0 else "")
         rows.append([swatch + name, size, f"{100 * size / len(labels):.0f} %", matched.get(k, "")])
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
@@ -226,42 +252,85 @@ def _downloads(session: Session, folder: Path) -> list[str]:
 
 
 def _summary(session: Session, scores: segmentation.VideoScores) -> str:
-    r = session.result
-    objects, background = segmentation.object_labels(r.labels), int((r.labels == segmentation.BACKGROUND).sum())
+    """What the run found, in the words of the table and the plot: found objects (the background is
+    never one), ground-truth objects, and the ones recovered (matched with F >= 0.75)."""
+    r, labels = session.result, session.grouped[2]
+    objects, small = _objects(session)
+    background, loose = int((labels == segmentation.BACKGROUND).sum()), int((labels < segmentation.BACKGROUND).sum())
+    found = [f"{background} tracks on the background"]
+    if small:
+        tracks = int(np.isin(labels, small).sum())
+        found.append(
+            f"{tracks} tracks in {_plural(len(small), 'smaller object')} (under {r.options['min_size']} tracks)"
+        )
+    if loose:
+        found.append(f"{loose} noise tracks (in no group)")
+    how = "automatic" if r.threshold == r.auto_threshold else f"chosen; automatic {r.auto_threshold:.4g}"
     lines = [
+        f"**Found: {_plural(len(objects), 'object')}** with {r.estimator}; " + ", ".join(found) + ".",
         f"**Input:** {session.source}; {len(session.frames)} frames of "
         f"{session.frames.shape[2]}x{session.frames.shape[1]}, {len(r.grouped)} tracks grouped by MI "
-        f"({r.visibility.shape[1]} in all).",
-        f"**Result:** {len(objects)} object(s) ({r.estimator}); {background} tracks on the background. "
+        f"({r.visibility.shape[1]} tracked). Threshold **{r.threshold:.4g} nats** ({how}). "
         f"Foreground: {r.foreground}.",
-        f"Automatic threshold: **{r.auto_threshold:.4g} nats**; grouping at **{r.threshold:.4g} nats**.",
-        "Seconds: " + ", ".join(f"{stage} {s:.1f}" for stage, s in r.timings.items()) + ".",
     ]
+    if scores.tracks is not None:
+        lines.append(_truth_line(session, scores.tracks))
     if scores.masks is not None:
         lines.append(
             f"**Masks against the ground truth:** J (IoU) **{scores.masks.j:.3f}**, boundary F {scores.masks.f:.3f} "
             "(DAVIS measures, mean over frames)."
         )
-    if scores.tracks is not None:
-        score, sweep = scores.tracks, session.sweep
-        best = sweep.scores[sweep.best]
-        lines.append(
-            f"**Tracks against the ground truth:** F {score.f:.3f} (P {score.precision:.3f}, R {score.recall:.3f}), "
-            f"{score.objects_extracted} object(s) extracted at this threshold; best F over thresholds "
-            f"**{best.f:.3f}** at {sweep.thresholds[sweep.best]:.4g} nats; AP {sweep.ap:.3f}."
-        )
+    lines.append("Seconds: " + ", ".join(f"{stage} {s:.1f}" for stage, s in r.timings.items()) + ".")
     return "\n\n".join(lines)
 
 
+def _truth_line(session: Session, score: segmentation.Score) -> str:
+    """The tracks against the ground truth: the shown labels (they follow the masks), then MI's
+    grouping alone over the thresholds, whose sweep holds the current threshold (the P-R plot)."""
+    r, sweep = session.result, session.sweep
+    g = r.grouped
+    ids = r.truth_ids[g]
+    ambiguous = None if r.ambiguous is None else r.ambiguous[g]
+    truth_objects = len(np.unique(ids[segmentation.scored_mask(ids, ambiguous) & (ids > 0)]))
+    line = (
+        f"**Against the ground truth:** {score.objects_extracted} of {_plural(truth_objects, 'ground-truth object')} "
+        f"recovered (matched by a found object with F >= {segmentation.scoring.EXTRACTED_F}); the labels shown: "
+        f"F {score.f:.3f} (P {score.precision:.3f}, R {score.recall:.3f})."
+    )
+    here = _sweep_index(session)
+    if here is not None:
+        best = sweep.scores[sweep.best]
+        line += (
+            f" MI grouping alone: F {sweep.scores[here].f:.3f} at this threshold, best **{best.f:.3f}** at "
+            f"{sweep.thresholds[sweep.best]:.4g} nats over {len(sweep.thresholds)} thresholds; AP {sweep.ap:.3f} "
+            "(the P-R curve)."
+        )
+    return line
+
+
+def _sweep_index(session: Session) -> int | None:
+    """The sweep's entry at the current threshold (the sweep is built to hold it), or None."""
+    sweep, t = session.sweep, session.result.threshold
+    if sweep is None or not np.isfinite(t):
+        return None
+    i = int(np.argmin(np.abs(sweep.thresholds - t)))
+    return i if np.isclose(sweep.thresholds[i], t, rtol=1e-9, atol=1e-12) else None
+
+
 def _pr_curve(session: Session, scores: segmentation.VideoScores) -> dict:
-    if scores.tracks is None:
+    if scores.tracks is None or session.sweep is None:
         return gr.update(value=None, visible=False)
-    r = session.result
-    how = "automatic" if r.threshold == r.auto_threshold else "chosen"
+    r, sweep = session.result, session.sweep
+    here = _sweep_index(session)
+    marks = {}
+    if here is not None:  # MI grouping alone at the current threshold: a point of the curve's own sweep
+        how = "automatic" if r.threshold == r.auto_threshold else "chosen"
+        point = sweep.scores[here]
+        marks[r.estimator] = (point.recall, point.precision, f"{how} threshold {r.threshold:.3g} nats")
     fig = vis.pr_curve_figure(
-        {r.estimator: (session.sweep.recall, session.sweep.precision)},
-        marks={r.estimator: (scores.tracks.recall, scores.tracks.precision, f"{how} threshold {r.threshold:.3g} nats")},
-        title="Tracks against the ground truth, over thresholds",
+        {r.estimator: (sweep.recall, sweep.precision)},
+        marks=marks,
+        title="MI grouping against the ground truth, over thresholds",
     )
     return gr.update(value=fig, visible=True)
 
@@ -323,11 +392,15 @@ def run_discovery(
     min_size,
     session: Session | None,
     example: str = "bikes",
+    refused: str = "",
     progress=gr.Progress(),  # noqa: B008 (the Gradio idiom: it is replaced per event)
     *,
     model: infonet.InfoNet | None = None,
 ) -> Views:
-    """The run button: ``segmentation.discover_video`` on the upload (or the chosen ``example``), then drawn."""
+    """The run button: ``segmentation.discover_video`` on the upload (or the chosen ``example``), then drawn.
+
+    ``refused``: the name of a file the browser refused to upload since the last example was chosen.
+    """
     workdir = session.workdir if session is not None else _new_workdir()
     try:
         uploads = {str(Path(f).parent) for f in (video, tracks) if f is not None}
@@ -335,7 +408,13 @@ def run_discovery(
             estimator = make_estimator(estimator_name, model)
             progress(0, desc="Reading the input")
             inp = load_input(
-                video, tracks, example, num_points=int(num_points), max_frames=int(max_frames), workdir=workdir
+                video,
+                tracks,
+                example,
+                num_points=int(num_points),
+                max_frames=int(max_frames),
+                workdir=workdir,
+                refused=refused or "",
             )
             options = segmentation.VideoOptions(max_tracks=int(num_points), min_size=int(min_size))
             result = segmentation.discover_video(inp, estimator, options, progress=_reporter(progress, estimator.name))
@@ -359,12 +438,28 @@ def _new_workdir() -> Path:
 
 
 def _update_sweep(session: Session, min_size: int) -> None:
+    """The P-R sweep of MI grouping for the ground truth, with the current threshold among its
+    thresholds (recomputed when the minimum size changes or the threshold leaves it)."""
     r = session.result
-    if r.truth_ids is not None and (session.sweep is None or session.sweep_min_size != min_size):
-        g = r.grouped
-        ambiguous = None if r.ambiguous is None else r.ambiguous[g]
-        session.sweep = segmentation.sweep_thresholds(r.mi, r.truth_ids[g], ambiguous, min_size=min_size)
-        session.sweep_min_size = min_size
+    if r.truth_ids is None:
+        return
+    if session.sweep is not None and session.sweep_min_size == min_size and _sweep_index(session) is not None:
+        return
+    g = r.grouped
+    ambiguous = None if r.ambiguous is None else r.ambiguous[g]
+    cuts = segmentation.threshold_candidates(r.mi, max_count=48)
+    if np.isfinite(r.threshold):
+        cuts = np.union1d(cuts, [r.threshold])
+    session.sweep = segmentation.sweep_thresholds(
+        r.mi,
+        r.truth_ids[g],
+        ambiguous,
+        thresholds=cuts,
+        min_size=min_size,
+        method=r.options.get("method", "components"),
+        seed=r.options.get("seed", 0),
+    )
+    session.sweep_min_size = min_size
 
 
 def regroup(auto: bool, threshold, min_size, session: Session | None) -> Views:
@@ -427,6 +522,24 @@ or upload your own video, or a zip of a sequence with its masks (DAVIS layout: f
 or PointOdyssey layout) to see J and F."""
 
 
+# The browser refuses an upload that is too large or of another type before it reaches the server,
+# and the file box stays empty: without this, Discover would quietly run the example instead.
+REFUSAL_JS = """
+() => {
+  window.infonetRefused = '';
+  const note = (files) => { if (files && files.length) window.infonetRefused = files[0].name; };
+  document.addEventListener('change', (e) => {
+    if (e.target.closest && e.target.closest('#video-input')) note(e.target.files);
+  }, true);
+  document.addEventListener('drop', (e) => {
+    if (e.target.closest && e.target.closest('#video-input')) note(e.dataTransfer && e.dataTransfer.files);
+  }, true);
+}
+"""
+# the run's last input is the refused file's name (empty after a good upload, an example or a removal)
+RUN_JS = "(...args) => { args[args.length - 1] = window.infonetRefused || ''; return args; }"
+
+
 def _input_column(choices, default_points: int) -> dict:
     """The left column's inputs and settings; returns the components by name."""
     c = {}
@@ -464,13 +577,15 @@ def _input_column(choices, default_points: int) -> dict:
         c["auto"] = gr.Checkbox(True, label="Automatic threshold", elem_id="auto-threshold")
         c["threshold"] = gr.Slider(0, 1, value=0, label="MI threshold (nats)", elem_id="threshold")
         c["min_size"] = gr.Slider(1, MAX_MIN_SIZE, value=5, step=1, label="Minimum group size", elem_id="min-size")
-    c["summary"] = gr.Markdown(elem_id="summary")
+    # the name of a file the browser refused to upload (too large, wrong type), set by REFUSAL_JS
+    c["refused"] = gr.Textbox("", visible=False, elem_id="refused-upload")
     return c
 
 
 def _result_column() -> dict:
     """The right column's views; returns the components by name."""
     c = {}
+    c["summary"] = gr.Markdown("Press *Discover objects*: what it finds is summed up here.", elem_id="summary")
     with gr.Row():
         c["video_out"] = gr.Video(label="Objects: masks and tracks", autoplay=True, loop=True, elem_id="overlay-video")
         c["first_frame"] = gr.Image(label="First frame: click a point", interactive=False, elem_id="first-frame")
@@ -502,8 +617,9 @@ def _wire_events(c: dict, session, model) -> None:
     inputs = [c[name] for name in ("video", "tracks", "estimator", "num_points", "max_frames", "min_size")]
     c["run"].click(
         functools.partial(run_discovery, model=model),
-        [*inputs, session, c["example"]],
+        [*inputs, session, c["example"], c["refused"]],
         outputs,
+        js=RUN_JS,  # hands the name of a refused upload to the run
         show_progress_on=c["video_out"],  # progress and errors over the video, the other views stay readable
         concurrency_limit=RUN_CONCURRENCY,
     )
@@ -513,6 +629,9 @@ def _wire_events(c: dict, session, model) -> None:
     c["min_size"].release(regroup, [c["auto"], c["threshold"], c["min_size"], session], **quick)
     c["threshold"].release(set_threshold, [c["threshold"], c["min_size"], session], **quick)
     c["first_frame"].select(show_mi_map, session, [c["mi_map"], c["point_info"]], concurrency_limit=None)
+    # choosing an example, or removing the upload, is a choice to run without one
+    c["example"].input(None, js="() => { window.infonetRefused = ''; }")
+    c["video"].clear(None, js="() => { window.infonetRefused = ''; }")
 
 
 def build_demo(model: infonet.InfoNet | None = None, *, default_points: int = DEFAULT_POINTS) -> gr.Blocks:
@@ -529,6 +648,7 @@ def build_demo(model: infonet.InfoNet | None = None, *, default_points: int = DE
             with gr.Column(scale=2):
                 views = _result_column()
         _wire_events(inputs | views, session, model)
+        demo.load(None, js=REFUSAL_JS)  # listens for uploads the browser refuses
     return demo
 
 
@@ -568,4 +688,4 @@ if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     opts = parse_options(AppOptions, description=__doc__.splitlines()[0])
     demo = build_demo(load_model(opts.weights, opts.device), default_points=opts.points)
-    demo.launch(server_name=opts.host, server_port=opts.port, max_file_size=MAX_UPLOAD_MB * 10**6)
+    demo.launch(server_name=opts.host, server_port=opts.port, max_file_size=GRADIO_MAX_FILE_BYTES)

@@ -171,7 +171,8 @@ def _load_zip(path: Path, workdir, max_unpacked_bytes: int | None, read: dict) -
             inp.frames = np.stack(list(inp.frames))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    inp.source = f"{inp.source} (from {path.name})"
+    # a sequence at the zip's top level is read from the temporary folder: name it after the zip instead
+    inp.source = f"{inp.source.replace(folder.name, Path(path.name).stem)} (from {path.name})"
     return inp
 
 

@@ -1,9 +1,11 @@
 """The demo's handlers, called directly (no server): the sample, a generated video, bad inputs."""
 
 import os
+import re
 import tempfile
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import gradio as gr
 import numpy as np
@@ -83,19 +85,61 @@ def test_sample_run(sample_run):
     assert out.threshold["value"] == pytest.approx(session.result.auto_threshold, abs=1e-4)
     assert out.threshold["minimum"] <= session.result.auto_threshold <= out.threshold["maximum"]
     assert out.mi_map is None and out.point_info == app.CLICK_HINT
-    assert "Automatic threshold" in out.summary and "best F" in out.summary
+    assert "(automatic)" in out.summary and "best **" in out.summary
     # three objects and the background: some threshold separates them (Pearson suits rigid motion)
     assert len(session.result.objects) >= 2
     assert session.sweep.scores[session.sweep.best].f > 0.95
     assert {"background", "object1_box"} <= set(session.truth.names.values())
     assert list(out.table.columns) == app.TABLE_COLUMNS
     labels = session.grouped[2]
-    assert len(out.table) == len(session.result.objects) + (labels == 0).any() + (labels < 0).any()
-    assert out.table["tracks"].sum() == N
+    objects, smaller = app._objects(session)
+    assert len(out.table) == len(objects) + (labels == 0).any() + (labels < 0).any()
+    assert out.table["tracks"].sum() == N - np.isin(labels, smaller).sum()
     names = [name.split("</span> ")[1] for name in out.table["object"]]
-    assert names[: len(session.result.objects)] == [f"object {k}" for k in session.result.objects]
+    assert names[: len(objects)] == [f"object {k}" for k in objects]
     assert "background" in names  # the background is a row of its own, never an object
-    assert f"**Result:** {len(session.result.objects)} object(s)" in out.summary
+    assert out.summary.startswith(f"**Found: {len(objects)} object")  # the first words after a run
+
+
+def test_summary_words_match_the_table_and_the_plot(sample_run):
+    """Objects are counted without the background; the ground-truth line names recovered objects; the
+    best F over the thresholds is never below the F at the current threshold (its sweep holds it)."""
+    out, session = sample_run, sample_run.session
+    assert "object(s)" not in out.summary and "objects extracted" not in out.summary
+    truth = len([k for k in session.truth.names if k > 0])
+    assert f"of {truth} ground-truth objects recovered" in out.summary
+    here = float(re.search(r"F ([0-9.]+) at this threshold", out.summary).group(1))
+    best = float(re.search(r"best \*\*([0-9.]+)\*\*", out.summary).group(1))
+    assert best >= here
+    legend = [t.get_text() for t in out.pr_curve["value"].axes[0].get_legend().get_texts()]
+    assert legend[0] == f"pearson: AP {session.sweep.ap:.2f}" and "automatic threshold" in legend[1]
+    assert f"AP {session.sweep.ap:.3f}" in out.summary
+    higher = app.set_threshold(float(np.quantile(session.result.mi, 0.9)), 5, session)
+    here = float(re.search(r"F ([0-9.]+) at this threshold", higher.summary).group(1))
+    assert float(re.search(r"best \*\*([0-9.]+)\*\*", higher.summary).group(1)) >= here
+    assert "chosen threshold" in higher.pr_curve["value"].axes[0].get_legend().get_texts()[1].get_text()
+
+
+def test_objects_under_the_minimum_size_are_not_listed(tmp_path):
+    labels = np.array([1] * 10 + [2] * 3 + [0] * 5 + [-1] * 2)  # object 2 keeps 3 tracks: under the minimum 5
+    N = len(labels)
+    result = SimpleNamespace(
+        labels=labels, grouped=np.arange(N), tracks=np.zeros((4, N, 2)), visibility=np.ones((4, N), bool),
+        options={"min_size": 5}, threshold=0.3, auto_threshold=0.3, estimator="pearson", foreground="groups",
+        timings={"mi": 0.1},
+    )  # fmt: skip
+    session = app.Session(workdir=tmp_path, frames=np.zeros((4, 8, 8, 3), np.uint8), result=result, source="x")
+    table = app._table(session, segmentation.VideoScores())
+    assert [n.split("</span> ")[1] for n in table["object"]] == ["object 1", "background", "noise (in no group)"]
+    summary = app._summary(session, segmentation.VideoScores())
+    assert summary.startswith("**Found: 1 object** with pearson; 5 tracks on the background, ")
+    assert "3 tracks in 1 smaller object (under 5 tracks), 2 noise tracks (in no group)." in summary
+
+
+def test_a_refused_upload_is_not_replaced_by_the_example(no_leaks):
+    with pytest.raises(gr.Error, match="big.mp4 was not uploaded .*over 500 MB"):
+        app.run_discovery(None, None, "pearson", 60, 20, 5, None, "bikes", "big.mp4")
+    assert no_leaks() == []
 
 
 def test_downloads(sample_run):
@@ -167,6 +211,16 @@ def test_zipped_pointodyssey_sequence(tmp_path):
     assert out.session.truth is not None and out.pr_curve["visible"]
     assert "PointOdyssey sequence sample (from sample.zip)" in out.summary
     assert not list(out.session.workdir.glob("unzip-*"))  # the extracted folder is gone
+
+
+def test_zip_with_the_sequence_at_its_top_level_is_named_after_the_zip(tmp_path):
+    archive = tmp_path / "my_clip.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for f in datasets.SAMPLE_SEQUENCE.rglob("*"):
+            if f.is_file() and f.parts[-2] not in ("depths", "normals"):
+                zf.write(f, f.relative_to(datasets.SAMPLE_SEQUENCE))
+    out = app.run_discovery(str(archive), None, "pearson", 60, 12, 5, None)
+    assert "PointOdyssey sequence my_clip (from my_clip.zip)" in out.summary and "unzip-" not in out.summary
 
 
 def test_first_click_shows_real_footage():

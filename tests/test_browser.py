@@ -10,6 +10,7 @@ The README's screenshot is this test's last page, with more points:
 """
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -122,7 +123,12 @@ def test_run_example_and_click_a_point(server):
             page.wait_for_timeout(1000)  # let the video show its first frame
             page.screenshot(path=ARTIFACTS / "demo-result.png", full_page=True)
 
-            assert "object(s) (" in page.inner_text("#summary")
+            summary = page.inner_text("#summary")  # the first words after a run, above the pictures
+            assert re.match(r"Found: \d+ objects? with infonet; ", summary) and "object(s)" not in summary, summary
+            assert "of 3 ground-truth objects recovered" in summary and "/tmp" not in summary, summary
+            top = page.locator("#summary").bounding_box()["y"]
+            assert top < page.locator("#overlay-video").bounding_box()["y"]
+            assert top < page.locator("#run").bounding_box()["y"] + 200  # where the eye is when the run ends
             assert "object 1" in page.inner_text("#objects") and "background" in page.inner_text("#objects")
             downloads = page.inner_text("#downloads").replace("\n", "")  # names render as stem + suffix
             assert "labels.csv" in downloads and "mi_matrix.csv" in downloads and "result.npz" in downloads
@@ -139,6 +145,16 @@ def test_run_example_and_click_a_point(server):
             )
             assert "MI to the other tracks" in page.inner_text("#point-info")
             page.screenshot(path=ARTIFACTS / "demo-mi-map.png", full_page=True)
+
+            # a file the browser refuses to upload (not a video): Discover refuses too, no example runs
+            notes = ARTIFACTS / "notes.txt"
+            notes.write_text("not a video")
+            page.set_input_files("#video-input input[type=file]", notes)
+            page.wait_for_timeout(1000)
+            page.click("#run")
+            refused = page.locator(".toast-message-text.error", has_text="notes.txt was not uploaded")
+            refused.wait_for(timeout=60_000)
+            assert page.inner_text("#summary") == summary  # the previous result stays, nothing ran
 
             broken = ARTIFACTS / "broken.mp4"  # a bad upload: a message in the page, the result stays
             broken.write_bytes(os.urandom(4096))
