@@ -24,7 +24,7 @@ import numpy as np
 import datasets
 from segmentation import VideoOptions, mask_scores
 from segmentation.masks import MaskOptions, object_masks
-from segmentation.motion import dense_residuals, motion_saliency, moving_tracks
+from segmentation.motion import dense_residuals, motion_saliency, mover_speed, moving_tracks
 
 __all__ = ["GAPS", "cached_inputs", "candidates", "leave_one_out", "score_candidates"]
 
@@ -64,10 +64,42 @@ def candidates() -> list[dict]:
     for gaps in ((1,), (1, 3)):
         for dense_gaps in ((1,), (3,), (1, 3), (1, 6)):
             grid.append({"motion_gaps": list(gaps), "dense_gaps": list(dense_gaps), "motion_weight": 0.55})
+    both = {"motion_gaps": [1, 3], "dense_gaps": [1, 3], "motion_weight": 0.55}  # around the longer baselines
+    grid += [both | {"motion_weight": 0.45}, both | {"motion_weight": 0.65}]
+    grid += [both | {"refine_side": 427}, both | {"dense_side": 427}]  # cheaper: GrabCut, dense flow
+    grid += [
+        both | {"slow_share": share} for share in (0.003, 0.006, 0.012)
+    ]  # the longer baseline for slow movers only
     return grid
 
 
-def _masks(frames, data: dict, moving: np.ndarray, cand: dict, pick: np.ndarray) -> np.ndarray:
+def _resolve(cand: dict, data: dict) -> dict:
+    """A candidate with ``slow_share`` is, on one video, the candidate with or without the longer
+    dense baselines, as the movers' speed (``mover_speed``) says (the pipeline's rule)."""
+    if "slow_share" not in cand:
+        return cand
+    tracks, seen, size = data["tracks"], data["visibility"], tuple(data["image_size"])
+    moving = moving_tracks(motion_saliency(tracks, seen, image_size=size, gaps=cand["motion_gaps"]))
+    slow = mover_speed(tracks, seen, moving, image_size=size) < cand["slow_share"]
+    rest = {k: v for k, v in cand.items() if k != "slow_share"}
+    return rest | {"dense_gaps": rest["dense_gaps"] if slow else [1]}
+
+
+def _dense(inp, data: dict, cand: dict, prefix: Path) -> np.ndarray:
+    """(T, h, w) dense motion scores of a candidate: the cached ones at the masks' side, or at ``dense_side``."""
+    if "dense_side" not in cand:
+        return np.max([data[f"dense{g}"] for g in cand["dense_gaps"]], axis=0)
+    gaps = cand["dense_gaps"]
+    file = Path(f"{prefix}-dense{cand['dense_side']}-{'-'.join(map(str, gaps))}.npz")
+    if not file.exists():
+        motion = dense_residuals(inp.frames, side=cand["dense_side"], gaps=gaps).astype(np.float16)
+        np.savez_compressed(file.with_suffix(".tmp.npz"), motion=motion)
+        file.with_suffix(".tmp.npz").replace(file)
+    with np.load(file) as saved:
+        return saved["motion"]
+
+
+def _masks(frames, data: dict, moving: np.ndarray, cand: dict, pick: np.ndarray, dense: np.ndarray) -> np.ndarray:
     """(n, H, W) foreground of the frames ``pick`` under a candidate's options."""
     mask_opts = MaskOptions(**{k: v for k, v in cand.items() if k in MaskOptions.__dataclass_fields__})
     return (
@@ -77,14 +109,14 @@ def _masks(frames, data: dict, moving: np.ndarray, cand: dict, pick: np.ndarray)
             data["visibility"][pick],
             moving.astype(np.int64),
             [1],
-            motion=np.max([data[f"dense{g}"][pick] for g in cand["dense_gaps"]], axis=0).astype(np.float32),
+            motion=dense[pick].astype(np.float32),
             options=mask_opts,
         )
         > 0
     )
 
 
-def score_candidates(path: Path, data: dict, cands: list[dict], every: int) -> np.ndarray:
+def score_candidates(path: Path, data: dict, cands: list[dict], every: int, cache: Path) -> np.ndarray:
     """(C, 2) J and boundary F of each candidate's foreground on every ``every``-th frame of a sequence."""
     inp = datasets.load_input(path, max_frames=len(data["tracks"]))
     pick = np.arange(0, inp.num_frames, every)
@@ -98,7 +130,8 @@ def score_candidates(path: Path, data: dict, cands: list[dict], every: int) -> n
                 data["tracks"], data["visibility"], image_size=tuple(data["image_size"]), gaps=gaps
             )
             movers[gaps] = moving_tracks(saliency)
-        score = mask_scores(_masks(inp.frames, data, movers[gaps], cand, pick), truth)
+        dense = _dense(inp, data, cand, cache / f"{path.name}-{inp.num_frames}")
+        score = mask_scores(_masks(inp.frames, data, movers[gaps], cand, pick, dense), truth)
         out[c] = score.j, score.f
     return out
 
@@ -160,16 +193,18 @@ def _table(paths: list[Path], cands: list[dict], args) -> np.ndarray:
     for v, path in enumerate(paths):
         file = Path(args.cache) / f"scores-{args.frames}-every{args.every}" / f"{path.name}.json"
         known = json.loads(file.read_text()) if file.exists() else {}
-        todo = [c for c in cands if json.dumps(c, sort_keys=True) not in known]
+        data = cached_inputs(path, args.frames, Path(args.cache))
+        resolved = [_resolve(c, data) for c in cands]
+        todo = [c for c in {json.dumps(c, sort_keys=True): c for c in resolved}.values()]
+        todo = [c for c in todo if json.dumps(c, sort_keys=True) not in known]
         if todo:
             start = time.perf_counter()
-            data = cached_inputs(path, args.frames, Path(args.cache))
-            for cand, row in zip(todo, score_candidates(path, data, todo, args.every), strict=True):
+            for cand, row in zip(todo, score_candidates(path, data, todo, args.every, Path(args.cache)), strict=True):
                 known[json.dumps(cand, sort_keys=True)] = row.tolist()
             file.parent.mkdir(parents=True, exist_ok=True)
             file.write_text(json.dumps(known, indent=0))
             print(f"{path.name}: {len(todo)} candidates in {time.perf_counter() - start:.0f} s", flush=True)
-        for c, cand in enumerate(cands):
+        for c, cand in enumerate(resolved):
             out[c, v] = known[json.dumps(cand, sort_keys=True)]
     return out
 
@@ -186,8 +221,9 @@ if __name__ == "__main__":
     if args.every < 1 or args.frames < 8:
         parser.error(f"--every must be >= 1 and --frames >= 8, got {args.every} and {args.frames}")
     paths = datasets.find_sequences(args.data)
-    if args.sequences:
-        paths = [p for p in paths if p.name in args.sequences.split(",")]
+    if args.sequences:  # in the order given
+        by_name = {p.name: p for p in paths}
+        paths = [by_name[name] for name in args.sequences.split(",")]
     if args.end_to_end:
         end_to_end(paths, args.frames, args.end_to_end)
     else:

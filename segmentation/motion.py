@@ -36,6 +36,7 @@ __all__ = [
     "camera_residuals",
     "dense_residuals",
     "motion_saliency",
+    "mover_speed",
     "moving_tracks",
     "saliency_scores",
 ]
@@ -243,6 +244,20 @@ def saliency_scores(
     typical = float(np.nanmedian(z))
     score = (np.nansum(z, axis=0) + prior_steps * typical) / (count + prior_steps)
     return np.where(count > 0, score, np.nan)
+
+
+def mover_speed(tracks, visibility, moving, *, image_size: tuple[int, int] | None = None) -> float:
+    """The movers' median step away from the camera's motion, per frame, as a share of the image
+    diagonal (NaN without movers): what tells a slow object (a longer dense baseline shows it)
+    from a fast one (whose flow fails over a longer baseline)."""
+    moving = np.asarray(moving, bool)
+    if not moving.any():
+        return float("nan")
+    tracks = np.asarray(tracks, np.float64)
+    residual = camera_residuals(tracks, visibility, image_size=image_size)[:, moving]
+    if not np.isfinite(residual).any():
+        return float("nan")
+    return float(np.nanmedian(residual)) / _diagonal(tracks, image_size)
 
 
 def moving_tracks(saliency) -> np.ndarray:

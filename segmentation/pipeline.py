@@ -48,7 +48,7 @@ from .discovery import discover
 from .grouping import CRITERIA, METHODS, auto_threshold, group
 from .labels import BACKGROUND, UNLABELLED, object_labels, track_object_ids
 from .masks import MaskOptions, object_masks, primary_objects, spread_labels
-from .motion import MIN_FLOW_SIDE, camera_motion, dense_residuals, motion_saliency, moving_tracks
+from .motion import MIN_FLOW_SIDE, camera_motion, dense_residuals, motion_saliency, mover_speed, moving_tracks
 from .result import VideoResult
 from .scoring import MaskScore, Score, mask_scores, score_grouping
 from .tracking import FLOWS, track_frames
@@ -101,7 +101,10 @@ class VideoOptions:
         dense_motion: with the motion foreground, the masks also weigh every pixel's motion.
         motion_gaps: time baselines of the tracks' motion score (``motion_saliency(gaps=)``): a
             slow object moves unlike the camera by more over more frames.
-        dense_gaps: time baselines of every pixel's motion score (``dense_residuals(gaps=)``).
+        dense_gaps: time baselines of every pixel's motion score (``dense_residuals(gaps=)``, the
+            highest counts); those beyond 1 frame only when the movers are slow: their median step
+            away from the camera (``segmentation.motion.mover_speed``) is under ``slow_share`` of
+            the image diagonal per frame (a fast object's flow fails over a longer baseline).
         mask: :class:`segmentation.MaskOptions`.
         seed: seed of the choice of tracks and of Louvain.
     """
@@ -128,7 +131,12 @@ class VideoOptions:
         default=(1, 3), metadata={"help": "time baselines (frames) of the tracks' motion score; the highest counts"}
     )
     dense_gaps: tuple[int, ...] = field(
-        default=(1, 3), metadata={"help": "time baselines (frames) of every pixel's motion score; the highest counts"}
+        default=(1, 3),
+        metadata={"help": "time baselines (frames) of every pixel's motion score (beyond 1: slow movers only)"},
+    )
+    slow_share: float = field(
+        default=0.006,
+        metadata={"help": "movers slower than this share of the image diagonal per frame are slow"},
     )
     mask: MaskOptions = field(default_factory=MaskOptions)
     seed: int = field(default=0, metadata={"help": "seed of the choice of tracks and of Louvain"})
@@ -154,6 +162,8 @@ class VideoOptions:
             if getattr(self, name) not in choices:
                 raise ValueError(f"{name} {getattr(self, name)!r} is unknown; choose from {', '.join(choices)}")
         self.threshold = _threshold(self.threshold)
+        if not (isinstance(self.slow_share, (int, float)) and 0 <= self.slow_share <= 1):
+            raise ValueError(f"slow_share must be a share of the image diagonal in [0, 1], got {self.slow_share}")
 
     def track(self, frames, progress: Callable[[int, int], None] | None = None):
         """The tracker run on ``frames`` with these options (``segmentation.track_frames``): M tracks."""
@@ -322,8 +332,8 @@ def _foreground(inp, opts: VideoOptions) -> tuple[str, str]:
     return "motion", "auto: the tracks that move unlike the camera are the objects"
 
 
-def _dense(frames, opts: VideoOptions, progress) -> tuple[np.ndarray | None, float]:
-    """Every pixel's motion score (motion foreground with dense masks) and the seconds it took."""
+def _dense(frames, opts: VideoOptions, gaps, progress) -> tuple[np.ndarray | None, float]:
+    """Every pixel's motion score over ``gaps`` (motion foreground with dense masks), and its seconds."""
     start = time.perf_counter()
     if (
         opts.foreground != "motion"
@@ -331,19 +341,27 @@ def _dense(frames, opts: VideoOptions, progress) -> tuple[np.ndarray | None, flo
         or min(frames[0].shape[:2]) < MIN_FLOW_SIDE
     ):
         return None, 0.0
-    motion = dense_residuals(frames, side=opts.mask.work_side, gaps=opts.dense_gaps, progress=progress)
+    motion = dense_residuals(frames, side=opts.mask.work_side, gaps=gaps, progress=progress)
     return motion, time.perf_counter() - start
 
 
-def _motion(every, opts: VideoOptions, dense: tuple[np.ndarray | None, float]) -> tuple[dict, float]:
+def _motion(frames, every, opts: VideoOptions, dense: tuple[np.ndarray | None, float]) -> tuple[dict, float]:
     """saliency (M,), moving (M,), motion (T, h, w) of the motion foreground (all None otherwise),
-    and the seconds of the stage (the dense part ran beside the tracking)."""
+    and the seconds of the stage (``dense``, over one frame, ran beside the tracker; the longer
+    ``dense_gaps`` are added here when the movers are slow)."""
     if opts.foreground != "motion":
         return {"saliency": None, "moving": None, "motion": None}, 0.0
     start = time.perf_counter()
     saliency = motion_saliency(every.tracks, every.visibility, image_size=every.image_size, gaps=opts.motion_gaps)
-    motion = {"saliency": saliency, "moving": moving_tracks(saliency), "motion": dense[0]}
-    return motion, dense[1] + time.perf_counter() - start
+    moving, motion = moving_tracks(saliency), dense[0]
+    longer = tuple(g for g in opts.dense_gaps if g > 1)
+    if (
+        motion is not None
+        and longer
+        and mover_speed(every.tracks, every.visibility, moving, image_size=every.image_size) < opts.slow_share
+    ):
+        motion = np.maximum(motion, _dense(frames, opts, longer, None)[0])
+    return {"saliency": saliency, "moving": moving, "motion": motion}, dense[1] + time.perf_counter() - start
 
 
 def _truth(inp, every) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -484,9 +502,9 @@ def discover_video(
         tracked, motion, seconds_motion = _reused(inp, reuse, opts)
     else:  # the dense motion needs only the frames: it runs beside the tracker (OpenCV releases the GIL)
         with ThreadPoolExecutor(1) as pool:
-            dense = pool.submit(_dense, inp.frames, opts, report("motion"))
+            dense = pool.submit(_dense, inp.frames, opts, (1,), report("motion"))
             tracked = _track(inp, opts, report("tracking"))
-            motion, seconds_motion = _motion(tracked.every, opts, dense.result())
+            motion, seconds_motion = _motion(inp.frames, tracked.every, opts, dense.result())
     moving = None if motion["moving"] is None else motion["moving"][tracked.pick]
     found = discover(
         tracked.every.subset(tracked.pick),
