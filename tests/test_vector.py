@@ -8,7 +8,15 @@ import pytest
 import torch
 
 from infonet.prior import student_t_mi
-from infonet.vector_model import VectorInfoNet, VectorNetConfig, canonical_view, gaussian_copula_mi, normal_scores
+from infonet.vector_model import (
+    START_FLOOR,
+    VectorInfoNet,
+    VectorNetConfig,
+    canonical_view,
+    gaussian_copula_mi,
+    normal_scores,
+    soft_floor,
+)
 from infonet.vector_prior import (
     VectorMixtureBank,
     VectorPriorConfig,
@@ -100,7 +108,10 @@ def test_untrained_network_starts_at_the_gaussian_copula_mi():
     g = torch.Generator().manual_seed(6)
     x, y, mi = gaussian_canonical(torch.tensor([[0.8, 0.5]], dtype=torch.float64), 4000, 2, 2, g)
     out = model(to_scores(x), to_scores(y))
-    assert abs(out.mi.item() - out.gc.item()) < 1e-3 and abs(out.gc.item() - mi.item()) < 0.05
+    assert abs(out.mi.item() - soft_floor(out.gc).item()) < 1e-3 and abs(out.gc.item() - mi.item()) < 0.05
+    # near independence the start is lifted to the soft floor, so the slope in the head's output is not 0
+    assert soft_floor(torch.tensor(0.0)).item() == pytest.approx(START_FLOOR * math.log(2))
+    assert soft_floor(torch.tensor(2.0)).item() == pytest.approx(2.0, abs=1e-3)
 
 
 def test_monotone_maps_of_coordinates_change_nothing():
