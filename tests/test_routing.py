@@ -84,14 +84,14 @@ def test_a_finer_grid_starts_where_the_coarse_model_is():
 
 
 def test_the_shipped_networks_are_the_ones_the_readme_lists():
-    """The README's table of the shipped networks (which n each answers, its grid) is the file's."""
+    """The estimator page's table of the shipped networks (which n each answers, its grid) is the file's."""
     import re
     from pathlib import Path
 
     from infonet.checkpoint import load_pretrained
 
     model = load_pretrained(device="cpu")
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[1] / "docs" / "estimator.md").read_text()
     rows = re.findall(r"^\| (\d) \| ([^|]*n[^|]*?) \| (\d+) x \d+ \|", readme, flags=re.M)
     experts = getattr(model, "experts", [model])
     assert len(rows) == len(experts), rows

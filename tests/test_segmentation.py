@@ -343,7 +343,7 @@ def test_visualize_shapes(rng):
         assert heat.shape == (480, 640, 3) and heat.any()
     for fig in (
         vis.sorted_mi_matrix_figure(mi, labels),
-        vis.pr_curve_figure({"a": ([0, 1], [1, 0])}, marks={"a": (0.5, 0.5)}),
+        vis.pr_curve_figure({"a": ([0, 1], [1, 0])}, marks={"a": (0.5, 0.5, "automatic threshold 0.1 nats")}),
     ):
         image = vis.figure_to_image(fig)
         assert image.ndim == 3 and image.shape[2] == 3
