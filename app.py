@@ -310,11 +310,7 @@ def _truth_line(session: Session, score: segmentation.Score) -> str:
 
 def _sweep_index(session: Session) -> int | None:
     """The sweep's entry at the current threshold (the sweep is built to hold it), or None."""
-    sweep, t = session.sweep, session.result.threshold
-    if sweep is None or not np.isfinite(t):
-        return None
-    i = int(np.argmin(np.abs(sweep.thresholds - t)))
-    return i if np.isclose(sweep.thresholds[i], t, rtol=1e-9, atol=1e-12) else None
+    return None if session.sweep is None else session.sweep.index_of(session.result.threshold)
 
 
 def _pr_curve(session: Session, scores: segmentation.VideoScores) -> dict:

@@ -135,8 +135,10 @@ def _score_sequence(inp, name: str, label: str, estimators: dict, opts: PRCurveO
             segmentation.save_result(result, out / f"result_{stem}.npz")
         curves[est_name] = (scored.sweep.recall, scored.sweep.precision)
         how = "automatic" if result.threshold == result.auto_threshold else "given"
-        chosen = f"{how} threshold {result.threshold:.3g} nats"
-        marks[est_name] = (scored.auto.recall, scored.auto.precision, chosen)
+        here = scored.sweep.index_of(result.threshold)  # MI grouping at the chosen threshold: a point of the sweep
+        point, what = (scored.auto, "labels at") if here is None else (scored.sweep.scores[here], "")
+        chosen = f"{what} {how} threshold {result.threshold:.3g} nats".strip()
+        marks[est_name] = (point.recall, point.precision, chosen)
     title = f"{name}: {len(first.grouped)} tracks, {inp.num_frames} frames"
     figure = vis.pr_curve_figure(curves, marks=marks, title=title)
     vis.save_figure(figure, out / f"pr_{re.sub(r'[^A-Za-z0-9._-]+', '_', label)}.png", dpi=120)

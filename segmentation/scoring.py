@@ -135,6 +135,13 @@ class Sweep:
     def ap(self) -> float:
         return average_precision(self.recall, self.precision)
 
+    def index_of(self, threshold: float) -> int | None:
+        """The index of ``threshold`` among the sweep's thresholds (to float precision), or None."""
+        if not self.thresholds.size or not np.isfinite(threshold):
+            return None
+        i = int(np.argmin(np.abs(self.thresholds - threshold)))
+        return i if np.isclose(self.thresholds[i], threshold, rtol=1e-9, atol=1e-12) else None
+
     def rows(self) -> list[dict]:
         """One dict per threshold, for a CSV."""
         return [

@@ -308,7 +308,8 @@ def pr_curve_figure(
         color = _TAB20[k % 10] / 255
         r, p = precision_envelope(recall, precision)
         ap = float(np.sum(np.diff(r) * p[1:]))
-        ax.step(r, p, where="pre", lw=1.6, color=color, label=f"{name}: AP {ap:.2f}")
+        style = ("-", "--", "-.", ":")[k % 4]  # curves that coincide (often at precision 1) stay visible
+        ax.step(r, p, where="pre", lw=1.6, ls=style, color=color, label=f"{name}: AP {ap:.2f}")
         ax.plot(np.asarray(recall), np.asarray(precision), "o", ms=2.5, alpha=0.35, color=color)
         if marks and name in marks:
             mr, mp, what = marks[name]

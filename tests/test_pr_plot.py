@@ -58,3 +58,12 @@ def test_a_lower_curve_gets_a_lower_ap_in_the_legend():
     fig = vis.pr_curve_figure({"infonet": (RECALL, PRECISION), "ksg": (RECALL, worse)})
     assert _legend(fig) == ["infonet: AP 0.68", "ksg: AP 0.34"]
     assert vis.figure_to_image(fig).ndim == 3  # it renders
+
+
+def test_a_sweep_finds_its_own_thresholds():
+    from segmentation import Sweep
+
+    sweep = Sweep(thresholds=np.array([0.5, 0.3, 0.1]), scores=[])
+    assert sweep.index_of(0.3) == 1 and sweep.index_of(0.3 + 1e-15) == 1
+    assert sweep.index_of(0.2) is None and sweep.index_of(float("nan")) is None
+    assert Sweep(thresholds=np.array([]), scores=[]).index_of(0.3) is None
