@@ -67,9 +67,9 @@ def candidates() -> list[dict]:
     both = {"motion_gaps": [1, 3], "dense_gaps": [1, 3], "motion_weight": 0.55}  # around the longer baselines
     grid += [both | {"motion_weight": 0.45}, both | {"motion_weight": 0.65}]
     grid += [both | {"refine_side": 427}, both | {"dense_side": 427}]  # cheaper: GrabCut, dense flow
-    grid += [
-        both | {"slow_share": share} for share in (0.003, 0.006, 0.012)
-    ]  # the longer baseline for slow movers only
+    grid += [both | {"slow_share": share} for share in (0.003, 0.006, 0.012)]  # longer baselines: slow movers only
+    band = {"motion_gaps": [1, 3], "dense_gaps": [1], "motion_weight": 0.55, "camera_band": 0.15}
+    grid += [band, band | {"dense_gaps": [1, 3], "slow_share": 0.006}]  # the camera fitted along the border
     return grid
 
 
@@ -79,20 +79,21 @@ def _resolve(cand: dict, data: dict) -> dict:
     if "slow_share" not in cand:
         return cand
     tracks, seen, size = data["tracks"], data["visibility"], tuple(data["image_size"])
-    moving = moving_tracks(motion_saliency(tracks, seen, image_size=size, gaps=cand["motion_gaps"]))
-    slow = mover_speed(tracks, seen, moving, image_size=size) < cand["slow_share"]
+    band = cand.get("camera_band", 0.0)
+    moving = moving_tracks(motion_saliency(tracks, seen, image_size=size, gaps=cand["motion_gaps"], band=band))
+    slow = mover_speed(tracks, seen, moving, image_size=size, band=band) < cand["slow_share"]
     rest = {k: v for k, v in cand.items() if k != "slow_share"}
     return rest | {"dense_gaps": rest["dense_gaps"] if slow else [1]}
 
 
 def _dense(inp, data: dict, cand: dict, prefix: Path) -> np.ndarray:
     """(T, h, w) dense motion scores of a candidate: the cached ones at the masks' side, or at ``dense_side``."""
-    if "dense_side" not in cand:
+    if "dense_side" not in cand and "camera_band" not in cand:
         return np.max([data[f"dense{g}"] for g in cand["dense_gaps"]], axis=0)
-    gaps = cand["dense_gaps"]
-    file = Path(f"{prefix}-dense{cand['dense_side']}-{'-'.join(map(str, gaps))}.npz")
+    gaps, side, band = cand["dense_gaps"], cand.get("dense_side", 640), cand.get("camera_band", 0.0)
+    file = Path(f"{prefix}-dense{side}-{'-'.join(map(str, gaps))}{f'-band{band}' if band else ''}.npz")
     if not file.exists():
-        motion = dense_residuals(inp.frames, side=cand["dense_side"], gaps=gaps).astype(np.float16)
+        motion = dense_residuals(inp.frames, side=side, gaps=gaps, band=band).astype(np.float16)
         np.savez_compressed(file.with_suffix(".tmp.npz"), motion=motion)
         file.with_suffix(".tmp.npz").replace(file)
     with np.load(file) as saved:
@@ -124,14 +125,14 @@ def score_candidates(path: Path, data: dict, cands: list[dict], every: int, cach
     movers = {}
     out = np.zeros((len(cands), 2))
     for c, cand in enumerate(cands):
-        gaps = tuple(cand["motion_gaps"])
-        if gaps not in movers:
+        gaps, band = tuple(cand["motion_gaps"]), cand.get("camera_band", 0.0)
+        if (gaps, band) not in movers:
             saliency = motion_saliency(
-                data["tracks"], data["visibility"], image_size=tuple(data["image_size"]), gaps=gaps
+                data["tracks"], data["visibility"], image_size=tuple(data["image_size"]), gaps=gaps, band=band
             )
-            movers[gaps] = moving_tracks(saliency)
+            movers[gaps, band] = moving_tracks(saliency)
         dense = _dense(inp, data, cand, cache / f"{path.name}-{inp.num_frames}")
-        score = mask_scores(_masks(inp.frames, data, movers[gaps], cand, pick, dense), truth)
+        score = mask_scores(_masks(inp.frames, data, movers[gaps, band], cand, pick, dense), truth)
         out[c] = score.j, score.f
     return out
 
@@ -202,6 +203,8 @@ def _table(paths: list[Path], cands: list[dict], args) -> np.ndarray:
             for cand, row in zip(todo, score_candidates(path, data, todo, args.every, Path(args.cache)), strict=True):
                 known[json.dumps(cand, sort_keys=True)] = row.tolist()
             file.parent.mkdir(parents=True, exist_ok=True)
+            if file.exists():  # another run may have added rows meanwhile
+                known = json.loads(file.read_text()) | known
             file.write_text(json.dumps(known, indent=0))
             print(f"{path.name}: {len(todo)} candidates in {time.perf_counter() - start:.0f} s", flush=True)
         for c, cand in enumerate(resolved):
@@ -216,6 +219,7 @@ if __name__ == "__main__":
     parser.add_argument("--cache", default="runs/masks-cache")
     parser.add_argument("--every", type=int, default=10, help="score every n-th frame")
     parser.add_argument("--sequences", default="", help="comma-separated names (default: all)")
+    parser.add_argument("--candidates", default="", help="comma-separated indices of candidates() (default: all)")
     parser.add_argument("--end-to-end", default="", metavar="ESTIMATOR", help="run discover_video with defaults")
     args = parser.parse_args()
     if args.every < 1 or args.frames < 8:
@@ -227,4 +231,7 @@ if __name__ == "__main__":
     if args.end_to_end:
         end_to_end(paths, args.frames, args.end_to_end)
     else:
-        report(paths, candidates(), _table(paths, candidates(), args))
+        cands = candidates()
+        if args.candidates:
+            cands = [cands[int(i)] for i in args.candidates.split(",")]
+        report(paths, cands, _table(paths, cands, args))

@@ -60,8 +60,16 @@ def _diagonal(tracks: np.ndarray, image_size: tuple[int, int] | None) -> float:
     return float(max(np.hypot(*extent), 1.0))
 
 
+def _near_border(points: np.ndarray, image_size: tuple[int, int], band: float) -> np.ndarray:
+    """(n,) bool: the (n, 2) points within ``band`` of the shorter side from the image border."""
+    H, W = image_size
+    width = band * min(H, W)
+    x, y = points[:, 0], points[:, 1]
+    return (x < width) | (y < width) | (x > W - 1 - width) | (y > H - 1 - width)
+
+
 def camera_motion(
-    tracks, visibility=None, *, image_size: tuple[int, int] | None = None, gap: int = 1
+    tracks, visibility=None, *, image_size: tuple[int, int] | None = None, gap: int = 1, band: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Where the camera's motion carries every track at each frame step: the project's one camera model.
 
@@ -73,6 +81,9 @@ def camera_motion(
         tracks: (T, N, 2) pixel x, y. visibility: (T, N) bool, or None (all seen).
         image_size: (H, W) of the tracks' pixels (sets the RANSAC tolerance), or None (their extent).
         gap: frames between the two ends of a step (longer baselines show slow motion).
+        band: > 0: fit to the tracks within this share of the shorter side from the image border
+            (when at least ``MIN_FIT`` are), so that an object the camera follows, which holds
+            most tracks, is not taken for the scene; 0: fit to all.
     Returns:
         carried (T - gap, N, 2) positions at t + gap, and fitted (T - gap,) bool: the step had a homography.
     """
@@ -85,6 +96,9 @@ def camera_motion(
     carried, fitted = np.empty((max(T - gap, 0), N, 2)), np.zeros(max(T - gap, 0), bool)
     for t in range(T - gap):
         both = seen[t] & seen[t + gap]
+        if band > 0 and image_size is not None:
+            near = both & _near_border(tracks[t], image_size, band)
+            both = near if near.sum() >= MIN_FIT else both
         a, b = tracks[t, both].astype(np.float32), tracks[t + gap, both].astype(np.float32)
         model = cv2.findHomography(a, b, cv2.RANSAC, tolerance)[0] if len(a) >= MIN_FIT else None
         if model is None:
@@ -96,40 +110,45 @@ def camera_motion(
     return carried, fitted
 
 
-def camera_residuals(tracks, visibility, *, image_size: tuple[int, int] | None = None, gap: int = 1) -> np.ndarray:
+def camera_residuals(
+    tracks, visibility, *, image_size: tuple[int, int] | None = None, gap: int = 1, band: float = 0.0
+) -> np.ndarray:
     """Each step's distance from where the camera's motion (:func:`camera_motion`) would carry it.
 
     Args:
         tracks: (T, N, 2) pixel x, y. visibility: (T, N) bool.
         image_size: (H, W) of the tracks' pixels (sets the RANSAC tolerance), or None (their extent).
-        gap: frames between the two ends of a step.
+        gap: frames between the two ends of a step. band: of :func:`camera_motion`.
     Returns:
         (T - gap, N) residuals in pixels, NaN where the step is not seen or too few tracks are seen
         to fit the camera's motion.
     """
     tracks, seen = np.asarray(tracks, np.float64), np.asarray(visibility, bool)
-    carried, fitted = camera_motion(tracks, seen, image_size=image_size, gap=gap)
+    carried, fitted = camera_motion(tracks, seen, image_size=image_size, gap=gap, band=band)
     residual = np.linalg.norm(tracks[gap:] - carried, axis=-1)
     ok = seen[:-gap] & seen[gap:] & fitted[:, None]
     return np.where(ok, residual, np.nan)
 
 
-def _flow_residual(dis, a: np.ndarray, b: np.ndarray, grid: np.ndarray, diagonal: float) -> np.ndarray:
-    """(h, w) residual of the dense flow from grey frame a to b after the camera's homography,
-    divided by its median (at least ``NOISE_FLOOR`` of the diagonal)."""
+def _flow_residual(dis, a: np.ndarray, b: np.ndarray, grid: np.ndarray, diagonal: float, band: float) -> np.ndarray:
+    """(h, w) residual of the dense flow from grey frame a to b after the camera's homography
+    (fitted within ``band`` of the border, if > 0), divided by its median (at least ``NOISE_FLOOR``
+    of the diagonal)."""
     flow = dis.calc(a, b, None)
     h, w = a.shape
-    start = grid[::FIT_STEP, ::FIT_STEP].reshape(-1, 2)
+    start, moved = grid[::FIT_STEP, ::FIT_STEP].reshape(-1, 2), flow[::FIT_STEP, ::FIT_STEP].reshape(-1, 2)
+    if band > 0:
+        near = _near_border(start, (h, w), band)
+        start, moved = (start[near], moved[near]) if near.sum() >= MIN_FIT else (start, moved)
     if len(start) < MIN_FIT:
-        start = grid.reshape(-1, 2)
-    model, _ = cv2.findHomography(
-        start, start + flow[::FIT_STEP, ::FIT_STEP].reshape(-1, 2), cv2.RANSAC, RANSAC_SHARE * diagonal
-    )
+        start, moved = grid.reshape(-1, 2), flow.reshape(-1, 2)
+    model, _ = cv2.findHomography(start, start + moved, cv2.RANSAC, RANSAC_SHARE * diagonal)
     if model is None:  # no consistent camera motion: measure against no motion at all
         model = np.eye(3)
     carried = cv2.perspectiveTransform(grid.reshape(-1, 1, 2), model).reshape(h, w, 2)
     residual = np.linalg.norm(flow - (carried - grid), axis=-1)
-    return residual / max(float(np.median(residual)), NOISE_FLOOR * diagonal)
+    typical = residual if band <= 0 else residual[_near_border(grid.reshape(-1, 2), (h, w), band).reshape(h, w)]
+    return residual / max(float(np.median(typical)), NOISE_FLOOR * diagonal)
 
 
 def _partners(t: int, T: int, gap: int) -> list[int]:
@@ -138,7 +157,7 @@ def _partners(t: int, T: int, gap: int) -> list[int]:
     return near or [u for u in (min(t + gap, T - 1), max(t - gap, 0)) if u != t][:1]
 
 
-def dense_residuals(frames, *, side: int = DENSE_SIDE, gaps=(1,), progress=None) -> np.ndarray:
+def dense_residuals(frames, *, side: int = DENSE_SIDE, gaps=(1,), band: float = 0.0, progress=None) -> np.ndarray:
     """Per-pixel motion unlike the camera's, from dense optical flow, on frames shrunk to ``side``.
 
     For each frame and each time baseline g of ``gaps``, OpenCV's DIS optical flow to the frame g
@@ -160,6 +179,8 @@ def dense_residuals(frames, *, side: int = DENSE_SIDE, gaps=(1,), progress=None)
         frames: T >= 2 frames (H, W, 3) uint8 RGB (an array or a sequence).
         side: longest side of the frames the flow is computed on.
         gaps: time baselines, frames between a frame and the two it is compared with.
+        band: > 0: the camera's homography is fitted to the flow within this share of the shorter
+            side from the border (:func:`camera_motion`).
         progress: optional callback ``progress(done, T)``.
     Returns:
         (T, h, w) float32 scores (1 is a typical residual), h x w the shrunk frame size.
@@ -180,7 +201,9 @@ def dense_residuals(frames, *, side: int = DENSE_SIDE, gaps=(1,), progress=None)
     out = np.zeros((T, h, w), np.float32)
     for t in range(T):
         for gap in gaps:
-            residual = [_flow_residual(dis, grey[t], grey[other], grid, diagonal) for other in _partners(t, T, gap)]
+            residual = [
+                _flow_residual(dis, grey[t], grey[other], grid, diagonal, band) for other in _partners(t, T, gap)
+            ]
             out[t] = np.maximum(out[t], np.minimum.reduce(residual))
         if progress is not None:
             progress(t + 1, T)
@@ -195,6 +218,7 @@ def motion_saliency(
     neighbours: int = NEIGHBOURS,
     prior_steps: float = PRIOR_STEPS,
     gaps=(1,),
+    band: float = 0.0,
 ) -> np.ndarray:
     """(N,) how much each track moves unlike the camera (module docstring); NaN if never scored.
 
@@ -205,30 +229,46 @@ def motion_saliency(
         prior_steps: pseudo-steps at the video's median score added to every track's mean.
         gaps: time baselines, frames (:func:`camera_residuals`); a track's score is its highest
             over them (a slow object stands out over a long baseline, a fast one over a short).
+        band: where the camera's motion is fitted (:func:`camera_motion`).
     """
     tracks = np.asarray(tracks, np.float64)
     usable = [g for g in gaps if g < len(tracks)] or [1]
     scores = [
         saliency_scores(
-            camera_residuals(tracks, visibility, image_size=image_size, gap=g),
+            camera_residuals(tracks, visibility, image_size=image_size, gap=g, band=band),
             tracks,
             image_size=image_size,
             neighbours=neighbours,
             prior_steps=prior_steps,
+            reference=_reference(tracks[: len(tracks) - g], image_size, band),
         )
         for g in usable
     ]
     return np.fmax.reduce(scores)
 
 
+def _reference(tracks: np.ndarray, image_size, band: float) -> np.ndarray | None:
+    """(T', N) bool: the tracks whose residuals set each step's scale (near the border with ``band``)."""
+    if band <= 0 or image_size is None:
+        return None
+    return np.stack([_near_border(points, image_size, band) for points in tracks])
+
+
 def saliency_scores(
-    residual, tracks, *, image_size=None, neighbours: int = NEIGHBOURS, prior_steps: float = PRIOR_STEPS
+    residual,
+    tracks,
+    *,
+    image_size=None,
+    neighbours: int = NEIGHBOURS,
+    prior_steps: float = PRIOR_STEPS,
+    reference: np.ndarray | None = None,
 ) -> np.ndarray:
-    """(N,) :func:`motion_saliency` from given (T - 1, N) residuals (NaN: not scored) of (T, N, 2) tracks."""
+    """(N,) :func:`motion_saliency` from given (T - 1, N) residuals (NaN: not scored) of (T, N, 2)
+    tracks; ``reference`` (T - 1, N) bool: the residuals whose median is a step's scale (all if None)."""
     tracks = np.asarray(tracks, np.float64)
     floor = NOISE_FLOOR * _diagonal(tracks, image_size)
     with np.errstate(all="ignore"):
-        scale = np.nanmedian(residual, axis=1, keepdims=True)
+        scale = np.nanmedian(residual if reference is None else np.where(reference, residual, np.nan), axis=1)[:, None]
     scale = np.where(np.isfinite(scale), np.maximum(scale, floor), np.nan)
     z = np.minimum(residual / scale, CAP)
     if neighbours > 1:
@@ -246,7 +286,7 @@ def saliency_scores(
     return np.where(count > 0, score, np.nan)
 
 
-def mover_speed(tracks, visibility, moving, *, image_size: tuple[int, int] | None = None) -> float:
+def mover_speed(tracks, visibility, moving, *, image_size: tuple[int, int] | None = None, band: float = 0.0) -> float:
     """The movers' median step away from the camera's motion, per frame, as a share of the image
     diagonal (NaN without movers): what tells a slow object (a longer dense baseline shows it)
     from a fast one (whose flow fails over a longer baseline)."""
@@ -254,7 +294,7 @@ def mover_speed(tracks, visibility, moving, *, image_size: tuple[int, int] | Non
     if not moving.any():
         return float("nan")
     tracks = np.asarray(tracks, np.float64)
-    residual = camera_residuals(tracks, visibility, image_size=image_size)[:, moving]
+    residual = camera_residuals(tracks, visibility, image_size=image_size, band=band)[:, moving]
     if not np.isfinite(residual).any():
         return float("nan")
     return float(np.nanmedian(residual)) / _diagonal(tracks, image_size)

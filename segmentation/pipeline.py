@@ -104,7 +104,11 @@ class VideoOptions:
         dense_gaps: time baselines of every pixel's motion score (``dense_residuals(gaps=)``, the
             highest counts); those beyond 1 frame only when the movers are slow: their median step
             away from the camera (``segmentation.motion.mover_speed``) is under ``slow_share`` of
-            the image diagonal per frame (a fast object's flow fails over a longer baseline).
+            the image diagonal per frame (a fast object's flow fails over a longer baseline); the
+            one-frame baseline always counts.
+        camera_band: > 0: the camera's motion of the foreground (tracks and pixels) is fitted to
+            the points within this share of the shorter side from the border (``camera_motion(band=)``),
+            so that an object the camera follows, which holds most points, is not taken for the scene.
         mask: :class:`segmentation.MaskOptions`.
         seed: seed of the choice of tracks and of Louvain.
     """
@@ -133,6 +137,10 @@ class VideoOptions:
     dense_gaps: tuple[int, ...] = field(
         default=(1, 3),
         metadata={"help": "time baselines (frames) of every pixel's motion score (beyond 1: slow movers only)"},
+    )
+    camera_band: float = field(
+        default=0.0,
+        metadata={"help": "fit the camera's motion along this share of the image border (0: to all points)"},
     )
     slow_share: float = field(
         default=0.006,
@@ -164,6 +172,8 @@ class VideoOptions:
         self.threshold = _threshold(self.threshold)
         if not (isinstance(self.slow_share, (int, float)) and 0 <= self.slow_share <= 1):
             raise ValueError(f"slow_share must be a share of the image diagonal in [0, 1], got {self.slow_share}")
+        if not (isinstance(self.camera_band, (int, float)) and 0 <= self.camera_band <= 0.5):
+            raise ValueError(f"camera_band must be a share of the shorter side in [0, 0.5], got {self.camera_band}")
 
     def track(self, frames, progress: Callable[[int, int], None] | None = None):
         """The tracker run on ``frames`` with these options (``segmentation.track_frames``): M tracks."""
@@ -341,7 +351,7 @@ def _dense(frames, opts: VideoOptions, gaps, progress) -> tuple[np.ndarray | Non
         or min(frames[0].shape[:2]) < MIN_FLOW_SIDE
     ):
         return None, 0.0
-    motion = dense_residuals(frames, side=opts.mask.work_side, gaps=gaps, progress=progress)
+    motion = dense_residuals(frames, side=opts.mask.work_side, gaps=gaps, band=opts.camera_band, progress=progress)
     return motion, time.perf_counter() - start
 
 
@@ -352,14 +362,11 @@ def _motion(frames, every, opts: VideoOptions, dense: tuple[np.ndarray | None, f
     if opts.foreground != "motion":
         return {"saliency": None, "moving": None, "motion": None}, 0.0
     start = time.perf_counter()
-    saliency = motion_saliency(every.tracks, every.visibility, image_size=every.image_size, gaps=opts.motion_gaps)
+    where = {"image_size": every.image_size, "band": opts.camera_band}
+    saliency = motion_saliency(every.tracks, every.visibility, gaps=opts.motion_gaps, **where)
     moving, motion = moving_tracks(saliency), dense[0]
     longer = tuple(g for g in opts.dense_gaps if g > 1)
-    if (
-        motion is not None
-        and longer
-        and mover_speed(every.tracks, every.visibility, moving, image_size=every.image_size) < opts.slow_share
-    ):
+    if motion is not None and longer and mover_speed(every.tracks, every.visibility, moving, **where) < opts.slow_share:
         motion = np.maximum(motion, _dense(frames, opts, longer, None)[0])
     return {"saliency": saliency, "moving": moving, "motion": motion}, dense[1] + time.perf_counter() - start
 

@@ -277,3 +277,23 @@ def test_dense_residuals_over_a_longer_baseline_and_bad_gaps():
 
     with pytest.raises(ValueError, match="motion_gaps must be one or more whole numbers"):
         VideoOptions(motion_gaps=(1, 0))
+
+
+def test_a_followed_object_that_holds_most_tracks_is_found_with_the_camera_fitted_along_the_border():
+    """The camera follows the object (still in the image) while the scene pans by; the object holds
+    most points, so a camera fitted to all of them is the object's, and the scene would be the mover."""
+    rng = np.random.default_rng(7)
+    gx, gy = np.meshgrid(np.linspace(5, W - 5, 16), np.linspace(5, H - 5, 12))
+    scene = np.stack([gx.ravel(), gy.ravel()], 1)
+    ox, oy = np.meshgrid(np.linspace(100, 220, 20), np.linspace(70, 170, 20))
+    body = np.stack([ox.ravel(), oy.ravel()], 1)  # 400 points, against 156 of the scene
+    scene = scene[~((np.abs(scene[:, 0] - 160) < 65) & (np.abs(scene[:, 1] - 120) < 55))]
+    T, on_object = 12, np.r_[np.zeros(len(scene), bool), np.ones(len(body), bool)]
+    pan = np.arange(T)[:, None, None] * np.array([2.0, 0.5])
+    tracks = np.concatenate([scene[None] + pan, np.repeat(body[None], T, 0)], axis=1)
+    tracks += rng.normal(0, 0.1, tracks.shape)
+    seen = np.ones(tracks.shape[:2], bool)
+    for band, right in ((0.0, False), (0.15, True)):
+        moving = moving_tracks(motion_saliency(tracks, seen, image_size=(H, W), band=band))
+        # (the scene's points beside the object share its median filter: a few go with it)
+        assert (moving[on_object].mean() > 0.9) == right and (moving[~on_object].mean() < 0.2) == right
