@@ -40,7 +40,8 @@ VAL_SEED = 20_000_003  # the validation set; training seeds are (seed, step); be
 BANK_SEED = 40_000_001  # + seed: the training mixture bank
 VAL_DIMS = ((2, 2), (3, 3), (5, 5), (1, 4), (10, 10), (25, 25), (32, 32))
 VAL_SIZES = (32, 128, 1000)
-RESUMABLE_CHANGES = {"steps", "max_minutes", "resume", "progress", "val_every", "ckpt_every", "device"}
+# options a resumed run may change; a changed prior (a curriculum: shares of the families) is logged
+RESUMABLE_CHANGES = {"steps", "max_minutes", "resume", "progress", "val_every", "ckpt_every", "device", "prior"}
 
 
 @dataclass
@@ -251,6 +252,8 @@ def _step(model, opt, sched, cfg: VectorTrainConfig, step: int, bank, device) ->
 def _check_resume(cfg: VectorTrainConfig, saved: dict) -> None:
     now = asdict(cfg)
     diffs = [k for k in now if k not in RESUMABLE_CHANGES and k in saved and now[k] != saved[k]]
+    if "prior" in saved and now["prior"] != saved["prior"]:
+        log.warning("resuming with a changed prior: %s (was %s)", now["prior"], saved["prior"])
     if diffs:
         raise ValueError(
             "cannot resume with different options: "
