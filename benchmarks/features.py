@@ -188,9 +188,10 @@ def cached_rows(cache: Path, weights: str | None = None) -> list[dict]:
         rows = [r for r in rows if not r.get("weights") or r["weights"][0] == str(Path(pick).resolve())]
     # tracked videos: only the rows of the pipeline options most rows have (one key, one set of tracks)
     for dataset in {r["dataset"] for r in rows if r["dataset"] != "generated"}:
-        keys = [r.get("options_key") for r in rows if r["dataset"] == dataset]
-        common = max(set(keys), key=keys.count)
-        rows = [r for r in rows if r["dataset"] != dataset or r.get("options_key") == common]
+        keys = [r["options_key"] for r in rows if r["dataset"] == dataset and r.get("options_key")]
+        if keys:  # rows from before the key existed stay: a later run with a new key would have re-tracked
+            common = max(set(keys), key=keys.count)
+            rows = [r for r in rows if r["dataset"] != dataset or r.get("options_key") in (None, common)]
     latest = {(r["dataset"], r["sequence"], r["feature"], r["estimator"]): r for r in rows}  # the newest of each
     return list(latest.values())
 
@@ -203,7 +204,10 @@ def report(rows: list[dict]) -> str:
     for dataset in sorted({r["dataset"] for r in rows}):
         mine = [r for r in rows if r["dataset"] == dataset]
         names = sorted({r["estimator"] for r in mine})
-        lines += [f"### {dataset}", ""]
+        # the sequences every estimator ran on: all comparisons on the same tracks
+        common = set.intersection(*({r["sequence"] for r in mine if r["estimator"] == e} for e in names))
+        mine = [r for r in mine if r["sequence"] in common]
+        lines += [f"### {dataset}: {len(common)} sequences ({', '.join(sorted(common))})", ""]
         lines += ["| feature | estimator | sequences | best F | anchor AUC | F of auto labels | pair AUC | MI s |"]
         lines += ["|---|---|---|---|---|---|---|---|"]
         for m in sorted(summarise(mine), key=lambda m: (m["feature"], m["estimator"])):
