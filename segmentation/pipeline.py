@@ -135,11 +135,11 @@ class VideoOptions:
         default=(1, 3), metadata={"help": "time baselines (frames) of the tracks' motion score; the highest counts"}
     )
     dense_gaps: tuple[int, ...] = field(
-        default=(1, 3),
+        default=(1,),
         metadata={"help": "time baselines (frames) of every pixel's motion score (beyond 1: slow movers only)"},
     )
     camera_band: float = field(
-        default=0.0,
+        default=0.15,
         metadata={"help": "fit the camera's motion along this share of the image border (0: to all points)"},
     )
     slow_share: float = field(
