@@ -1,15 +1,21 @@
 """Foreground masks chosen by leaving videos out: held-out J per video beside the in-sample J.
 
-    python -m benchmarks.masks --data /path/to/davis-dev --frames 50 --cache runs/masks-cache
+    python -m benchmarks.masks --data /path/to/davis-dev --frames 50 --every 10
+    python -m benchmarks.masks --data /path/to/davis-dev --frames 50 --end-to-end infonet --sequences bear
 
 For every DAVIS-layout sequence the first ``frames`` frames are tracked as the pipeline tracks them
 (``segmentation.VideoOptions`` defaults) and their dense motion scores computed at each time
 baseline of ``GAPS``; both are cached in ``--cache`` (one .npz per sequence and frame count), so a
-second run only draws masks. Each candidate of ``candidates()`` (the foreground's and the masks'
-options) then draws the foreground masks of every ``--every``-th frame, scored by DAVIS J against
-the ground truth. Leave-one-video-out: for each video, the candidate with the best mean J on the
-*other* videos is chosen and scored on it (:func:`leave_one_out`); the table prints that held-out
-J beside the in-sample J of the candidate chosen on all videos.
+second run only draws masks. Each candidate of :func:`candidates` (options of the foreground and
+the masks, as ``VideoOptions`` / ``MaskOptions`` fields) then draws the foreground masks of every
+``--every``-th frame, scored by DAVIS J and boundary F against the ground truth; each video's
+scores are cached too (``scores-<frames>-every<n>/<video>.json``). Leave-one-video-out: for each
+video, the candidate with the best mean J on the *other* videos is chosen and scored on it
+(:func:`leave_one_out`); the table prints that held-out J beside the in-sample J of the candidate
+chosen on all videos. The foreground is the pipeline's: the movers (``moving_tracks``) are the
+object, the masks ``object_masks``; the MI grouping, which splits the movers into objects, does
+not change it. ``--end-to-end`` runs ``discover_video`` with the defaults instead (J, boundary F,
+FBMS F of the labels, seconds per stage).
 """
 
 from __future__ import annotations
