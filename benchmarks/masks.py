@@ -76,6 +76,7 @@ def candidates() -> list[dict]:
     grid += [both | {"slow_share": share} for share in (0.003, 0.006, 0.012)]  # longer baselines: slow movers only
     band = {"motion_gaps": [1, 3], "dense_gaps": [1], "motion_weight": 0.55, "camera_band": 0.15}
     grid += [band, band | {"dense_gaps": [1, 3], "slow_share": 0.006}]  # the camera fitted along the border
+    grid += [band | {"camera_band": share} for share in (0.08, 0.25)]  # a narrower and a wider border
     return grid
 
 
