@@ -91,7 +91,7 @@ def test_differentiable_mi_of_vectors(vector_model):
     value = infonet.mi(xt, torch.tensor(y[None]), vector_model=vector_model, hard_forward=True)
     value.sum().backward()
     assert value.shape == (1,) and xt.grad is not None and xt.grad.abs().sum() > 0
-    assert float(value[0]) == pytest.approx(infonet.estimate_mi(x, y, vector_model=vector_model), abs=1e-3)
+    assert value[0].item() == pytest.approx(infonet.estimate_mi(x, y, vector_model=vector_model), abs=1e-3)
 
 
 @pytest.mark.parametrize(
