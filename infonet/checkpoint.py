@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from .model import InfoNet, InfoNetConfig, SizeRouted
-from .weights import packaged
+from .weights import packaged, weights_file
 
 __all__ = [
     "DEFAULT_WEIGHTS",
@@ -194,11 +194,5 @@ def load_pretrained(path: str | Path | None = None, device=None) -> InfoNet:
     Raises:
         FileNotFoundError, ValueError: no weights file, a damaged one, or a device this machine lacks.
     """
-    if path is None:
-        path = os.environ.get(WEIGHTS_ENV) or DEFAULT_WEIGHTS
-        if not Path(path).is_file():
-            raise FileNotFoundError(
-                f"no pretrained InfoNet weights at {path}. Train them with `python scripts/train.py` "
-                f"and pass the checkpoint's path, or set {WEIGHTS_ENV}."
-            )
-    return _load_cached(str(Path(path).resolve()), str(usable_device(device)))
+    path = weights_file(path, WEIGHTS_ENV, DEFAULT_WEIGHTS.name, "python scripts/train.py")
+    return _load_cached(path, str(usable_device(device)))

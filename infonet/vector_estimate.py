@@ -11,18 +11,17 @@ network (:mod:`infonet.vector_model`) reads the canonical coordinates. Pairs run
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .checkpoint import load_checkpoint, resolve_device
+from .checkpoint import load_checkpoint, usable_device
 from .copula import TIES, exact_tensor, rank_transform
 from .interface import as_real_array, check_finite
 from .vector_model import MAX_DIM, VectorInfoNet, VectorNetConfig, normal_scores
-from .weights import packaged
+from .weights import packaged, weights_file
 
 __all__ = [
     "DEFAULT_VECTOR_WEIGHTS",
@@ -67,16 +66,13 @@ def load_vector_model(path: str | Path | None = None, device=None) -> VectorInfo
     """The multivariate network in eval mode (cached per path and device).
 
     Args:
-        path: a checkpoint; default ``$INFONET_VECTOR_WEIGHTS`` or the shipped ``assets/infonet_vector.pt``.
+        path: a checkpoint; default ``$INFONET_VECTOR_WEIGHTS`` or the shipped ``infonet/weights/infonet_vector.pt``.
+        device: "cpu", "cuda", ...; default: CUDA when available.
+    Raises:
+        FileNotFoundError, ValueError: no weights file, a damaged one, or a device this machine lacks.
     """
-    if path is None:
-        path = os.environ.get(VECTOR_WEIGHTS_ENV) or DEFAULT_VECTOR_WEIGHTS
-        if not Path(path).is_file():
-            raise FileNotFoundError(
-                f"no multivariate InfoNet weights at {path}. Train them with `python scripts/train_vector.py` "
-                f"and pass the checkpoint's path, or set {VECTOR_WEIGHTS_ENV}."
-            )
-    return _load_cached(str(Path(path).resolve()), str(resolve_device(device)))
+    path = weights_file(path, VECTOR_WEIGHTS_ENV, DEFAULT_VECTOR_WEIGHTS.name, "python scripts/train_vector.py")
+    return _load_cached(path, str(usable_device(device)))
 
 
 def scores(x, ties: str = "random", seed: int | torch.Generator = 0, device=None) -> torch.Tensor:

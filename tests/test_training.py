@@ -172,7 +172,7 @@ def test_loading_never_unpickles_code(tmp_path):
 
 def test_load_pretrained_names_missing_weights(tmp_path, monkeypatch):
     monkeypatch.setenv("INFONET_WEIGHTS", str(tmp_path / "nothing.pt"))
-    with pytest.raises(FileNotFoundError, match="no pretrained InfoNet weights"):
+    with pytest.raises(FileNotFoundError, match="no InfoNet weights"):
         load_pretrained()
     with pytest.raises(FileNotFoundError, match="not found"):
         load_pretrained(tmp_path / "nothing.pt")

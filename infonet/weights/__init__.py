@@ -15,7 +15,7 @@ import os
 from importlib.resources import files
 from pathlib import Path
 
-__all__ = ["packaged"]
+__all__ = ["packaged", "weights_file"]
 
 
 def packaged(name: str) -> Path:
@@ -31,3 +31,20 @@ def packaged(name: str) -> Path:
     if not name or Path(name).name != name or name in (".", ".."):
         raise ValueError(f"weights name must be a plain file name such as 'infonet.pt', got {name!r}")
     return Path(os.fspath(files(__name__) / name))
+
+
+def weights_file(path, env: str, name: str, train: str) -> str:
+    """The checkpoint a loader reads: ``path``, else ``$env``, else the packaged ``name``; resolved.
+
+    Args:
+        train: the command that trains such weights, for the message when there are none.
+    Raises:
+        FileNotFoundError: no ``path`` given and neither ``$env`` nor the packaged file is there.
+    """
+    if path is None:
+        path = os.environ.get(env) or packaged(name)
+        if not Path(path).is_file():
+            raise FileNotFoundError(
+                f"no InfoNet weights at {path}. Train them with `{train}` and pass the checkpoint's path, or set {env}."
+            )
+    return str(Path(path).resolve())
