@@ -139,7 +139,7 @@ class VideoOptions:
         metadata={"help": "time baselines (frames) of every pixel's motion score (beyond 1: slow movers only)"},
     )
     camera_band: float = field(
-        default=0.15,
+        default=0.08,
         metadata={"help": "fit the camera's motion along this share of the image border (0: to all points)"},
     )
     slow_share: float = field(
