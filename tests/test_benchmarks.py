@@ -264,7 +264,7 @@ def test_sliced_scores_match_estimate_mi(rng, tiny, tiny_model):
         progress=lambda *a: seen.append(a),
     )
     for i in range(2):  # pair i uses projection seed 7 + i, the projections of infonet.estimate_mi
-        library = infonet.estimate_mi(x, y, model=tiny_model, num_projections=16, seed=7 + i)
+        library = infonet.estimate_mi(x, y, model=tiny_model, method="sliced", num_projections=16, seed=7 + i)
         assert many[i] == pytest.approx(library, abs=1e-6)
     assert many[1] != many[0]
     assert seen[0] == (0, 32) and seen[-1] == (32, 32)  # counted in projected pairs
