@@ -304,8 +304,7 @@ def mi(
         floor_slope: fill the slope that the estimate's floor at 0 takes away with the gradient
             of a cross-fitted critic (default; see the module notes), so that ascent can start
             from independence. False: the exact derivative of the value.
-        sliced: sliced MI, the mean MI over ``num_projections`` seeded random unit projections
-            of x and y (each projection pair is one batched pass).
+        sliced: sliced MI, the mean MI over ``num_projections`` seeded random projections of x and y.
         seed: seed of the projections and of the tie-break.
         model: an InfoNet (default: the shipped weights on x's device). Its parameters are not
             trained here; inputs move to its device and the result comes back to x's.
@@ -327,15 +326,21 @@ def mi(
         x, y = _as_pairs(x, y)
         out = _batch_mi(x, y, _resolve_model(model, x.device), *options)
         return out[0] if single else out
+    return _sliced_mi(x, y, _resolve_model(model, x.device), num_projections, options)
+
+
+def _sliced_mi(x, y, model: InfoNet, num_projections: int, options: tuple) -> torch.Tensor:
+    """0-d sliced MI of x (n,) or (n, dx) and y (n,) or (n, dy): the mean over seeded random projection pairs."""
     check_pair_shapes(x.shape, y.shape)
     if num_projections < 1:
         raise ValueError(f"num_projections must be >= 1, got {num_projections}")
     x, y = x.reshape(x.shape[0], -1), y.reshape(y.shape[0], -1)
+    seed = options[5]
     theta, phi = random_projections(x.shape[1], y.shape[1], num_projections, seed)
     theta = torch.as_tensor(theta, dtype=x.dtype, device=x.device)  # (dx, P)
     phi = torch.as_tensor(phi, dtype=y.dtype, device=y.device)  # (dy, P)
     xs, ys = (x @ theta).T.contiguous(), (y @ phi).T.contiguous()  # (P, n) projected pairs
-    return _batch_mi(xs, ys, _resolve_model(model, x.device), *options).mean()
+    return _batch_mi(xs, ys, model, *options).mean()
 
 
 def _vector_mi(x, y, vector_model, temperature, hard_forward, ties, seed) -> torch.Tensor:

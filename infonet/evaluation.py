@@ -82,9 +82,8 @@ def make_level_set(
 ) -> LevelSet:
     """Samples mixtures until every level holds ``per_level`` sequences of length n.
 
-    Candidates are screened with 2,000 Monte-Carlo samples, then the kept ones get the full
-    ``mc_samples`` truth and must still fall inside their level. A level that the recipe
-    rarely reaches may end with fewer sequences after ``max_rounds`` pools (logged).
+    Candidates are screened with 2,000 Monte-Carlo samples, then the kept ones get the full ``mc_samples``
+    truth and must still fall inside their level; a rarely reached level may end short (logged).
     """
     g = torch.Generator(device).manual_seed(seed)
     levels = np.asarray(levels, dtype=np.float64)

@@ -261,6 +261,48 @@ def _check_resume(cfg: VectorTrainConfig, saved: dict) -> None:
         )
 
 
+def _build(cfg: VectorTrainConfig, device, ckpt: dict | None):
+    """The model, AdamW (no decay on biases and norms), the schedule, the step and best score; from ``ckpt`` when resuming."""
+    torch.manual_seed(cfg.seed)
+    model = VectorInfoNet(cfg.model).to(device).train()
+    decay = [p for p in model.parameters() if p.ndim >= 2]
+    no_decay = [p for p in model.parameters() if p.ndim < 2]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    opt = torch.optim.AdamW(groups, lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg))
+    if not ckpt:
+        return model, opt, sched, 0, math.inf
+    model.load_state_dict(ckpt["model"])
+    opt.load_state_dict(ckpt["optimizer"])
+    sched.load_state_dict(ckpt["scheduler"])
+    return model, opt, sched, int(ckpt["step"]), float(ckpt.get("best", math.inf))
+
+
+def _validate(model: VectorInfoNet, val, row: dict, best: float, best_path: Path) -> float:
+    """Scores the validation set into ``row``, saves ``best_path`` on a new best, logs; returns the best score."""
+    row.update(validate_vector(model, val))
+    if row["score"] < best:
+        best = row["score"]
+        save_checkpoint(best_path, vector_payload(model, step=row["step"], validation=row))
+    log.info(
+        "step %d: score %.4f, MAE by n %s, independent by n %s, coverage %s",
+        row["step"],
+        row["score"],
+        {n: round(row[f"mae_n{n}"], 3) for n in VAL_SIZES},
+        {n: round(row[f"zero_mi_n{n}"], 3) for n in VAL_SIZES},
+        {n: round(row[f"coverage90_n{n}"], 3) for n in VAL_SIZES},
+    )
+    return best
+
+
+def _progress_bar(cfg: VectorTrainConfig, step: int):
+    if not cfg.progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=cfg.steps, initial=step, desc="train", dynamic_ncols=True)
+
+
 def train_vector(cfg: VectorTrainConfig) -> Path:
     """Trains (or resumes) the vector network; returns the path of the last checkpoint."""
     device = resolve_device(cfg.device)
@@ -275,44 +317,18 @@ def train_vector(cfg: VectorTrainConfig) -> Path:
             _check_resume(cfg, ckpt.get("train_config", {}))
         elif last.is_file():
             raise ValueError(f"{last} exists: pass --resume to continue it, or choose another --out-dir")
-        torch.manual_seed(cfg.seed)
-        model = VectorInfoNet(cfg.model).to(device).train()
-        decay = [p for p in model.parameters() if p.ndim >= 2]
-        no_decay = [p for p in model.parameters() if p.ndim < 2]
-        opt = torch.optim.AdamW(
-            [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr
-        )
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg))
-        step, best = 0, math.inf
-        if ckpt:
-            model.load_state_dict(ckpt["model"])
-            opt.load_state_dict(ckpt["optimizer"])
-            sched.load_state_dict(ckpt["scheduler"])
-            step, best = int(ckpt["step"]), float(ckpt.get("best", math.inf))
+        model, opt, sched, step, best = _build(cfg, device, ckpt)
         save_options(cfg, out / "options.json")
         csv_log = CsvLog(out / "log.csv", _log_fields(), resume_step=step if cfg.resume else None)
         val = VectorValidationSet.build(cfg.val_per_cell, cfg.prior, out / "val_set.npz")
         bank = VectorMixtureBank(cfg.prior, BANK_SEED + cfg.seed, device) if cfg.prior.mixture > 0 else None
         log.info("vector model: %d parameters on %s", model.num_params(), device)
 
-        def save_last():
-            save_checkpoint(
-                last,
-                vector_payload(
-                    model,
-                    optimizer=opt.state_dict(),
-                    scheduler=sched.state_dict(),
-                    step=step,
-                    best=best,
-                    train_config=asdict(cfg),
-                ),
-            )
+        def save_last():  # the full state, for --resume
+            state = {"optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "train_config": asdict(cfg)}
+            save_checkpoint(last, vector_payload(model, **state, step=step, best=best))
 
-        bar = None
-        if cfg.progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=cfg.steps, initial=step, desc="train", dynamic_ncols=True)
+        bar = _progress_bar(cfg, step)
         t0 = time.time()
         try:
             while step < cfg.steps:
@@ -320,18 +336,7 @@ def train_vector(cfg: VectorTrainConfig) -> Path:
                 step += 1
                 row["minutes"] = round((time.time() - t0) / 60, 3)
                 if step % cfg.val_every == 0 or step == cfg.steps:
-                    row.update(validate_vector(model, val))
-                    if row["score"] < best:
-                        best = row["score"]
-                        save_checkpoint(out / "best.pt", vector_payload(model, step=step, validation=row))
-                    log.info(
-                        "step %d: score %.4f, MAE by n %s, independent by n %s, coverage %s",
-                        step,
-                        row["score"],
-                        {n: round(row[f"mae_n{n}"], 3) for n in VAL_SIZES},
-                        {n: round(row[f"zero_mi_n{n}"], 3) for n in VAL_SIZES},
-                        {n: round(row[f"coverage90_n{n}"], 3) for n in VAL_SIZES},
-                    )
+                    best = _validate(model, val, row, best, out / "best.pt")
                 csv_log.write(row)
                 if bar is not None:
                     bar.set_postfix(loss=f"{row['loss']:.3f}", n=row["n"], d=f"{row['dx']}x{row['dy']}", refresh=False)
