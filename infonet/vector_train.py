@@ -40,8 +40,18 @@ VAL_SEED = 20_000_003  # the validation set; training seeds are (seed, step); be
 BANK_SEED = 40_000_001  # + seed: the training mixture bank
 VAL_DIMS = ((2, 2), (3, 3), (5, 5), (1, 4), (10, 10), (25, 25), (32, 32))
 VAL_SIZES = (32, 128, 1000)
-# options a resumed run may change; a changed prior (a curriculum: shares of the families) is logged
-RESUMABLE_CHANGES = {"steps", "max_minutes", "resume", "progress", "val_every", "ckpt_every", "device", "prior"}
+# options a resumed run may change (the folder may have moved); a changed prior (a curriculum: shares of the families) is logged
+RESUMABLE_CHANGES = {
+    "out_dir",
+    "steps",
+    "max_minutes",
+    "resume",
+    "progress",
+    "val_every",
+    "ckpt_every",
+    "device",
+    "prior",
+}
 
 
 @dataclass
