@@ -42,7 +42,7 @@ from .accuracy import (
     sliced_scores,
     triplet_rows,
 )
-from .common import SEEDS, markdown_table, time_call, tqdm_progress, write_csv
+from .common import SEEDS, markdown_table, time_call, write_csv
 from .mi import SECTIONS, MIBenchmarkConfig, MIReport, mi_markdown, resolve_mi_config, run_mi_benchmark
 from .pairwise import (
     RELEASED_ARCHITECTURE_NOTE,
@@ -91,6 +91,5 @@ __all__ = [
     "discovery_row",
     "pairwise_markdown",
     "run_pairwise_benchmark",
-    "tqdm_progress",
     "write_csv",
 ]

@@ -95,29 +95,6 @@ def plain(row: dict) -> dict:
 # ----------------------------------------------------------------------------- progress and timing
 
 
-def tqdm_progress(**kwargs) -> Progress:
-    """A ``progress(label, done, total)`` callback drawing one tqdm bar per label (for the scripts)."""
-    from tqdm.auto import tqdm
-
-    bars: dict = {}
-
-    def update(label: str, done: int, total: int) -> None:
-        if label not in bars and done >= total:
-            return  # finished in one step (a vectorised estimator): no bar to show
-        if label not in bars:
-            for bar in bars.values():
-                bar.close()
-            bars.clear()
-            bars[label] = tqdm(desc=label, total=total, dynamic_ncols=True, **kwargs)
-        bar = bars[label]
-        bar.total = total
-        bar.update(done - bar.n)
-        if done >= total:
-            bars.pop(label).close()
-
-    return update
-
-
 def time_call(
     fn: Callable[[], object],
     *,

@@ -353,7 +353,7 @@ def run_mi_benchmark(
 
     Args:
         model: an InfoNet to use instead of loading ``cfg.weights`` (e.g. a tiny one in tests).
-        progress: optional ``progress(label, done, total)`` (see :func:`tqdm_progress`).
+        progress: optional ``progress(label, done, total)`` (e.g. :func:`segmentation.progress.stage_bars`).
     Raises:
         FileNotFoundError: no InfoNet weights (when "infonet" is among the estimators).
     """

@@ -12,19 +12,19 @@ Writes to --out: throughput.csv, speedups.csv, discovery.csv, results.md (also p
 options.json (the resolved options).
 """
 
-import json
 import logging
 import sys
 
-from benchmarks import PairwiseBenchmarkConfig, resolve_pairwise_config, run_pairwise_benchmark, tqdm_progress
-from infonet.cli import options_dict, parse_options, run_cli, save_options
+from benchmarks import PairwiseBenchmarkConfig, resolve_pairwise_config, run_pairwise_benchmark
+from infonet.cli import parse_options, run_cli, save_options
+from segmentation.progress import stage_bars
 
 
 def main(opts: PairwiseBenchmarkConfig) -> None:
     opts = resolve_pairwise_config(opts)
-    print("resolved options:", json.dumps(options_dict(opts), indent=2, default=str), file=sys.stderr)
     save_options(opts, opts.out)
-    report = run_pairwise_benchmark(opts, progress=tqdm_progress())
+    with stage_bars({}) as progress:  # one bar per section
+        report = run_pairwise_benchmark(opts, progress=progress)
     print(report.markdown)
     print(f"wrote {len(report.files)} files to {opts.out}", file=sys.stderr)
 

@@ -11,19 +11,19 @@ targets. Writes to --out: results.md (also printed), one CSV per section, target
 plots and options.json (the resolved options).
 """
 
-import json
 import logging
 import sys
 
-from benchmarks import MIBenchmarkConfig, resolve_mi_config, run_mi_benchmark, tqdm_progress
-from infonet.cli import options_dict, parse_options, run_cli, save_options
+from benchmarks import MIBenchmarkConfig, resolve_mi_config, run_mi_benchmark
+from infonet.cli import parse_options, run_cli, save_options
+from segmentation.progress import stage_bars
 
 
 def main(opts: MIBenchmarkConfig) -> None:
     opts = resolve_mi_config(opts)
-    print("resolved options:", json.dumps(options_dict(opts), indent=2, default=str), file=sys.stderr)
     save_options(opts, opts.out)
-    report = run_mi_benchmark(opts, progress=tqdm_progress())
+    with stage_bars({}) as progress:  # one bar per section
+        report = run_mi_benchmark(opts, progress=progress)
     print(report.markdown)
     print(f"wrote {len(report.files)} files to {opts.out}", file=sys.stderr)
 
