@@ -102,20 +102,19 @@ def predict(
     }
 
 
-def _model(model: InfoNet | None, device) -> InfoNet:
+def _ready(model, device, load):
+    """``model`` on ``device`` (kept where it is without one), or the shipped weights through ``load``."""
     if model is None:
-        return load_pretrained(device=device)
-    if device is not None:
-        model = model.to(usable_device(device))
-    return model
+        return load(device=device)
+    return model if device is None else model.to(usable_device(device))
+
+
+def _model(model: InfoNet | None, device) -> InfoNet:
+    return _ready(model, device, load_pretrained)
 
 
 def _vector_model(model: VectorInfoNet | None, device) -> VectorInfoNet:
-    if model is None:
-        return load_vector_model(device=device)
-    if device is not None:
-        model = model.to(usable_device(device))
-    return model
+    return _ready(model, device, load_vector_model)
 
 
 def random_projections(dx: int, dy: int, num: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -209,25 +209,17 @@ def _full_mi(views: np.ndarray, estimator: MIEstimator, progress) -> np.ndarray:
 def _partial_mi(views: np.ndarray, seen: np.ndarray, estimator: MIEstimator, min_overlap: int, progress) -> np.ndarray:
     """MI of every pair on the samples both series have: views (K, N, T), seen (N, T) -> (N, N)."""
     K, N, T = views.shape
-    rows, cols = np.triu_indices(N, k=1)  # (P,)
-    s = seen.astype(np.float32)
-    overlap = (s @ s.T)[rows, cols].round().astype(int)  # (P,) shared samples
-    compared = overlap >= min_overlap
+    rows, cols, compared, batches = _overlap_batches(seen, min_overlap)
     values = np.full(len(rows), np.nan)
     done, total = 0, int(compared.sum()) * K
-    for length in np.unique(overlap[compared]):
-        which = np.flatnonzero(overlap == length)
-        for start in range(0, len(which), PAIR_CHUNK):
-            p = which[start : start + PAIR_CHUNK]
-            i, j = rows[p], cols[p]
-            frames = np.nonzero(seen[i] & seen[j])[1].reshape(len(p), length)  # (B, length), in order
-            mi = np.zeros(len(p))
-            for k in range(K):
-                mi += estimator.estimate_batch(views[k, i[:, None], frames], views[k, j[:, None], frames])
-                done += len(p)
-                if progress is not None:
-                    progress(done, total)
-            values[p] = mi / K
+    for p, i, j, frames in batches:
+        mi = np.zeros(len(p))
+        for k in range(K):
+            mi += estimator.estimate_batch(views[k, i[:, None], frames], views[k, j[:, None], frames])
+            done += len(p)
+            if progress is not None:
+                progress(done, total)
+        values[p] = mi / K
     if not compared.any():
         values[:] = 0.0
     else:
@@ -236,6 +228,29 @@ def _partial_mi(views: np.ndarray, seen: np.ndarray, estimator: MIEstimator, min
     out[rows, cols] = values
     out[cols, rows] = values
     return out
+
+
+def _overlap_batches(seen: np.ndarray, min_overlap: int):
+    """Pairs of series grouped by how many samples both have, for batched estimation on those samples.
+
+    Args: seen (N, T) bool; min_overlap: pairs sharing fewer samples are left out.
+    Returns: rows, cols (P,) the pairs i < j; compared (P,) bool; and an iterator of batches
+    (p, i, j, frames): pair indices (B,), their series, and the shared frames (B, length), in order.
+    """
+    rows, cols = np.triu_indices(seen.shape[0], k=1)  # (P,)
+    s = seen.astype(np.float32)
+    overlap = (s @ s.T)[rows, cols].round().astype(int)  # (P,) shared samples
+    compared = overlap >= min_overlap
+
+    def batches():
+        for length in np.unique(overlap[compared]):
+            which = np.flatnonzero(overlap == length)
+            for start in range(0, len(which), PAIR_CHUNK):
+                p = which[start : start + PAIR_CHUNK]
+                i, j = rows[p], cols[p]
+                yield p, i, j, np.nonzero(seen[i] & seen[j])[1].reshape(len(p), length)
+
+    return rows, cols, compared, batches()
 
 
 def _vector_mi(series: np.ndarray, seen: np.ndarray | None, estimator: MIEstimator, min_overlap: int, progress=None):
@@ -248,22 +263,14 @@ def _vector_mi(series: np.ndarray, seen: np.ndarray | None, estimator: MIEstimat
         return _gaussian_pairwise(series, normal=estimator.name == "gaussian")
     if seen is None:
         seen = np.ones((N, T), bool)
-    rows, cols = np.triu_indices(N, k=1)  # (P,)
-    s = seen.astype(np.float32)
-    overlap = (s @ s.T)[rows, cols].round().astype(int)  # (P,) shared samples
-    compared = overlap >= max(min_overlap, VECTOR_MIN_SAMPLES if neural else 0)
+    rows, cols, compared, batches = _overlap_batches(seen, max(min_overlap, VECTOR_MIN_SAMPLES if neural else 0))
     values = np.full(len(rows), np.nan)
     done, total = 0, int(compared.sum())
-    for length in np.unique(overlap[compared]):
-        which = np.flatnonzero(overlap == length)
-        for start in range(0, len(which), PAIR_CHUNK):
-            p = which[start : start + PAIR_CHUNK]
-            i, j = rows[p], cols[p]
-            frames = np.nonzero(seen[i] & seen[j])[1].reshape(len(p), length)  # (B, length), in order
-            values[p] = vector_estimates(series[i[:, None], frames], series[j[:, None], frames], estimator)
-            done += len(p)
-            if progress is not None:
-                progress(done, total)
+    for p, i, j, frames in batches:
+        values[p] = vector_estimates(series[i[:, None], frames], series[j[:, None], frames], estimator)
+        done += len(p)
+        if progress is not None:
+            progress(done, total)
     values[~compared] = np.nanmin(values[compared]) if compared.any() else 0.0
     out = np.zeros((N, N))
     out[rows, cols] = values
