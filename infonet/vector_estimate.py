@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from .checkpoint import load_checkpoint, usable_device
-from .copula import TIES, exact_tensor, rank_transform
+from .copula import exact_tensor, rank_transform
 from .interface import as_real_array, check_finite
 from .vector_model import MAX_DIM, VectorInfoNet, VectorNetConfig, normal_scores
 from .weights import packaged, weights_file
@@ -131,11 +131,6 @@ def check_dims(dx: int, dy: int) -> None:
                 f"{name} has {d} dimensions; the multivariate estimator answers up to {MAX_DIM} per side. "
                 "Reduce the dimension (e.g. PCA) or use method='sliced' for sliced MI"
             )
-
-
-def check_ties(ties: str) -> None:
-    if ties not in TIES:
-        raise ValueError(f"ties must be 'random' or 'average', got {ties!r}")
 
 
 def check_vector_batch(x, y, *, min_samples: int = VECTOR_MIN_SAMPLES) -> tuple[np.ndarray, np.ndarray]:

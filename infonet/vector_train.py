@@ -27,9 +27,9 @@ import torch
 
 from .checkpoint import load_checkpoint, resolve_device, save_checkpoint
 from .cli import save_options
-from .copula import rank_transform
 from .train import CsvLog, Terminated, locked_run_folder, lr_factor, pinball_loss, sigterm_raises, step_generator
-from .vector_model import MAX_DIM, VectorInfoNet, VectorNetConfig, normal_scores
+from .vector_estimate import scores
+from .vector_model import MAX_DIM, VectorInfoNet, VectorNetConfig
 from .vector_prior import FAMILIES, VectorMixtureBank, VectorPriorConfig, sample_vector_batch
 
 __all__ = ["VectorTrainConfig", "train_vector", "validate_vector", "VectorValidationSet", "sample_dims", "to_scores"]
@@ -120,8 +120,8 @@ def sample_dims(g: torch.Generator) -> tuple[int, int]:
 
 
 def to_scores(x: torch.Tensor) -> torch.Tensor:
-    """(B, n, d) samples -> normal scores of their per-coordinate ranks."""
-    return normal_scores(rank_transform(x, dim=1))
+    """(B, n, d) samples -> normal scores of their per-coordinate mid-ranks (the estimator's own :func:`scores`)."""
+    return scores(x, ties="average")
 
 
 # ----------------------------------------------------------------------------- validation
