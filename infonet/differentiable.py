@@ -326,16 +326,15 @@ def mi(
         x, y = _as_pairs(x, y)
         out = _batch_mi(x, y, _resolve_model(model, x.device), *options)
         return out[0] if single else out
-    return _sliced_mi(x, y, _resolve_model(model, x.device), num_projections, options)
+    return _sliced_mi(x, y, _resolve_model(model, x.device), num_projections, seed, options)
 
 
-def _sliced_mi(x, y, model: InfoNet, num_projections: int, options: tuple) -> torch.Tensor:
+def _sliced_mi(x, y, model: InfoNet, num_projections: int, seed: int, options: tuple) -> torch.Tensor:
     """0-d sliced MI of x (n,) or (n, dx) and y (n,) or (n, dy): the mean over seeded random projection pairs."""
     check_pair_shapes(x.shape, y.shape)
     if num_projections < 1:
         raise ValueError(f"num_projections must be >= 1, got {num_projections}")
     x, y = x.reshape(x.shape[0], -1), y.reshape(y.shape[0], -1)
-    seed = options[5]
     theta, phi = random_projections(x.shape[1], y.shape[1], num_projections, seed)
     theta = torch.as_tensor(theta, dtype=x.dtype, device=x.device)  # (dx, P)
     phi = torch.as_tensor(phi, dtype=y.dtype, device=y.device)  # (dy, P)

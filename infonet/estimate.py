@@ -35,8 +35,6 @@ from .interface import MIEstimator, check_batch, check_pair
 from .model import InfoNet
 from .pairwise import pairwise_mi, run_pairs
 from .vector_estimate import (
-    VECTOR_MIN_SAMPLES,
-    check_dims,
     check_vector_batch,
     check_vector_series,
     load_vector_model,
@@ -184,10 +182,8 @@ def estimate_mi(
     if x.shape[1] == 1 and y.shape[1] == 1:  # the 1-D networks: d_x = d_y = 1
         out = predict(_model(model, device), x.T, y.T, symmetries=symmetries, ties=ties, seed=seed)
     elif method == "auto":
-        check_dims(x.shape[1], y.shape[1])
-        if x.shape[0] < VECTOR_MIN_SAMPLES:
-            raise ValueError(f"need at least {VECTOR_MIN_SAMPLES} samples for MI between vectors; got {x.shape[0]}")
-        out = predict_vector(_vector_model(vector_model, device), x[None], y[None], ties=ties, seed=seed)
+        xs, ys = check_vector_batch(x[None], y[None])  # dimensions and sample count of the vector network
+        out = predict_vector(_vector_model(vector_model, device), xs, ys, ties=ties, seed=seed)
     else:
         if return_interval:
             raise ValueError("return_interval is not available for sliced MI")
