@@ -95,12 +95,6 @@ class Session:
     sweep_min_size: int = 0
     source: str = ""
 
-    @property
-    def grouped(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """tracks (T, N, 2), visibility (T, N), labels (N,) of the grouped tracks."""
-        r, g = self.result, self.result.grouped
-        return r.tracks[:, g], r.visibility[:, g], r.labels[g]
-
 
 class Views(NamedTuple):
     """What the events show, in the order of their ``outputs`` (gr.update / gr.skip where partial)."""
@@ -214,7 +208,7 @@ def _objects(session: Session) -> tuple[list[int], list[int]]:
     """The objects (labels 1..K) of the grouped tracks with at least the minimum group size, and
     the labels of the smaller ones (the masks can leave an object few tracks): only the first are
     counted and listed as objects."""
-    labels, min_size = session.grouped[2], int(session.result.options.get("min_size", 1))
+    labels, min_size = session.result.grouped_tracks()[2], int(session.result.options.get("min_size", 1))
     sizes = {k: int((labels == k).sum()) for k in segmentation.object_labels(labels)}
     return [k for k, n in sizes.items() if n >= min_size], [k for k, n in sizes.items() if n < min_size]
 
@@ -222,7 +216,7 @@ def _objects(session: Session) -> tuple[list[int], list[int]]:
 def _table(session: Session, scores: segmentation.VideoScores) -> pd.DataFrame:
     """One row per object (at least the minimum group size), then the background and the tracks in
     no group, of the grouped tracks; the match is the ground-truth region a found object overlaps best."""
-    labels = session.grouped[2]
+    labels = session.result.grouped_tracks()[2]
     matched = {}
     if scores.tracks is not None:
         names = session.truth.name
@@ -240,7 +234,7 @@ def _table(session: Session, scores: segmentation.VideoScores) -> pd.DataFrame:
 
 def _downloads(session: Session, folder: Path) -> list[str]:
     """labels.csv and mi_matrix.csv of the grouped tracks, and the whole result.npz."""
-    r, (tracks, _, labels) = session.result, session.grouped
+    r, (tracks, _, labels) = session.result, session.result.grouped_tracks()
     labels_csv, mi_csv = folder / "labels.csv", folder / "mi_matrix.csv"
     table = np.column_stack([np.arange(len(labels)), labels, tracks[0], r.source_index[r.grouped]])
     header = "track,label,x_first_frame,y_first_frame,source_index"
@@ -254,7 +248,7 @@ def _downloads(session: Session, folder: Path) -> list[str]:
 def _summary(session: Session, scores: segmentation.VideoScores) -> str:
     """What the run found, in the words of the table and the plot: found objects (the background is
     never one), ground-truth objects, and the ones recovered (matched with F >= 0.75)."""
-    r, labels = session.result, session.grouped[2]
+    r, labels = session.result, session.result.grouped_tracks()[2]
     objects, small = _objects(session)
     background, loose = int((labels == segmentation.BACKGROUND).sum()), int((labels < segmentation.BACKGROUND).sum())
     found = [f"{background} tracks on the background"]
@@ -331,24 +325,17 @@ def _pr_curve(session: Session, scores: segmentation.VideoScores) -> dict:
     return gr.update(value=fig, visible=True)
 
 
-def _overlay(session: Session) -> np.ndarray:
-    tracks, seen, labels = session.grouped
-    if session.result.masks is not None:
-        return vis.overlay_masks(session.frames, session.result.masks, tracks=tracks, visibility=seen, labels=labels)
-    return vis.overlay_frames(session.frames, tracks, seen, labels)
-
-
 def render(session: Session, progress=None) -> Views:
     """Draws everything that depends on the grouping and writes the downloads."""
     r = session.result
-    tracks, seen, labels = session.grouped
+    tracks, seen, labels = session.result.grouped_tracks()
     # Gradio copies returned files to its cache; older renders can go (the newest two may be in flight)
     for old in sorted(session.workdir.glob("render-*"), key=lambda p: p.stat().st_mtime)[:-2]:
         shutil.rmtree(old, ignore_errors=True)
     folder = Path(tempfile.mkdtemp(prefix="render-", dir=session.workdir))
     if progress is not None:
         progress(0.95, desc="Drawing the video")
-    video = datasets.write_video(_overlay(session), folder / "objects.mp4", fps=FPS)
+    video = datasets.write_video(vis.result_overlay(session.frames, r), folder / "objects.mp4", fps=FPS)
     scores = _scores(session)
     lo, hi = np.floor(r.mi.min() * 1e4) / 1e4, np.ceil(r.mi.max() * 1e4) / 1e4  # a readable slider
     return Views(
@@ -482,7 +469,7 @@ def show_mi_map(session: Session | None, evt: gr.SelectData) -> tuple[np.ndarray
     if session is None:
         raise gr.Error("Run the discovery first, then click a point on the first frame")
     r = session.result
-    points, _, labels = session.grouped
+    points, _, labels = session.result.grouped_tracks()
     points = points[0]
     x, y = evt.index
     query = int(np.argmin(np.hypot(points[:, 0] - x, points[:, 1] - y)))

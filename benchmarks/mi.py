@@ -404,81 +404,107 @@ def mi_markdown(results: dict[str, list[dict]], cfg: MIBenchmarkConfig, info: di
             f"per distribution, {cfg.highdim_pairs} pairs per class and {cfg.highdim_projections} projections in the "
             "independence test: smaller than the paper (1,000 per level, 2,000 per K); the numbers are indicative only.",
         ]
-    if results.get("speed"):
-        row_key = lambda r: (r["estimator"], r["device"], str(r["batch"]))
-        cols, body = _pivot(results["speed"], row_key, "n", lambda r: cell(r["seconds"], ".3g"))
-        threads = results["speed"][0]["threads"]
-        out += ["", "## 1. Speed: seconds per estimate (paper Table 1)", ""]
-        out.append(markdown_table(["estimator", "device", "pairs per call", *(f"n={c}" for c in cols)], body))
-        out += [
-            "",
-            f"Median of up to {cfg.speed_repeats} timed calls after warm-up (at most {cfg.speed_budget_s:g} s of "
-            f"repeats per cell), CPU work on {threads} torch thread(s); batched rows are seconds per call / pairs "
-            "per call. MINE-500 at n = 1000 only. Paper (RTX 4090 + Threadripper), n = 1000: KSG 0.049, "
-            "KDE 0.083, MINE-500 0.908, InfoNet 0.011 (0.002 with 16 batched).",
-        ]
-    if results.get("sizes"):
-        out += _sizes_markdown(results["sizes"], cfg)
-    if results.get("levels"):
-        rows = results["levels"]
-        counts = _counts(rows)
-        label = lambda r: (f"{r['estimator']} ({counts[r['estimator']]}/level)",)
-        out += ["", f"## 2. Error by true-MI level (paper Table 2), n = {cfg.n}", ""]
-        for title, key, spec in (
-            ("Mean error (bias)", "mean_error", "+.4f"),
-            ("Variance", "variance", ".2e"),
-            ("MAE", "mae", ".4f"),
-        ):
-            cols, body = _pivot(rows, label, "level", lambda r, key=key, spec=spec: cell(r[key], spec))
-            out += [f"**{title}**", "", markdown_table(["estimator", *(f"{c:.1f}" for c in cols)], body), ""]
-        note = f"Truth: Monte-Carlo MI from {cfg.mc_samples:,} samples (median standard error {info.get('truth_se', '-')})."
-        if "mine" in counts:
-            note += " MINE-500 (and KDE) ran on the first sequences of each level only, as the counts say."
-        out.append(note)
-    if results.get("triplets"):
-        rows = results["triplets"]
-        counts = _counts(rows)
-        label = lambda r: (f"{r['estimator']} ({counts[r['estimator']]}/K)",)
-        cols, body = _pivot(rows, label, "components", lambda r: cell(100 * r["accuracy"], ".1f"))
-        out += ["", f"## 3. Order accuracy, % (paper Table 3), n = {cfg.n}", "", "All triplets:", ""]
-        out.append(markdown_table(["estimator", *(f"K={c}" for c in cols)], body))
-        cols, body = _pivot(rows, label, "components", lambda r: cell(100 * r["accuracy_gap"], ".1f"))
-        out += ["", "The paper's protocol (only triplets whose two true MIs differ by >= 0.02 nats):", ""]
-        out.append(markdown_table(["estimator", *(f"K={c}" for c in cols)], body))
-    if results.get("gaussian_sweep"):
-        rows = results["gaussian_sweep"]
-        names = list(dict.fromkeys(r["estimator"] for r in rows))
-        out += ["", f"## 4. Gaussian sweep (n = {cfg.n}) and other families", ""]
-        summary = [[n, cell(pooled_mae(rows, n)), _counts([r for r in rows if r["estimator"] == n])[n]] for n in names]
-        out.append(markdown_table(["estimator", "MAE vs closed form", "samples per rho"], summary))
-        row_key = lambda r: (f"{r['param']:+.1f}", f"{r['true_mi']:.4f}")
-        cols, body = _pivot(rows, row_key, "estimator", lambda r: cell(r["mean_estimate"]))
-        out += ["", "Mean estimate per rho:", "", markdown_table(["rho", "true MI", *cols], body)]
-    if results.get("families"):
-        row_key = lambda r: (r["distribution"], f"{r['true_mi']:.4f}")
-        value = lambda r: f"{r['mean_estimate']:.4f} ± {r['sd']:.4f}" if r["count"] > 1 else cell(r["mean_estimate"])
-        cols, body = _pivot(results["families"], row_key, "estimator", value)
-        out += ["", "Other families (mean ± sd of the estimates):", ""]
-        out.append(markdown_table(["distribution", "true MI", *cols], body))
-    if results.get("highdim"):
-        rows = results["highdim"]
-        row_key = lambda r: (str(r["d"]), r["dependence"])
-        cols, body = _pivot(rows, row_key, "estimator", lambda r: cell(r["auc"], ".3f"))
-        r0 = rows[0]
-        out += ["", "## 5. High-dimensional independence test: ROC AUC of sliced MI (paper Fig. 5)", ""]
-        out.append(markdown_table(["d", "dependence", *cols], body))
-        out += [
-            "",
-            f"{r0['pairs']} dependent vs {r0['pairs']} independent pairs, n = {r0['n']}, {r0['projections']} random "
-            "projections per pair (the same for every estimator). MINE and KDE are not run here (one estimate "
-            "per projection). See `infonet.evaluation.highdim_pairs` for the dependence kinds.",
-        ]
-    if results.get("multivariate"):
-        out += multivariate_markdown(results["multivariate"], info)
-    if results.get("timings"):
-        timings = [[r["section"], f"{r['seconds']:.1f}"] for r in results["timings"]]
-        out += ["", "## Section times", "", markdown_table(["section", "seconds"], timings)]
+    for key, section in _MARKDOWN.items():
+        if results.get(key):
+            out += section(results[key], cfg, info)
     return "\n".join(out) + "\n"
+
+
+def _speed_markdown(rows: list[dict], cfg: MIBenchmarkConfig, info: dict) -> list[str]:
+    row_key = lambda r: (r["estimator"], r["device"], str(r["batch"]))
+    cols, body = _pivot(rows, row_key, "n", lambda r: cell(r["seconds"], ".3g"))
+    header = ["estimator", "device", "pairs per call", *(f"n={c}" for c in cols)]
+    return [
+        "",
+        "## 1. Speed: seconds per estimate (paper Table 1)",
+        "",
+        markdown_table(header, body),
+        "",
+        f"Median of up to {cfg.speed_repeats} timed calls after warm-up (at most {cfg.speed_budget_s:g} s of "
+        f"repeats per cell), CPU work on {rows[0]['threads']} torch thread(s); batched rows are seconds per call / "
+        "pairs per call. MINE-500 at n = 1000 only. Paper (RTX 4090 + Threadripper), n = 1000: KSG 0.049, "
+        "KDE 0.083, MINE-500 0.908, InfoNet 0.011 (0.002 with 16 batched).",
+    ]
+
+
+def _levels_markdown(rows: list[dict], cfg: MIBenchmarkConfig, info: dict) -> list[str]:
+    counts = _counts(rows)
+    label = lambda r: (f"{r['estimator']} ({counts[r['estimator']]}/level)",)
+    out = ["", f"## 2. Error by true-MI level (paper Table 2), n = {cfg.n}", ""]
+    for title, key, spec in (
+        ("Mean error (bias)", "mean_error", "+.4f"),
+        ("Variance", "variance", ".2e"),
+        ("MAE", "mae", ".4f"),
+    ):
+        cols, body = _pivot(rows, label, "level", lambda r, key=key, spec=spec: cell(r[key], spec))
+        out += [f"**{title}**", "", markdown_table(["estimator", *(f"{c:.1f}" for c in cols)], body), ""]
+    note = f"Truth: Monte-Carlo MI from {cfg.mc_samples:,} samples (median standard error {info.get('truth_se', '-')})."
+    if "mine" in counts:
+        note += " MINE-500 (and KDE) ran on the first sequences of each level only, as the counts say."
+    return [*out, note]
+
+
+def _triplets_markdown(rows: list[dict], cfg: MIBenchmarkConfig, info: dict) -> list[str]:
+    counts = _counts(rows)
+    label = lambda r: (f"{r['estimator']} ({counts[r['estimator']]}/K)",)
+    out = ["", f"## 3. Order accuracy, % (paper Table 3), n = {cfg.n}", "", "All triplets:", ""]
+    for key, caption in (
+        ("accuracy", None),
+        ("accuracy_gap", "The paper's protocol (only triplets whose two true MIs differ by >= 0.02 nats):"),
+    ):
+        cols, body = _pivot(rows, label, "components", lambda r, key=key: cell(100 * r[key], ".1f"))
+        out += ["", caption, ""] if caption else []
+        out.append(markdown_table(["estimator", *(f"K={c}" for c in cols)], body))
+    return out
+
+
+def _sweep_markdown(rows: list[dict], cfg: MIBenchmarkConfig, info: dict) -> list[str]:
+    names = list(dict.fromkeys(r["estimator"] for r in rows))
+    summary = [[n, cell(pooled_mae(rows, n)), _counts([r for r in rows if r["estimator"] == n])[n]] for n in names]
+    row_key = lambda r: (f"{r['param']:+.1f}", f"{r['true_mi']:.4f}")
+    cols, body = _pivot(rows, row_key, "estimator", lambda r: cell(r["mean_estimate"]))
+    return [
+        "",
+        f"## 4. Gaussian sweep (n = {cfg.n}) and other families",
+        "",
+        markdown_table(["estimator", "MAE vs closed form", "samples per rho"], summary),
+        "",
+        "Mean estimate per rho:",
+        "",
+        markdown_table(["rho", "true MI", *cols], body),
+    ]
+
+
+def _families_markdown(rows: list[dict], cfg: MIBenchmarkConfig, info: dict) -> list[str]:
+    row_key = lambda r: (r["distribution"], f"{r['true_mi']:.4f}")
+    value = lambda r: f"{r['mean_estimate']:.4f} ± {r['sd']:.4f}" if r["count"] > 1 else cell(r["mean_estimate"])
+    cols, body = _pivot(rows, row_key, "estimator", value)
+    return [
+        "",
+        "Other families (mean ± sd of the estimates):",
+        "",
+        markdown_table(["distribution", "true MI", *cols], body),
+    ]
+
+
+def _highdim_markdown(rows: list[dict], cfg: MIBenchmarkConfig, info: dict) -> list[str]:
+    cols, body = _pivot(rows, lambda r: (str(r["d"]), r["dependence"]), "estimator", lambda r: cell(r["auc"], ".3f"))
+    r0 = rows[0]
+    return [
+        "",
+        "## 5. High-dimensional independence test: ROC AUC of sliced MI (paper Fig. 5)",
+        "",
+        markdown_table(["d", "dependence", *cols], body),
+        "",
+        f"{r0['pairs']} dependent vs {r0['pairs']} independent pairs, n = {r0['n']}, {r0['projections']} random "
+        "projections per pair (the same for every estimator). MINE and KDE are not run here (one estimate "
+        "per projection). See `infonet.evaluation.highdim_pairs` for the dependence kinds.",
+    ]
+
+
+def _timings_markdown(rows: list[dict], cfg: MIBenchmarkConfig, info: dict) -> list[str]:
+    timings = [[r["section"], f"{r['seconds']:.1f}"] for r in rows]
+    return ["", "## Section times", "", markdown_table(["section", "seconds"], timings)]
 
 
 def _sizes_markdown(rows: list[dict], cfg: MIBenchmarkConfig) -> list[str]:
@@ -518,6 +544,20 @@ def _sizes_markdown(rows: list[dict], cfg: MIBenchmarkConfig) -> list[str]:
     return out
 
 
+# results key -> its Markdown section, in the report's order
+_MARKDOWN = {
+    "speed": _speed_markdown,
+    "sizes": lambda rows, cfg, info: _sizes_markdown(rows, cfg),
+    "levels": _levels_markdown,
+    "triplets": _triplets_markdown,
+    "gaussian_sweep": _sweep_markdown,
+    "families": _families_markdown,
+    "highdim": _highdim_markdown,
+    "multivariate": lambda rows, cfg, info: multivariate_markdown(rows, info),
+    "timings": _timings_markdown,
+}
+
+
 # ----------------------------------------------------------------------------- plots
 
 
@@ -530,81 +570,105 @@ def _by(rows: list[dict], key="estimator") -> dict[str, list[dict]]:
 
 
 def _save_plots(results: dict[str, list[dict]], out: Path) -> list[Path]:
-    """PNG plots of the MI benchmark's sections into ``out``: speed, levels, order accuracy,
-    Gaussian sweep and high-dimensional AUC (those with rows). Returns the files written."""
-    from matplotlib.figure import Figure
-
+    """PNG plots of the MI benchmark's sections into ``out`` (those with rows). Returns the files written."""
     saved = []
-
-    def axes(size=(6.5, 4.5)):
-        return Figure(figsize=size).add_subplot()
-
-    def save(ax, name):
-        ax.figure.tight_layout()
-        ax.figure.savefig(out / name, dpi=120)
-        saved.append(out / name)
-
-    if results.get("speed"):
-        ax = axes()
-        for label, rows in _by(results["speed"], lambda r: f"{r['estimator']} {r['device']} x{r['batch']}").items():
-            ax.plot([r["n"] for r in rows], [r["seconds"] for r in rows], marker="o", label=label)
-        ax.set(xscale="log", yscale="log", xlabel="sequence length n", ylabel="seconds per estimate", title="Speed")
-        ax.legend(fontsize=7)
-        save(ax, "speed.png")
-    if results.get("sizes"):
-        fig = Figure(figsize=(11, 4))
-        panels = fig.subplots(1, 3)
-        for name, rows in _by(size_summary(results["sizes"])).items():
-            n = [r["n"] for r in rows]
-            for ax, key in zip(panels, ("level_mae", "family_mae", "mean_at_zero"), strict=True):
-                ax.plot(n, [r[key] for r in rows], marker="o", label=name)
-        titles = ("MAE, levels 0.0-1.0", "MAE, standard families", "mean estimate at MI 0")
-        for ax, title in zip(panels, titles, strict=True):
-            ax.set(xscale="log", xlabel="samples n", ylabel="nats", title=title)
-        panels[2].axhline(0, color="k", lw=0.5)
-        panels[0].legend(fontsize=8)
-        save(panels[0], "sizes.png")
-    if results.get("levels"):
-        ax = axes()
-        for name, rows in _by(results["levels"]).items():
-            level, error = [r["level"] for r in rows], [r["mean_error"] for r in rows]
-            sd = [math.sqrt(r["variance"]) for r in rows]
-            ax.errorbar(level, error, yerr=sd, marker="o", capsize=3, label=name)
-        ax.axhline(0, color="k", lw=0.5)
-        ax.set(xlabel="true MI level (nats)", ylabel="mean error ± sd (nats)", title="Error by true-MI level")
-        ax.legend()
-        save(ax, "levels.png")
-    if results.get("triplets"):
-        ax = axes()
-        for name, rows in _by(results["triplets"]).items():
-            ax.plot([r["components"] for r in rows], [100 * r["accuracy"] for r in rows], marker="o", label=name)
-        ax.set(xlabel="mixture components K", ylabel="order accuracy (%)", title="Order accuracy")
-        ax.legend()
-        save(ax, "order_accuracy.png")
-    if results.get("gaussian_sweep"):
-        ax = axes()
-        rows = _by(results["gaussian_sweep"])
-        first = next(iter(rows.values()))
-        ax.plot([r["param"] for r in first], [r["true_mi"] for r in first], "k--", label="closed form")
-        for name, rs in rows.items():
-            rho, est, sd = ([r[k] for r in rs] for k in ("param", "mean_estimate", "sd"))
-            ax.errorbar(rho, est, yerr=sd, marker="o", ms=3, capsize=2, label=name)
-        ax.set(xlabel="correlation rho", ylabel="MI (nats)", title="Gaussian sanity sweep")
-        ax.legend()
-        save(ax, "gaussian_sweep.png")
-    if results.get("highdim"):
-        ax = axes((7.5, 4.5))
-        rows = _by(results["highdim"])
-        groups = list(dict.fromkeys(f"d={r['d']}\n{r['dependence']}" for r in results["highdim"]))
-        width = 0.8 / len(rows)
-        for j, (name, rs) in enumerate(rows.items()):
-            ax.bar(np.arange(len(rs)) + j * width, [r["auc"] for r in rs], width, label=name)
-        ax.set_xticks(np.arange(len(groups)) + 0.4 - width / 2, groups, fontsize=7)
-        ax.axhline(0.5, color="k", lw=0.5)
-        ax.set(ylim=(0, 1.05), ylabel="ROC AUC", title="Independence testing with sliced MI")
-        ax.legend(fontsize=8, loc="lower left")
-        save(ax, "highdim_auc.png")
+    for key, (name, plot) in _PLOTS.items():
+        if results.get(key):
+            figure = plot(results[key])
+            figure.tight_layout()
+            figure.savefig(out / name, dpi=120)
+            saved.append(out / name)
     if results.get("multivariate"):
         save_multivariate_plot(results["multivariate"], out / "multivariate.png")
         saved.append(out / "multivariate.png")
     return saved
+
+
+def _axes(size=(6.5, 4.5)):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=size).add_subplot()
+
+
+def _speed_plot(rows: list[dict]):
+    ax = _axes()
+    for label, rs in _by(rows, lambda r: f"{r['estimator']} {r['device']} x{r['batch']}").items():
+        ax.plot([r["n"] for r in rs], [r["seconds"] for r in rs], marker="o", label=label)
+    ax.set(xscale="log", yscale="log", xlabel="sequence length n", ylabel="seconds per estimate", title="Speed")
+    ax.legend(fontsize=7)
+    return ax.figure
+
+
+def _sizes_plot(rows: list[dict]):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11, 4))
+    panels = fig.subplots(1, 3)
+    for name, rs in _by(size_summary(rows)).items():
+        n = [r["n"] for r in rs]
+        for ax, key in zip(panels, ("level_mae", "family_mae", "mean_at_zero"), strict=True):
+            ax.plot(n, [r[key] for r in rs], marker="o", label=name)
+    titles = ("MAE, levels 0.0-1.0", "MAE, standard families", "mean estimate at MI 0")
+    for ax, title in zip(panels, titles, strict=True):
+        ax.set(xscale="log", xlabel="samples n", ylabel="nats", title=title)
+    panels[2].axhline(0, color="k", lw=0.5)
+    panels[0].legend(fontsize=8)
+    return fig
+
+
+def _levels_plot(rows: list[dict]):
+    ax = _axes()
+    for name, rs in _by(rows).items():
+        sd = [math.sqrt(r["variance"]) for r in rs]
+        ax.errorbar([r["level"] for r in rs], [r["mean_error"] for r in rs], yerr=sd, marker="o", capsize=3, label=name)
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set(xlabel="true MI level (nats)", ylabel="mean error ± sd (nats)", title="Error by true-MI level")
+    ax.legend()
+    return ax.figure
+
+
+def _triplets_plot(rows: list[dict]):
+    ax = _axes()
+    for name, rs in _by(rows).items():
+        ax.plot([r["components"] for r in rs], [100 * r["accuracy"] for r in rs], marker="o", label=name)
+    ax.set(xlabel="mixture components K", ylabel="order accuracy (%)", title="Order accuracy")
+    ax.legend()
+    return ax.figure
+
+
+def _sweep_plot(rows: list[dict]):
+    ax = _axes()
+    by_name = _by(rows)
+    first = next(iter(by_name.values()))
+    ax.plot([r["param"] for r in first], [r["true_mi"] for r in first], "k--", label="closed form")
+    for name, rs in by_name.items():
+        rho, est, sd = ([r[k] for r in rs] for k in ("param", "mean_estimate", "sd"))
+        ax.errorbar(rho, est, yerr=sd, marker="o", ms=3, capsize=2, label=name)
+    ax.set(xlabel="correlation rho", ylabel="MI (nats)", title="Gaussian sanity sweep")
+    ax.legend()
+    return ax.figure
+
+
+def _highdim_plot(rows: list[dict]):
+    ax = _axes((7.5, 4.5))
+    by_name = _by(rows)
+    groups = list(dict.fromkeys(f"d={r['d']}\n{r['dependence']}" for r in rows))
+    width = 0.8 / len(by_name)
+    for j, (name, rs) in enumerate(by_name.items()):
+        ax.bar(np.arange(len(rs)) + j * width, [r["auc"] for r in rs], width, label=name)
+    ax.set_xticks(np.arange(len(groups)) + 0.4 - width / 2, groups, fontsize=7)
+    ax.axhline(0.5, color="k", lw=0.5)
+    ax.set(ylim=(0, 1.05), ylabel="ROC AUC", title="Independence testing with sliced MI")
+    ax.legend(fontsize=8, loc="lower left")
+    return ax.figure
+
+
+# results key -> (file, its plot)
+_PLOTS = {
+    "speed": ("speed.png", _speed_plot),
+    "sizes": ("sizes.png", _sizes_plot),
+    "levels": ("levels.png", _levels_plot),
+    "triplets": ("order_accuracy.png", _triplets_plot),
+    "gaussian_sweep": ("gaussian_sweep.png", _sweep_plot),
+    "highdim": ("highdim_auc.png", _highdim_plot),
+}

@@ -134,6 +134,21 @@ def _timed_each(fn, xs, ys) -> tuple[np.ndarray, float]:
     return est, (time.perf_counter() - start) / len(xs)
 
 
+def _estimates(name: str, xs, ys, model, external: dict) -> tuple:
+    """(estimates, interval lows, interval highs (NaN but for InfoNet), seconds per estimate) of one
+    estimator on the samples ``xs``, ``ys``."""
+    from infonet.estimate import estimate_mi_batch
+
+    nan = [np.nan] * len(xs)
+    if name == "infonet":
+        start = time.perf_counter()
+        est, interval = estimate_mi_batch(np.stack(xs), np.stack(ys), vector_model=model, return_interval=True)
+        return est, interval[:, 0], interval[:, 1], (time.perf_counter() - start) / len(xs)
+    own = {"ksg": lambda x, y: baselines.ksg(x, y, k=10), "gaussian": baselines.gaussian}
+    est, seconds = _timed_each(own.get(name) or external[name], xs, ys)
+    return est, nan, nan, seconds
+
+
 def multivariate_rows(
     sizes=(128, 1000, 5000),
     repeats: int = 3,
@@ -149,8 +164,6 @@ def multivariate_rows(
 
     Returns (rows, info); info says which estimators and task sets ran.
     """
-    from infonet.estimate import estimate_mi_batch
-
     tasks = bmi_tasks(max_dim) + own_tasks(mc_samples)
     external = _bmi_estimators()
     chosen = [e for e in estimators if e in external or not e.startswith("bmi-")]
@@ -161,37 +174,13 @@ def multivariate_rows(
             seeds = [SEED + 1_000 * t_index + r + n for r in range(repeats)]
             xs, ys = zip(*(task.sample(n, s) for s in seeds), strict=True)
             for name in chosen:
-                low = high = [np.nan] * repeats
-                if name == "infonet":
-                    start = time.perf_counter()
-                    est, interval = estimate_mi_batch(
-                        np.stack(xs), np.stack(ys), vector_model=model, return_interval=True
-                    )
-                    seconds = (time.perf_counter() - start) / repeats
-                    low, high = interval[:, 0], interval[:, 1]
-                elif name == "ksg":
-                    est, seconds = _timed_each(lambda x, y: baselines.ksg(x, y, k=10), xs, ys)
-                elif name == "gaussian":
-                    est, seconds = _timed_each(baselines.gaussian, xs, ys)
-                else:
-                    est, seconds = _timed_each(external[name], xs, ys)
+                est, low, high, seconds = _estimates(name, xs, ys, model, external)
                 for r in range(repeats):
                     rows.append(
-                        dict(
-                            task=task.name,
-                            family=task.family,
-                            dx=task.dx,
-                            dy=task.dy,
-                            n=n,
-                            repeat=r,
-                            true_mi=task.mi,
-                            estimator=name,
-                            estimate=float(est[r]),
-                            low=float(low[r]),
-                            high=float(high[r]),
-                            seconds=seconds,
-                        )
-                    )
+                        dict(task=task.name, family=task.family, dx=task.dx, dy=task.dy, n=n, repeat=r,
+                             true_mi=task.mi, estimator=name, estimate=float(est[r]), low=float(low[r]),
+                             high=float(high[r]), seconds=seconds)
+                    )  # fmt: skip
             done += 1
             if progress is not None:
                 progress("multivariate", done, total)

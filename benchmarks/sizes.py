@@ -86,9 +86,8 @@ def size_rows(
     if levels.x.shape[1] < base:
         raise ValueError(f"the level set holds {levels.x.shape[1]} samples per sequence, fewer than n = {base}")
     families = size_families() if families is None else families
-    fam = [
-        dist.sample(base, family_seed + 1000 * i + r) for i, dist in enumerate(families) for r in range(family_repeats)
-    ]
+    seeds = [(dist, family_seed + 1000 * i + r) for i, dist in enumerate(families) for r in range(family_repeats)]
+    fam = [dist.sample(base, seed) for dist, seed in seeds]
     fx, fy = np.stack([p[0] for p in fam]), np.stack([p[1] for p in fam])
     fam_mi = np.repeat([dist.mi for dist in families], family_repeats)
     fam_name = np.repeat([dist.name for dist in families], family_repeats)

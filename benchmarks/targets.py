@@ -66,44 +66,53 @@ def check_targets(
         measured = ", ".join(f"T={r['frames']}: {r['sklearn_speedup']:.2f}x" for r in pairwise) or "-"
         text = f"CPU {estimator} >= {targets['sklearn_speedup']:g}x faster per pair than scikit-learn KSG (same T)"
         return [_target("sklearn_speedup", text, measured, ok if pairwise else None)]
-    out = []
+    out = [
+        _level_target(levels, estimator, targets),
+        _order_target(triplets, estimator, targets),
+        _gaussian_target(sweep, estimator, targets),
+        _speed_target(speed, estimator, targets),
+    ]
+    return out + _size_targets(sizes, triplets, estimator, targets)
+
+
+def _level_target(levels: Sequence[dict], estimator: str, targets: dict) -> dict:
     text = f"{estimator} MAE <= {targets['level_mae']} at every level 0.0-0.9"
     lv = [r for r in levels if r["estimator"] == estimator and r["level"] in LEVELS]
-    if lv:
-        worst, have = max(lv, key=lambda r: r["mae"]), {r["level"] for r in lv}
-        measured = f"worst MAE {worst['mae']:.4f} at level {worst['level']:.1f} ({len(have)} of {len(LEVELS)} levels)"
-        ok = worst["mae"] <= targets["level_mae"] and len(have) == len(LEVELS)
-        out.append(_target("level_mae", text, measured, ok))
-    else:
-        out.append(_target("level_mae", text, "-", None))
+    if not lv:
+        return _target("level_mae", text, "-", None)
+    worst, have = max(lv, key=lambda r: r["mae"]), {r["level"] for r in lv}
+    measured = f"worst MAE {worst['mae']:.4f} at level {worst['level']:.1f} ({len(have)} of {len(LEVELS)} levels)"
+    return _target("level_mae", text, measured, worst["mae"] <= targets["level_mae"] and len(have) == len(LEVELS))
 
+
+def _order_target(triplets: Sequence[dict], estimator: str, targets: dict) -> dict:
     text = f"{estimator} order accuracy >= {100 * targets['order_accuracy']:.1f} % for every K"
     tr = [r for r in triplets if r["estimator"] == estimator]
-    if tr:
-        worst = min(tr, key=lambda r: r["accuracy"])
-        measured = f"lowest {100 * worst['accuracy']:.2f} % at K = {worst['components']} ({len(tr)} values of K)"
-        out.append(_target("order_accuracy", text, measured, worst["accuracy"] >= targets["order_accuracy"]))
-    else:
-        out.append(_target("order_accuracy", text, "-", None))
+    if not tr:
+        return _target("order_accuracy", text, "-", None)
+    worst = min(tr, key=lambda r: r["accuracy"])
+    measured = f"lowest {100 * worst['accuracy']:.2f} % at K = {worst['components']} ({len(tr)} values of K)"
+    return _target("order_accuracy", text, measured, worst["accuracy"] >= targets["order_accuracy"])
 
+
+def _gaussian_target(sweep: Sequence[dict], estimator: str, targets: dict) -> dict:
     text = f"{estimator} Gaussian-sweep MAE <= {targets['gaussian_mae']}"
     mae = pooled_mae(sweep, estimator)
-    if mae is not None:
-        count = sum(r["count"] for r in sweep if r["estimator"] == estimator)
-        out.append(_target("gaussian_mae", text, f"MAE {mae:.4f} over {count} samples", mae <= targets["gaussian_mae"]))
-    else:
-        out.append(_target("gaussian_mae", text, "-", None))
+    if mae is None:
+        return _target("gaussian_mae", text, "-", None)
+    count = sum(r["count"] for r in sweep if r["estimator"] == estimator)
+    return _target("gaussian_mae", text, f"MAE {mae:.4f} over {count} samples", mae <= targets["gaussian_mae"])
 
+
+def _speed_target(speed: Sequence[dict], estimator: str, targets: dict) -> dict:
     limit_ms = 1000 * targets["single_seconds"]
     text = f"{estimator} single estimate at n = 1000 <= {limit_ms:g} ms on one H100 (paper: 11 ms on an RTX 4090)"
     single = [r for r in speed if r["estimator"] == estimator and r["batch"] == 1 and r["n"] == 1000]
     gpu = [r["seconds"] for r in single if str(r["device"]).startswith("cuda")]
     measured = ", ".join(f"{r['device']} {1000 * r['seconds']:.2f} ms" for r in single) or "-"
     if gpu:
-        out.append(_target("single_seconds", text, measured, min(gpu) <= targets["single_seconds"]))
-    else:  # no CUDA row: nothing to check the H100 target on
-        out.append(_target("single_seconds", text, measured, None, SPEED_ON_CPU if single else ""))
-    return out + _size_targets(sizes, triplets, estimator, targets)
+        return _target("single_seconds", text, measured, min(gpu) <= targets["single_seconds"])
+    return _target("single_seconds", text, measured, None, SPEED_ON_CPU if single else "")  # no CUDA row
 
 
 def _size_targets(sizes: Sequence[dict], triplets: Sequence[dict], estimator: str, targets: dict) -> list[dict]:

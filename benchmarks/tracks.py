@@ -6,17 +6,24 @@ For one sequence and one estimator, :func:`evaluate_result` takes one run of the
 (``segmentation.discover_video``: its MI matrix and its labels), sweeps the threshold over the
 same matrix for the precision-recall curve, and scores everything FBMS-style
 (``segmentation.scoring``). :func:`anchor_auc` judges the affinity apart from any threshold
-(InfoAtlas's trajectory protocol). ``scripts/pr_curves.py`` drives it over folders of sequences.
+(InfoAtlas's trajectory protocol). :func:`score_sequences` drives it over folders of sequences and
+clip lengths for ``scripts/pr_curves.py``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+import re
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy.stats import rankdata
 
+import datasets
+import segmentation
 from segmentation import (
     Score,
     Sweep,
@@ -28,8 +35,22 @@ from segmentation import (
     sweep_thresholds,
     threshold_candidates,
 )
+from segmentation import visualize as vis
+from segmentation.progress import stage_bars
 
-__all__ = ["SUMMARY_COLUMNS", "TrackResult", "anchor_auc", "anchor_auc_by_object", "evaluate_result"]
+from .common import write_csv
+
+__all__ = [
+    "SUMMARY_COLUMNS",
+    "TrackResult",
+    "anchor_auc",
+    "anchor_auc_by_object",
+    "evaluate_result",
+    "score_sequence",
+    "score_sequences",
+]
+
+log = logging.getLogger(__name__)
 
 SUMMARY_COLUMNS = ("sequence", "estimator", "n_tracks", "best_f", "ap", "objects_extracted", "seconds")
 
@@ -211,3 +232,77 @@ def _anchor_aucs(a: np.ndarray, ids: np.ndarray, ambiguous) -> dict[int, float]:
         ranks = rankdata(a[i, others])  # average ranks: ties count half
         aucs[int(i)] = (ranks[same].sum() - pos * (pos + 1) / 2) / (pos * neg)
     return aucs
+
+
+# ----------------------------------------------------------------------------- driving sequences
+
+
+def score_sequences(
+    sequences, lengths, estimators: dict, pipeline, out: Path, *, num_thresholds=48, save_results=False, max_frames=None
+) -> list[dict]:
+    """Every estimator on every sequence at every clip length (None: all frames up to ``max_frames``,
+    without skipping shorter sequences), on the same tracks:
+    summary rows; summary.csv (rewritten after every sequence, so a long run keeps its rows), the
+    sweeps and P-R plots in ``out`` (see :func:`score_sequence`)."""
+    rows = []
+    for path, length in [(p, t) for p in sequences for t in lengths]:
+        inp = datasets.load_input(path, max_frames=length or max_frames, max_tracks=pipeline.max_tracks)
+        if length is not None and inp.num_frames < length:
+            log.warning("%s: skipping --frames %d, the sequence has only %d frames", path.name, length, inp.num_frames)
+            continue
+        label = path.name if len(lengths) == 1 else f"{path.name}_T{length}"
+        rows += score_sequence(inp, path.name, label, estimators, pipeline, out, num_thresholds, save_results)
+        with datasets.replacing(out / "summary.csv") as tmp:
+            write_csv(rows, tmp)
+    if len(rows) and len(lengths) > 1:
+        vis.save_figure(vis.scores_by_frames_figure(rows), out / "frames.png", dpi=120)
+    return rows
+
+
+def score_sequence(inp, name, label, estimators, pipeline, out: Path, num_thresholds=48, save_results=False):
+    """Every estimator on the same tracks of one sequence (tracking once): one summary row each
+    (FBMS scores, pair and anchor AUC, J and boundary F where the input has masks); in ``out`` the
+    sweep_<label>_<estimator>.csv files, pr_<label>.png and, with ``save_results``, result_*.npz."""
+    truth_masks = None if inp.truth is None else inp.truth.masks
+    pipeline = dataclasses.replace(pipeline, masks=pipeline.masks and truth_masks is not None)
+    rows, curves, marks, first = [], {}, {}, None
+    for est_name, estimator in estimators.items():
+        with stage_bars({"tracking": "frame", "motion": "frame", "mi": "pair", "masks": "frame"}) as progress:
+            result = segmentation.discover_video(inp, estimator, pipeline, progress=progress, reuse=first)
+        first = first or result
+        scored = evaluate_result(result, sequence=name, num_thresholds=num_thresholds)
+        row = {
+            **scored.summary_row(),
+            "frames": inp.num_frames,
+            "seconds_tracking": round(first.timings["tracking"], 3),
+        }
+        masks = segmentation.score_video(result, truth_masks).masks
+        if masks is not None:
+            row |= {
+                "j": round(masks.j, 4),
+                "boundary_f": round(masks.f, 4),
+                "seconds_masks": round(result.timings["masks"], 3),
+            }
+        rows.append(row)
+        stem = _file_stem(f"{label}_{est_name}")
+        with datasets.replacing(out / f"sweep_{stem}.csv") as tmp:
+            write_csv(scored.sweep.rows(), tmp)
+        if save_results:
+            segmentation.save_result(result, out / f"result_{stem}.npz")
+        curves[est_name] = (scored.sweep.recall, scored.sweep.precision)
+        marks[est_name] = _chosen_point(result, scored)
+    title = f"{name}: {len(first.grouped)} tracks, {inp.num_frames} frames"
+    vis.save_figure(vis.pr_curve_figure(curves, marks=marks, title=title), out / f"pr_{_file_stem(label)}.png", dpi=120)
+    return rows
+
+
+def _chosen_point(result: VideoResult, scored: TrackResult) -> tuple[float, float, str]:
+    """(recall, precision, caption) of the run's own threshold: a point of the sweep, else the labels'."""
+    how = "automatic" if result.threshold == result.auto_threshold else "given"
+    here = scored.sweep.index_of(result.threshold)
+    point, what = (scored.auto, "labels at") if here is None else (scored.sweep.scores[here], "")
+    return point.recall, point.precision, f"{what} {how} threshold {result.threshold:.3g} nats".strip()
+
+
+def _file_stem(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)

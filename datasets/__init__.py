@@ -17,7 +17,7 @@ from the Hugging Face package of the same name.
 from .archive import extract_zip
 from .davis import DavisSequence, load_davis
 from .files import replacing
-from .inputs import GroundTruth, VideoInput, find_sequences, input_kind, load_input
+from .inputs import GroundTruth, VideoInput, count_frames, find_sequences, input_kind, load_input
 from .pointodyssey import ANNOTATION_FILES, PointOdysseySequence, load_pointodyssey
 from .samples import SAMPLE_SEQUENCE, SAMPLE_VIDEO
 from .synthetic import generate_sequence
@@ -46,6 +46,7 @@ __all__ = [
     "load_davis",
     "GroundTruth",
     "VideoInput",
+    "count_frames",
     "find_sequences",
     "input_kind",
     "load_input",

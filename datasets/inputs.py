@@ -31,7 +31,7 @@ from .pointodyssey import ANNOTATION_FILES, load_pointodyssey
 from .tracks import DataError, TrackSet, load_tracks
 from .video import VIDEO_SUFFIXES, list_images, read_video
 
-__all__ = ["GroundTruth", "VideoInput", "find_sequences", "input_kind", "load_input"]
+__all__ = ["GroundTruth", "VideoInput", "count_frames", "find_sequences", "input_kind", "load_input"]
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +124,14 @@ def find_sequences(path) -> list[Path]:
             "or its sub-folders"
         )
     return found
+
+
+def count_frames(sequence) -> int:
+    """The frames of a sequence folder (PointOdyssey rgbs/, DAVIS frames/ or a folder of frames),
+    counted without reading them."""
+    kind = input_kind(sequence)
+    folder, pattern = {"pointodyssey": ("rgbs", "rgb_*"), "davis": ("frames", "*")}.get(kind, (".", "*"))
+    return len(list_images(Path(sequence) / folder, pattern))
 
 
 def _inside_zip(folder: Path, name: str) -> Path:

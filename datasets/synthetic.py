@@ -226,15 +226,17 @@ def _object_parts(
     parts = [_Part(texture, alpha, body[:, :2], depth, j + 1, normal)]
     name = f"object{j}_{'articulated' if articulated else kind}{'_convoy' if shape.path is not None else ''}"
     if articulated:
-        # a limb hinged at the body's right end, swinging about its own left end
-        limb_alpha = _shape_alpha(rng, "box", 0.55 * radius, 0.14 * radius)
-        limb_pivot = (4 + 0.1 * radius, (limb_alpha.shape[0] - 1) / 2)
-        joint = (pivot[0] + 0.8 * rx, pivot[1])
-        swing = rng.uniform(-0.5, 0.5) + _wave(rng, tau, 0.9, (0.8, 1.6))
-        limb = body @ _similarity(joint[0], joint[1], swing, np.ones(num_frames), limb_pivot)
-        limb_texture = _texture(rng, *limb_alpha.shape)
-        parts.append(_Part(limb_texture, limb_alpha, limb[:, :2], depth - 0.1, j + 1, normal))
+        parts.append(_limb(rng, parts[0], body, tau, radius, joint=(pivot[0] + 0.8 * rx, pivot[1])))
     return parts, name, behind
+
+
+def _limb(rng, body: _Part, body_to_image: np.ndarray, tau, radius: float, joint) -> _Part:
+    """A limb hinged at ``joint`` of the body's sprite (``body_to_image`` (T, 3, 3)), swinging about its own left end."""
+    alpha = _shape_alpha(rng, "box", 0.55 * radius, 0.14 * radius)
+    pivot = (4 + 0.1 * radius, (alpha.shape[0] - 1) / 2)
+    swing = rng.uniform(-0.5, 0.5) + _wave(rng, tau, 0.9, (0.8, 1.6))
+    limb = body_to_image @ _similarity(joint[0], joint[1], swing, np.ones(len(tau)), pivot)
+    return _Part(_texture(rng, *alpha.shape), alpha, limb[:, :2], body.depth - 0.1, body.mask_index, body.normal)
 
 
 @dataclass
@@ -380,8 +382,10 @@ def _prepare_folder(out: Path, overwrite: bool) -> None:
         (out / sub).mkdir(parents=True, exist_ok=True)
 
 
-def _check_arguments(num_frames, size, num_objects, num_tracks, motion, corrupt_fraction) -> tuple[int, int]:
+def _check_arguments(num_frames, size, num_objects, num_tracks, motion, corrupt_fraction, convoy) -> tuple[int, int]:
     """(H, W) of ``size``, after checking the arguments of :func:`generate_sequence`."""
+    if convoy and num_objects < 2:
+        raise DataError(f"convoy needs at least 2 objects (one follows the other), got {num_objects}")
     if len(size) != 2:
         raise DataError(f"size must be (H, W); got {size}")
     height, width = (int(v) for v in size)
@@ -521,26 +525,19 @@ def generate_sequence(
         corrupt_fraction: share of the tracks given corrupted entries (0 to 0.5).
         overwrite: replace the layout files of a non-empty folder (other files are left alone).
         jpeg_quality: JPEG quality of the frames (1-100).
-        motion: "sweep" (each object crosses the view once over the clip, however long) or
-            "wander" (objects, camera and zoom drift on slow waves of 60-190 frames, so a long
-            clip holds many turns, as the long PointOdyssey videos do).
-        convoy: object 1 follows object 0's path, a sixth of the clip behind (objects that share
-            a path; needs 2 or more objects).
+        motion: "sweep" (each object crosses the view once) or "wander" (objects, camera and zoom
+            drift on slow waves of 60-190 frames, as in the long PointOdyssey videos).
+        convoy: object 1 follows object 0's path, a sixth of the clip behind (2 or more objects).
         perspective: each object's size follows its depth (nearer is larger).
 
-    Returns:
-        The folder written.
-
-    Raises:
-        DataError: bad arguments, or a non-empty ``out_dir`` without ``overwrite``.
+    Returns the folder written. Raises DataError: bad arguments, or a non-empty ``out_dir`` without ``overwrite``.
     """
-    height, width = _check_arguments(num_frames, size, num_objects, num_tracks, motion, corrupt_fraction)
+    checked = (num_frames, size, num_objects, num_tracks, motion, corrupt_fraction, convoy)
+    height, width = _check_arguments(*checked)
     start = time.perf_counter()
     out = Path(out_dir)
     _prepare_folder(out, overwrite)
     rng = np.random.default_rng(seed)  # one stream, drawn in this order: scene, tracks, frames, corruption
-    if convoy and num_objects < 2:
-        raise DataError(f"convoy needs at least 2 objects (one follows the other), got {num_objects}")
     parts, names, zoom, cam_shift = _build_scene(
         rng, num_frames, height, width, num_objects, motion, convoy=convoy, perspective=perspective
     )
@@ -551,9 +548,8 @@ def generate_sequence(
     trajs = trajs.astype(np.float32)
     corruption = _corrupt(rng, trajs, valids, visibs, corrupt_fraction)
     _write_annotations(out, trajs, trajs_3d, valids, visibs, intrinsics, extrinsics)
-    mask_of_part = np.array([p.mask_index for p in parts])
-    ids, parts_of_tracks = mask_of_part[track_parts].astype(np.int64), track_parts.astype(np.int64)
-    truth = {"track_object_ids": ids, "track_parts": parts_of_tracks, "track_corruption": corruption}
+    ids = np.array([p.mask_index for p in parts])[track_parts].astype(np.int64)
+    truth = {"track_object_ids": ids, "track_parts": track_parts.astype(np.int64), "track_corruption": corruption}
     _write_truth(out, truth, names, seed, (height, width), num_frames)
     seconds = time.perf_counter() - start
     logger.info("wrote %s: %d frames %dx%d, %d objects, %d tracks (%d corrupted) in %.1f s", out, num_frames, width,

@@ -233,6 +233,26 @@ def check_choice(flag: str, value: str, choices, *, what: str = "value") -> None
         raise ValueError(f"unknown {what} {value!r} for {flag}; choose from {', '.join(choices)}")
 
 
+def comma_list(text: str, flag: str, *, type=str, choices=None, minimum=None) -> list:
+    """The comma-separated values of an option ("a, b,c" -> ["a", "b", "c"]), each converted by
+    ``type``; refuses a value that does not convert, is not among ``choices`` or is under ``minimum``."""
+    values = []
+    for item in (v.strip() for v in text.split(",")):
+        if not item:
+            continue
+        try:
+            value = type(item.lower() if type is str else item)
+        except ValueError:
+            what = {int: "whole numbers", float: "numbers"}.get(type, "values")
+            raise ValueError(f"--{flag} takes comma-separated {what}; got {item!r}") from None
+        if choices is not None:
+            check_choice(f"--{flag}", value, choices)
+        if minimum is not None:
+            check_number(f"--{flag}", value, low=minimum)
+        values.append(value)
+    return values
+
+
 def preload_infonet(weights: str = "", device: str = "auto") -> None:
     """Loads InfoNet's weights now, so that a missing or damaged file, or a missing device, is
     refused before any work; the estimator later gets the same (cached) model."""

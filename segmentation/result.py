@@ -116,6 +116,11 @@ class VideoResult:
         """(T, H, W) bool, the pixels of any object; None without masks."""
         return None if self.masks is None else self.masks > BACKGROUND
 
+    def grouped_tracks(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """tracks (T, N, 2), visibility (T, N) and labels (N,) of the grouped tracks (what the pictures draw)."""
+        g = self.grouped
+        return self.tracks[:, g], self.visibility[:, g], self.labels[g]
+
     def sizes(self) -> dict[int, int]:
         """Tracks per label: each object, then the background (0) and the unlabelled (-1)."""
         return {k: int((self.labels == k).sum()) for k in [*self.objects, BACKGROUND, UNLABELLED]}

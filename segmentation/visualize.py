@@ -28,6 +28,7 @@ __all__ = [
     "draw_points",
     "overlay_frames",
     "overlay_masks",
+    "result_overlay",
     "mi_heatmap",
     "sorted_mi_matrix_figure",
     "PR_CAPTION",
@@ -158,6 +159,15 @@ def overlay_masks(frames, masks, *, alpha: float = 0.5, tracks=None, visibility=
             img = draw_points(img, np.asarray(tracks)[t], labels, visible=None if visibility is None else visibility[t])
         out.append(img)
     return np.stack(out)
+
+
+def result_overlay(frames, result, **kwargs) -> np.ndarray:
+    """A ``VideoResult`` drawn over its frames: the masks with the grouped tracks on top when the
+    result has masks, else the grouped tracks with their trails (kwargs go to the overlay)."""
+    tracks, seen, labels = result.grouped_tracks()
+    if result.masks is not None:
+        return overlay_masks(frames, result.masks, tracks=tracks, visibility=seen, labels=labels, **kwargs)
+    return overlay_frames(frames, tracks, seen, labels, **kwargs)
 
 
 def mi_heatmap(

@@ -5,7 +5,6 @@ import re
 import tempfile
 import zipfile
 from pathlib import Path
-from types import SimpleNamespace
 
 import gradio as gr
 import numpy as np
@@ -91,7 +90,7 @@ def test_sample_run(sample_run):
     assert session.sweep.scores[session.sweep.best].f > 0.95
     assert {"background", "object1_box"} <= set(session.truth.names.values())
     assert list(out.table.columns) == app.TABLE_COLUMNS
-    labels = session.grouped[2]
+    labels = session.result.grouped_tracks()[2]
     objects, smaller = app._objects(session)
     assert len(out.table) == len(objects) + (labels == 0).any() + (labels < 0).any()
     assert out.table["tracks"].sum() == N - np.isin(labels, smaller).sum()
@@ -123,10 +122,10 @@ def test_summary_words_match_the_table_and_the_plot(sample_run):
 def test_objects_under_the_minimum_size_are_not_listed(tmp_path):
     labels = np.array([1] * 10 + [2] * 3 + [0] * 5 + [-1] * 2)  # object 2 keeps 3 tracks: under the minimum 5
     N = len(labels)
-    result = SimpleNamespace(
-        labels=labels, grouped=np.arange(N), tracks=np.zeros((4, N, 2)), visibility=np.ones((4, N), bool),
-        options={"min_size": 5}, threshold=0.3, auto_threshold=0.3, estimator="pearson", foreground="groups",
-        timings={"mi": 0.1},
+    result = segmentation.VideoResult(
+        tracks=np.zeros((4, N, 2)), visibility=np.ones((4, N), bool), image_size=(8, 8), source_index=np.arange(N),
+        grouped=np.arange(N), mi=np.zeros((N, N)), groups=labels, threshold=0.3, auto_threshold=0.3, labels=labels,
+        options={"min_size": 5}, estimator="pearson", foreground="groups", timings={"mi": 0.1},
     )  # fmt: skip
     session = app.Session(workdir=tmp_path, frames=np.zeros((4, 8, 8, 3), np.uint8), result=result, source="x")
     table = app._table(session, segmentation.VideoScores())
@@ -147,7 +146,7 @@ def test_downloads(sample_run):
     files = {Path(f).name: Path(f) for f in sample_run.downloads}
     assert set(files) == {"labels.csv", "mi_matrix.csv", "result.npz"}
     labels = np.loadtxt(files["labels.csv"], delimiter=",", skiprows=1)
-    np.testing.assert_array_equal(labels[:, 1], session.grouped[2])
+    np.testing.assert_array_equal(labels[:, 1], session.result.grouped_tracks()[2])
     mi = np.loadtxt(files["mi_matrix.csv"], delimiter=",", skiprows=1)
     np.testing.assert_allclose(mi, session.result.mi, rtol=1e-5, atol=1e-6)
     saved = segmentation.load_result(files["result.npz"])  # the scripts' file, read by the one reader
@@ -186,7 +185,7 @@ def test_regroup_reuses_the_cached_mi(sample_run, monkeypatch):
 
 def test_click_shows_mi_heat_map(sample_run):
     session = sample_run.session
-    x, y = session.grouped[0][0, 7]
+    x, y = session.result.grouped_tracks()[0][0, 7]
     heat, text = app.show_mi_map(session, click(x + 1.0, y - 1.0))
     assert heat.shape == session.frames[0].shape and heat.dtype == np.uint8
     assert not np.array_equal(heat, session.frames[0])
@@ -263,7 +262,7 @@ def test_zipped_davis_sequence_shows_j(tmp_path):
 def test_generated_video_is_tracked_and_split(video):
     out = app.run_discovery(str(video), None, "pearson", 100, 100, 5, None)
     r = out.session.result
-    tracks, seen, labels = out.session.grouped
+    tracks, seen, labels = out.session.result.grouped_tracks()
     assert len(out.session.frames) == T and out.first_frame.shape == (H, W, 3)
     assert "points tracked (LK flow, re-seeded)" in out.summary
     assert not out.pr_curve["visible"] and out.session.truth is None

@@ -104,7 +104,7 @@ def test_pr_curves_sweeps_clip_lengths(data_root, tmp_path):
     assert rows == [("seq_a", "8"), ("seq_a", "16"), ("seq_b", "8")]  # seq_b has 12 frames
     assert "skipping --frames 16" in proc.stderr
     assert (out / "frames.png").stat().st_size > 0 and (out / "sweep_seq_a_T16_pearson.csv").is_file()
-    for bad, message in [("8,x", "whole numbers"), ("1", "at least 2"), ("400,500", "no sequence")]:
+    for bad, message in [("8,x", "whole numbers"), ("1", ">= 2"), ("400,500", "no sequence")]:
         assert_clean_error(run_here("pr_curves.py", "--data", data_root, "--frames", bad, "--out", out), message)
     assert_clean_error(
         run_here("pr_curves.py", "--data", data_root, "--frames", "8,16", "--max-frames", 8, "--out", out), "not both"
