@@ -28,6 +28,7 @@ from infonet.interface import MIEstimator
 
 from .affinity import FEATURES, MIN_FRAMES, track_mi
 from .grouping import CRITERIA, METHODS, Grouping, group
+from .labels import GroupCounts
 
 __all__ = ["Discovery", "discover", "finite_tracks"]
 
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class Discovery:
+class Discovery(GroupCounts):
     """The outcome of :func:`discover`.
 
     Attributes:
@@ -64,16 +65,6 @@ class Discovery:
     timings: dict[str, float] = field(default_factory=dict)
     object_ids: np.ndarray | None = None
     ambiguous: np.ndarray | None = None
-
-    @property
-    def num_groups(self) -> int:
-        """K, the groups 1..K (neither the background nor the noise is a group)."""
-        return int(self.labels.max(initial=0))
-
-    @property
-    def sizes(self) -> np.ndarray:
-        """(K,) tracks of groups 1..K, largest first."""
-        return np.bincount(self.labels[self.labels > 0], minlength=self.num_groups + 1)[1:]
 
     def summary(self) -> str:
         """A few human-readable lines: groups, sizes, background, noise, threshold, time."""

@@ -51,6 +51,8 @@ import networkx as nx
 import numpy as np
 from scipy.sparse.csgraph import minimum_spanning_tree
 
+from .labels import GroupCounts
+
 __all__ = [
     "METHODS",
     "CRITERIA",
@@ -74,7 +76,7 @@ CRITERIA = ("modularity", "otsu")
 
 
 @dataclass
-class Grouping:
+class Grouping(GroupCounts):
     """Tracks grouped into objects.
 
     Attributes:
@@ -87,16 +89,6 @@ class Grouping:
     labels: np.ndarray
     threshold: float
     method: str
-
-    @property
-    def num_groups(self) -> int:
-        """K, the groups 1..K (the background and the noise are not groups)."""
-        return int(self.labels.max(initial=0))
-
-    @property
-    def sizes(self) -> np.ndarray:
-        """(K,) tracks of groups 1..K."""
-        return np.bincount(self.labels[self.labels > 0], minlength=self.num_groups + 1)[1:]
 
 
 def check_mi(mi) -> np.ndarray:

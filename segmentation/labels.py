@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["BACKGROUND", "EDGE_SHARE", "UNLABELLED", "label_name", "object_labels", "track_object_ids"]
+__all__ = ["BACKGROUND", "EDGE_SHARE", "UNLABELLED", "GroupCounts", "label_name", "object_labels", "track_object_ids"]
 
 UNLABELLED = -1
 BACKGROUND = 0
@@ -29,6 +29,22 @@ def object_labels(labels) -> list[int]:
     """The object labels (1..K) present in ``labels``, ascending."""
     labels = np.asarray(labels)
     return [int(k) for k in np.unique(labels[labels > BACKGROUND])]
+
+
+class GroupCounts:
+    """For a class with ``labels`` (N,): the number of groups and their sizes."""
+
+    labels: np.ndarray
+
+    @property
+    def num_groups(self) -> int:
+        """K, the groups 1..K (neither the background nor the noise is a group)."""
+        return int(self.labels.max(initial=0))
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """(K,) tracks of groups 1..K (1 the largest: groups are numbered by size)."""
+        return np.bincount(self.labels[self.labels > 0], minlength=self.num_groups + 1)[1:]
 
 
 def label_name(label: int) -> str:
