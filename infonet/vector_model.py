@@ -101,6 +101,11 @@ def canonical_view(zx: torch.Tensor, zy: torch.Tensor, shrinkage: float = 1.0):
         i-th canonical pair and all other cross-correlations vanish; s (B, k) the canonical
         correlations, descending; lam (B, 2) the shrinkage weights of x and y.
 
+    With shrinkage the whitened sides are not exactly white, and a side with one strong common factor
+    can give a singular value above 1 (clamped later by the Gaussian formula); the shipped network was
+    trained on these values (docs/multivariate.md, "not kept", says what reading the pairs' own
+    correlations instead did).
+
     The rotations come from an SVD taken without gradient; s is read as diag(U^T C V) with them,
     which has the SVD's exact derivative (distinct singular values), and a, b carry gradients
     through the whitening. So the differentiable MI has stable gradients even where singular

@@ -64,6 +64,7 @@ class VectorPriorConfig:
     coupling: float = 0.05  # probability that a side (d >= 2) goes through a coupling layer
     bank_per_dims: int = 96  # mixtures per (dx, dy) in the bank
     bank_mc_samples: int = 2048  # Monte-Carlo samples of each banked mixture's MI
+    mixture_noise: float = 4.0  # the isotropic noise added to a banked mixture is log-uniform in [0.01, this]
 
     def __post_init__(self):
         shares = (self.independent, self.student_t, self.mixture)
@@ -74,6 +75,8 @@ class VectorPriorConfig:
                 raise ValueError(f"{name} must be a probability in [0, 1], got {getattr(self, name)}")
         if self.bank_per_dims < 0 or self.bank_mc_samples < 64:
             raise ValueError("bank_per_dims must be >= 0 and bank_mc_samples >= 64")
+        if not 0.01 < self.mixture_noise <= 100:
+            raise ValueError(f"mixture_noise must be in (0.01, 100], got {self.mixture_noise}")
 
 
 def _uniform(shape, g: torch.Generator, lo: float = 0.0, hi: float = 1.0) -> torch.Tensor:
@@ -148,7 +151,8 @@ class VectorMixtureBank:
                     dtype=torch.float32,
                 )
                 # extra isotropic noise per mixture spreads the MI down from the recipe's 2-4 nats in 10-D
-                noise = torch.exp(_uniform((len(pool.covs), 1, 1, 1), g, math.log(0.01), math.log(4.0)))
+                high = math.log(cfg.mixture_noise)
+                noise = torch.exp(_uniform((len(pool.covs), 1, 1, 1), g, math.log(0.01), high))
                 pool.covs = pool.covs + noise * torch.eye(dx + dy, device=device)
                 mi, _ = mixture_mi(pool, range(dx), range(dx, dx + dy), g, num_samples=cfg.bank_mc_samples, chunk=512)
                 keep = torch.nonzero(mi <= MAX_MI).squeeze(-1)[: cfg.bank_per_dims]

@@ -62,6 +62,16 @@ def test_canonical_view_recovers_the_planted_correlations():
     assert cross[:, 3].abs().max() < 1e-4
 
 
+def test_noisier_mixture_banks_hold_lower_mi_and_bad_noise_is_refused():
+    small = dict(bank_per_dims=16, bank_mc_samples=256)
+    quiet = VectorMixtureBank(VectorPriorConfig(**small), 5, torch.device("cpu"))
+    noisy = VectorMixtureBank(VectorPriorConfig(**small, mixture_noise=30.0), 5, torch.device("cpu"))
+    assert noisy.banks[(2, 2)][1].mean() < quiet.banks[(2, 2)][1].mean()
+    for bad in (0.0, 1e3):
+        with pytest.raises(ValueError, match="mixture_noise"):
+            VectorPriorConfig(mixture_noise=bad)
+
+
 def test_spiral_keeps_the_radius():
     g = torch.Generator().manual_seed(2)
     z = torch.randn(4, 100, 3, generator=g)
