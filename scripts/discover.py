@@ -14,7 +14,7 @@ from pathlib import Path
 
 import datasets
 import segmentation
-from infonet.cli import check_out_dir, load_estimator, locked_out_dir, parse_options, run_cli, save_options
+from infonet import cli
 from segmentation import visualize as vis
 from segmentation.progress import stage_bars
 
@@ -37,8 +37,8 @@ class DiscoverOptions:
     def __post_init__(self):
         if not self.video:
             raise ValueError("--video is required (a video file, a folder of frames or a sequence folder)")
-        if not self.fps > 0 or self.max_frames < 2:
-            raise ValueError(f"need fps > 0 and max_frames >= 2, got {self.fps} and {self.max_frames}")
+        cli.check_number("--fps", self.fps, low=0, low_open=True)
+        cli.check_number("--max-frames", self.max_frames, low=2)
         self.inputs = [Path(p) for p in (self.video, self.tracks) if p]
         missing = [str(p) for p in self.inputs if not p.exists()]
         if missing:
@@ -46,16 +46,16 @@ class DiscoverOptions:
 
 
 def main(opts: DiscoverOptions) -> None:
-    out = check_out_dir(opts.out, overwrite=opts.overwrite, inputs=opts.inputs, outputs=OUTPUTS)
-    estimator = load_estimator(opts.estimator, device=opts.device, weights=opts.weights)
-    with locked_out_dir(out):
+    out = cli.check_out_dir(opts.out, overwrite=opts.overwrite, inputs=opts.inputs, outputs=OUTPUTS)
+    estimator = cli.load_estimator(opts.estimator, device=opts.device, weights=opts.weights)
+    with cli.locked_out_dir(out):
         limits = dict(max_frames=opts.max_frames, max_tracks=opts.pipeline.max_tracks)
         inp = datasets.load_input(opts.video, tracks=opts.tracks or None, **limits)
         if inp.tracks is not None and inp.tracks.dropped:  # NaN/inf, invalid or insane tracks the loader left out
             print(f"{inp.tracks.num_tracks} tracks; dropped: {datasets.tracks.describe_dropped(inp.tracks.dropped)}")
         with stage_bars({"tracking": "frame", "motion": "frame", "mi": "pair", "masks": "frame"}) as progress:
             result = segmentation.discover_video(inp, estimator, opts.pipeline, progress=progress)
-        save_options(opts, out)
+        cli.save_options(opts, out)
         tracks, seen, labels = result.grouped_tracks()
         vis.save_image(vis.draw_points(inp.frames[0], tracks[0], labels, visible=seen[0]), out / "first_frame.png")
         vis.save_figure(vis.sorted_mi_matrix_figure(result.mi, labels), out / "mi_matrix.png")
@@ -68,4 +68,4 @@ def main(opts: DiscoverOptions) -> None:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    run_cli(main, parse_options(DiscoverOptions, description=__doc__.splitlines()[0]))
+    cli.run_cli(main, cli.parse_options(DiscoverOptions, description=__doc__.splitlines()[0]))

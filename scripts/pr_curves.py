@@ -17,8 +17,7 @@ from pathlib import Path
 import datasets
 import segmentation
 from benchmarks.tracks import SUMMARY_COLUMNS, score_sequences
-from infonet import available_estimators
-from infonet.cli import check_out_dir, comma_list, load_estimator, locked_out_dir, parse_options, run_cli, save_options
+from infonet import available_estimators, cli
 
 
 @dataclass
@@ -36,12 +35,11 @@ class PRCurveOptions:
     pipeline: segmentation.VideoOptions = field(default_factory=segmentation.VideoOptions, metadata={"flatten": True})
 
     def __post_init__(self):
-        self.names = comma_list(self.estimators, "estimators", choices=available_estimators())
-        self.lengths = sorted(set(comma_list(self.frames, "frames", type=int, minimum=2))) or [None]
-        if self.num_thresholds < 2 or (self.max_frames is not None and self.max_frames < 2):
-            raise ValueError(
-                f"need num_thresholds >= 2 and max_frames >= 2, got {self.num_thresholds}, {self.max_frames}"
-            )
+        self.names = cli.comma_list(self.estimators, "estimators", choices=available_estimators())
+        self.lengths = sorted(set(cli.comma_list(self.frames, "frames", type=int, minimum=2))) or [None]
+        cli.check_number("--num-thresholds", self.num_thresholds, low=2, why="a sweep needs two ends")
+        if self.max_frames is not None:
+            cli.check_number("--max-frames", self.max_frames, low=2)
         if self.frames.strip() and self.max_frames is not None:
             raise ValueError("give --frames (clip lengths to sweep) or --max-frames (one limit), not both")
         self.scoring = dict(
@@ -55,10 +53,10 @@ def main(opts: PRCurveOptions) -> None:
     longest = max(map(datasets.count_frames, sequences))
     if opts.lengths[-1] is not None and opts.lengths[-1] > longest:
         raise ValueError(f"--frames {opts.lengths[-1]}: no sequence has that many frames (the longest has {longest})")
-    out = check_out_dir(opts.out, overwrite=opts.overwrite, inputs=[data, *sequences])
-    estimators = {n: load_estimator(n, device=opts.device, weights=opts.weights) for n in opts.names}
-    with locked_out_dir(out):
-        save_options(opts, out)
+    out = cli.check_out_dir(opts.out, overwrite=opts.overwrite, inputs=[data, *sequences])
+    estimators = {n: cli.load_estimator(n, device=opts.device, weights=opts.weights) for n in opts.names}
+    with cli.locked_out_dir(out):
+        cli.save_options(opts, out)
         rows = score_sequences(sequences, opts.lengths, estimators, opts.pipeline, out, **opts.scoring)
     if not rows:
         raise ValueError(f"no sequence in {data} has {min(opts.lengths)} frames or more")
@@ -70,4 +68,4 @@ def main(opts: PRCurveOptions) -> None:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    run_cli(main, parse_options(PRCurveOptions, description=__doc__.splitlines()[0]))
+    cli.run_cli(main, cli.parse_options(PRCurveOptions, description=__doc__.splitlines()[0]))

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from datasets import SAMPLE_SEQUENCE, generate_sequence, load_pointodyssey, write_video
+from infonet import cli
 from segmentation import load_result
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +45,7 @@ def run_here(script: str, *args) -> subprocess.CompletedProcess:
     stdout, stderr, code = io.StringIO(), io.StringIO(), 0
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         try:
-            module.run_cli(module.main, module.parse_options(options_class, [str(a) for a in args]))
+            cli.run_cli(module.main, cli.parse_options(options_class, [str(a) for a in args]))
         except SystemExit as exit:
             code = exit.code
     return subprocess.CompletedProcess(script, code, stdout.getvalue(), stderr.getvalue())
