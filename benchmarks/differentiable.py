@@ -18,6 +18,8 @@ from infonet.copula import rank_transform
 from infonet.differentiable import mi, soft_rank
 from infonet.model import InfoNet
 
+from .common import markdown_table
+
 __all__ = ["CLOSENESS_FAMILIES", "ascent", "closeness", "differentiable_markdown", "timing"]
 
 log = logging.getLogger(__name__)
@@ -162,39 +164,32 @@ def ascent(model: InfoNet, floor_slope: bool, n: int, steps: int, seeds: int, d:
     return grad, found, w3
 
 
-def differentiable_markdown(
-    timings: list[dict], closeness_rows=(), ascent_rows=(), *, n: int, batch: int, **how
-) -> str:
+def differentiable_markdown(timings: list[dict], closeness_rows=(), ascent_rows=(), *, n: int, batch: int, **how):
     """The report of scripts/bench_differentiable.py: the timings of :func:`timing`, then (when given)
     the rows of :func:`closeness` and the (floor_slope, grad, found, |w_3|) rows of :func:`ascent`;
     ``how``: threads, repeats, ascent_steps."""
     base = timings[0]["best_seconds"]
-    lines = [
-        f"Differentiable MI on the CPU ({how['threads']} threads), B = {batch} pairs, n = {n}, median of {how['repeats']}",
-        "",
-        "| pass | median s | fastest s | pairs/s (median) | x forward alone (fastest) |",
-        "|---|---:|---:|---:|---:|",
-        *(f"| {r['pass']} | {r['seconds']:.3f} | {r['best_seconds']:.3f} | {r['pairs_per_s']:,.0f} | "
-          f"{r['best_seconds'] / base:.1f} |" for r in timings),
+    speed = [
+        [r["pass"], f"{r['seconds']:.3f}", f"{r['best_seconds']:.3f}", f"{r['pairs_per_s']:,.0f}",
+         f"{r['best_seconds'] / base:.1f}"]
+        for r in timings
     ]  # fmt: skip
+    header = ["pass", "median s", "fastest s", "pairs/s (median)", "x forward alone (fastest)"]
+    title = f"Differentiable MI on the CPU ({how['threads']} threads), B = {batch} pairs, n = {n}"
+    lines = [f"{title}, median of {how['repeats']}", "", markdown_table(header, speed)]
     if closeness_rows:
-        lines += [
-            "",
-            "Soft-rank estimate minus hard-rank estimate (same network, one symmetry), nats",
-            "",
-            "| n | temperature | mean abs | max abs | mean signed | max rank gap | grad norm |",
-            "|---:|---:|---:|---:|---:|---:|---:|",
-            *(f"| {r['n']} | {r['temperature']:g} | {r['mean_abs_diff']:.4f} | {r['max_abs_diff']:.4f} | "
-              f"{r['mean_diff']:+.4f} | {r['max_rank_gap']:.4f} | {r['grad_norm']:.3f} |" for r in closeness_rows),
-        ]  # fmt: skip
-    if ascent_rows:
-        lines += [
-            "",
-            f"Gradient ascent from the uniform projection (16-D, n = {n}, SGD lr 0.1, {how['ascent_steps']} steps, "
-            "planted coordinate 3)",
-            "",
-            "| floor_slope | |grad| at start | found (argmax |w_j|) per seed | |w_3| at the end |",
-            "|---|---:|---|---|",
-            *(f"| {fs} | {grad:.3g} | {found} | {w3} |" for fs, grad, found, w3 in ascent_rows),
+        keys = ("mean_abs_diff", "max_abs_diff", "mean_diff", "max_rank_gap", "grad_norm")
+        specs = (".4f", ".4f", "+.4f", ".4f", ".3f")
+        body = [
+            [r["n"], f"{r['temperature']:g}", *(format(r[k], f) for k, f in zip(keys, specs, strict=True))]
+            for r in closeness_rows
         ]
+        header = ["n", "temperature", "mean abs", "max abs", "mean signed", "max rank gap", "grad norm"]
+        caption = "Soft-rank estimate minus hard-rank estimate (same network, one symmetry), nats"
+        lines += ["", caption, "", markdown_table(header, body)]
+    if ascent_rows:
+        body = [[fs, f"{grad:.3g}", found, w3] for fs, grad, found, w3 in ascent_rows]
+        header = ["floor_slope", "\\|grad\\| at start", "found (argmax \\|w_j\\|) per seed", "\\|w_3\\| at the end"]
+        caption = f"Gradient ascent from the uniform projection (16-D, n = {n}, SGD lr 0.1, {how['ascent_steps']} steps, planted coordinate 3)"
+        lines += ["", caption, "", markdown_table(header, body)]
     return "\n".join(lines)
