@@ -1,7 +1,7 @@
 """Thread counts of torch, OpenCV and the BLAS, set in one place so they do not oversubscribe the cores.
 
     from infonet import threads
-    threads.configure()      # suggested(): the cores this process may use, less those other work keeps busy
+    threads.configure()      # suggested(): the cores this process may use, less those other work keeps busy now
     threads.configure(4)     # or a number (the scripts' --threads, the demo's --threads)
 
 Each library starts its own pool, one thread per core by default, and their threads spin while
@@ -14,8 +14,9 @@ later read. Library code never calls it; the scripts and the demo do, once, at s
 from __future__ import annotations
 
 import os
+import time
 
-__all__ = ["ENV_VARS", "configure", "suggested"]
+__all__ = ["ENV_VARS", "busy_cores", "configure", "suggested"]
 
 ENV_VARS = (
     "OMP_NUM_THREADS",
@@ -33,19 +34,46 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+def _cpu_times() -> tuple[float, float, int] | None:
+    """(busy, total) jiffies of all CPUs and their count, from Linux's /proc/stat; None elsewhere."""
+    try:
+        with open("/proc/stat") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    fields = [float(v) for v in lines[0].split()[1:]]  # user nice system idle iowait irq softirq steal ...
+    total, idle = sum(fields[:8]), fields[3] + fields[4]
+    return total - idle, total, sum(1 for line in lines if line.startswith("cpu") and line[3:4].isdigit())
+
+
+def busy_cores(interval: float = 0.2) -> float | None:
+    """Cores other work keeps busy now, measured over ``interval`` seconds (Linux); None where the
+    system does not say. The 1-minute load average lags: right after another job ends it still reads
+    about 1, and would cost an idle 2-core machine half its speed."""
+    first = _cpu_times()
+    if first is None:
+        return None
+    time.sleep(interval)
+    second = _cpu_times()
+    elapsed = second[1] - first[1]
+    return (second[0] - first[0]) / elapsed * second[2] if elapsed > 0 else None
+
+
 def suggested() -> int:
     """Threads that suit the machine now: ``$OMP_NUM_THREADS`` when set, else the cores this
-    process may use less the ones that other processes keep busy (the 1-minute load average,
-    rounded), at least 1."""
+    process may use less the ones that other processes keep busy (:func:`busy_cores`, or the
+    1-minute load average where the system does not say), rounded, at least 1."""
     given = os.environ.get("OMP_NUM_THREADS", "").strip()
     if given.isdigit() and int(given) > 0:
         return int(given)
     cores = _cores()
-    try:
-        busy = round(os.getloadavg()[0])
-    except (AttributeError, OSError):  # no load average on this platform
-        busy = 0
-    return max(1, min(cores, cores - busy))
+    busy = busy_cores()
+    if busy is None:
+        try:
+            busy = os.getloadavg()[0]
+        except (AttributeError, OSError):  # no load average on this platform
+            busy = 0
+    return max(1, min(cores, cores - round(busy)))
 
 
 def configure(n: int | None = None) -> int:

@@ -2,6 +2,7 @@
 the thread pools (infonet.threads)."""
 
 import json
+import os
 from dataclasses import dataclass, field
 
 import cv2
@@ -66,6 +67,23 @@ def test_a_script_with_its_own_threads_option_keeps_it(restore_threads):
 @pytest.mark.parametrize(("load", "omp", "expected"), [(0.1, "", 4), (1.6, "", 2), (9.0, "", 1), (9.0, "3", 3)])
 def test_suggested_leaves_the_busy_cores(monkeypatch, load, omp, expected):
     monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    monkeypatch.setattr(threads, "_cpu_times", lambda: None)  # no /proc/stat: the load average decides
     monkeypatch.setattr(threads.os, "getloadavg", lambda: (load, load, load))
     monkeypatch.setenv("OMP_NUM_THREADS", omp)
     assert threads.suggested() == expected
+
+
+@pytest.mark.parametrize(("busy_share", "expected"), [(0.0, 4), (0.5, 2), (1.0, 1)])
+def test_suggested_reads_what_is_busy_now_not_the_lagging_load(monkeypatch, busy_share, expected):
+    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (4.0, 4.0, 4.0))  # a job that just ended
+    monkeypatch.setattr(threads.time, "sleep", lambda s: None)
+    samples = iter([(0.0, 0.0, 4), (400.0 * busy_share, 400.0, 4)])  # (busy, total) jiffies, 4 CPUs
+    monkeypatch.setattr(threads, "_cpu_times", lambda: next(samples))
+    monkeypatch.setenv("OMP_NUM_THREADS", "")
+    assert threads.suggested() == expected
+
+
+def test_busy_cores_on_this_machine_is_a_share_of_its_cores():
+    busy = threads.busy_cores(interval=0.05)
+    assert busy is None or 0 <= busy <= (os.cpu_count() or 1) + 1e-6
