@@ -77,6 +77,8 @@ def candidates() -> list[dict]:
     band = {"motion_gaps": [1, 3], "dense_gaps": [1], "motion_weight": 0.55, "camera_band": 0.15}
     grid += [band, band | {"dense_gaps": [1, 3], "slow_share": 0.006}]  # the camera fitted along the border
     grid += [band | {"camera_band": share} for share in (0.08, 0.25)]  # a narrower and a wider border
+    small = {"work_side": 427, "refine_side": 427, "dense_side": 427}  # cheaper: masks and dense flow at 427 px
+    grid += [band | {"camera_band": 0.08} | small]
     return grid
 
 
