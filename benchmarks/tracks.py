@@ -254,7 +254,7 @@ def score_sequences(
         rows += score_sequence(inp, path.name, label, estimators, pipeline, out, num_thresholds, save_results)
         with datasets.replacing(out / "summary.csv") as tmp:
             write_csv(rows, tmp)
-    if len(rows) and len(lengths) > 1:
+    if rows and len(lengths) > 1:
         vis.save_figure(vis.scores_by_frames_figure(rows), out / "frames.png", dpi=120)
     return rows
 
@@ -262,7 +262,10 @@ def score_sequences(
 def score_sequence(inp, name, label, estimators, pipeline, out: Path, num_thresholds=48, save_results=False):
     """Every estimator on the same tracks of one sequence (tracking once): one summary row each
     (FBMS scores, pair and anchor AUC, J and boundary F where the input has masks); in ``out`` the
-    sweep_<label>_<estimator>.csv files, pr_<label>.png and, with ``save_results``, result_*.npz."""
+    sweep_<label>_<estimator>.csv files, pr_<label>.png and, with ``save_results``, result_*.npz.
+
+    ``name`` is the sequence's (the rows' "sequence"), ``label`` the files' (the name, with the clip
+    length when several are swept); ``pipeline`` the ``VideoOptions``."""
     truth_masks = None if inp.truth is None else inp.truth.masks
     pipeline = dataclasses.replace(pipeline, masks=pipeline.masks and truth_masks is not None)
     rows, curves, marks, first = [], {}, {}, None
