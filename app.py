@@ -208,7 +208,8 @@ def _objects(session: Session) -> tuple[list[int], list[int]]:
     """The objects (labels 1..K) of the grouped tracks with at least the minimum group size, and
     the labels of the smaller ones (the masks can leave an object few tracks): only the first are
     counted and listed as objects."""
-    labels, min_size = session.result.grouped_tracks()[2], int(session.result.options.get("min_size", 1))
+    r = session.result
+    labels, min_size = r.labels[r.grouped], int(r.options.get("min_size", 1))
     sizes = {k: int((labels == k).sum()) for k in segmentation.object_labels(labels)}
     return [k for k, n in sizes.items() if n >= min_size], [k for k, n in sizes.items() if n < min_size]
 
@@ -216,7 +217,7 @@ def _objects(session: Session) -> tuple[list[int], list[int]]:
 def _table(session: Session, scores: segmentation.VideoScores) -> pd.DataFrame:
     """One row per object (at least the minimum group size), then the background and the tracks in
     no group, of the grouped tracks; the match is the ground-truth region a found object overlaps best."""
-    labels = session.result.grouped_tracks()[2]
+    labels = session.result.labels[session.result.grouped]
     matched = {}
     if scores.tracks is not None:
         names = session.truth.name
@@ -234,7 +235,8 @@ def _table(session: Session, scores: segmentation.VideoScores) -> pd.DataFrame:
 
 def _downloads(session: Session, folder: Path) -> list[str]:
     """labels.csv and mi_matrix.csv of the grouped tracks, and the whole result.npz."""
-    r, (tracks, _, labels) = session.result, session.result.grouped_tracks()
+    r = session.result
+    tracks, _, labels = r.grouped_tracks()
     labels_csv, mi_csv = folder / "labels.csv", folder / "mi_matrix.csv"
     table = np.column_stack([np.arange(len(labels)), labels, tracks[0], r.source_index[r.grouped]])
     header = "track,label,x_first_frame,y_first_frame,source_index"
@@ -248,7 +250,8 @@ def _downloads(session: Session, folder: Path) -> list[str]:
 def _summary(session: Session, scores: segmentation.VideoScores) -> str:
     """What the run found, in the words of the table and the plot: found objects (the background is
     never one), ground-truth objects, and the ones recovered (matched with F >= 0.75)."""
-    r, labels = session.result, session.result.grouped_tracks()[2]
+    r = session.result
+    labels = r.labels[r.grouped]
     objects, small = _objects(session)
     background, loose = int((labels == segmentation.BACKGROUND).sum()), int((labels < segmentation.BACKGROUND).sum())
     found = [f"{background} tracks on the background"]
@@ -328,7 +331,7 @@ def _pr_curve(session: Session, scores: segmentation.VideoScores) -> dict:
 def render(session: Session, progress=None) -> Views:
     """Draws everything that depends on the grouping and writes the downloads."""
     r = session.result
-    tracks, seen, labels = session.result.grouped_tracks()
+    tracks, seen, labels = r.grouped_tracks()
     # Gradio copies returned files to its cache; older renders can go (the newest two may be in flight)
     for old in sorted(session.workdir.glob("render-*"), key=lambda p: p.stat().st_mtime)[:-2]:
         shutil.rmtree(old, ignore_errors=True)
