@@ -69,6 +69,8 @@ import cv2
 import numpy as np
 from skimage.segmentation import slic
 
+from .motion import near_border
+
 __all__ = [
     "MaskOptions",
     "border_share",
@@ -363,10 +365,7 @@ def resize_masks(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def border_share(tracks, visibility, image_size: tuple[int, int]) -> np.ndarray:
     """(N,) share of its seen frames each track spends in the band along the image border."""
-    H, W = image_size
-    band = BORDER_SHARE * min(H, W)
-    x, y = tracks[..., 0], tracks[..., 1]
-    near = (x < band) | (y < band) | (x > W - 1 - band) | (y > H - 1 - band)
+    near = near_border(tracks, image_size, BORDER_SHARE)
     seen = np.asarray(visibility, bool)
     return (near & seen).sum(axis=0) / np.maximum(seen.sum(axis=0), 1)
 

@@ -46,6 +46,7 @@ __all__ = [
     "motion_saliency",
     "mover_speed",
     "moving_tracks",
+    "near_border",
     "saliency_scores",
 ]
 
@@ -68,11 +69,12 @@ def _diagonal(tracks: np.ndarray, image_size: tuple[int, int] | None) -> float:
     return float(max(np.hypot(*extent), 1.0))
 
 
-def _near_border(points: np.ndarray, image_size: tuple[int, int], band: float) -> np.ndarray:
-    """(n,) bool: the (n, 2) points within ``band`` of the shorter side from the image border."""
+def near_border(points, image_size: tuple[int, int], band: float) -> np.ndarray:
+    """(...) bool: the (..., 2) points (pixel x, y) within ``band`` of the shorter side from the
+    image border."""
     H, W = image_size
     width = band * min(H, W)
-    x, y = points[:, 0], points[:, 1]
+    x, y = np.asarray(points)[..., 0], np.asarray(points)[..., 1]
     return (x < width) | (y < width) | (x > W - 1 - width) | (y > H - 1 - width)
 
 
@@ -105,7 +107,7 @@ def camera_motion(
     for t in range(T - gap):
         both = seen[t] & seen[t + gap]
         if band > 0 and image_size is not None:
-            near = both & _near_border(tracks[t], image_size, band)
+            near = both & near_border(tracks[t], image_size, band)
             both = near if near.sum() >= MIN_FIT else both
         a, b = tracks[t, both].astype(np.float32), tracks[t + gap, both].astype(np.float32)
         model = cv2.findHomography(a, b, cv2.RANSAC, tolerance)[0] if len(a) >= MIN_FIT else None
@@ -146,7 +148,7 @@ def _flow_residual(dis, a: np.ndarray, b: np.ndarray, grid: np.ndarray, diagonal
     h, w = a.shape
     start, moved = grid[::FIT_STEP, ::FIT_STEP].reshape(-1, 2), flow[::FIT_STEP, ::FIT_STEP].reshape(-1, 2)
     if band > 0:
-        near = _near_border(start, (h, w), band)
+        near = near_border(start, (h, w), band)
         start, moved = (start[near], moved[near]) if near.sum() >= MIN_FIT else (start, moved)
     if len(start) < MIN_FIT:
         start, moved = grid.reshape(-1, 2), flow.reshape(-1, 2)
@@ -155,7 +157,7 @@ def _flow_residual(dis, a: np.ndarray, b: np.ndarray, grid: np.ndarray, diagonal
         model = np.eye(3)
     carried = cv2.perspectiveTransform(grid.reshape(-1, 1, 2), model).reshape(h, w, 2)
     residual = np.linalg.norm(flow - (carried - grid), axis=-1)
-    typical = residual if band <= 0 else residual[_near_border(grid.reshape(-1, 2), (h, w), band).reshape(h, w)]
+    typical = residual if band <= 0 else residual[near_border(grid, (h, w), band)]
     return residual / max(float(np.median(typical)), NOISE_FLOOR * diagonal)
 
 
@@ -259,7 +261,7 @@ def _reference(tracks: np.ndarray, image_size, band: float) -> np.ndarray | None
     """(T', N) bool: the tracks whose residuals set each step's scale (near the border with ``band``)."""
     if band <= 0 or image_size is None:
         return None
-    return np.stack([_near_border(points, image_size, band) for points in tracks])
+    return near_border(tracks, image_size, band)
 
 
 def saliency_scores(
