@@ -86,15 +86,21 @@ def _conformal_quantile(needs: np.ndarray, tail: float) -> float:
     return float(np.quantile(needs, level, method="higher"))
 
 
-def _raw_head(model: InfoNet, u, v) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Median and the two unscaled widths for B pairs (a forward hook on the head's last layer)."""
+def _with_head_output(model, run: Callable):
+    """``run()``'s result and the raw output (B, 3) of ``model``'s head, read by a forward hook on
+    the head's last layer (the widths before the calibrated factors)."""
     captured = []
     hook = model.head.out.register_forward_hook(lambda _m, _i, out: captured.append(out.detach().float()))
     try:
-        predict(model, u, v, symmetries=1)
+        result = run()
     finally:
         hook.remove()
-    raw = torch.cat(captured)
+    return result, torch.cat(captured)
+
+
+def _raw_head(model: InfoNet, u, v) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Median and the two unscaled widths for B pairs."""
+    _, raw = _with_head_output(model, lambda: predict(model, u, v, symmetries=1))
     median, low, high = (F.softplus(raw[:, k]).cpu().numpy().astype(np.float64) for k in range(3))
     return median, low, high
 
@@ -181,14 +187,9 @@ VECTOR_DRAW_BATCH = 32  # pairs of one (dx, dy) per draw
 
 def _vector_raw_head(model, zx: torch.Tensor, zy: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Median and the two unscaled widths of the vector head for B pairs of normal scores."""
-    captured = []
-    hook = model.head.out.register_forward_hook(lambda _m, _i, out: captured.append(out.detach().float()))
-    try:
-        with torch.no_grad():
-            median = model(zx, zy).mi.float()
-    finally:
-        hook.remove()
-    raw = captured[0]
+    with torch.no_grad():
+        out, raw = _with_head_output(model, lambda: model(zx, zy))
+    median = out.mi.float()
     width_low, width_high = (F.softplus(raw[:, k] - 1).cpu().numpy().astype(np.float64) for k in (1, 2))
     return median.cpu().numpy().astype(np.float64), width_low, width_high
 
