@@ -100,7 +100,9 @@ def canonical_correlations(batch: int, k: int, g: torch.Generator, max_mi: float
     """(B, k) canonical correlations with total Gaussian MI uniform in [0, max_mi], dense to sparse."""
     total = _uniform(batch, g, 0.0, max_mi).double()
     concentration = torch.exp(_uniform((batch, 1), g, math.log(0.05), math.log(5.0))).double()
-    share = torch._standard_gamma(concentration.expand(batch, k).contiguous()).clamp_min(1e-12)  # Dirichlet
+    share = torch._standard_gamma(concentration.expand(batch, k).contiguous(), generator=g).clamp_min(
+        1e-12
+    )  # Dirichlet
     share = share / share.sum(-1, keepdim=True)
     per_pair = total.unsqueeze(-1) * share  # -1/2 log(1 - rho^2) for each pair
     sign = torch.where(torch.rand(batch, k, generator=g, device=g.device) < 0.5, -1.0, 1.0).double()
