@@ -92,6 +92,32 @@ def plain(row: dict) -> dict:
     return {k: v.item() if isinstance(v, np.generic) else v for k, v in row.items()}
 
 
+def leave_one_out(scores) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out choice over a (C candidates, V videos or sequences) table of scores, NaN where not measured.
+
+    Returns:
+        chosen (V,): for each video, the candidate with the best mean over the *other* videos among
+        those measured on it (the first on ties), and held_out (V,): that candidate's score on the
+        video itself. A video with no such candidate gets chosen -1 and a NaN score.
+    Raises:
+        ValueError: fewer than 2 videos, or not a 2-D table.
+    """
+    scores = np.asarray(scores, np.float64)
+    if scores.ndim != 2 or scores.shape[1] < 2:
+        raise ValueError(f"leave_one_out needs a (candidates, videos >= 2) table, got shape {scores.shape}")
+    V = scores.shape[1]
+    chosen, held = np.full(V, -1), np.full(V, np.nan)
+    for v in range(V):
+        others = np.delete(scores, v, axis=1)
+        usable = ~np.isnan(scores[:, v]) & ~np.isnan(others).all(axis=1)  # measured here and elsewhere
+        if usable.any():
+            with np.errstate(invalid="ignore"):
+                mean = np.where(usable, np.nanmean(np.where(usable[:, None], others, 0.0), axis=1), -np.inf)
+            chosen[v] = int(mean.argmax())
+            held[v] = scores[chosen[v], v]
+    return chosen, held
+
+
 # ----------------------------------------------------------------------------- progress and timing
 
 

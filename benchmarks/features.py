@@ -31,6 +31,7 @@ import numpy as np
 
 import datasets
 import segmentation
+from benchmarks import common
 from benchmarks.tracks import anchor_auc_by_object, evaluate_result
 
 __all__ = ["feature_rows", "leave_one_out", "summarise"]
@@ -154,16 +155,14 @@ def leave_one_out(rows: list[dict], estimator: str, score: str = "best_f") -> di
     """
     mine = [r for r in rows if r["estimator"] == estimator]
     names = sorted({r["sequence"] for r in mine})
+    features = sorted({r["feature"] for r in mine})
+    cells = {(f, s): [r for r in mine if r["feature"] == f and r["sequence"] == s] for f in features for s in names}
     chosen, held = {}, []
-    for out in names:
-        train = [r for r in mine if r["sequence"] != out]
-        if not train:  # one sequence: nothing to choose on
-            continue
-        ready = {r["feature"] for r in mine if r["sequence"] == out}  # features measured on the held-out one
-        means = {f: _mean([r for r in train if r["feature"] == f], score) for f in ready}
-        pick = max(sorted(means), key=lambda f: means[f])
-        chosen[out] = pick
-        held += [r for r in mine if r["sequence"] == out and r["feature"] == pick]
+    if len(names) > 1:  # one sequence: nothing to choose on
+        table = [[_mean(cells[f, s], score) if cells[f, s] else np.nan for s in names] for f in features]
+        picks, _ = common.leave_one_out(table)
+        chosen = {s: features[p] for s, p in zip(names, picks, strict=True) if p >= 0}
+        held = [r for s, f in chosen.items() for r in cells[f, s]]
     return {"estimator": estimator, "chosen": chosen} | {k: round(_mean(held, k), 4) for k in SCORES}
 
 

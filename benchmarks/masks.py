@@ -11,7 +11,7 @@ the masks, as ``VideoOptions`` / ``MaskOptions`` fields) then draws the foregrou
 ``--every``-th frame, scored by DAVIS J and boundary F against the ground truth; each video's
 scores are cached too (``scores-<frames>-every<n>/<video>.json``). Leave-one-video-out: for each
 video, the candidate with the best mean J on the *other* videos is chosen and scored on it
-(:func:`leave_one_out`); the table prints that held-out J beside the in-sample J of the candidate
+(:func:`benchmarks.common.leave_one_out`); the table prints that held-out J beside the in-sample J of the candidate
 chosen on all videos. The foreground is the pipeline's: the movers (``moving_tracks``) are the
 object, the masks ``object_masks``; the MI grouping, which splits the movers into objects, does
 not change it. ``--end-to-end`` runs ``discover_video`` with the defaults instead (J, boundary F,
@@ -28,11 +28,12 @@ from pathlib import Path
 import numpy as np
 
 import datasets
+from benchmarks.common import leave_one_out
 from segmentation import VideoOptions, mask_scores
 from segmentation.masks import MaskOptions, object_masks
 from segmentation.motion import dense_residuals, motion_saliency, mover_speed, moving_tracks
 
-__all__ = ["GAPS", "cached_inputs", "candidates", "leave_one_out", "score_candidates"]
+__all__ = ["GAPS", "cached_inputs", "candidates", "score_candidates"]
 
 GAPS = (1, 3, 6)  # time baselines of the cached dense motion scores, frames
 
@@ -144,24 +145,6 @@ def score_candidates(path: Path, data: dict, cands: list[dict], every: int, cach
         score = mask_scores(_masks(inp.frames, data, movers[gaps, band], cand, pick, dense), truth)
         out[c] = score.j, score.f
     return out
-
-
-def leave_one_out(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Held-out choice over a (C candidates, V videos) table of scores.
-
-    Returns:
-        chosen (V,): for each video, the candidate with the best mean over the *other* videos (the
-        first on ties), and held_out (V,): that candidate's score on the video itself.
-    Raises:
-        ValueError: fewer than 2 videos, or not a 2-D table.
-    """
-    scores = np.asarray(scores, np.float64)
-    if scores.ndim != 2 or scores.shape[1] < 2:
-        raise ValueError(f"leave_one_out needs a (candidates, videos >= 2) table, got shape {scores.shape}")
-    V = scores.shape[1]
-    others = (scores.sum(axis=1, keepdims=True) - scores) / (V - 1)  # (C, V): mean without each video
-    chosen = others.argmax(axis=0)
-    return chosen, scores[chosen, np.arange(V)]
 
 
 def report(paths: list[Path], cands: list[dict], table: np.ndarray) -> None:

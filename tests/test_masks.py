@@ -227,7 +227,7 @@ def test_load_input_video_frames_and_tracks(tmp_path):
 
 
 def test_leave_one_out_never_chooses_on_the_held_out_video():
-    from benchmarks.masks import leave_one_out
+    from benchmarks.common import leave_one_out
 
     V = 5
     specialists = np.eye(V)  # candidate i is perfect on video i alone
@@ -242,3 +242,30 @@ def test_leave_one_out_never_chooses_on_the_held_out_video():
         assert leave_one_out(changed)[0][v] == leave_one_out(scores)[0][v]
     with pytest.raises(ValueError, match="videos >= 2"):
         leave_one_out(np.ones((3, 1)))
+
+
+def test_leave_one_out_skips_what_was_not_measured():
+    from benchmarks.common import leave_one_out
+    from benchmarks.features import leave_one_out as choose_feature
+
+    nan = np.nan
+    table = np.array([[0.9, 0.9, nan], [0.5, 0.5, 0.5], [nan, nan, 1.0]])
+    chosen, held = leave_one_out(table)
+    # video 2: candidate 0 is best elsewhere but was not measured there; candidate 2 has nothing elsewhere
+    assert chosen.tolist() == [0, 0, 1] and np.allclose(held, [0.9, 0.9, 0.5])
+    assert leave_one_out(np.full((2, 3), nan))[0].tolist() == [-1, -1, -1]
+    rows = [
+        {"estimator": "e", "sequence": s, "feature": f, "best_f": v, "anchor_auc": v / 2}
+        | dict.fromkeys(("auto_f", "pair_auc", "seconds_mi"), 0.0)
+        for (f, s), v in {
+            ("a", "s0"): 0.9,
+            ("a", "s1"): 0.9,
+            ("b", "s0"): 0.5,
+            ("b", "s1"): 0.5,
+            ("b", "s2"): 0.5,
+        }.items()
+    ]
+    out = choose_feature(rows, "e")
+    assert out["chosen"] == {"s0": "a", "s1": "a", "s2": "b"}
+    assert np.isclose(out["best_f"], (0.9 + 0.9 + 0.5) / 3, atol=1e-4)  # rounded to 4 places
+    assert np.isclose(out["anchor_auc"], (0.45 + 0.45 + 0.25) / 3, atol=1e-4)
