@@ -71,6 +71,23 @@ def test_canonical_view_recovers_the_planted_correlations():
     assert cross[:, 3].abs().max() < 1e-4
 
 
+def test_pair_correlations_stay_correlations_where_shrinkage_inflates_a_common_factor():
+    # 25 coordinates a side sharing one strong factor, at n = 128: shrinking towards I under-whitens the
+    # factor, so the singular value exceeds 1; each canonical pair's own correlation cannot
+    g = torch.Generator().manual_seed(3)
+    n, d = 128, 25
+    common = torch.randn(n, 1, generator=g, dtype=torch.float64)
+    x = common + torch.randn(n, d, generator=g, dtype=torch.float64)
+    y = common + torch.randn(n, d, generator=g, dtype=torch.float64)
+    zx, zy = to_scores(x[None]), to_scores(y[None])
+    _, _, s, _ = canonical_view(zx, zy)
+    a, b, pairs, _ = canonical_view(zx, zy, pair_correlations=True)
+    assert s.abs().max() > 1 and pairs.abs().max() <= 1
+    top = (a[0, :, 0] * b[0, :, 0]).mean() / (a[0, :, 0].square().mean() * b[0, :, 0].square().mean()).sqrt()
+    assert torch.isclose(pairs[0, 0], top, atol=1e-5)
+    assert gaussian_copula_mi(pairs) < gaussian_copula_mi(s)
+
+
 def test_noisier_mixture_banks_hold_lower_mi_and_bad_noise_is_refused():
     small = dict(bank_per_dims=16, bank_mc_samples=256)
     quiet = VectorMixtureBank(VectorPriorConfig(**small), 5, torch.device("cpu"))
