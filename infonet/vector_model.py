@@ -152,14 +152,20 @@ def _log_det_bias(d: int, n: int) -> float:
     return float(torch.special.digamma(half).sum() + d * math.log(2 / (n - 1)))
 
 
+def _log_det(c: torch.Tensor) -> torch.Tensor:
+    """log det of symmetric positive definite matrices (..., d, d), by Cholesky."""
+    eye = torch.eye(c.shape[-1], dtype=c.dtype, device=c.device)
+    return 2 * torch.linalg.cholesky(c + 1e-9 * eye).diagonal(dim1=-2, dim2=-1).log().sum(-1)
+
+
 def unbiased_gaussian_mi(zx: torch.Tensor, zy: torch.Tensor) -> torch.Tensor | None:
     """The Gaussian MI of zx (B, n, dx) and zy (B, n, dy) with the exact small-sample bias of each
     log-determinant removed (the sample covariance's Wishart expectation), -> (B,); None where
     n < dx + dy + UNBIASED_MARGIN (the joint covariance is near singular).
 
     Unbiased for Gaussian samples whatever d / n: at d = 25 per side and n = 128 the plug-in formula
-    reads about 3.2 nats for truths of 1.0-1.3 and this one about 1.2 (BMI development samples). On
-    normal scores of ranks it is the Gaussian-copula MI, bias-corrected; it can be negative.
+    reads about 3.2 nats for truths of 1.0-1.3, and this one is off by 0.16 on average (BMI development
+    samples). On normal scores of ranks it is the Gaussian-copula MI, bias-corrected; it can be negative.
     """
     n, dx, dy = zx.shape[1], zx.shape[-1], zy.shape[-1]
     if n < dx + dy + UNBIASED_MARGIN:
@@ -167,14 +173,7 @@ def unbiased_gaussian_mi(zx: torch.Tensor, zy: torch.Tensor) -> torch.Tensor | N
     z = torch.cat([zx, zy], -1).double()
     z = z - z.mean(1, keepdim=True)
     cov = z.transpose(1, 2) @ z / (n - 1)
-    jitter = 1e-9 * torch.eye(dx + dy, dtype=z.dtype, device=z.device)
-
-    def log_det(c: torch.Tensor) -> torch.Tensor:
-        return 2 * torch.linalg.cholesky(c + jitter[: c.shape[-1], : c.shape[-1]]).diagonal(dim1=-2, dim2=-1).log().sum(
-            -1
-        )
-
-    plug_in = 0.5 * (log_det(cov[:, :dx, :dx]) + log_det(cov[:, dx:, dx:]) - log_det(cov))
+    plug_in = 0.5 * (_log_det(cov[:, :dx, :dx]) + _log_det(cov[:, dx:, dx:]) - _log_det(cov))
     bias = 0.5 * (_log_det_bias(dx, n) + _log_det_bias(dy, n) - _log_det_bias(dx + dy, n))
     return (plug_in - bias).to(zx.dtype)
 
