@@ -170,7 +170,8 @@ def cached_rows(cache: Path, weights: str | None = None) -> list[dict]:
     """Every row in ``cache``, with ``dataset`` (its folder's kind and min_overlap) added.
 
     InfoNet vector rows are kept only for ``weights`` (a path; None: the most recent weights file
-    among them), so one table never mixes networks."""
+    among them) as it was last measured (the newest modification time the rows record for it), so one
+    table never mixes networks."""
     rows = [json.loads(p.read_text()) for p in sorted(cache.glob("row_*.json"), key=lambda p: p.stat().st_mtime)]
     # rows without min_overlap came from an older pipeline; on tracked videos its motion options
     # differed, so they are left out (generated scenes are grouped by MI alone, as before)
@@ -182,9 +183,14 @@ def cached_rows(cache: Path, weights: str | None = None) -> list[dict]:
         r.setdefault("min_overlap", 8)  # rows written before the field existed were all at 8
         r["dataset"] = "generated" if r["frames"] == 120 else f"davis (min_overlap {r['min_overlap']})"
     vector = [r for r in rows if r.get("weights")]
-    if vector:
-        pick = weights or max(vector, key=lambda r: r["weights"][1] or 0)["weights"][0]
-        rows = [r for r in rows if not r.get("weights") or r["weights"][0] == str(Path(pick).resolve())]
+    if vector:  # one network: a weights file at its newest modification time (a retrained file keeps its path)
+        path = (
+            str(Path(weights).resolve()) if weights else max(vector, key=lambda r: r["weights"][1] or 0)["weights"][0]
+        )
+        stamp = max((r["weights"][1] or 0 for r in vector if r["weights"][0] == path), default=None)
+        rows = [
+            r for r in rows if not r.get("weights") or (r["weights"][0] == path and (r["weights"][1] or 0) == stamp)
+        ]
     # tracked videos: only the rows of the pipeline options most rows have (one key, one set of tracks)
     for dataset in {r["dataset"] for r in rows if r["dataset"] != "generated"}:
         keys = [r["options_key"] for r in rows if r["dataset"] == dataset and r.get("options_key")]

@@ -159,3 +159,22 @@ def test_anchor_auc_by_object_of_a_hand_built_affinity():
     a = np.array([[0, 0.9, 0.1, 0.2], [0.9, 0, 0.95, 0.1], [0.1, 0.95, 0, 0.5], [0.2, 0.1, 0.5, 0]])
     assert anchor_auc_by_object(a, ids) == {1: 0.75, 2: 0.75}  # anchors (1, 0.5) and (0.5, 1)
     assert anchor_auc_by_object(a, np.array([1, 1, 2, -1])) == {1: 0.5}  # object 2's only track has no partner
+
+
+def test_cached_rows_never_mix_two_trainings_of_one_weights_file(tmp_path):
+    import json
+
+    from benchmarks.features import cached_rows
+
+    weights = str((tmp_path / "infonet_vector.pt").resolve())
+    base = {"sequence": "s0", "estimator": "infonet", "frames": 120, "min_overlap": 8, "best_f": 0.5}
+    rows = [
+        base | {"feature": "xy-posvel", "weights": [weights, 1.0]},  # measured before the file was retrained
+        base | {"feature": "xy", "weights": [weights, 2.0]},
+        base | {"feature": "coords"},  # the 1-D networks: no vector weights
+    ]
+    for i, row in enumerate(rows):
+        (tmp_path / f"row_{i}.json").write_text(json.dumps(row))
+    kept = {r["feature"] for r in cached_rows(tmp_path, weights)}
+    assert kept == {"xy", "coords"}
+    assert {r["feature"] for r in cached_rows(tmp_path)} == {"xy", "coords"}
