@@ -304,11 +304,12 @@ class VectorInfoNet(nn.Module):
     def forward(self, zx: torch.Tensor, zy: torch.Tensor) -> VectorOutput:
         """Args: zx (B, n, dx), zy (B, n, dy) normal scores, dx, dy <= MAX_DIM. Returns a :class:`VectorOutput`."""
         (B, n, dx), dy = zx.shape, zy.shape[-1]
-        a, b, s, lam = canonical_view(zx.float(), zy.float(), self.cfg.shrinkage, self.cfg.pair_correlations)
+        zx, zy = zx.float(), zy.float()
+        a, b, s, lam = canonical_view(zx, zy, self.cfg.shrinkage, self.cfg.pair_correlations)
         gc = gaussian_copula_mi(s)
         side = self.side_features(n, dx, dy, s, gc, lam, a, b)
         if self.cfg.unbiased_gc:  # start from the bias-corrected formula where it exists, and tell the network
-            unbiased = unbiased_gaussian_mi(zx.float(), zy.float())
+            unbiased = unbiased_gaussian_mi(zx, zy)
             valid = unbiased is not None
             gc = unbiased if valid else gc
             flag = torch.full_like(gc, float(valid))
