@@ -61,6 +61,7 @@ class VectorPriorConfig:
     mixture: float = 0.1  # share of Gaussian mixtures (where dx, dy <= MIXTURE_MAX_DIM)
     linear_mix: float = 0.75  # probability that a side is mixed by a random linear map
     spiral: float = 0.08  # probability that a side (d >= 2) is bent by a spiral
+    spiral_speed: float = 1.0  # the largest spiral speed (log-uniform in [0.05, this]; radians at the mean radius)
     coupling: float = 0.05  # probability that a side (d >= 2) goes through a coupling layer
     bank_per_dims: int = 96  # mixtures per (dx, dy) in the bank
     bank_mc_samples: int = 2048  # Monte-Carlo samples of each banked mixture's MI
@@ -70,6 +71,8 @@ class VectorPriorConfig:
         shares = (self.independent, self.student_t, self.mixture)
         if min(shares) < 0 or sum(shares) > 1:
             raise ValueError(f"prior shares must be >= 0 and sum to at most 1, got {shares}")
+        if not 0.05 <= self.spiral_speed <= 20:
+            raise ValueError(f"spiral_speed must be in [0.05, 20], got {self.spiral_speed}")
         for name in ("linear_mix", "spiral", "coupling"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be a probability in [0, 1], got {getattr(self, name)}")
@@ -186,12 +189,13 @@ def _random_planes(batch: int, d: int, g: torch.Generator) -> torch.Tensor:
     return q
 
 
-def spiral(z: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+def spiral(z: torch.Tensor, g: torch.Generator, max_speed: float = 1.0) -> torch.Tensor:
     """Rotates each sample of z (B, n, d) in a random plane by an angle proportional to its squared
-    radius (a random speed per sequence): invertible, since the rotation keeps the radius."""
+    radius (a random speed per sequence, log-uniform in [0.05, max_speed]: the angle in radians at the
+    mean radius): invertible, since the rotation keeps the radius."""
     B, n, d = z.shape
     plane = _random_planes(B, d, g)  # (B, d, 2)
-    speed = torch.exp(_uniform((B, 1), g, math.log(0.05), math.log(1.0)))
+    speed = torch.exp(_uniform((B, 1), g, math.log(0.05), math.log(max_speed)))
     z = z / z.square().mean((1, 2), keepdim=True).sqrt().clamp_min(1e-6)  # unit scale per sequence
     angle = speed * z.square().sum(-1) / d  # (B, n)
     coords = z @ plane  # (B, n, 2)
@@ -221,7 +225,7 @@ def _bend(z: torch.Tensor, g: torch.Generator, cfg: VectorPriorConfig) -> torch.
     pick = lambda p: (torch.rand(B, 1, 1, generator=g, device=g.device) < p).float()  # noqa: E731
     z = torch.where(pick(cfg.linear_mix) > 0, z @ _random_linear(B, d, g), z)
     if d >= 2:
-        z = torch.where(pick(cfg.spiral) > 0, spiral(z, g), z)
+        z = torch.where(pick(cfg.spiral) > 0, spiral(z, g, cfg.spiral_speed), z)
         z = torch.where(pick(cfg.coupling) > 0, coupling(z, g), z)
     return z
 

@@ -51,6 +51,7 @@ RESUMABLE_CHANGES = {
     "ckpt_every",
     "device",
     "prior",
+    "init_from",
 }
 
 
@@ -74,6 +75,12 @@ class VectorTrainConfig:
     ckpt_every: int = 250
     max_minutes: float = field(default=0.0, metadata={"help": "stop cleanly after this long; 0: no limit"})
     resume: bool = field(default=False, metadata={"help": "continue from out_dir/last.pt"})
+    init_from: str = field(
+        default="",
+        metadata={
+            "help": "start from this checkpoint's weights (a fine-tune: fresh optimiser and schedule; same --model.*)"
+        },
+    )
     seed: int = 0
     device: str = "auto"
     progress: bool = True
@@ -271,6 +278,21 @@ def _check_resume(cfg: VectorTrainConfig, saved: dict) -> None:
         )
 
 
+def _initial_weights(cfg: VectorTrainConfig) -> dict:
+    """The state dict of ``cfg.init_from``, a vector checkpoint whose model options are ``cfg.model``'s."""
+    saved = load_checkpoint(Path(cfg.init_from))
+    if saved.get("kind") != "vector":
+        raise ValueError(f"--init-from {cfg.init_from}: not a multivariate network's checkpoint")
+    now = asdict(cfg.model)
+    diffs = [k for k in now if saved["config"].get(k) != now[k]]
+    if diffs:
+        raise ValueError(
+            f"--init-from {cfg.init_from}: its model options differ: "
+            + ", ".join(f"{k}: checkpoint {saved['config'].get(k)!r} vs now {now[k]!r}" for k in diffs)
+        )
+    return saved["model"]
+
+
 def _build(cfg: VectorTrainConfig, device, ckpt: dict | None):
     """The model, AdamW (no decay on biases and norms), the schedule, the step and best score; from ``ckpt`` when resuming."""
     torch.manual_seed(cfg.seed)
@@ -281,6 +303,8 @@ def _build(cfg: VectorTrainConfig, device, ckpt: dict | None):
     opt = torch.optim.AdamW(groups, lr=cfg.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg))
     if not ckpt:
+        if cfg.init_from:
+            model.load_state_dict(_initial_weights(cfg))
         return model, opt, sched, 0, math.inf
     model.load_state_dict(ckpt["model"])
     opt.load_state_dict(ckpt["optimizer"])
@@ -327,6 +351,8 @@ def train_vector(cfg: VectorTrainConfig) -> Path:
             _check_resume(cfg, ckpt.get("train_config", {}))
         elif last.is_file():
             raise ValueError(f"{last} exists: pass --resume to continue it, or choose another --out-dir")
+        elif cfg.init_from and not Path(cfg.init_from).is_file():
+            raise FileNotFoundError(f"--init-from: no checkpoint at {cfg.init_from}")
         model, opt, sched, step, best = _build(cfg, device, ckpt)
         save_options(cfg, out / "options.json")
         csv_log = CsvLog(out / "log.csv", _log_fields(), resume_step=step if cfg.resume else None)

@@ -1,6 +1,7 @@
 """The multivariate estimator: its prior's known answers, the canonical view, the network's
 invariances, training and resume, and (with the shipped weights) known answers at several d."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -132,6 +133,16 @@ def test_spiral_keeps_the_radius():
     assert not torch.allclose(turned, z / scale)
 
 
+def test_faster_spirals_turn_further_and_bad_speeds_are_refused():
+    z = torch.randn(64, 200, 3, generator=torch.Generator().manual_seed(3))
+    unit = z / z.square().mean((1, 2), keepdim=True).sqrt()
+    turn = lambda speed: (spiral(z, torch.Generator().manual_seed(4), speed) - unit).norm(dim=-1).mean()  # noqa: E731
+    assert turn(3.0) > 1.5 * turn(1.0)
+    for bad in (0.01, 50.0):
+        with pytest.raises(ValueError, match="spiral_speed"):
+            VectorPriorConfig(spiral_speed=bad)
+
+
 def test_prior_batch_shapes_truth_and_independent_pairs():
     g = torch.Generator().manual_seed(3)
     bank = VectorMixtureBank(VectorPriorConfig(bank_per_dims=4, bank_mc_samples=256), 5, torch.device("cpu"))
@@ -220,6 +231,36 @@ def test_training_runs_resumes_and_refuses_a_second_start(tmp_path):
     assert torch.load(last, weights_only=True)["step"] == 6
     with pytest.raises(ValueError, match="different options"):
         train_vector(VectorTrainConfig(**{**opts, "steps": 8, "lr": 0.5, "resume": True}))
+
+
+def test_a_fine_tune_starts_from_the_given_weights_and_refuses_other_model_options(tmp_path):
+    opts = dict(
+        steps=1,
+        warmup_steps=1,
+        batch_size=4,
+        min_batch=4,
+        tokens_per_step=256,
+        max_len=64,
+        val_per_cell=1,
+        progress=False,
+        model=TINY,
+        prior=VectorPriorConfig(mixture=0.0),
+    )
+    first = train_vector(VectorTrainConfig(out_dir=str(tmp_path / "a"), **opts))
+    start = torch.load(first, weights_only=True)["model"]
+    # lr 1e-12: one step changes no weight, so the fine-tune's weights are the ones it started from
+    tuned = train_vector(
+        VectorTrainConfig(out_dir=str(tmp_path / "b"), init_from=str(first), lr=1e-12, min_lr=1e-13, **opts)
+    )
+    after = torch.load(tuned, weights_only=True)["model"]
+    assert all(torch.allclose(start[k], after[k]) for k in start)
+    fresh = train_vector(VectorTrainConfig(out_dir=str(tmp_path / "c"), lr=1e-12, min_lr=1e-13, **opts))
+    assert not all(torch.allclose(start[k], v) for k, v in torch.load(fresh, weights_only=True)["model"].items())
+    wider = dataclasses.replace(TINY, dim=TINY.dim * 2)
+    with pytest.raises(ValueError, match="model options differ: dim"):
+        train_vector(VectorTrainConfig(out_dir=str(tmp_path / "d"), init_from=str(first), **{**opts, "model": wider}))
+    with pytest.raises(FileNotFoundError, match="--init-from"):
+        train_vector(VectorTrainConfig(out_dir=str(tmp_path / "e"), init_from=str(tmp_path / "none.pt"), **opts))
 
 
 @pytest.mark.parametrize("bad", [dict(steps=0), dict(min_batch=1), dict(seed=-1), dict(min_len=4)])
