@@ -201,10 +201,16 @@ def cached_rows(cache: Path, weights: str | None = None) -> list[dict]:
     return list(latest.values())
 
 
-def report(rows: list[dict]) -> str:
+CHOICES = {"best_f": "best F", "auto_f": "F of the automatic labels", "anchor_auc": "anchor AUC"}
+
+
+def report(rows: list[dict], choose_by: str = "best_f") -> str:
     """Markdown: per dataset, the mean scores of every (feature, estimator) over the sequences it
-    ran on, the leave-one-out choice of each estimator's feature, and per sequence the held-out
-    scores of every estimator at its leave-one-out feature (the comparison on the same tracks)."""
+    ran on, the leave-one-out choice of each estimator's feature (by mean ``choose_by`` on the other
+    sequences), and per sequence the held-out scores of every estimator at its leave-one-out feature
+    (the comparison on the same tracks)."""
+    if choose_by not in CHOICES:
+        raise ValueError(f"choose_by must be one of {', '.join(CHOICES)}, got {choose_by!r}")
     lines = []
     for dataset in sorted({r["dataset"] for r in rows}):
         mine = [r for r in rows if r["dataset"] == dataset]
@@ -220,10 +226,10 @@ def report(rows: list[dict]) -> str:
                 f"| {m['feature']} | {m['estimator']} | {m['sequences']} | {m['best_f']:.3f} | {m['anchor_auc']:.3f} "
                 f"| {m['auto_f']:.3f} | {m['pair_auc']:.3f} | {m['seconds_mi']:.2f} |"
             )
-        lines += ["", "Leave one sequence out (each estimator's feature chosen by mean best F on the others):", ""]
+        lines += ["", f"Leave one sequence out (each estimator's feature chosen by mean {CHOICES[choose_by]} on the others):", ""]
         lines += ["| sequence | " + " | ".join(f"{e}: feature, best F, anchor AUC, auto F" for e in names) + " |"]
         lines += ["|---|" + "---|" * len(names)]
-        held = {e: leave_one_out(mine, e) for e in names}
+        held = {e: leave_one_out(mine, e, choose_by) for e in names}
         for seq in sorted({r["sequence"] for r in mine}):
             cells = []
             for e in names:
@@ -307,6 +313,9 @@ def main() -> None:
     parser.add_argument("--timing", action="store_true", help="only time the MI stage on 300 x 50 planted tracks")
     parser.add_argument("--report", action="store_true", help="only print the tables of the rows in --cache")
     parser.add_argument("--weights", default="", help="with --report: the InfoNet vector weights to report")
+    parser.add_argument(
+        "--choose-by", default="best_f", choices=sorted(CHOICES), help="with --report: the score leave-one-out chooses by"
+    )
     parser.add_argument("--sequences", default="", help="comma-separated names to keep (default: all)")
     parser.add_argument("--frames", type=int, default=None, help="first frames only")
     parser.add_argument("--estimators", default="infonet,ksg,pearson")
@@ -329,7 +338,7 @@ def main() -> None:
             rows = [r for r in rows if r["estimator"] in args.estimators.split(",")]
         if args.features:
             rows = [r for r in rows if r["feature"] in args.features.split(",")]
-        print(report(rows))
+        print(report(rows, args.choose_by))
         return
     if not args.data:
         parser.error("--data is required (or --timing, --report)")

@@ -137,7 +137,7 @@ def discover(
     trackset,
     estimator: MIEstimator | str,
     *,
-    feature: str = "coords",
+    feature: str = "xy",
     threshold: float | str = "auto",
     min_size: int = 5,
     method: str = "components",

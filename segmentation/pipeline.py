@@ -90,7 +90,9 @@ class VideoOptions:
         min_overlap: frames two tracks must share to be compared (and a chosen track's shortest life).
         max_tracks: tracks grouped by MI (a seeded choice among the long enough ones).
         feature, threshold, min_size, method, criterion: of ``segmentation.discover``; threshold
-            is MI in nats (>= 0) or "auto".
+            is MI in nats (>= 0) or "auto". The default feature, ``xy`` (each track's position as
+            one 2-D variable, the multivariate network), and why: docs/video.md ("Choosing the
+            feature"); ``coords`` is the paper's affinity (two 1-D networks, about 16x the MI time).
         foreground: "motion" (the tracks that move unlike the camera are the foreground, and MI
             groups them into objects), "groups" (MI groups all the tracks and ``primary_objects``
             says which groups are objects) or "auto": "groups" for a PointOdyssey sequence's own
@@ -120,7 +122,7 @@ class VideoOptions:
     reseed: int = field(default=5, metadata={"help": "frames between re-seedings of lost points (0: never)"})
     min_overlap: int = field(default=8, metadata={"help": "frames two tracks must share to be compared"})
     max_tracks: int = field(default=300, metadata={"help": "tracks grouped by MI"})
-    feature: str = field(default="coords", metadata={"help": ", ".join(FEATURES)})
+    feature: str = field(default="xy", metadata={"help": ", ".join(FEATURES)})
     threshold: float | str = field(default="auto", metadata={"help": "MI threshold in nats, or auto"})
     min_size: int = field(default=5, metadata={"help": "smaller groups are noise"})
     method: str = field(default="components", metadata={"help": "components or louvain"})

@@ -269,3 +269,20 @@ def test_leave_one_out_skips_what_was_not_measured():
     assert out["chosen"] == {"s0": "a", "s1": "a", "s2": "b"}
     assert np.isclose(out["best_f"], (0.9 + 0.9 + 0.5) / 3, atol=1e-4)  # rounded to 4 places
     assert np.isclose(out["anchor_auc"], (0.45 + 0.45 + 0.25) / 3, atol=1e-4)
+
+
+def test_features_can_be_chosen_by_the_automatic_labels_f():
+    from benchmarks.features import leave_one_out as choose_feature
+    from benchmarks.features import report
+
+    scores = {("a", "s0"): 0.9, ("a", "s1"): 0.9, ("b", "s0"): 0.5, ("b", "s1"): 0.5, ("b", "s2"): 0.5}
+    rows = [
+        {"estimator": "e", "sequence": s, "feature": f, "best_f": v, "auto_f": 1 - v, "dataset": "d"}
+        | dict.fromkeys(("anchor_auc", "pair_auc", "seconds_mi"), 0.0)
+        for (f, s), v in scores.items()
+    ]
+    assert choose_feature(rows, "e")["chosen"] == {"s0": "a", "s1": "a", "s2": "b"}
+    assert choose_feature(rows, "e", "auto_f")["chosen"] == {"s0": "b", "s1": "b", "s2": "b"}
+    assert "chosen by mean F of the automatic labels" in report(rows, "auto_f")
+    with pytest.raises(ValueError, match="choose_by"):
+        report(rows, "pair_auc")

@@ -19,7 +19,10 @@ def sample():
 
 @pytest.fixture(scope="module")
 def run(sample):
-    return segmentation.discover_video(sample, "pearson")
+    # the known answer is Pearson's on the paper's per-coordinate affinity (fast and exact here); on
+    # the default 2-D feature Pearson merges two of the three objects (InfoNet, the default
+    # estimator, separates all three there: docs/discovery.md)
+    return segmentation.discover_video(sample, "pearson", segmentation.VideoOptions(feature="coords"))
 
 
 def truth_masks(sample) -> np.ndarray:
