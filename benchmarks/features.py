@@ -226,7 +226,11 @@ def report(rows: list[dict], choose_by: str = "best_f") -> str:
                 f"| {m['feature']} | {m['estimator']} | {m['sequences']} | {m['best_f']:.3f} | {m['anchor_auc']:.3f} "
                 f"| {m['auto_f']:.3f} | {m['pair_auc']:.3f} | {m['seconds_mi']:.2f} |"
             )
-        lines += ["", f"Leave one sequence out (each estimator's feature chosen by mean {CHOICES[choose_by]} on the others):", ""]
+        lines += [
+            "",
+            f"Leave one sequence out (each estimator's feature chosen by mean {CHOICES[choose_by]} on the others):",
+            "",
+        ]
         lines += ["| sequence | " + " | ".join(f"{e}: feature, best F, anchor AUC, auto F" for e in names) + " |"]
         lines += ["|---|" + "---|" * len(names)]
         held = {e: leave_one_out(mine, e, choose_by) for e in names}
@@ -314,7 +318,10 @@ def main() -> None:
     parser.add_argument("--report", action="store_true", help="only print the tables of the rows in --cache")
     parser.add_argument("--weights", default="", help="with --report: the InfoNet vector weights to report")
     parser.add_argument(
-        "--choose-by", default="best_f", choices=sorted(CHOICES), help="with --report: the score leave-one-out chooses by"
+        "--choose-by",
+        default="best_f",
+        choices=sorted(CHOICES),
+        help="with --report: the score leave-one-out chooses by",
     )
     parser.add_argument("--sequences", default="", help="comma-separated names to keep (default: all)")
     parser.add_argument("--frames", type=int, default=None, help="first frames only")
