@@ -26,7 +26,7 @@ Modules, in the order the data flows through them:
 __infonet_toolkit__ = True  # tells this package from a namesake on the path
 
 from .affinity import FEATURES, MIN_FRAMES, check_tracks, track_mi, track_views
-from .discovery import Discovery, discover, finite_tracks
+from .discovery import Discovery, discover, finite_tracks, usable_feature
 from .grouping import (
     CRITERIA,
     METHODS,
@@ -136,6 +136,7 @@ __all__ = [
     "track_object_ids",
     "track_points",
     "track_views",
+    "usable_feature",
     "tracking_errors",
     "unrelated_level",
 ]

@@ -26,11 +26,14 @@ import numpy as np
 
 from infonet.interface import MIEstimator
 
-from .affinity import FEATURES, MIN_FRAMES, track_mi
+from .affinity import FEATURES, MIN_FRAMES, VECTOR_FEATURES, VECTOR_MIN_SAMPLES, track_mi
 from .grouping import CRITERIA, METHODS, Grouping, group
 from .labels import GroupCounts
 
-__all__ = ["Discovery", "discover", "finite_tracks"]
+__all__ = ["Discovery", "discover", "finite_tracks", "usable_feature"]
+
+# a vector feature's per-coordinate counterpart, for clips too short for the multivariate network
+ONE_D = {"xy": "coords", "xy-posvel": "coords", "xy-velocity": "velocity", "xy-residual": "residual"}
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +136,23 @@ def _flags(moving, count: int) -> np.ndarray:
     return moving
 
 
+def usable_feature(feature: str, estimator: MIEstimator, num_frames: int) -> str:
+    """The feature MI is estimated on: ``feature``, except that a vector feature on fewer frames than
+    InfoNet's multivariate network reads (``VECTOR_MIN_SAMPLES``) goes to its per-coordinate
+    counterpart for a neural estimator (``xy`` to ``coords``), with a warning: otherwise no pair could
+    be compared and the MI would be 0 everywhere."""
+    if feature in VECTOR_FEATURES and getattr(estimator, "neural", False) and num_frames < VECTOR_MIN_SAMPLES:
+        log.warning(
+            "%d frames are fewer than the %d InfoNet's multivariate network reads: feature %r becomes %r",
+            num_frames,
+            VECTOR_MIN_SAMPLES,
+            feature,
+            ONE_D[feature],
+        )
+        return ONE_D[feature]
+    return feature
+
+
 def discover(
     trackset,
     estimator: MIEstimator | str,
@@ -156,6 +176,8 @@ def discover(
         feature: one of ``segmentation.affinity.FEATURES``: the 1-D views "coords", "velocity",
             "residual", "sliced", or the vector features "xy", "xy-velocity", "xy-residual",
             "xy-posvel" (each track one 2-D or 4-D variable; see ``segmentation.affinity``).
+            InfoNet on fewer than 16 frames compares a vector feature per coordinate instead
+            (:func:`usable_feature`); the result's ``feature`` says which was used.
         threshold: MI threshold, or "auto" to choose it for this video.
         min_size, method, criterion, seed: of ``segmentation.group``.
         min_overlap: None: every track's positions count in every frame (PointOdyssey's, where
@@ -180,6 +202,7 @@ def discover(
     visibility = np.ones(tracks.shape[:2], bool) if visibility is None else np.asarray(visibility, bool)[:, kept]
     if isinstance(estimator, str):
         estimator = _named_estimator(estimator)
+    feature = usable_feature(feature, estimator, len(tracks))
     partial = {} if min_overlap is None else {"visibility": visibility, "min_overlap": min_overlap}
     mi = track_mi(tracks, estimator, feature=feature, progress=progress, **partial)
     t_mi = time.perf_counter()

@@ -523,6 +523,7 @@ def discover_video(
         moving=moving,
         progress=report("mi"),
     )
+    opts = dataclasses.replace(opts, feature=found.feature)  # the feature used (a short clip's may differ)
     timings = {"tracking": tracked.seconds, "motion": seconds_motion, "mi": found.timings["mi"]}
     result = _result(
         inp, tracked, motion, found, opts, f"{foreground} ({why})", timings | {"grouping": found.timings["group"]}

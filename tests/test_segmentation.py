@@ -25,6 +25,7 @@ from segmentation import (
     sweep_thresholds,
     threshold_candidates,
     track_mi,
+    usable_feature,
 )
 from segmentation import visualize as vis
 from segmentation._imports import require_toolkit_datasets
@@ -412,3 +413,16 @@ def test_exactly_rigid_objects_stay_apart_under_correlation_estimators():
     assert mi[:10, :10][~np.eye(10, dtype=bool)].min() > mi[:10, 10:].max() + 0.5
     labels = group(mi, min_size=3).labels
     assert len(set(labels[:10])) == 1 and len(set(labels[10:])) == 1 and labels[0] != labels[10]
+
+
+def test_short_clips_compare_vector_features_per_coordinate_for_infonet(rng, tiny_estimator, caplog):
+    tracks = random_tracks(rng, T=12, N=8)
+    with caplog.at_level("WARNING"):
+        found = discover(tracks, tiny_estimator, feature="xy", min_size=2)
+    assert found.feature == "coords" and "becomes 'coords'" in caplog.text
+    assert np.allclose(found.mi, track_mi(tracks, tiny_estimator, feature="coords"))  # not a matrix of zeros
+    assert found.mi[np.triu_indices(8, k=1)].std() > 0
+    assert usable_feature("xy-velocity", tiny_estimator, 12) == "velocity"
+    # long enough, or an estimator with a vector form at any length: the feature as asked
+    assert usable_feature("xy", tiny_estimator, 16) == "xy"
+    assert discover(tracks, "pearson", feature="xy", min_size=2).feature == "xy"
