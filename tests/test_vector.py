@@ -207,21 +207,28 @@ def test_normal_scores_are_finite_at_the_edges():
     assert torch.isfinite(normal_scores(torch.tensor([0.0, 1e-9, 0.5, 1.0]))).all()
 
 
-def test_training_runs_resumes_and_refuses_a_second_start(tmp_path):
-    opts = dict(
-        out_dir=str(tmp_path / "run"),
-        steps=4,
-        batch_size=8,
-        min_batch=4,
-        tokens_per_step=512,
-        max_len=64,
-        val_per_cell=2,
-        val_every=2,
-        ckpt_every=2,
-        progress=False,
-        model=TINY,
-        prior=VectorPriorConfig(bank_per_dims=2, bank_mc_samples=64),
+def tiny_training(**changes) -> dict:
+    """Options of a training run small enough for a test: a few steps of the tiny network."""
+    return (
+        dict(
+            steps=4,
+            batch_size=8,
+            min_batch=4,
+            tokens_per_step=512,
+            max_len=64,
+            val_per_cell=2,
+            val_every=2,
+            ckpt_every=2,
+            progress=False,
+            model=TINY,
+            prior=VectorPriorConfig(bank_per_dims=2, bank_mc_samples=64),
+        )
+        | changes
     )
+
+
+def test_training_runs_resumes_and_refuses_a_second_start(tmp_path):
+    opts = tiny_training(out_dir=str(tmp_path / "run"))
     last = train_vector(VectorTrainConfig(**opts))
     ckpt = torch.load(last, weights_only=True)
     assert ckpt["kind"] == "vector" and ckpt["step"] == 4 and (tmp_path / "run" / "best.pt").is_file()
@@ -234,18 +241,7 @@ def test_training_runs_resumes_and_refuses_a_second_start(tmp_path):
 
 
 def test_a_fine_tune_starts_from_the_given_weights_and_refuses_other_model_options(tmp_path):
-    opts = dict(
-        steps=1,
-        warmup_steps=1,
-        batch_size=4,
-        min_batch=4,
-        tokens_per_step=256,
-        max_len=64,
-        val_per_cell=1,
-        progress=False,
-        model=TINY,
-        prior=VectorPriorConfig(mixture=0.0),
-    )
+    opts = tiny_training(steps=1, warmup_steps=1)
     first = train_vector(VectorTrainConfig(out_dir=str(tmp_path / "a"), **opts))
     start = torch.load(first, weights_only=True)["model"]
     # lr 1e-12: one step changes no weight, so the fine-tune's weights are the ones it started from
