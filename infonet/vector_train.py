@@ -341,6 +341,8 @@ def train_vector(cfg: VectorTrainConfig) -> Path:
     """Trains (or resumes) the vector network; returns the path of the last checkpoint."""
     device = resolve_device(cfg.device)
     out = Path(cfg.out_dir)
+    if cfg.init_from and not cfg.resume and not Path(cfg.init_from).is_file():  # before the run folder exists
+        raise FileNotFoundError(f"--init-from: no checkpoint at {cfg.init_from}")
     with locked_run_folder(out), sigterm_raises():
         last = out / "last.pt"
         ckpt = None
@@ -351,8 +353,6 @@ def train_vector(cfg: VectorTrainConfig) -> Path:
             _check_resume(cfg, ckpt.get("train_config", {}))
         elif last.is_file():
             raise ValueError(f"{last} exists: pass --resume to continue it, or choose another --out-dir")
-        elif cfg.init_from and not Path(cfg.init_from).is_file():
-            raise FileNotFoundError(f"--init-from: no checkpoint at {cfg.init_from}")
         model, opt, sched, step, best = _build(cfg, device, ckpt)
         save_options(cfg, out / "options.json")
         csv_log = CsvLog(out / "log.csv", _log_fields(), resume_step=step if cfg.resume else None)

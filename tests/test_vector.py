@@ -257,6 +257,7 @@ def test_a_fine_tune_starts_from_the_given_weights_and_refuses_other_model_optio
         train_vector(VectorTrainConfig(out_dir=str(tmp_path / "d"), init_from=str(first), **{**opts, "model": wider}))
     with pytest.raises(FileNotFoundError, match="--init-from"):
         train_vector(VectorTrainConfig(out_dir=str(tmp_path / "e"), init_from=str(tmp_path / "none.pt"), **opts))
+    assert not (tmp_path / "e").exists()  # refused before the run folder is made
 
 
 @pytest.mark.parametrize("bad", [dict(steps=0), dict(min_batch=1), dict(seed=-1), dict(min_len=4)])
