@@ -44,6 +44,7 @@ Any :class:`infonet.MIEstimator` works.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import numpy as np
@@ -62,6 +63,8 @@ __all__ = [
     "track_mi",
     "vector_estimates",
 ]
+
+log = logging.getLogger(__name__)
 
 VECTOR_FEATURES = ("xy", "xy-velocity", "xy-residual", "xy-posvel")  # one d-dimensional variable per track
 FEATURES = ("coords", "velocity", "residual", "sliced", *VECTOR_FEATURES)
@@ -271,6 +274,12 @@ def _vector_mi(series: np.ndarray, seen: np.ndarray | None, estimator: MIEstimat
         done += len(p)
         if progress is not None:
             progress(done, total)
+    if neural and not compared.any():
+        log.warning(
+            "no pair of tracks shares the %d samples InfoNet's multivariate network reads: every MI is 0 "
+            "(compare per coordinate, e.g. feature='coords', on shorter series)",
+            VECTOR_MIN_SAMPLES,
+        )
     values[~compared] = np.nanmin(values[compared]) if compared.any() else 0.0
     out = np.zeros((N, N))
     out[rows, cols] = values

@@ -426,3 +426,7 @@ def test_short_clips_compare_vector_features_per_coordinate_for_infonet(rng, tin
     # long enough, or an estimator with a vector form at any length: the feature as asked
     assert usable_feature("xy", tiny_estimator, 16) == "xy"
     assert discover(tracks, "pearson", feature="xy", min_size=2).feature == "xy"
+    caplog.clear()
+    with caplog.at_level("WARNING"):  # called directly, the affinity says why its matrix is all zeros
+        assert not track_mi(tracks, tiny_estimator, feature="xy").any()
+    assert "every MI is 0" in caplog.text
