@@ -13,10 +13,13 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["replacing"]
+import numpy as np
+
+__all__ = ["replacing", "save_npz"]
 
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)  # read once: the mode a plain open() would give a new file
@@ -40,3 +43,16 @@ def replacing(path) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def save_npz(path, level: int = 1, **arrays) -> None:
+    """``np.savez_compressed(path, **arrays)`` at zlib level ``level`` (numpy's own uses 6).
+
+    The file is an ordinary .npz (``np.load`` reads it). Level 1 writes a discovery result (64 MB of
+    masks and motion maps) in 0.6 s instead of 1.05 s, and the file is as small: the float maps barely
+    compress at any level.
+    """
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as archive:
+        for name, value in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy import special, stats
+from scipy import special
 from scipy.spatial import cKDTree
 
 from .copula import rank_transform, rank_transform_np
@@ -88,7 +88,7 @@ def _count_within(a: np.ndarray, radius: np.ndarray) -> np.ndarray:
 
 
 def _normal_scores(a: np.ndarray) -> np.ndarray:
-    return stats.norm.ppf(rank_transform_np(a, axis=0))
+    return special.ndtri(rank_transform_np(a, axis=0))
 
 
 def kde(x, y, normal_scores: bool = True) -> float:
@@ -103,6 +103,8 @@ def kde(x, y, normal_scores: bool = True) -> float:
         return 0.0
     x, y = (_normal_scores(x), _normal_scores(y)) if normal_scores else (_standardise(x), _standardise(y))
     xy = np.hstack([x, y])
+    from scipy import stats  # here, not at import: scipy.stats alone takes 0.3 s to import
+
     try:
         log_joint = stats.gaussian_kde(xy.T).logpdf(xy.T)
         log_x = stats.gaussian_kde(x.T).logpdf(x.T)
@@ -204,7 +206,7 @@ class GaussianEstimator(FunctionEstimator):
 
     def estimate_batch(self, x, y, progress=None) -> np.ndarray:
         x, y = check_batch(x, y)
-        out = _batched_correlation_mi(stats.norm.ppf(rank_transform_np(x)), stats.norm.ppf(rank_transform_np(y)))
+        out = _batched_correlation_mi(special.ndtri(rank_transform_np(x)), special.ndtri(rank_transform_np(y)))
         if progress is not None:
             progress(len(x), len(x))
         return out

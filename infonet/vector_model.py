@@ -36,7 +36,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .model import Block, QuantileHead, log_n_feature
+from .model import Block, QuantileHead, attend, log_n_feature
 
 __all__ = ["VectorNetConfig", "VectorInfoNet", "VectorOutput", "canonical_view", "normal_scores", "MAX_DIM"]
 
@@ -45,6 +45,7 @@ SIDE_FEATURES = 3 + MAX_DIM + 3 + 2 * MAX_DIM + 1  # log n, dx, dy; |s|; gc, shr
 UNBIASED_FEATURES = 2  # with unbiased_gc: the bias-corrected Gaussian MI and whether it was computed
 TOKEN_FEATURES = 3 * MAX_DIM + 2  # a, b, a * b padded; the two squared radii
 MAX_CORRELATION = 0.9999  # canonical correlations are clamped here before the log
+SHORT_KEYS = 64  # attention over at most this many keys is written out (:func:`~infonet.model.attend`)
 
 
 @dataclass
@@ -224,7 +225,7 @@ class CrossAttention(nn.Module):
         h, c = self.heads, D // self.heads
         q = self.to_q(q).view(B, L, h, c).transpose(1, 2)  # (B, h, L, c)
         k, v = self.to_kv(kv).view(B, kv.shape[1], 2, h, c).permute(2, 0, 3, 1, 4)  # (B, h, n, c) each
-        out = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(B, L, D)
+        out = attend(q, k, v, kv.shape[1] <= SHORT_KEYS).transpose(1, 2).reshape(B, L, D)
         return self.to_out(out)
 
 
@@ -282,7 +283,7 @@ class VectorInfoNet(nn.Module):
         self.cross_ff = nn.Sequential(
             nn.LayerNorm(D), nn.Linear(D, D * cfg.mlp_ratio), nn.GELU(), nn.Linear(D * cfg.mlp_ratio, D)
         )
-        self.blocks = nn.ModuleList([Block(D, cfg.heads, cfg.mlp_ratio) for _ in range(cfg.depth)])
+        self.blocks = nn.ModuleList([Block(D, cfg.heads, cfg.mlp_ratio, written_out=True) for _ in range(cfg.depth)])
         self.norm = nn.LayerNorm(D)
         self.head = VectorHead(D + side, D)
 
@@ -301,6 +302,25 @@ class VectorInfoNet(nn.Module):
         radii = [a.square().mean(-1, keepdim=True), b.square().mean(-1, keepdim=True)]
         return torch.cat([_pad(a), _pad(b), _pad(a[..., :k] * b[..., :k]), *radii], dim=-1)
 
+    def embed_tokens(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """``embed(tokens(a, b))`` -> (B, n, D), the first layer reading only the filled slots.
+
+        The padded slots are zeros, so leaving them and their weight columns out changes nothing but
+        the cost: at dx = dy = 2 the first layer multiplies 8 features, not 98.
+        """
+        (dx, dy), k = (a.shape[-1], b.shape[-1]), min(a.shape[-1], b.shape[-1])
+        filled = [
+            *range(dx),
+            *range(MAX_DIM, MAX_DIM + dy),
+            *range(2 * MAX_DIM, 2 * MAX_DIM + k),
+            3 * MAX_DIM,
+            3 * MAX_DIM + 1,
+        ]
+        radii = [a.square().mean(-1, keepdim=True), b.square().mean(-1, keepdim=True)]
+        compact = torch.cat([a, b, a[..., :k] * b[..., :k], *radii], dim=-1)
+        first = self.embed[0]
+        return self.embed[1:](F.linear(compact, first.weight[:, filled], first.bias))
+
     def forward(self, zx: torch.Tensor, zy: torch.Tensor) -> VectorOutput:
         """Args: zx (B, n, dx), zy (B, n, dy) normal scores, dx, dy <= MAX_DIM. Returns a :class:`VectorOutput`."""
         (B, n, dx), dy = zx.shape, zy.shape[-1]
@@ -315,7 +335,7 @@ class VectorInfoNet(nn.Module):
             flag = torch.full_like(gc, float(valid))
             side = torch.cat([side, (gc / 4).unsqueeze(-1), flag.unsqueeze(-1)], dim=-1)
         if self.cfg.read_samples:
-            x = self.norm_kv(self.embed(self.tokens(a, b)))  # (B, n, D)
+            x = self.norm_kv(self.embed_tokens(a, b))  # (B, n, D)
             lat = self.latents + self.side_embed(side).unsqueeze(1)  # (B, L, D)
             lat = lat + self.cross(self.norm_q(lat), x)
             lat = lat + self.cross_ff(lat)

@@ -9,6 +9,7 @@ each whole or not at all, the folder locked meanwhile; prints the objects, secon
 """
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,10 +58,12 @@ def main(opts: DiscoverOptions) -> None:
             result = segmentation.discover_video(inp, estimator, opts.pipeline, progress=progress)
         cli.save_options(opts, out)
         tracks, seen, labels = result.grouped_tracks()
-        vis.save_image(vis.draw_points(inp.frames[0], tracks[0], labels, visible=seen[0]), out / "first_frame.png")
-        vis.save_figure(vis.sorted_mi_matrix_figure(result.mi, labels), out / "mi_matrix.png")
-        datasets.write_video(vis.result_overlay(inp.frames, result), out / "overlay.mp4", fps=opts.fps)
-        segmentation.save_result(result, out / "result.npz")
+        with ThreadPoolExecutor(1) as pool:  # result.npz compresses (zlib frees the GIL) while the pictures are drawn
+            saved = pool.submit(segmentation.save_result, result, out / "result.npz")
+            vis.save_image(vis.draw_points(inp.frames[0], tracks[0], labels, visible=seen[0]), out / "first_frame.png")
+            vis.save_figure(vis.sorted_mi_matrix_figure(result.mi, labels), out / "mi_matrix.png")
+            datasets.write_video(vis.result_overlay(inp.frames, result), out / "overlay.mp4", fps=opts.fps)
+            saved.result()
     print(result.summary())
     print("\n".join(segmentation.score_video(result, None if inp.truth is None else inp.truth.masks).lines()))
     print(f"wrote {', '.join(str(out / name) for name in OUTPUTS)}")

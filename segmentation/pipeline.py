@@ -452,7 +452,7 @@ def _by_size(labels: np.ndarray, masks: np.ndarray | None) -> tuple[np.ndarray, 
     for new, k in enumerate(sorted(present, key=lambda k: (-tracks[k], -pixels[k], k)), start=1):
         lut[k] = new
     labels = np.where(labels > BACKGROUND, lut[np.maximum(labels, 0)], labels)
-    return labels, None if masks is None else lut[masks].astype(np.int16)
+    return labels, None if masks is None else lut.astype(np.int16)[masks]
 
 
 def _finish(result: VideoResult, frames, opts: VideoOptions, progress) -> VideoResult:

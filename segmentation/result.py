@@ -151,7 +151,7 @@ def save_result(result: VideoResult, path) -> Path:
     meta = {name: getattr(result, name) for name in ("image_size", "estimator", "source", "foreground")}
     meta |= {"options": result.options, "timings": result.timings}
     with datasets.replacing(path) as tmp:
-        np.savez_compressed(
+        datasets.save_npz(
             tmp,
             version=np.int64(RESULT_VERSION),
             threshold=np.float64(result.threshold),

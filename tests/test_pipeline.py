@@ -119,7 +119,7 @@ def test_a_write_that_fails_leaves_the_previous_file(run, tmp_path, monkeypatch)
             f.write(b"PK half a zip")
         raise KeyboardInterrupt  # as Ctrl-C or SIGTERM (run_cli) arrives mid-write
 
-    monkeypatch.setattr(np, "savez_compressed", killed)
+    monkeypatch.setattr(datasets, "save_npz", killed)
     with pytest.raises(KeyboardInterrupt):
         segmentation.save_result(run, path)
     assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["result.npz"]

@@ -7,7 +7,9 @@ import math
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
+from infonet.model import attend
 from infonet.prior import student_t_mi
 from infonet.vector_model import (
     START_FLOOR,
@@ -184,6 +186,19 @@ def test_untrained_network_starts_at_the_gaussian_copula_mi():
     # near independence the start is lifted to the soft floor, so the slope in the head's output is not 0
     assert soft_floor(torch.tensor(0.0)).item() == pytest.approx(START_FLOOR * math.log(2))
     assert soft_floor(torch.tensor(2.0)).item() == pytest.approx(2.0, abs=1e-3)
+
+
+@pytest.mark.parametrize("dx, dy", [(1, 2), (2, 2), (5, 3), (32, 32)])
+def test_the_compact_first_layer_equals_the_padded_tokens(dx, dy):
+    model = VectorInfoNet(TINY).eval()
+    a, b = torch.randn(3, 20, dx), torch.randn(3, 20, dy)
+    assert torch.allclose(model.embed_tokens(a, b), model.embed(model.tokens(a, b)), atol=1e-5)
+
+
+@pytest.mark.parametrize("keys", [16, 50, 200])
+def test_attention_written_out_for_short_keys_equals_the_fused_kernel(keys):
+    q, k, v = torch.randn(2, 4, 16, 8), torch.randn(2, 4, keys, 8), torch.randn(2, 4, keys, 8)
+    assert torch.allclose(attend(q, k, v, written_out=True), F.scaled_dot_product_attention(q, k, v), atol=1e-5)
 
 
 def test_monotone_maps_of_coordinates_change_nothing():
