@@ -80,7 +80,23 @@ def candidates() -> list[dict]:
     grid += [band | {"camera_band": share} for share in (0.08, 0.25)]  # a narrower and a wider border
     small = {"work_side": 427, "refine_side": 427, "dense_side": 427}  # cheaper: masks and dense flow at 427 px
     grid += [band | {"camera_band": 0.08} | small]
+    default = band | {"camera_band": 0.08}  # the masks' own options around the defaults, one at a time
+    for name, values in MASK_STEPS.items():
+        grid += [default | {name: value} for value in values]
+    fine = default | {"spread": 0.007}  # candidates 32-36: a second step from the best of those
+    grid += [fine | {"spread": 0.005}, fine | {"compactness": 5.0}, fine | {"superpixels": 4000}]
+    grid += [fine | {"motion_scale": 2.8}, fine | {"compactness": 5.0, "superpixels": 4000}]
     return grid
+
+
+MASK_STEPS = {  # candidates 20-31: each MaskOptions default, one step down and one up
+    "motion_weight": (0.45, 0.65),
+    "motion_scale": (2.8, 5.6),
+    "spread": (0.007, 0.014),
+    "superpixels": (1800, 4000),
+    "keep_share": (0.2, 0.4),
+    "compactness": (5.0, 20.0),
+}
 
 
 def _resolve(cand: dict, data: dict) -> dict:

@@ -151,8 +151,8 @@ def overlay_masks(frames, masks, *, alpha: float = 0.5, tracks=None, visibility=
         if masks[t].shape != img.shape[:2]:
             raise ValueError(f"mask {t} has size {masks[t].shape}, the frame {img.shape[:2]}")
         inside = masks[t] > 0
-        tint = colors[masks[t]].astype(np.float32)
-        img[inside] = ((1 - alpha) * img[inside] + alpha * tint[inside]).astype(np.uint8)
+        tinted = cv2.addWeighted(img, 1 - alpha, colors[masks[t]], alpha, 0.0)
+        img[inside] = tinted[inside]
         edges = cv2.morphologyEx(inside.astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
         img[edges] = 255
         if tracks is not None:
