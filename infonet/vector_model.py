@@ -296,11 +296,22 @@ class VectorInfoNet(nn.Module):
         head = [log_n_feature(n, s), dims, _pad(s.abs()), gc.unsqueeze(-1) / 4, lam]
         return torch.cat([*head, *gaussian_departures(a, b, s)], dim=-1)
 
-    def tokens(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        """(B, n, TOKEN_FEATURES) per-sample features of the canonical coordinates."""
-        k = min(a.shape[-1], b.shape[-1])
+    @staticmethod
+    def token_parts(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, list[int]]:
+        """The filled part of each sample's token, (B, n, dx + dy + k + 2): a, b, a * b over the k
+        canonical pairs and the squared radii |a|^2 / dx, |b|^2 / dy; and the slots it fills in the
+        padded token of TOKEN_FEATURES."""
+        (dx, dy), k = (a.shape[-1], b.shape[-1]), min(a.shape[-1], b.shape[-1])
         radii = [a.square().mean(-1, keepdim=True), b.square().mean(-1, keepdim=True)]
-        return torch.cat([_pad(a), _pad(b), _pad(a[..., :k] * b[..., :k]), *radii], dim=-1)
+        filled = [*range(dx), *range(MAX_DIM, MAX_DIM + dy), *range(2 * MAX_DIM, 2 * MAX_DIM + k)]
+        return torch.cat([a, b, a[..., :k] * b[..., :k], *radii], dim=-1), [*filled, 3 * MAX_DIM, 3 * MAX_DIM + 1]
+
+    def tokens(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """(B, n, TOKEN_FEATURES) per-sample features of the canonical coordinates, zero-padded."""
+        part, filled = self.token_parts(a, b)
+        out = part.new_zeros(*part.shape[:-1], TOKEN_FEATURES)
+        out[..., filled] = part
+        return out
 
     def embed_tokens(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """``embed(tokens(a, b))`` -> (B, n, D), the first layer reading only the filled slots.
@@ -308,18 +319,9 @@ class VectorInfoNet(nn.Module):
         The padded slots are zeros, so leaving them and their weight columns out changes nothing but
         the cost: at dx = dy = 2 the first layer multiplies 8 features, not 98.
         """
-        (dx, dy), k = (a.shape[-1], b.shape[-1]), min(a.shape[-1], b.shape[-1])
-        filled = [
-            *range(dx),
-            *range(MAX_DIM, MAX_DIM + dy),
-            *range(2 * MAX_DIM, 2 * MAX_DIM + k),
-            3 * MAX_DIM,
-            3 * MAX_DIM + 1,
-        ]
-        radii = [a.square().mean(-1, keepdim=True), b.square().mean(-1, keepdim=True)]
-        compact = torch.cat([a, b, a[..., :k] * b[..., :k], *radii], dim=-1)
+        part, filled = self.token_parts(a, b)
         first = self.embed[0]
-        return self.embed[1:](F.linear(compact, first.weight[:, filled], first.bias))
+        return self.embed[1:](F.linear(part, first.weight[:, filled], first.bias))
 
     def forward(self, zx: torch.Tensor, zy: torch.Tensor) -> VectorOutput:
         """Args: zx (B, n, dx), zy (B, n, dy) normal scores, dx, dy <= MAX_DIM. Returns a :class:`VectorOutput`."""
