@@ -67,9 +67,15 @@ def _weights(estimator: str, feature: str) -> tuple:
     return (str(path.resolve()), path.stat().st_mtime if path.is_file() else None)
 
 
+def _run_options(opts: segmentation.VideoOptions) -> dict:
+    """The options a features run depends on: all but the mask step's (these runs draw no masks), so
+    that a change of the mask defaults leaves the cached tracks and rows valid."""
+    return {k: v for k, v in dataclasses.asdict(opts).items() if k != "mask"}
+
+
 def _first_run(inp, name: str, opts: segmentation.VideoOptions, cache: Path):
     """The tracked run every feature reuses (tracks and motion), cached by sequence and options."""
-    path = cache / f"first_{name}_{_key(name, inp.num_frames, dataclasses.asdict(opts))}.pkl"
+    path = cache / f"first_{name}_{_key(name, inp.num_frames, _run_options(opts))}.pkl"
     if path.is_file():
         return pickle.loads(path.read_bytes())
     first = segmentation.discover_video(inp, "pearson", dataclasses.replace(opts, feature="coords"))
@@ -99,7 +105,7 @@ def feature_rows(
         for feature in features:
             for name in estimators:
                 weights = _weights(name, feature)
-                key = _key(path.name, inp.num_frames, feature, name, dataclasses.asdict(opts), *weights)
+                key = _key(path.name, inp.num_frames, feature, name, _run_options(opts), *weights)
                 row_path = cache / f"row_{path.name}_{key}.json"
                 if row_path.is_file():
                     rows.append(json.loads(row_path.read_text()))
@@ -115,7 +121,7 @@ def feature_rows(
                 row = {"sequence": path.name, "feature": feature, "estimator": name, "n_tracks": scored.n_tracks}
                 row["weights"] = list(weights)
                 row["min_overlap"] = opts.min_overlap
-                row["options_key"] = _key(dataclasses.asdict(opts))  # rows of one key share their tracks
+                row["options_key"] = _key(_run_options(opts))  # rows of one key share their tracks
                 g = result.grouped
                 ambiguous = None if result.ambiguous is None else result.ambiguous[g]
                 by_object = anchor_auc_by_object(result.mi, result.truth_ids[g], ambiguous)

@@ -178,3 +178,17 @@ def test_cached_rows_never_mix_two_trainings_of_one_weights_file(tmp_path):
     kept = {r["feature"] for r in cached_rows(tmp_path, weights)}
     assert kept == {"xy", "coords"}
     assert {r["feature"] for r in cached_rows(tmp_path)} == {"xy", "coords"}
+
+
+def test_features_runs_keep_their_cache_when_only_the_mask_options_change():
+    import dataclasses
+
+    from benchmarks.features import _key, _run_options
+    from segmentation import VideoOptions
+    from segmentation.masks import MaskOptions
+
+    base = VideoOptions(masks=False)
+    other_masks = dataclasses.replace(base, mask=MaskOptions(spread=0.02, superpixels=100))
+    other_tracks = dataclasses.replace(base, min_overlap=16)
+    assert _key(_run_options(base)) == _key(_run_options(other_masks))
+    assert _key(_run_options(base)) != _key(_run_options(other_tracks))
