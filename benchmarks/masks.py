@@ -64,6 +64,16 @@ def cached_inputs(path: Path, frames: int, cache: Path) -> dict:
     return out
 
 
+MASK_STEPS = {  # candidates 20-31: each MaskOptions default, one step down and one up
+    "motion_weight": (0.45, 0.65),
+    "motion_scale": (2.8, 5.6),
+    "spread": (0.007, 0.014),
+    "superpixels": (1800, 4000),
+    "keep_share": (0.2, 0.4),
+    "compactness": (5.0, 20.0),
+}
+
+
 def candidates() -> list[dict]:
     """The options compared: time baselines of the track score and of the dense score, and the
     weight and scale of the dense motion evidence in the masks."""
@@ -87,16 +97,6 @@ def candidates() -> list[dict]:
     grid += [fine | {"spread": 0.005}, fine | {"compactness": 5.0}, fine | {"superpixels": 4000}]
     grid += [fine | {"motion_scale": 2.8}, fine | {"compactness": 5.0, "superpixels": 4000}]
     return grid
-
-
-MASK_STEPS = {  # candidates 20-31: each MaskOptions default, one step down and one up
-    "motion_weight": (0.45, 0.65),
-    "motion_scale": (2.8, 5.6),
-    "spread": (0.007, 0.014),
-    "superpixels": (1800, 4000),
-    "keep_share": (0.2, 0.4),
-    "compactness": (5.0, 20.0),
-}
 
 
 def _resolve(cand: dict, data: dict) -> dict:

@@ -1,14 +1,18 @@
 """Known-answer tests of the track features compared as motions (issue 25): vector features,
 their estimators, the anchor-track AUC and the generator's convoy and perspective scenes."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 import infonet
+from benchmarks.features import _key, _run_options
 from benchmarks.tracks import anchor_auc
 from infonet.baselines import ksg
-from segmentation import group, score_grouping, sweep_thresholds, track_mi
+from segmentation import VideoOptions, group, score_grouping, sweep_thresholds, track_mi
 from segmentation.affinity import VECTOR_FEATURES, track_views, vector_estimates
+from segmentation.masks import MaskOptions
 
 
 def spinning_discs(rng, T=96, phases=(0.0, 0.5, 1.0, 1.5), radii=(20.0, 35.0, 50.0)):
@@ -181,12 +185,6 @@ def test_cached_rows_never_mix_two_trainings_of_one_weights_file(tmp_path):
 
 
 def test_features_runs_keep_their_cache_when_only_the_mask_options_change():
-    import dataclasses
-
-    from benchmarks.features import _key, _run_options
-    from segmentation import VideoOptions
-    from segmentation.masks import MaskOptions
-
     base = VideoOptions(masks=False)
     other_masks = dataclasses.replace(base, mask=MaskOptions(spread=0.02, superpixels=100))
     other_tracks = dataclasses.replace(base, min_overlap=16)
