@@ -207,6 +207,7 @@ def calibrate_vector_intervals(
 
     The same split-conformal rule as :func:`calibrate_intervals`, on fresh draws of the vector prior
     (dimensions drawn as in training, ``VECTOR_DRAW_BATCH`` pairs per draw; mixtures only with a ``bank``).
+    Sizes beyond the network's ``max_len`` keep the factors of the largest size it answers.
     """
     from .vector_prior import VectorPriorConfig, sample_vector_batch
     from .vector_train import sample_dims, to_scores
@@ -217,8 +218,11 @@ def calibrate_vector_intervals(
     scale, before, after = np.ones((2, K)), np.zeros(K), np.zeros(K)
     for k, n in enumerate(CALIBRATION_SIZES):
         needs = []
+        if n > model.cfg.max_len:  # outside its domain: the factors of the largest size inside
+            scale[:, k], before[k], after[k] = scale[:, k - 1], before[k - 1], after[k - 1]
+            continue
         for _ in range(max(1, pairs // VECTOR_DRAW_BATCH)):
-            dx, dy = sample_dims(g)
+            dx, dy = sample_dims(g, model.cfg.max_dim)
             x, y, mi, _ = sample_vector_batch(VECTOR_DRAW_BATCH, n, dx, dy, g, prior, bank)
             median, width_low, width_high = _vector_raw_head(model, to_scores(x), to_scores(y))
             needs.append(needed_scales(median, width_low, width_high, mi.numpy()))

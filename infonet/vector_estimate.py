@@ -6,6 +6,10 @@ Each coordinate is ranked along the samples in its own precision (ties broken as
 estimator breaks them, :func:`infonet.copula.rank_transform`), turned into normal scores, and the
 network (:mod:`infonet.vector_model`) reads the canonical coordinates. Pairs run in chunks of a
 bounded number of samples (:func:`vector_chunk`), so memory stays bounded at any n and B.
+
+The shipped weights are two networks routed by domain (:class:`~infonet.vector_model.DomainRouted`):
+a narrow one (8 latents of width 64) answers up to 4 dimensions a side and 512 samples, where point
+tracks are compared (its pass costs about 40 % of the full network's), and the full one everything else.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import torch
 from .checkpoint import load_checkpoint, usable_device
 from .copula import exact_tensor, rank_transform
 from .interface import as_real_array, check_finite
-from .vector_model import MAX_DIM, VectorInfoNet, VectorNetConfig, normal_scores
+from .vector_model import MAX_DIM, DomainRouted, VectorInfoNet, VectorNetConfig, normal_scores
 from .weights import packaged, weights_file
 
 __all__ = [
@@ -42,15 +46,25 @@ CPU_CHUNK_TOKENS = 1 << 14  # ... on a CPU, where the activations should stay in
 VECTOR_MIN_SAMPLES = 16  # the shortest sequences the network was trained on
 
 
-def vector_model_from_checkpoint(ckpt: dict) -> VectorInfoNet:
-    """Builds the vector network from a checkpoint's own config and loads its weights strictly."""
+def vector_model_from_checkpoint(ckpt: dict) -> VectorInfoNet | DomainRouted:
+    """Builds the vector network from a checkpoint's own config and loads its weights strictly.
+
+    A config ``{"experts": [...]}`` is a :class:`~infonet.vector_model.DomainRouted` set of networks.
+    """
     if ckpt.get("kind") != "vector":
         raise ValueError("this checkpoint holds a 1-D InfoNet, not the multivariate network")
+    config = ckpt["config"]
     try:
-        model = VectorInfoNet(VectorNetConfig(**ckpt["config"]))
+        if isinstance(config, dict) and "experts" in config:
+            model = DomainRouted([VectorInfoNet(VectorNetConfig(**c)) for c in config["experts"]])
+        else:
+            model = VectorInfoNet(VectorNetConfig(**config))
     except TypeError as err:
         raise ValueError(f"checkpoint config does not match VectorNetConfig: {err}") from None
-    missing, unexpected = model.load_state_dict(ckpt["model"], strict=False)
+    try:
+        missing, unexpected = model.load_state_dict(ckpt["model"], strict=False)
+    except RuntimeError as err:  # a tensor of the wrong shape
+        raise ValueError(f"checkpoint weights do not fit the model: {err}") from None
     missing = [k for k in missing if not k.endswith("head.width_scale")]
     if missing or unexpected:
         raise ValueError(
@@ -60,12 +74,13 @@ def vector_model_from_checkpoint(ckpt: dict) -> VectorInfoNet:
 
 
 @functools.lru_cache(maxsize=4)
-def _load_cached(path: str, device: str) -> VectorInfoNet:
+def _load_cached(path: str, device: str) -> VectorInfoNet | DomainRouted:
     return vector_model_from_checkpoint(load_checkpoint(path)).to(device).eval().requires_grad_(False)
 
 
-def load_vector_model(path: str | Path | None = None, device=None) -> VectorInfoNet:
-    """The multivariate network in eval mode (cached per path and device).
+def load_vector_model(path: str | Path | None = None, device=None) -> VectorInfoNet | DomainRouted:
+    """The multivariate network in eval mode (cached per path and device): the shipped file holds a
+    :class:`~infonet.vector_model.DomainRouted` pair, a checkpoint of one network loads as that network.
 
     Args:
         path: a checkpoint; default ``$INFONET_VECTOR_WEIGHTS`` or the shipped ``infonet/weights/infonet_vector.pt``.

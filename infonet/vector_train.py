@@ -29,7 +29,7 @@ from .checkpoint import load_checkpoint, resolve_device, save_checkpoint
 from .cli import save_options
 from .train import CsvLog, Terminated, locked_run_folder, lr_factor, pinball_loss, sigterm_raises, step_generator
 from .vector_estimate import scores
-from .vector_model import MAX_DIM, VectorInfoNet, VectorNetConfig
+from .vector_model import MAX_DIM, DomainRouted, VectorInfoNet, VectorNetConfig
 from .vector_prior import FAMILIES, VectorMixtureBank, VectorPriorConfig, sample_vector_batch
 
 __all__ = ["VectorTrainConfig", "train_vector", "validate_vector", "VectorValidationSet", "sample_dims", "to_scores"]
@@ -96,6 +96,7 @@ class VectorTrainConfig:
             "min_batch": 2 <= self.min_batch <= self.batch_size,
             "tokens_per_step": self.tokens_per_step >= 64,
             "min_len": 8 <= self.min_len <= self.max_len,
+            "max_len": self.max_len <= self.model.max_len,
             "lr": self.lr > 0,
             "val_per_cell": self.val_per_cell >= 1,
             "val_every": self.val_every >= 1,
@@ -110,13 +111,16 @@ class VectorTrainConfig:
             )
 
 
-def sample_dims(g: torch.Generator) -> tuple[int, int]:
+def sample_dims(g: torch.Generator, max_dim: int = MAX_DIM) -> tuple[int, int]:
     """(dx, dy), never (1, 1): each side 1-5 with probability 0.55, 6-12 with 0.25, 13-32 with 0.2;
-    both sides equal half of the time (as in most benchmarks)."""
+    both sides equal half of the time (as in most benchmarks). With ``max_dim`` below 32 each side is
+    uniform in 1..max_dim instead."""
 
     def one() -> int:
         r, t = torch.rand(2, generator=g, device=g.device).tolist()
         lo, hi = (1, 5) if r < 0.55 else (6, 12) if r < 0.8 else (13, MAX_DIM)
+        if max_dim < MAX_DIM:
+            lo, hi = 1, max_dim
         return lo + min(int(t * (hi - lo + 1)), hi - lo)
 
     while True:
@@ -141,13 +145,21 @@ class VectorValidationSet:
     cells: list  # [(dx, dy, n, x (S, n, dx), y (S, n, dy), mi (S,), family (S,))]
 
     @classmethod
-    def build(cls, per_cell: int, prior: VectorPriorConfig, cache: Path | None = None) -> VectorValidationSet:
+    def build(
+        cls, per_cell: int, prior: VectorPriorConfig, cache: Path | None = None, model: VectorNetConfig | None = None
+    ) -> VectorValidationSet:
+        """The cells of VAL_DIMS x VAL_SIZES inside ``model``'s domain (its max_dim and max_len)."""
+        model = model or VectorNetConfig()
+        dims = [d for d in VAL_DIMS if max(d) <= model.max_dim]
+        sizes = [n for n in VAL_SIZES if n <= model.max_len]
+        grid = [(d, n) for d in dims for n in sizes]
         key = np.array([per_cell, VAL_SEED, *[d for dims in VAL_DIMS for d in dims], *VAL_SIZES])
+        key = np.concatenate([key, [v for (d, n) in grid for v in (*d, n)]])
         if cache is not None and cache.is_file():
             with np.load(cache, allow_pickle=False) as data:
                 if np.array_equal(data["key"], key):
                     cells = []
-                    for i, ((dx, dy), n) in enumerate((d, n) for d in VAL_DIMS for n in VAL_SIZES):
+                    for i, ((dx, dy), n) in enumerate(grid):
                         arrays = [torch.from_numpy(data[f"{name}{i}"]) for name in ("x", "y", "mi", "family")]
                         cells.append((dx, dy, n, *arrays))
                     return cls(cells)
@@ -156,9 +168,7 @@ class VectorValidationSet:
         bank = VectorMixtureBank(dataclasses.replace(prior, bank_per_dims=32), VAL_SEED + 1, device)
         g = torch.Generator(device).manual_seed(VAL_SEED)
         cells = [
-            (dx, dy, n, *sample_vector_batch(per_cell, n, dx, dy, g, prior, bank))
-            for (dx, dy) in VAL_DIMS
-            for n in VAL_SIZES
+            (dx, dy, n, *sample_vector_batch(per_cell, n, dx, dy, g, prior, bank)) for (dx, dy) in dims for n in sizes
         ]
         if cache is not None:
             arrays = {"key": key}
@@ -183,7 +193,8 @@ def validate_vector(model: VectorInfoNet, val: VectorValidationSet) -> dict[str,
         q = out.quantiles.cpu()
         rows.append((n, dx, dy, mi, fam, q, out.gc.cpu()))
     metrics = {}
-    for n in VAL_SIZES:
+    sizes = sorted({r[0] for r in rows})
+    for n in sizes:
         sel = [r for r in rows if r[0] == n]
         err = torch.cat([(r[5][:, 1] - r[3]).abs() for r in sel])
         err_gc = torch.cat([(r[6] - r[3]).abs() for r in sel])
@@ -194,10 +205,10 @@ def validate_vector(model: VectorInfoNet, val: VectorValidationSet) -> dict[str,
     for code, family in enumerate(FAMILIES):
         err = torch.cat([(r[5][r[4] == code, 1] - r[3][r[4] == code]).abs() for r in rows])
         metrics[f"mae_{family}"] = err.mean().item() if len(err) else math.nan
-    for dims in VAL_DIMS:
+    for dims in sorted({(r[1], r[2]) for r in rows}):
         err = torch.cat([(r[5][:, 1] - r[3]).abs() for r in rows if (r[1], r[2]) == dims])
         metrics[f"mae_d{dims[0]}x{dims[1]}"] = err.mean().item()
-    metrics["score"] = float(np.mean([metrics[f"mae_n{n}"] for n in VAL_SIZES]))
+    metrics["score"] = float(np.mean([metrics[f"mae_n{n}"] for n in sizes]))
     model.train(was_training)
     return metrics
 
@@ -215,9 +226,14 @@ def _log_fields() -> list[str]:
 # ----------------------------------------------------------------------------- training
 
 
-def vector_payload(model: VectorInfoNet, **extra) -> dict:
-    """The checkpoint of a vector network: ``{"kind": "vector", "config", "model", ...}``."""
-    return {"kind": "vector", "config": asdict(model.cfg), "model": model.state_dict(), **extra}
+def vector_payload(model: VectorInfoNet | DomainRouted, **extra) -> dict:
+    """The checkpoint of a vector network: ``{"kind": "vector", "config", "model", ...}``; the config of a
+    :class:`~infonet.vector_model.DomainRouted` set is ``{"experts": [...]}``."""
+    if isinstance(model, DomainRouted):
+        config = {"experts": [asdict(e.cfg) for e in model.experts]}
+    else:
+        config = asdict(model.cfg)
+    return {"kind": "vector", "config": config, "model": model.state_dict(), **extra}
 
 
 def _augment(zx: torch.Tensor, zy: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -243,7 +259,7 @@ def _step(model, opt, sched, cfg: VectorTrainConfig, step: int, bank, device) ->
     g = step_generator(cfg.seed, step, 0, device)
     lo, hi = math.log(cfg.min_len), math.log(cfg.max_len)
     n = int(round(math.exp(lo + torch.rand((), generator=g, device=device).item() * (hi - lo))))
-    dx, dy = sample_dims(g)
+    dx, dy = sample_dims(g, cfg.model.max_dim)
     batch = max(cfg.min_batch, min(cfg.batch_size, cfg.tokens_per_step // n))
     x, y, mi, _ = sample_vector_batch(batch, n, dx, dy, g, cfg.prior, bank)
     zx, zy = _augment(to_scores(x), to_scores(y), g)
@@ -283,8 +299,8 @@ def _initial_weights(cfg: VectorTrainConfig) -> dict:
     saved = load_checkpoint(Path(cfg.init_from))
     if saved.get("kind") != "vector":
         raise ValueError(f"--init-from {cfg.init_from}: not a multivariate network's checkpoint")
-    now = asdict(cfg.model)
-    diffs = [k for k in now if saved["config"].get(k) != now[k]]
+    now, then = asdict(cfg.model), asdict(VectorNetConfig(**saved["config"]))  # fields it lacks: their defaults
+    diffs = [k for k in now if then[k] != now[k]]
     if diffs:
         raise ValueError(
             f"--init-from {cfg.init_from}: its model options differ: "
@@ -322,9 +338,9 @@ def _validate(model: VectorInfoNet, val, row: dict, best: float, best_path: Path
         "step %d: score %.4f, MAE by n %s, independent by n %s, coverage %s",
         row["step"],
         row["score"],
-        {n: round(row[f"mae_n{n}"], 3) for n in VAL_SIZES},
-        {n: round(row[f"zero_mi_n{n}"], 3) for n in VAL_SIZES},
-        {n: round(row[f"coverage90_n{n}"], 3) for n in VAL_SIZES},
+        {n: round(row[f"mae_n{n}"], 3) for n in VAL_SIZES if f"mae_n{n}" in row},
+        {n: round(row[f"zero_mi_n{n}"], 3) for n in VAL_SIZES if f"mae_n{n}" in row},
+        {n: round(row[f"coverage90_n{n}"], 3) for n in VAL_SIZES if f"mae_n{n}" in row},
     )
     return best
 
@@ -356,7 +372,7 @@ def train_vector(cfg: VectorTrainConfig) -> Path:
         model, opt, sched, step, best = _build(cfg, device, ckpt)
         save_options(cfg, out / "options.json")
         csv_log = CsvLog(out / "log.csv", _log_fields(), resume_step=step if cfg.resume else None)
-        val = VectorValidationSet.build(cfg.val_per_cell, cfg.prior, out / "val_set.npz")
+        val = VectorValidationSet.build(cfg.val_per_cell, cfg.prior, out / "val_set.npz", cfg.model)
         bank = VectorMixtureBank(cfg.prior, BANK_SEED + cfg.seed, device) if cfg.prior.mixture > 0 else None
         log.info("vector model: %d parameters on %s", model.num_params(), device)
 

@@ -5,9 +5,13 @@
         --bounds 54 300 --out infonet/weights/infonet.pt --overwrite
 
     python scripts/calibrate.py --vector --weights runs/vector/best.pt --out infonet/weights/infonet_vector.pt
+    python scripts/calibrate.py --vector --weights runs/vector-short/best.pt runs/vector/best.pt \
+        --out infonet/weights/infonet_vector.pt --overwrite
 
 With --vector, the multivariate network (scripts/train_vector.py) is calibrated on fresh draws of the
-vector prior instead. Several --weights with --bounds make one size-routed model (infonet.SizeRouted): the first answers
+vector prior instead, each network on its own domain; several --weights make one domain-routed model
+(infonet.vector_model.DomainRouted, narrowest first: a pass goes to the first whose dimensions and
+sample sizes hold it, the last answers every pass). Several --weights with --bounds make one size-routed model (infonet.SizeRouted): the first answers
 n < bounds[0], the next up to bounds[1], and so on. Reads --weights, fits the quantile head's width
 factors on fresh draws of the training prior at n = 16 ... 4096, prints coverage before and after
 per n, and writes the weights with the factors to --out (a new file; an existing one only with
@@ -23,6 +27,7 @@ from infonet.checkpoint import load_checkpoint, model_from_checkpoint, model_pay
 from infonet.cli import check_number, parse_options, run_cli
 from infonet.model import SizeRouted
 from infonet.vector_estimate import vector_model_from_checkpoint
+from infonet.vector_model import DomainRouted
 from infonet.vector_train import vector_payload
 from segmentation.progress import progress_bar
 
@@ -53,13 +58,17 @@ def main(opts: CalibrateOptions) -> None:
     for source in sources:
         if not source.is_file():
             raise FileNotFoundError(f"--weights {source}: no such file")
-    if len(opts.bounds) != len(sources) - 1:
+    if not opts.vector and len(opts.bounds) != len(sources) - 1:
         raise ValueError(f"{len(sources)} --weights need {len(sources) - 1} --bounds, got {len(opts.bounds)}")
     if out.exists() and not opts.overwrite:
         raise FileExistsError(f"--out {out} exists; pass --overwrite to replace it")
     ckpts = [load_checkpoint(source) for source in sources]
-    fit = _calibrate_vector(ckpts, sources, out, opts) if opts.vector else _calibrate_scalar(ckpts, sources, out, opts)
-    _print_fit(fit, out)
+    fits = (
+        _calibrate_vector(ckpts, sources, out, opts) if opts.vector else [_calibrate_scalar(ckpts, sources, out, opts)]
+    )
+    for source, fit in zip(sources if len(fits) > 1 else [None], fits, strict=True):
+        _print_fit(fit, source)
+    print(f"wrote {out} ({opts.pairs} prior draws per size)")
 
 
 def _calibrate_scalar(ckpts, sources, out: Path, opts: CalibrateOptions) -> Calibration:
@@ -78,25 +87,35 @@ def _calibrate_scalar(ckpts, sources, out: Path, opts: CalibrateOptions) -> Cali
     return fit
 
 
-def _calibrate_vector(ckpts, sources, out: Path, opts: CalibrateOptions) -> Calibration:
-    if len(ckpts) != 1:
-        raise ValueError("--vector calibrates one checkpoint; got several --weights")
-    model = vector_model_from_checkpoint(ckpts[0]).eval()
-    with progress_bar("calibrating", unit="size") as progress:
-        fit = calibrate_vector_intervals(model, pairs=opts.pairs, progress=progress)
-    extra = {"step": ckpts[0].get("step"), "trained_from": str(sources[0])}
-    save_checkpoint(out, vector_payload(model, **extra, calibration=fit.rows()))  # weights only, written atomically
-    return fit
+def _calibrate_vector(ckpts, sources, out: Path, opts: CalibrateOptions) -> list[Calibration]:
+    if opts.bounds:
+        raise ValueError("--bounds is for the 1-D networks; the multivariate ones route by their own domains")
+    models = [vector_model_from_checkpoint(ckpt).eval() for ckpt in ckpts]
+    if any(isinstance(m, DomainRouted) for m in models):
+        raise ValueError("--vector --weights: pass the trained networks one by one, not a routed set")
+    fits = []
+    for source, model in zip(sources, models, strict=True):
+        with progress_bar(f"calibrating {source.name}", unit="size") as progress:
+            fits.append(calibrate_vector_intervals(model, pairs=opts.pairs, progress=progress))
+    if len(models) > 1:
+        model = DomainRouted(models)  # refuses a set whose last network does not answer every domain
+        extra = {"experts_from": [str(s) for s in sources], "steps": [c.get("step") for c in ckpts]}
+        save_checkpoint(out, vector_payload(model, **extra, calibration=[f.rows() for f in fits]))
+    else:
+        extra = {"step": ckpts[0].get("step"), "trained_from": str(sources[0])}
+        save_checkpoint(out, vector_payload(models[0], **extra, calibration=fits[0].rows()))  # written atomically
+    return fits
 
 
-def _print_fit(fit: Calibration, out: Path) -> None:
+def _print_fit(fit: Calibration, source: Path | None) -> None:
+    if source is not None:
+        print(source)
     print(f"{'n':>6} {'scale low':>10} {'scale high':>11} {'coverage before':>16} {'after':>7}")
     for row in fit.rows():
         print(
             f"{row['n']:>6} {row['scale_low']:>10.3f} {row['scale_high']:>11.3f} "
             f"{row['coverage_before']:>16.3f} {row['coverage_after']:>7.3f}"
         )
-    print(f"wrote {out} ({fit.pairs} prior draws per size)")
 
 
 if __name__ == "__main__":

@@ -417,7 +417,8 @@ def trained_weights() -> str | None:
 )
 def test_default_estimator_on_the_sample():
     model = app.load_model(trained_weights(), "cpu")
-    out = app.run_discovery(None, None, "infonet", 40, 40, 3, None, "sample", model=model)
+    # 50 tracks: at 40 the automatic threshold of the shipped networks gives one object (two at 30 and 50)
+    out = app.run_discovery(None, None, "infonet", 50, 40, 3, None, "sample", model=model)
     session = out.session
     assert session.truth is not None and session.truth.object_ids is not None
     assert session.result.estimator == "infonet" and len(session.result.objects) >= 2

@@ -1,6 +1,7 @@
 """The multivariate estimator: its prior's known answers, the canonical view, the network's
 invariances, training and resume, and (with the shipped weights) known answers at several d."""
 
+import csv
 import dataclasses
 import math
 
@@ -9,10 +10,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from infonet.checkpoint import load_checkpoint, save_checkpoint
 from infonet.model import attend
 from infonet.prior import student_t_mi
+from infonet.vector_estimate import vector_model_from_checkpoint
 from infonet.vector_model import (
     START_FLOOR,
+    DomainRouted,
     VectorInfoNet,
     VectorNetConfig,
     _log_det_bias,
@@ -31,7 +35,7 @@ from infonet.vector_prior import (
     spiral,
     student_t_excess_mi,
 )
-from infonet.vector_train import VectorTrainConfig, sample_dims, to_scores, train_vector
+from infonet.vector_train import VectorTrainConfig, sample_dims, to_scores, train_vector, vector_payload
 
 TINY = VectorNetConfig(dim=16, latents=4, depth=1, heads=2)
 
@@ -273,6 +277,43 @@ def test_a_fine_tune_starts_from_the_given_weights_and_refuses_other_model_optio
     with pytest.raises(FileNotFoundError, match="--init-from"):
         train_vector(VectorTrainConfig(out_dir=str(tmp_path / "e"), init_from=str(tmp_path / "none.pt"), **opts))
     assert not (tmp_path / "e").exists()  # refused before the run folder is made
+
+
+def test_a_network_for_a_narrow_domain_trains_and_validates_inside_it(tmp_path):
+    narrow = dataclasses.replace(TINY, max_dim=3, max_len=64)
+    opts = tiny_training(out_dir=str(tmp_path / "run"), steps=2, model=narrow)
+    train_vector(VectorTrainConfig(**opts))
+    with open(tmp_path / "run" / "log.csv") as f:
+        header, *rows = list(csv.reader(f))
+    last = dict(zip(header, rows[-1], strict=True))
+    assert last["mae_n32"] and not last["mae_n128"] and not last["mae_n1000"]  # sizes up to max_len only
+    assert last["mae_d2x2"] and last["mae_d3x3"] and not last["mae_d5x5"]  # sides up to max_dim only
+    g = torch.Generator().manual_seed(0)
+    assert max(max(sample_dims(g, 3)) for _ in range(200)) == 3
+    with pytest.raises(ValueError, match="--max-len=128"):
+        VectorTrainConfig(**{**opts, "max_len": 128})  # longer than the network answers
+    with pytest.raises(ValueError, match="max_dim"):
+        VectorNetConfig(max_dim=40)
+
+
+def test_domain_routed_networks_send_each_pass_to_the_first_that_holds_it(tmp_path):
+    torch.manual_seed(0)
+    short = VectorInfoNet(dataclasses.replace(TINY, max_dim=2, max_len=64)).eval()
+    full = VectorInfoNet(TINY).eval()
+    routed = DomainRouted([short, full]).eval()
+    assert routed.expert_for(50, 2, 1) is short and routed.expert_for(65, 2, 2) is full
+    assert routed.expert_for(50, 3, 1) is full and routed.expert_for(9000, 2, 2) is full and routed.cfg is full.cfg
+    zx, zy = torch.randn(4, 50, 2), torch.randn(4, 50, 2)
+    assert torch.equal(routed(zx, zy).quantiles, short(zx, zy).quantiles)
+    zx, zy = torch.randn(4, 80, 2), torch.randn(4, 80, 2)
+    assert torch.equal(routed(zx, zy).quantiles, full(zx, zy).quantiles)
+    path = tmp_path / "routed.pt"
+    save_checkpoint(path, vector_payload(routed, step=1))
+    loaded = vector_model_from_checkpoint(load_checkpoint(path)).eval()
+    assert isinstance(loaded, DomainRouted) and loaded.experts[0].cfg == short.cfg
+    assert torch.equal(loaded(zx, zy).quantiles, full(zx, zy).quantiles)
+    with pytest.raises(ValueError, match="last answers every domain"):
+        DomainRouted([full, short])
 
 
 @pytest.mark.parametrize("bad", [dict(steps=0), dict(min_batch=1), dict(seed=-1), dict(min_len=4)])

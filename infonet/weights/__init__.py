@@ -2,7 +2,7 @@
 
     from infonet.weights import packaged
     packaged("infonet.pt")          # the 1-D network (infonet.load_pretrained's default)
-    packaged("infonet_vector.pt")   # the multivariate network (infonet.vector_estimate's default)
+    packaged("infonet_vector.pt")   # the multivariate networks, a domain-routed pair (infonet.vector_estimate's default)
 
 The files are package data of ``infonet`` (``pyproject.toml``), so an installed wheel carries
 them and needs no checkout; ``$INFONET_WEIGHTS`` and ``$INFONET_VECTOR_WEIGHTS`` override them
