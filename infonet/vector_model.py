@@ -373,8 +373,9 @@ class DomainRouted(nn.Module):
     estimates, pairwise matrices and the differentiable MI route alike.
 
     Why. Comparing point tracks asks for the MI of every pair of 2-D series of 16-120 samples, tens of
-    thousands of pairs at once, and there the full network's cost is mostly its 16 latents (two thirds
-    of it at n = 50). A narrower network trained only on that domain costs a third as much.
+    thousands of pairs at once, and there the full network's cost is mostly its 16 latents (about two
+    thirds of its multiply-adds at n = 50). A narrower network trained only on that domain costs about
+    40 % as much per pass (measured on 300 tracks x 50 frames: 2.2 s against 5.6 s).
     """
 
     def __init__(self, experts: list[VectorInfoNet]):
