@@ -27,6 +27,7 @@ __all__ = [
     "DEFAULT_WEIGHTS",
     "save_checkpoint",
     "load_checkpoint",
+    "load_weights",
     "model_from_checkpoint",
     "load_pretrained",
     "resolve_device",
@@ -152,11 +153,18 @@ def model_from_checkpoint(ckpt: dict) -> InfoNet | SizeRouted:
         model = SizeRouted([InfoNet(_config(c)) for c in config["experts"]], config.get("bounds", []))
     else:
         model = InfoNet(_config(config))
+    return load_weights(model, ckpt["model"])
+
+
+def load_weights(model: torch.nn.Module, state: dict) -> torch.nn.Module:
+    """``model`` with the weights ``state``, every key matched (a one-line ValueError otherwise).
+
+    Checkpoints written before the interval calibration have no width factors: they stay at 1.
+    """
     try:
-        missing, unexpected = model.load_state_dict(ckpt["model"], strict=False)
+        missing, unexpected = model.load_state_dict(state, strict=False)
     except RuntimeError as err:  # a tensor of the wrong shape
         raise ValueError(f"checkpoint weights do not fit the model: {err}") from None
-    # checkpoints written before the interval calibration have no width factors: they stay at 1
     missing = [k for k in missing if not k.endswith("head.width_scale")]
     if missing or unexpected:
         raise ValueError(

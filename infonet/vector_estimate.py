@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoint import load_checkpoint, usable_device
+from .checkpoint import load_checkpoint, load_weights, usable_device
 from .copula import exact_tensor, rank_transform
 from .interface import as_real_array, check_finite
 from .vector_model import MAX_DIM, DomainRouted, VectorInfoNet, VectorNetConfig, normal_scores
@@ -61,16 +61,7 @@ def vector_model_from_checkpoint(ckpt: dict) -> VectorInfoNet | DomainRouted:
             model = VectorInfoNet(VectorNetConfig(**config))
     except TypeError as err:
         raise ValueError(f"checkpoint config does not match VectorNetConfig: {err}") from None
-    try:
-        missing, unexpected = model.load_state_dict(ckpt["model"], strict=False)
-    except RuntimeError as err:  # a tensor of the wrong shape
-        raise ValueError(f"checkpoint weights do not fit the model: {err}") from None
-    missing = [k for k in missing if not k.endswith("head.width_scale")]
-    if missing or unexpected:
-        raise ValueError(
-            f"checkpoint weights do not fit the model: missing keys {missing}, unexpected keys {unexpected}"
-        )
-    return model
+    return load_weights(model, ckpt["model"])
 
 
 @functools.lru_cache(maxsize=4)

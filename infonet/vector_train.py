@@ -153,8 +153,7 @@ class VectorValidationSet:
         dims = [d for d in VAL_DIMS if max(d) <= model.max_dim]
         sizes = [n for n in VAL_SIZES if n <= model.max_len]
         grid = [(d, n) for d in dims for n in sizes]
-        key = np.array([per_cell, VAL_SEED, *[d for dims in VAL_DIMS for d in dims], *VAL_SIZES])
-        key = np.concatenate([key, [v for (d, n) in grid for v in (*d, n)]])
+        key = np.array([per_cell, VAL_SEED, *[v for (d, n) in grid for v in (*d, n)]])
         if cache is not None and cache.is_file():
             with np.load(cache, allow_pickle=False) as data:
                 if np.array_equal(data["key"], key):

@@ -58,6 +58,8 @@ def main(opts: CalibrateOptions) -> None:
     for source in sources:
         if not source.is_file():
             raise FileNotFoundError(f"--weights {source}: no such file")
+    if opts.vector and opts.bounds:
+        raise ValueError("--bounds is for the 1-D networks; the multivariate ones route by their own domains")
     if not opts.vector and len(opts.bounds) != len(sources) - 1:
         raise ValueError(f"{len(sources)} --weights need {len(sources) - 1} --bounds, got {len(opts.bounds)}")
     if out.exists() and not opts.overwrite:
@@ -88,8 +90,6 @@ def _calibrate_scalar(ckpts, sources, out: Path, opts: CalibrateOptions) -> Cali
 
 
 def _calibrate_vector(ckpts, sources, out: Path, opts: CalibrateOptions) -> list[Calibration]:
-    if opts.bounds:
-        raise ValueError("--bounds is for the 1-D networks; the multivariate ones route by their own domains")
     models = [vector_model_from_checkpoint(ckpt).eval() for ckpt in ckpts]
     if any(isinstance(m, DomainRouted) for m in models):
         raise ValueError("--vector --weights: pass the trained networks one by one, not a routed set")
