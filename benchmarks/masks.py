@@ -64,6 +64,12 @@ def cached_inputs(path: Path, frames: int, cache: Path) -> dict:
     return out
 
 
+FIRST = {  # the mask options of the first candidates; a candidate names what it changes
+    "spread": 0.01,
+    "superpixels": 2700,
+    "compactness": 10.0,
+    "motion_reference": 0.0,
+}
 MASK_STEPS = {  # candidates 20-31: each MaskOptions default, one step down and one up
     "motion_weight": (0.45, 0.65),
     "motion_scale": (2.8, 5.6),
@@ -75,8 +81,9 @@ MASK_STEPS = {  # candidates 20-31: each MaskOptions default, one step down and 
 
 
 def candidates() -> list[dict]:
-    """The options compared: time baselines of the track score and of the dense score, and the
-    weight and scale of the dense motion evidence in the masks."""
+    """The options compared: time baselines of the track score and of the dense score, where the
+    camera is fitted, and the masks' own options, each candidate complete from ``FIRST`` (so that
+    a changed default of ``MaskOptions`` changes no candidate)."""
     grid = []
     for gaps in ((1,), (1, 3)):
         for dense_gaps in ((1,), (3,), (1, 3), (1, 6)):
@@ -96,7 +103,11 @@ def candidates() -> list[dict]:
     fine = default | {"spread": 0.007}  # candidates 32-36: a second step from the best of those
     grid += [fine | {"spread": 0.005}, fine | {"compactness": 5.0}, fine | {"superpixels": 4000}]
     grid += [fine | {"motion_scale": 2.8}, fine | {"compactness": 5.0, "superpixels": 4000}]
-    return grid
+    # candidates 37-42: a third step, the dense evidence's weight by how much moves in the frame
+    chosen = fine | {"compactness": 5.0, "superpixels": 4000}
+    grid += [chosen | {"motion_reference": q} for q in (0.3, 0.4, 0.5, 0.6)]
+    grid += [chosen | {"motion_reference": 0.4, "motion_weight": w} for w in (0.45, 0.65)]
+    return [FIRST | cand for cand in grid]
 
 
 def _resolve(cand: dict, data: dict) -> dict:

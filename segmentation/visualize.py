@@ -12,6 +12,7 @@ cycling past 20); the background (0) is white and the unlabelled (-1) grey.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
@@ -41,6 +42,7 @@ __all__ = [
 
 NOISE_COLOR = (150, 150, 150)
 BACKGROUND_COLOR = (255, 255, 255)
+THREADS = 2  # frames drawn at once by overlay_masks
 _TAB20 = (np.array(colormaps["tab20"].colors) * 255).round().astype(np.uint8)[[*range(0, 20, 2), *range(1, 20, 2)]]
 
 
@@ -145,8 +147,8 @@ def overlay_masks(frames, masks, *, alpha: float = 0.5, tracks=None, visibility=
     if len(frames) != len(masks):
         raise ValueError(f"{len(frames)} frames but {len(masks)} masks")
     colors = label_colors(np.arange(int(masks.max(initial=0)) + 1))  # row k: the colour of label k
-    out = []
-    for t in range(len(masks)):
+
+    def one(t: int) -> np.ndarray:
         img = _check_image(frames[t]).copy()
         if masks[t].shape != img.shape[:2]:
             raise ValueError(f"mask {t} has size {masks[t].shape}, the frame {img.shape[:2]}")
@@ -157,8 +159,10 @@ def overlay_masks(frames, masks, *, alpha: float = 0.5, tracks=None, visibility=
         img[edges] = 255
         if tracks is not None:
             img = draw_points(img, np.asarray(tracks)[t], labels, visible=None if visibility is None else visibility[t])
-        out.append(img)
-    return np.stack(out)
+        return img
+
+    with ThreadPoolExecutor(THREADS) as pool:  # reading and tinting the frames release the GIL
+        return np.stack(list(pool.map(one, range(len(masks)))))
 
 
 def result_overlay(frames, result, **kwargs) -> np.ndarray:

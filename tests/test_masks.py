@@ -118,6 +118,36 @@ def test_labels_carried_to_pixels_give_the_planted_mask():
     assert mask_scores(masks, truth).j > 0.95  # superpixels snap the vote to the square's edges
 
 
+def test_track_density_on_a_coarser_grid_matches_the_full_one():
+    """A wide blur is computed on coarser cells (``DENSITY_CELL``): the same field, away from the
+    border, within a few per cent of its peak (the full grid rounds points to pixels, the coarse
+    one shares them among cells), and the exact full-grid path for narrow blurs."""
+    from segmentation.masks import DENSITY_CELL, _density
+
+    h, w = 359, 641
+    points = np.random.default_rng(0).uniform([0, 0], [w - 1, h - 1], size=(300, 2))
+    splat = np.zeros((h, w), np.float32)
+    np.add.at(splat, (np.rint(points[:, 1]).astype(int), np.rint(points[:, 0]).astype(int)), 1)
+    for sigma in (2 * DENSITY_CELL, 14.0, 20.0):
+        full = cv2.GaussianBlur(splat, (0, 0), sigma)
+        coarse = _density(points, (h, w), sigma)
+        inside = (slice(int(3 * sigma), -int(3 * sigma)),) * 2
+        assert coarse.shape == full.shape
+        assert np.abs(coarse - full)[inside].max() < 0.06 * full.max()
+    narrow = _density(points, (h, w), DENSITY_CELL - 0.5)  # one-pixel cells: the full grid itself
+    assert np.allclose(narrow, cv2.GaussianBlur(splat, (0, 0), DENSITY_CELL - 0.5), atol=1e-5)
+
+
+def test_masks_of_two_objects_take_the_nearer_objects_label():
+    frames, truth, tracks, on_object = planted_frame()
+    left = tracks[0, :, 0] < np.median(tracks[0, on_object, 0])
+    labels = np.where(on_object, np.where(left, 1, 2), 0)  # the square split into two objects
+    masks = object_masks(frames, tracks, np.ones(tracks.shape[:2], bool), labels, [1, 2], options=MaskOptions(work_side=160))
+    assert set(np.unique(masks)) == {0, 1, 2}
+    xs = np.nonzero(masks[0])[1]
+    assert masks[0][:, xs.min()].max() == 1 and masks[0][:, xs.max()].max() == 2
+
+
 def test_primary_objects_picks_the_mover_against_the_border_group():
     _, _, tracks, on_object = planted_frame(T=6)
     labels = 1 + on_object.astype(int)  # groups 1..K: 1 on the border, 2 the square

@@ -203,16 +203,36 @@ def test_the_masks_weigh_dense_motion_against_the_track_vote():
     opts = MaskOptions(work_side=160, refine=False)
     moving = object_masks(frames, tracks, seen, labels, [1], motion=truth * 10.0 + 0.5, options=opts)
     assert mask_scores(moving, truth).j > 0.95  # the vote and the motion agree
-    heavy = MaskOptions(work_side=160, refine=False, motion_weight=0.6)
+    heavy = MaskOptions(work_side=160, refine=False, motion_weight=0.6, motion_reference=0.0)
     still = object_masks(frames, tracks, seen, labels, [1], motion=np.full(truth.shape, 0.5), options=heavy)
     assert not still.any()  # a full vote without motion evidence: 0.4 + 0.6 * 0.03 < 1/2
     with pytest.raises(ValueError, match="motion has 2 frames"):
         object_masks(frames, tracks, seen, labels, [1], motion=truth[:2] * 1.0, options=opts)
 
 
+def test_a_frame_whose_dense_motion_sees_nothing_cannot_veto_the_tracks():
+    """``motion_reference``: the dense evidence weighs by how clearly anything moves in the frame.
+    Nothing moves anywhere (the camera follows the object): the tracks' vote decides. Something
+    else moves clearly: the evidence keeps its full weight, and the vote alone is vetoed."""
+    frames, truth, tracks, on_object = planted_frame()
+    seen, labels = np.ones(tracks.shape[:2], bool), on_object.astype(int)
+    opts = MaskOptions(work_side=160, refine=False, motion_weight=0.6, motion_reference=0.4)
+    calm = object_masks(frames, tracks, seen, labels, [1], motion=np.full(truth.shape, 0.5), options=opts)
+    assert mask_scores(calm, truth).j > 0.85  # without the reference: nothing (the test above)
+    elsewhere = np.zeros(truth.shape)
+    elsewhere[:, :20, :20] = 20.0  # a corner moves clearly (evidence 0.96 on 3 % of the frame), not the object
+    vetoed = object_masks(frames, tracks, seen, labels, [1], motion=elsewhere, options=opts)
+    assert not (vetoed.astype(bool) & truth).any()
+
+
 @pytest.mark.parametrize(
     "field, value, message",
-    [("motion_weight", 1.5, "motion_weight"), ("motion_scale", 0.0, "motion_scale"), ("work_side", 0, "work_side")],
+    [
+        ("motion_weight", 1.5, "motion_weight"),
+        ("motion_scale", 0.0, "motion_scale"),
+        ("motion_reference", -0.1, "motion_reference"),
+        ("work_side", 0, "work_side"),
+    ],
 )
 def test_absurd_mask_options_are_refused(field, value, message):
     with pytest.raises(ValueError, match=message):
