@@ -142,7 +142,9 @@ def test_masks_of_two_objects_take_the_nearer_objects_label():
     frames, truth, tracks, on_object = planted_frame()
     left = tracks[0, :, 0] < np.median(tracks[0, on_object, 0])
     labels = np.where(on_object, np.where(left, 1, 2), 0)  # the square split into two objects
-    masks = object_masks(frames, tracks, np.ones(tracks.shape[:2], bool), labels, [1, 2], options=MaskOptions(work_side=160))
+    masks = object_masks(
+        frames, tracks, np.ones(tracks.shape[:2], bool), labels, [1, 2], options=MaskOptions(work_side=160)
+    )
     assert set(np.unique(masks)) == {0, 1, 2}
     xs = np.nonzero(masks[0])[1]
     assert masks[0][:, xs.min()].max() == 1 and masks[0][:, xs.max()].max() == 2
