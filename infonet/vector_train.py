@@ -333,13 +333,12 @@ def _validate(model: VectorInfoNet, val, row: dict, best: float, best_path: Path
     if row["score"] < best:
         best = row["score"]
         save_checkpoint(best_path, vector_payload(model, step=row["step"], validation=row))
+    sizes = [n for n in VAL_SIZES if f"mae_n{n}" in row]  # those inside the network's domain
     log.info(
         "step %d: score %.4f, MAE by n %s, independent by n %s, coverage %s",
         row["step"],
         row["score"],
-        {n: round(row[f"mae_n{n}"], 3) for n in VAL_SIZES if f"mae_n{n}" in row},
-        {n: round(row[f"zero_mi_n{n}"], 3) for n in VAL_SIZES if f"mae_n{n}" in row},
-        {n: round(row[f"coverage90_n{n}"], 3) for n in VAL_SIZES if f"mae_n{n}" in row},
+        *({n: round(row[f"{name}_n{n}"], 3) for n in sizes} for name in ("mae", "zero_mi", "coverage90")),
     )
     return best
 

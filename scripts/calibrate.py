@@ -93,14 +93,15 @@ def _calibrate_vector(ckpts, sources, out: Path, opts: CalibrateOptions) -> list
     models = [vector_model_from_checkpoint(ckpt).eval() for ckpt in ckpts]
     if any(isinstance(m, DomainRouted) for m in models):
         raise ValueError("--vector --weights: pass the trained networks one by one, not a routed set")
+    # refuses a set whose last network does not answer every domain, before any calibration runs
+    routed = DomainRouted(models) if len(models) > 1 else None
     fits = []
     for source, model in zip(sources, models, strict=True):
         with progress_bar(f"calibrating {source.name}", unit="size") as progress:
             fits.append(calibrate_vector_intervals(model, pairs=opts.pairs, progress=progress))
-    if len(models) > 1:
-        model = DomainRouted(models)  # refuses a set whose last network does not answer every domain
+    if routed is not None:
         extra = {"experts_from": [str(s) for s in sources], "steps": [c.get("step") for c in ckpts]}
-        save_checkpoint(out, vector_payload(model, **extra, calibration=[f.rows() for f in fits]))
+        save_checkpoint(out, vector_payload(routed, **extra, calibration=[f.rows() for f in fits]))
     else:
         extra = {"step": ckpts[0].get("step"), "trained_from": str(sources[0])}
         save_checkpoint(out, vector_payload(models[0], **extra, calibration=fits[0].rows()))  # written atomically

@@ -316,6 +316,26 @@ def test_domain_routed_networks_send_each_pass_to_the_first_that_holds_it(tmp_pa
         DomainRouted([full, short])
 
 
+def test_calibrate_refuses_a_routed_set_in_the_wrong_order_before_calibrating(tmp_path, monkeypatch):
+    """scripts/calibrate.py --vector: a set whose last network is narrow is refused with a clean
+    error before any (slow) calibration runs, and no --out file is written."""
+    import infonet.calibration
+    from tests.test_scripts import assert_clean_error, run_here
+
+    def never(*args, **kwargs):
+        raise AssertionError("calibrated before the set was checked")
+
+    monkeypatch.setattr(infonet.calibration, "calibrate_vector_intervals", never)
+    paths = []
+    for name, cfg in (("full", TINY), ("narrow", dataclasses.replace(TINY, max_dim=2, max_len=64))):
+        paths.append(tmp_path / f"{name}.pt")
+        save_checkpoint(paths[-1], vector_payload(VectorInfoNet(cfg), step=1))
+    out = tmp_path / "routed.pt"
+    proc = run_here("calibrate.py", "--vector", "--weights", *paths, "--out", out, "--pairs", 100)
+    assert_clean_error(proc, "last answers every domain")
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("bad", [dict(steps=0), dict(min_batch=1), dict(seed=-1), dict(min_len=4)])
 def test_training_options_are_checked(bad):
     with pytest.raises(ValueError, match="invalid training options"):
