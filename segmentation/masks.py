@@ -28,6 +28,10 @@ hundred of them):
    99th percentile q of its motion evidence under ``motion_reference``: the camera follows a slow
    subject, water moves everywhere a little) that weight is scaled by q / ``motion_reference``, so
    that dense motion which sees nothing cannot veto the tracks, whose scores span the whole video.
+   With ``colour_weight`` (default 0.3) the evidence is then blended with the video's colour model
+   (:func:`colour_model`): CIELAB histograms of the pixels the evidence is sure of, object and
+   background, over all the frames, so that a frame where motion says little (a duck on moving
+   water) borrows the object's colours from the frames where it said much.
    The evidence is averaged over SLIC superpixels
    (scikit-image), and a superpixel whose evidence passes 1/2 is foreground: the tracks say where
    an object is, the dense motion where its pixels are (the tracks are sparse on fast or
@@ -62,9 +66,11 @@ estimator):
 Then chosen by leaving one of the 22 davis-dev videos out (``benchmarks/masks.py``, the mask options
 one step from the row above and a second step from the best of those): a narrower vote (``spread``
 0.007 instead of 0.01), 4,000 superpixels of compactness 5 (instead of 2,700 of compactness 10),
-and the dense evidence's weight scaled in calm frames (``motion_reference`` 0.4). Held-out mean J
-0.608 (lowest video 0.317) against 0.588 (0.000) before, J over five frames per video; 0.598 (0.132)
-over every frame (docs/video.md).
+and the dense evidence's weight scaled in calm frames (``motion_reference`` 0.4), then the colour
+model at weight 0.3 (chosen on all videos over every frame and over five frames). Held-out mean J
+0.634 (lowest video 0.192, parkour) over five frames per video, against 0.608 (0.317) without the
+colour model; over every frame 0.598 (0.132) held out, 0.603 (0.172) in-sample, against 0.598
+(0.132) (docs/video.md).
 
 Resolution matters because DAVIS's objects are small (2-20 % of the frame): a pixel of the
 213-px GrabCut frame is 16 input pixels, most of a thin part.
@@ -85,6 +91,7 @@ from .motion import near_border
 __all__ = [
     "MaskOptions",
     "border_share",
+    "colour_model",
     "keep_large_regions",
     "object_masks",
     "primary_objects",
@@ -103,6 +110,13 @@ REFINE_CONTEXT = 0.3  # GrabCut runs on the box around the undecided pixels, pad
 SLIC_ITERATIONS = 5  # k-means iterations of SLIC (10, its default, gave the same J: 0.612 against 0.614)
 CANDIDATE = 0.25  # superpixels are computed only around the pixels whose evidence passes this
 DENSITY_CELL = 3  # the track densities are blurred on cells of at most a third of their width
+COLOUR_BINS = (8, 16, 16)  # the colour model's bins per CIELAB channel (L coarser: shading changes it)
+COLOUR_STEP = (256 // np.array(COLOUR_BINS)).astype(np.uint8)  # CIELAB values per bin
+COLOUR_SURE = (0.25, 0.6)  # the colour model learns from pixels whose evidence is under / over these
+COLOUR_REACH = (0.5 - CANDIDATE) / (
+    1 - CANDIDATE
+)  # colour weights under this cannot lift evidence under CANDIDATE to 1/2
+MIN_COLOUR_PIXELS = 200  # fewer sure pixels of either kind (every 4th pixel counted): no colour model
 EPS = 1e-6
 
 
@@ -122,6 +136,9 @@ class MaskOptions:
         motion_reference: > 0: in a frame whose dense motion evidence reaches only q < this at its
             99th percentile (nothing moves clearly anywhere), the evidence's weight is scaled by
             q / ``motion_reference``: a frame whose dense motion sees nothing cannot veto the tracks.
+        colour_weight: > 0: the evidence is blended, with this weight, with the video's colour model
+            (:func:`colour_model`: the colours of the pixels the evidence is sure of, object and background,
+            over all the frames), so that frames where motion is weak borrow from frames where it is clear.
         threads: frames drawn at once (OpenCV and SLIC release the GIL).
     """
 
@@ -135,6 +152,7 @@ class MaskOptions:
     motion_weight: float = 0.55
     motion_scale: float = 4.0
     motion_reference: float = 0.4
+    colour_weight: float = 0.3
     threads: int = 2
 
     def __post_init__(self):
@@ -142,6 +160,8 @@ class MaskOptions:
             raise ValueError(f"motion_weight must be in [0, 1], got {self.motion_weight}")
         if not self.motion_scale > 0:
             raise ValueError(f"motion_scale must be > 0, got {self.motion_scale}")
+        if not 0.0 <= self.colour_weight < COLOUR_REACH:
+            raise ValueError(f"colour_weight must be in [0, {COLOUR_REACH:.2f}), got {self.colour_weight}")
         if not 0.0 <= self.motion_reference <= 1.0:
             raise ValueError(f"motion_reference must be in [0, 1], got {self.motion_reference}")
         for name in ("work_side", "refine_side", "threads"):
@@ -211,13 +231,16 @@ def _box(mask: np.ndarray, pad: int) -> tuple[slice, slice] | None:
     )
 
 
-def snap_to_superpixels(image: np.ndarray, evidence: np.ndarray, segments: int, compactness: float) -> np.ndarray:
+def snap_to_superpixels(
+    image: np.ndarray, evidence: np.ndarray, segments: int, compactness: float, candidates: np.ndarray | None = None
+) -> np.ndarray:
     """The (h, w) evidence averaged over the SLIC superpixels of the RGB ``image`` (``segments`` per
-    frame), computed only in the box around the pixels whose evidence passes ``CANDIDATE`` (where
-    it could pass 1/2; elsewhere it is left as it is), padded by two superpixel widths."""
+    frame), computed only in the box around the ``candidates`` pixels (default: those whose evidence
+    passes ``CANDIDATE``: where it could pass 1/2; elsewhere it is left as it is), padded by two
+    superpixel widths."""
     h, w = evidence.shape
     width = np.sqrt(h * w / max(segments, 1))
-    box = _box(evidence > CANDIDATE, round(2 * width))
+    box = _box(evidence > CANDIDATE if candidates is None else candidates, round(2 * width))
     if box is None:
         return evidence
     part = evidence[box]
@@ -346,12 +369,28 @@ def object_masks(
     objects = [int(k) for k in objects]
     role = np.where(np.isin(labels, objects), 1, np.where(labels >= 0, 0, -1))
 
-    def one(t: int) -> np.ndarray:
-        points = _Points(tracks[t], visibility[t] & (role == 1), visibility[t] & (role == 0), labels)
-        return _frame_mask(frames[t], points, objects, None if motion is None else motion[t], opts)
+    def points(t: int) -> _Points:
+        return _Points(tracks[t], visibility[t] & (role == 1), visibility[t] & (role == 0), labels)
 
-    out = np.zeros((T, *frames[0].shape[:2]), np.int16)
+    size = frames[0].shape[:2]
+
+    def evidence(t: int) -> tuple[np.ndarray, np.ndarray | None]:  # the frame shrunk, and its evidence
+        small = _shrink(frames[t], opts.work_side)
+        return small, _frame_evidence(small, size, points(t), None if motion is None else motion[t], opts)
+
+    out = np.zeros((T, *size), np.int16)
     with ThreadPoolExecutor(max(1, opts.threads)) as pool:  # OpenCV and SLIC release the GIL: frames in parallel
+        colours = None
+        if opts.colour_weight > 0:  # the evidence of every frame first (frames shrunk: 0.7 MB each at 640 px):
+            first = list(pool.map(evidence, range(T)))  # the colour model is the video's
+            colours = colour_model(*zip(*first, strict=True))
+            first = first.__getitem__
+        else:
+            first = evidence
+
+        def one(t: int) -> np.ndarray:
+            return _frame_mask(*first(t), size, points(t), objects, colours, opts)
+
         for t, mask in enumerate(pool.map(one, range(T))):
             out[t] = mask
             if progress is not None:
@@ -367,18 +406,21 @@ class _Points:
     labels: np.ndarray  # (N,)
 
 
-def _frame_mask(frame: np.ndarray, points: _Points, objects: list[int], motion, opts: MaskOptions) -> np.ndarray:
-    """(H, W) int16 object labels of one frame (steps 2 and 3 of the module docstring)."""
-    H, W = frame.shape[:2]
-    if not points.obj.any():
-        return np.zeros((H, W), np.int16)
-    cv2.setRNGSeed(0)  # GrabCut's k-means draws from OpenCV's (per-thread) RNG: the same input, the same mask
-    small = _shrink(frame, opts.work_side)
-    shape = small.shape[:2]
-    xy = points.xy * (shape[1] / W)
-    # at least half the mean spacing of the points: the kernels must meet between them
+def _vote_sigma(points: _Points, shape: tuple[int, int], opts: MaskOptions) -> float:
+    """The width of the soft Voronoi vote, pixels of ``shape``: ``spread`` of the diagonal, or half
+    the mean spacing of the points if wider (the kernels must meet between them)."""
     spacing = np.sqrt(shape[0] * shape[1] / max(int((points.obj | points.bg).sum()), 1))
-    sigma = max(opts.spread * float(np.hypot(*shape)), 0.5 * spacing)
+    return max(opts.spread * float(np.hypot(*shape)), 0.5 * spacing)
+
+
+def _frame_evidence(small: np.ndarray, size, points: _Points, motion, opts: MaskOptions) -> np.ndarray | None:
+    """(h, w) float32 evidence of being object on a frame of ``size`` (H, W) shrunk to ``small``
+    (step 2 of the module docstring, before the superpixels); None if no object track is seen in it."""
+    if not points.obj.any():
+        return None
+    shape = small.shape[:2]
+    xy = points.xy * (shape[1] / size[1])
+    sigma = _vote_sigma(points, shape, opts)
     d_obj, d_bg = _density(xy[points.obj], shape, sigma), _density(xy[points.bg], shape, sigma)
     share = d_obj / (d_obj + d_bg)
     if motion is not None:
@@ -387,14 +429,58 @@ def _frame_mask(frame: np.ndarray, points: _Points, objects: list[int], motion, 
         if opts.motion_reference > 0:
             weight *= min(1.0, float(np.percentile(evidence, 99)) / opts.motion_reference)
         share = (1 - weight) * share + weight * evidence
+    return share.astype(np.float32)
+
+
+def _colour_codes(image: np.ndarray) -> np.ndarray:
+    """(h, w) index of each pixel's CIELAB colour bin (COLOUR_BINS per channel)."""
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB) // COLOUR_STEP
+    return (lab[..., 0].astype(np.int32) * COLOUR_BINS[1] + lab[..., 1]) * COLOUR_BINS[2] + lab[..., 2]
+
+
+def colour_model(images, shares) -> np.ndarray | None:
+    """The probability that a colour is object, learnt over a video: (bins,) from the colour
+    histograms of the pixels whose evidence passes ``COLOUR_SURE[1]`` (object) and of those under
+    ``COLOUR_SURE[0]`` (background), each normalised (equal priors) with one count added per bin.
+    ``shares``: per frame the (h, w) evidence of ``images`` (RGB, the same size), or None. None when
+    either side has fewer than ``MIN_COLOUR_PIXELS`` pixels."""
+    bins = int(np.prod(COLOUR_BINS))
+    counts = np.zeros((2, bins))
+    for image, share in zip(images, shares, strict=True):
+        if share is None:
+            continue
+        codes, share = _colour_codes(image)[::2, ::2].ravel(), share[::2, ::2].ravel()  # every 4th pixel is plenty
+        counts[0] += np.bincount(codes[share < COLOUR_SURE[0]], minlength=bins)
+        counts[1] += np.bincount(codes[share > COLOUR_SURE[1]], minlength=bins)
+    if counts.sum(axis=1).min() < MIN_COLOUR_PIXELS:
+        return None
+    density = (counts + 1) / (counts.sum(axis=1, keepdims=True) + bins)
+    return (density[1] / density.sum(axis=0)).astype(np.float32)
+
+
+def _frame_mask(small: np.ndarray, share, size, points: _Points, objects: list[int], colours, opts) -> np.ndarray:
+    """(H, W) = ``size`` int16 object labels of one frame from the frame shrunk (``small``) and its
+    evidence ``share`` (steps 2 and 3 of the module docstring); ``colours``: the video's colour model
+    (:func:`colour_model`) or None."""
+    H, W = size
+    if share is None:
+        return np.zeros((H, W), np.int16)
+    cv2.setRNGSeed(0)  # GrabCut's k-means draws from OpenCV's (per-thread) RNG: the same input, the same mask
+    # where the evidence could pass 1/2: colour alone cannot lift a pixel under CANDIDATE that far (a
+    # colour weight under COLOUR_REACH), so the superpixels stay where the motion put them
+    candidates = share > CANDIDATE
+    if colours is not None:
+        share = (1 - opts.colour_weight) * share + opts.colour_weight * colours[_colour_codes(small)]
     if opts.superpixels:
-        share = snap_to_superpixels(small, share, opts.superpixels, opts.compactness)
+        share = snap_to_superpixels(small, share, opts.superpixels, opts.compactness, candidates)
     foreground = keep_large_regions(share > 0.5, opts.keep_share)
     if opts.refine:
         foreground = refine_mask(small, foreground, opts.refine_side)
     if len(objects) == 1:
         ids = np.where(foreground, objects[0], 0).astype(np.int16)
     else:  # foreground pixels take the object whose tracks are densest there
+        shape = small.shape[:2]
+        xy, sigma = points.xy * (shape[1] / W), _vote_sigma(points, shape, opts)
         density = np.stack([_density(xy[points.obj & (points.labels == k)], shape, sigma) for k in objects])
         ids = np.where(foreground, np.asarray(objects)[density.argmax(axis=0)], 0).astype(np.int16)
     return cv2.resize(ids, (W, H), interpolation=cv2.INTER_NEAREST)

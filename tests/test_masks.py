@@ -150,6 +150,36 @@ def test_masks_of_two_objects_take_the_nearer_objects_label():
     assert masks[0][:, xs.min()].max() == 1 and masks[0][:, xs.max()].max() == 2
 
 
+def test_colour_model_learns_the_objects_colour_from_the_sure_pixels():
+    from segmentation.masks import COLOUR_SURE, colour_model
+
+    frames, truth, _, _ = planted_frame()
+    shares = [np.where(m, 0.9, 0.05).astype(np.float32) for m in truth]
+    model = colour_model(list(frames), shares)
+    codes = __import__("segmentation.masks", fromlist=["_colour_codes"])._colour_codes(frames[0])
+    assert model[codes[truth[0]]].min() > 0.9 and model[codes[~truth[0]]].max() < 0.1
+    unsure = [np.full(m.shape, np.mean(COLOUR_SURE), np.float32) for m in truth]  # sure of nothing: no model
+    assert colour_model(list(frames), unsure) is None
+    assert colour_model(list(frames), [None] * len(frames)) is None
+
+
+def test_colour_model_finds_the_object_where_the_motion_vetoes_it():
+    """Three frames where the dense motion agrees with the tracks teach the object's colour; in the
+    fourth the object's pixels seem still and the background moves, so motion and tracks alone
+    leave it out (evidence 0.45 on it), and the colour learnt in the others brings it back."""
+    frames, truth, tracks, on_object = planted_frame(T=4)
+    motion = np.where(truth, 10.0, 0.0).astype(np.float32)
+    motion[3] = np.where(truth[3], 0.0, 4.0)  # the object still, the background at the scale: evidence 1/2
+    args = (frames, tracks, np.ones(tracks.shape[:2], bool), on_object.astype(int), [1])
+    plain = MaskOptions(work_side=160, superpixels=0, refine=False, colour_weight=0.0)
+    without = object_masks(*args, motion=motion, options=plain)
+    with_colour = object_masks(*args, motion=motion, options=MaskOptions(**{**vars(plain), "colour_weight": 0.3}))
+    assert mask_scores(without[:3], truth[:3]).j > 0.9 and mask_scores(without[3:], truth[3:]).j < 0.1
+    assert mask_scores(with_colour, truth).j > 0.9
+    with pytest.raises(ValueError, match="colour_weight"):  # could lift pixels the superpixels never look at
+        MaskOptions(colour_weight=0.4)
+
+
 def test_primary_objects_picks_the_mover_against_the_border_group():
     _, _, tracks, on_object = planted_frame(T=6)
     labels = 1 + on_object.astype(int)  # groups 1..K: 1 on the border, 2 the square
