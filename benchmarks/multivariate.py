@@ -253,6 +253,7 @@ def multivariate_markdown(rows: list[dict], info: dict) -> list[str]:
 def save_multivariate_plot(rows: list[dict], path) -> None:
     """MAE against n per estimator, one panel for d <= 5 and one for the non-Gaussian families."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
 
     summary = multivariate_summary(rows)
     fig = Figure(figsize=(10, 4))
@@ -265,6 +266,10 @@ def save_multivariate_plot(rows: list[dict], path) -> None:
         panels[1].plot(ns, nong, marker="o", label=name)
     panels[0].set(xscale="log", xlabel="samples n", ylabel="MAE (nats)", title="BMI tasks, d <= 5")
     panels[1].set(xscale="log", xlabel="samples n", ylabel="MAE (nats)", title="non-Gaussian copulas")
+    sizes = sorted({r["n"] for r in summary})
+    for ax in panels:  # the sizes themselves as ticks, no log-scale minor labels crowding them
+        ax.set_xticks(sizes, [str(n) for n in sizes])
+        ax.xaxis.set_minor_formatter(NullFormatter())
     panels[0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -293,19 +293,37 @@ def _check_resume(cfg: VectorTrainConfig, saved: dict) -> None:
         )
 
 
-def _initial_weights(cfg: VectorTrainConfig) -> dict:
-    """The state dict of ``cfg.init_from``, a vector checkpoint whose model options are ``cfg.model``'s."""
+def _initial_weights(cfg: VectorTrainConfig, model: VectorInfoNet) -> dict:
+    """The state dict of ``cfg.init_from``, a vector checkpoint whose model options are ``cfg.model``'s,
+    or the same but for ``knn`` off: then the layers that read the side features get zero weights
+    for the new ones (:func:`widen_side_inputs`), so the fine-tune starts from the same estimates."""
     saved = load_checkpoint(Path(cfg.init_from))
     if saved.get("kind") != "vector":
         raise ValueError(f"--init-from {cfg.init_from}: not a multivariate network's checkpoint")
     now, then = asdict(cfg.model), asdict(VectorNetConfig(**saved["config"]))  # fields it lacks: their defaults
     diffs = [k for k in now if then[k] != now[k]]
+    if diffs == ["knn"] and now["knn"]:
+        return widen_side_inputs(saved["model"], model)
     if diffs:
         raise ValueError(
             f"--init-from {cfg.init_from}: its model options differ: "
             + ", ".join(f"{k}: checkpoint {saved['config'].get(k)!r} vs now {now[k]!r}" for k in diffs)
         )
     return saved["model"]
+
+
+SIDE_INPUTS = ("side_embed.weight", "head.net.0.weight")  # the layers whose last input columns are the side features
+
+
+def widen_side_inputs(state: dict, model: VectorInfoNet) -> dict:
+    """``state`` of a network with fewer side features, its side-reading layers padded with zero
+    columns to ``model``'s: the new features start unread."""
+    target = model.state_dict()
+    out = dict(state)
+    for key in SIDE_INPUTS:
+        extra = target[key].shape[-1] - state[key].shape[-1]
+        out[key] = torch.nn.functional.pad(state[key], (0, extra))
+    return out
 
 
 def _build(cfg: VectorTrainConfig, device, ckpt: dict | None):
@@ -319,7 +337,7 @@ def _build(cfg: VectorTrainConfig, device, ckpt: dict | None):
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg))
     if not ckpt:
         if cfg.init_from:
-            model.load_state_dict(_initial_weights(cfg))
+            model.load_state_dict(_initial_weights(cfg, model))
         return model, opt, sched, 0, math.inf
     model.load_state_dict(ckpt["model"])
     opt.load_state_dict(ckpt["optimizer"])

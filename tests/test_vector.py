@@ -22,6 +22,7 @@ from infonet.vector_model import (
     _log_det_bias,
     canonical_view,
     gaussian_copula_mi,
+    knn_mi,
     normal_scores,
     soft_floor,
     unbiased_gaussian_mi,
@@ -35,7 +36,14 @@ from infonet.vector_prior import (
     spiral,
     student_t_excess_mi,
 )
-from infonet.vector_train import VectorTrainConfig, sample_dims, to_scores, train_vector, vector_payload
+from infonet.vector_train import (
+    VectorTrainConfig,
+    sample_dims,
+    to_scores,
+    train_vector,
+    vector_payload,
+    widen_side_inputs,
+)
 
 TINY = VectorNetConfig(dim=16, latents=4, depth=1, heads=2)
 
@@ -277,6 +285,38 @@ def test_a_fine_tune_starts_from_the_given_weights_and_refuses_other_model_optio
     with pytest.raises(FileNotFoundError, match="--init-from"):
         train_vector(VectorTrainConfig(out_dir=str(tmp_path / "e"), init_from=str(tmp_path / "none.pt"), **opts))
     assert not (tmp_path / "e").exists()  # refused before the run folder is made
+
+
+def test_knn_features_are_ksg_and_ignore_the_order_of_the_samples():
+    from infonet import baselines
+
+    g = torch.Generator().manual_seed(7)
+    x, y, mi = gaussian_canonical(torch.tensor([[0.8, 0.5]], dtype=torch.float64), 200, 2, 3, g)
+    x, y = ((z - z.mean(1, keepdim=True)) / z.std(1, keepdim=True) for z in (x, y))  # as baselines.ksg scales them
+    own = knn_mi(x.float(), y.float())  # 200 samples: all of them are read
+    for i, k in enumerate((3, 10)):
+        assert own[0, i].item() == pytest.approx(baselines.ksg(x[0].numpy(), y[0].numpy(), k=k), abs=1e-4)
+    assert abs(own[0, 0].item() - mi.item()) < 0.15
+    x, y, _ = gaussian_canonical(torch.tensor([[0.7]], dtype=torch.float64), 1500, 2, 2, g)
+    perm = torch.randperm(1500, generator=g)
+    assert torch.equal(knn_mi(x.float(), y.float()), knn_mi(x[:, perm].float(), y[:, perm].float()))
+
+
+def test_a_fine_tune_may_add_the_knn_features_and_starts_from_the_same_estimates(tmp_path):
+    torch.manual_seed(0)
+    plain, with_knn = VectorInfoNet(TINY).eval(), VectorInfoNet(dataclasses.replace(TINY, knn=True)).eval()
+    with_knn.load_state_dict(widen_side_inputs(plain.state_dict(), with_knn))
+    zx, zy = torch.randn(2, 40, 3, requires_grad=True), torch.randn(2, 40, 2)
+    out = with_knn(zx, zy)
+    assert torch.allclose(plain(zx, zy).quantiles, out.quantiles, atol=1e-6)
+    out.mi.sum().backward()  # the neighbour counts carry no gradient; the rest of the network does
+    assert torch.isfinite(zx.grad).all() and zx.grad.abs().sum() > 0
+    opts = tiny_training(steps=1, warmup_steps=1)
+    first = train_vector(VectorTrainConfig(out_dir=str(tmp_path / "a"), **opts))
+    tuned = train_vector(
+        VectorTrainConfig(out_dir=str(tmp_path / "b"), init_from=str(first), **{**opts, "model": with_knn.cfg})
+    )
+    assert torch.load(tuned, weights_only=True)["config"]["knn"] is True
 
 
 def test_a_network_for_a_narrow_domain_trains_and_validates_inside_it(tmp_path):
