@@ -91,6 +91,7 @@ from .motion import near_border
 __all__ = [
     "MaskOptions",
     "border_share",
+    "colour_codes",
     "colour_model",
     "keep_large_regions",
     "object_masks",
@@ -374,16 +375,18 @@ def object_masks(
 
     size = frames[0].shape[:2]
 
-    def evidence(t: int) -> tuple[np.ndarray, np.ndarray | None]:  # the frame shrunk, and its evidence
+    def evidence(t: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """The frame shrunk, its evidence and (with the colour model) its pixels' colour bins."""
         small = _shrink(frames[t], opts.work_side)
-        return small, _frame_evidence(small, size, points(t), None if motion is None else motion[t], opts)
+        share = _frame_evidence(small, size, points(t), None if motion is None else motion[t], opts)
+        return small, share, colour_codes(small) if opts.colour_weight > 0 else None
 
     out = np.zeros((T, *size), np.int16)
     with ThreadPoolExecutor(max(1, opts.threads)) as pool:  # OpenCV and SLIC release the GIL: frames in parallel
         colours = None
         if opts.colour_weight > 0:  # the evidence of every frame first (frames shrunk: 0.7 MB each at 640 px):
             first = list(pool.map(evidence, range(T)))  # the colour model is the video's
-            colours = colour_model(*zip(*first, strict=True))
+            colours = colour_model([codes for *_, codes in first], [share for _, share, _ in first])
             first = first.__getitem__
         else:
             first = evidence
@@ -432,36 +435,38 @@ def _frame_evidence(small: np.ndarray, size, points: _Points, motion, opts: Mask
     return share.astype(np.float32)
 
 
-def _colour_codes(image: np.ndarray) -> np.ndarray:
-    """(h, w) index of each pixel's CIELAB colour bin (COLOUR_BINS per channel)."""
+def colour_codes(image: np.ndarray) -> np.ndarray:
+    """(h, w) uint16 index of each pixel of an RGB image in the CIELAB colour bins (COLOUR_BINS per channel)."""
     lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB) // COLOUR_STEP
-    return (lab[..., 0].astype(np.int32) * COLOUR_BINS[1] + lab[..., 1]) * COLOUR_BINS[2] + lab[..., 2]
+    return (lab[..., 0].astype(np.uint16) * COLOUR_BINS[1] + lab[..., 1]) * COLOUR_BINS[2] + lab[..., 2]
 
 
-def colour_model(images, shares) -> np.ndarray | None:
+def colour_model(codes, shares) -> np.ndarray | None:
     """The probability that a colour is object, learnt over a video: (bins,) from the colour
     histograms of the pixels whose evidence passes ``COLOUR_SURE[1]`` (object) and of those under
     ``COLOUR_SURE[0]`` (background), each normalised (equal priors) with one count added per bin.
-    ``shares``: per frame the (h, w) evidence of ``images`` (RGB, the same size), or None. None when
-    either side has fewer than ``MIN_COLOUR_PIXELS`` pixels."""
+    ``codes``: per frame the (h, w) colour bins of its pixels (:func:`colour_codes`); ``shares``: the
+    frames' (h, w) evidence, or None. None when either side has fewer than ``MIN_COLOUR_PIXELS`` pixels."""
     bins = int(np.prod(COLOUR_BINS))
     counts = np.zeros((2, bins))
-    for image, share in zip(images, shares, strict=True):
+    for code, share in zip(codes, shares, strict=True):
         if share is None:
             continue
-        codes, share = _colour_codes(image)[::2, ::2].ravel(), share[::2, ::2].ravel()  # every 4th pixel is plenty
-        counts[0] += np.bincount(codes[share < COLOUR_SURE[0]], minlength=bins)
-        counts[1] += np.bincount(codes[share > COLOUR_SURE[1]], minlength=bins)
+        code, share = code[::2, ::2].ravel(), share[::2, ::2].ravel()  # every 4th pixel is plenty
+        counts[0] += np.bincount(code[share < COLOUR_SURE[0]], minlength=bins)
+        counts[1] += np.bincount(code[share > COLOUR_SURE[1]], minlength=bins)
     if counts.sum(axis=1).min() < MIN_COLOUR_PIXELS:
         return None
     density = (counts + 1) / (counts.sum(axis=1, keepdims=True) + bins)
     return (density[1] / density.sum(axis=0)).astype(np.float32)
 
 
-def _frame_mask(small: np.ndarray, share, size, points: _Points, objects: list[int], colours, opts) -> np.ndarray:
-    """(H, W) = ``size`` int16 object labels of one frame from the frame shrunk (``small``) and its
-    evidence ``share`` (steps 2 and 3 of the module docstring); ``colours``: the video's colour model
-    (:func:`colour_model`) or None."""
+def _frame_mask(
+    small: np.ndarray, share, codes, size, points: _Points, objects: list[int], colours, opts
+) -> np.ndarray:
+    """(H, W) = ``size`` int16 object labels of one frame from the frame shrunk (``small``), its
+    evidence ``share`` and its colour bins ``codes`` (steps 2 and 3 of the module docstring);
+    ``colours``: the video's colour model (:func:`colour_model`) or None."""
     H, W = size
     if share is None:
         return np.zeros((H, W), np.int16)
@@ -470,7 +475,7 @@ def _frame_mask(small: np.ndarray, share, size, points: _Points, objects: list[i
     # colour weight under COLOUR_REACH), so the superpixels stay where the motion put them
     candidates = share > CANDIDATE
     if colours is not None:
-        share = (1 - opts.colour_weight) * share + opts.colour_weight * colours[_colour_codes(small)]
+        share = (1 - opts.colour_weight) * share + opts.colour_weight * colours[codes]
     if opts.superpixels:
         share = snap_to_superpixels(small, share, opts.superpixels, opts.compactness, candidates)
     foreground = keep_large_regions(share > 0.5, opts.keep_share)

@@ -151,16 +151,16 @@ def test_masks_of_two_objects_take_the_nearer_objects_label():
 
 
 def test_colour_model_learns_the_objects_colour_from_the_sure_pixels():
-    from segmentation.masks import COLOUR_SURE, colour_model
+    from segmentation.masks import COLOUR_SURE, colour_codes, colour_model
 
     frames, truth, _, _ = planted_frame()
+    codes = [colour_codes(f) for f in frames]
     shares = [np.where(m, 0.9, 0.05).astype(np.float32) for m in truth]
-    model = colour_model(list(frames), shares)
-    codes = __import__("segmentation.masks", fromlist=["_colour_codes"])._colour_codes(frames[0])
-    assert model[codes[truth[0]]].min() > 0.9 and model[codes[~truth[0]]].max() < 0.1
+    model = colour_model(codes, shares)
+    assert model[codes[0][truth[0]]].min() > 0.9 and model[codes[0][~truth[0]]].max() < 0.1
     unsure = [np.full(m.shape, np.mean(COLOUR_SURE), np.float32) for m in truth]  # sure of nothing: no model
-    assert colour_model(list(frames), unsure) is None
-    assert colour_model(list(frames), [None] * len(frames)) is None
+    assert colour_model(codes, unsure) is None
+    assert colour_model(codes, [None] * len(frames)) is None
 
 
 def test_colour_model_finds_the_object_where_the_motion_vetoes_it():
