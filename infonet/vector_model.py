@@ -50,6 +50,7 @@ __all__ = [
     "VectorInfoNet",
     "VectorOutput",
     "canonical_view",
+    "knn_mi",
     "normal_scores",
     "MAX_DIM",
 ]
