@@ -385,14 +385,14 @@ def object_masks(
     with ThreadPoolExecutor(max(1, opts.threads)) as pool:  # OpenCV and SLIC release the GIL: frames in parallel
         colours = None
         if opts.colour_weight > 0:  # the evidence of every frame first (frames shrunk: 0.7 MB each at 640 px):
-            first = list(pool.map(evidence, range(T)))  # the colour model is the video's
-            colours = colour_model([codes for *_, codes in first], [share for _, share, _ in first])
-            first = first.__getitem__
-        else:
-            first = evidence
+            prepared = list(pool.map(evidence, range(T)))  # the colour model is the video's
+            colours = colour_model([codes for *_, codes in prepared], [share for _, share, _ in prepared])
+            frame_inputs = prepared.__getitem__
+        else:  # each frame's evidence where it is drawn: nothing kept
+            frame_inputs = evidence
 
         def one(t: int) -> np.ndarray:
-            return _frame_mask(*first(t), size, points(t), objects, colours, opts)
+            return _frame_mask(*frame_inputs(t), size, points(t), objects, colours, opts)
 
         for t, mask in enumerate(pool.map(one, range(T))):
             out[t] = mask
