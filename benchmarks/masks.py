@@ -71,6 +71,7 @@ FIRST = {  # the mask options of the first candidates; a candidate names what it
     "motion_reference": 0.0,
     "colour_weight": 0.0,
 }
+LATER = {"keep_by": "area"}  # options added after the first candidates were scored: as then, unless named
 MASK_STEPS = {  # candidates 20-31: each MaskOptions default, one step down and one up
     "motion_weight": (0.45, 0.65),
     "motion_scale": (2.8, 5.6),
@@ -111,6 +112,9 @@ def candidates() -> list[dict]:
     # candidates 43-44: a fourth step, the evidence blended with the video's colour model (weights under
     # masks.COLOUR_REACH; 0.4, measured before that bound, read 0.627 on five frames against 0.634 for 0.3)
     grid += [chosen | {"motion_reference": 0.4, "colour_weight": w} for w in (0.2, 0.3)]
+    # candidates 45-47: a fifth step, foreground regions kept by their motion energy, not their area
+    coloured = chosen | {"motion_reference": 0.4, "colour_weight": 0.3}
+    grid += [coloured | {"keep_by": "motion", "keep_share": share} for share in (0.2, 0.3, 0.5)]
     return [FIRST | cand for cand in grid]
 
 
@@ -143,7 +147,7 @@ def _dense(inp, data: dict, cand: dict, prefix: Path) -> np.ndarray:
 
 def _masks(frames, data: dict, moving: np.ndarray, cand: dict, pick: np.ndarray, dense: np.ndarray) -> np.ndarray:
     """(n, H, W) foreground of the frames ``pick`` under a candidate's options."""
-    mask_opts = MaskOptions(**{k: v for k, v in cand.items() if k in MaskOptions.__dataclass_fields__})
+    mask_opts = MaskOptions(**LATER | {k: v for k, v in cand.items() if k in MaskOptions.__dataclass_fields__})
     return (
         object_masks(
             frames[pick],

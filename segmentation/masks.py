@@ -36,8 +36,11 @@ hundred of them):
    (scikit-image), and a superpixel whose evidence passes 1/2 is foreground: the tracks say where
    an object is, the dense motion where its pixels are (the tracks are sparse on fast or
    textureless objects, the flow is wrong on textureless background and parallax).
-3. **Clean-up**: connected foreground regions smaller than ``keep_share`` of the frame's largest
-   are dropped (stray movers: a tracking glitch, a patch of parallax), and the rest is refined by
+3. **Clean-up**: connected foreground regions whose weight is under ``keep_share`` of the frame's
+   heaviest are dropped (stray movers: a tracking glitch, a patch of parallax); a region's weight is
+   its area, or with ``keep_by="motion"`` and dense motion scores its motion energy, the sum of its
+   pixels' z^2 (a near wall's parallax covers more pixels than the person running along it, but moves
+   less unlike the camera). The rest is refined by
    OpenCV's GrabCut (colour models of object and background, and a graph cut that follows the
    image's edges) on frames shrunk to ``refine_side``: pixels deeper than ``REFINE_CORE`` of the
    diagonal inside the mask are sure object, pixels farther than ``REFINE_BAND`` outside it sure
@@ -81,6 +84,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -117,6 +121,7 @@ COLOUR_SURE = (0.25, 0.6)  # the colour model learns from pixels whose evidence 
 COLOUR_REACH = (0.5 - CANDIDATE) / (
     1 - CANDIDATE
 )  # colour weights under this cannot lift evidence under CANDIDATE to 1/2
+KEEP_BY = ("area", "motion")  # MaskOptions.keep_by
 MIN_COLOUR_PIXELS = 200  # fewer sure pixels of either kind (every 4th pixel counted): no colour model
 EPS = 1e-6
 
@@ -130,7 +135,9 @@ class MaskOptions:
         spread: width (sigma) of the soft Voronoi vote, share of the diagonal.
         superpixels: SLIC segments per frame (0: no snapping).
         compactness: SLIC compactness.
-        keep_share: foreground regions smaller than this share of the frame's largest are dropped.
+        keep_share: foreground regions whose weight is under this share of the frame's heaviest are dropped.
+        keep_by: a region's weight: "motion" (default: the sum of its pixels' squared dense motion
+            scores; the area without dense motion) or "area".
         refine: refine the masks by GrabCut. refine_side: longest side of the frames it runs on.
         motion_weight: weight of the dense motion evidence against the track vote (when given).
         motion_scale: the motion score whose evidence is 1/2.
@@ -148,6 +155,7 @@ class MaskOptions:
     superpixels: int = 4000
     compactness: float = 5.0
     keep_share: float = 0.3
+    keep_by: str = "motion"
     refine: bool = True
     refine_side: int = 640
     motion_weight: float = 0.55
@@ -163,6 +171,8 @@ class MaskOptions:
             raise ValueError(f"motion_scale must be > 0, got {self.motion_scale}")
         if not 0.0 <= self.colour_weight < COLOUR_REACH:
             raise ValueError(f"colour_weight must be in [0, {COLOUR_REACH:.2f}), got {self.colour_weight}")
+        if self.keep_by not in KEEP_BY:
+            raise ValueError(f"keep_by must be one of {KEEP_BY}, got {self.keep_by!r}")
         if not 0.0 <= self.motion_reference <= 1.0:
             raise ValueError(f"motion_reference must be in [0, 1], got {self.motion_reference}")
         for name in ("work_side", "refine_side", "threads"):
@@ -212,13 +222,17 @@ def _disk(radius: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
 
-def keep_large_regions(mask: np.ndarray, share: float) -> np.ndarray:
-    """A boolean (h, w) mask without its connected regions smaller than ``share`` of the largest."""
+def keep_large_regions(mask: np.ndarray, share: float, weight: np.ndarray | None = None) -> np.ndarray:
+    """A boolean (h, w) mask without its connected regions whose weight is under ``share`` of the
+    heaviest's: a region's weight is its area, or the sum of ``weight`` ((h, w), >= 0) over it."""
     count, regions, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     if count <= 2:
         return mask
-    area = stats[1:, cv2.CC_STAT_AREA]
-    return np.isin(regions, 1 + np.flatnonzero(area >= share * area.max()))
+    if weight is None:
+        mass = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
+    else:
+        mass = np.bincount(regions.ravel(), np.asarray(weight, np.float64).ravel(), minlength=count)[1:]
+    return np.isin(regions, 1 + np.flatnonzero(mass >= share * mass.max()))
 
 
 def _box(mask: np.ndarray, pad: int) -> tuple[slice, slice] | None:
@@ -331,9 +345,14 @@ def spread_labels(tracks, visibility, labels, grouped, *, neighbours: int = 16, 
     return out
 
 
+def _scores_at(motion: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A frame's dense motion scores resized to ``shape`` (h, w)."""
+    return cv2.resize(np.asarray(motion, np.float32), (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+
+
 def _motion_evidence(motion: np.ndarray, shape: tuple[int, int], opts: MaskOptions) -> np.ndarray:
     """(h, w) evidence z^2 / (z^2 + motion_scale^2) of a frame's dense motion scores z, at ``shape``."""
-    z = cv2.resize(np.asarray(motion, np.float32), (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+    z = _scores_at(motion, shape)
     return z**2 / (z**2 + opts.motion_scale**2)
 
 
@@ -375,30 +394,39 @@ def object_masks(
 
     size = frames[0].shape[:2]
 
-    def evidence(t: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-        """The frame shrunk, its evidence and (with the colour model) its pixels' colour bins."""
+    def evidence(t: int) -> _FrameInputs:
         small = _shrink(frames[t], opts.work_side)
         share = _frame_evidence(small, size, points(t), None if motion is None else motion[t], opts)
-        return small, share, colour_codes(small) if opts.colour_weight > 0 else None
+        codes = colour_codes(small) if opts.colour_weight > 0 else None
+        return _FrameInputs(small, share, codes, None if motion is None else motion[t])
 
     out = np.zeros((T, *size), np.int16)
     with ThreadPoolExecutor(max(1, opts.threads)) as pool:  # OpenCV and SLIC release the GIL: frames in parallel
         colours = None
         if opts.colour_weight > 0:  # the evidence of every frame first (frames shrunk: 0.7 MB each at 640 px):
             prepared = list(pool.map(evidence, range(T)))  # the colour model is the video's
-            colours = colour_model([codes for *_, codes in prepared], [share for _, share, _ in prepared])
+            colours = colour_model([p.codes for p in prepared], [p.share for p in prepared])
             frame_inputs = prepared.__getitem__
         else:  # each frame's evidence where it is drawn: nothing kept
             frame_inputs = evidence
 
         def one(t: int) -> np.ndarray:
-            return _frame_mask(*frame_inputs(t), size, points(t), objects, colours, opts)
+            return _frame_mask(frame_inputs(t), size, points(t), objects, colours, opts)
 
         for t, mask in enumerate(pool.map(one, range(T))):
             out[t] = mask
             if progress is not None:
                 progress(t + 1, T)
     return out
+
+
+class _FrameInputs(NamedTuple):
+    """What a frame's mask is drawn from (:func:`object_masks`)."""
+
+    small: np.ndarray  # the frame shrunk to work_side
+    share: np.ndarray | None  # (h, w) evidence of being object; None if no object track is seen
+    codes: np.ndarray | None  # (h, w) colour bins (with the colour model)
+    motion: np.ndarray | None  # the frame's dense motion scores, any size
 
 
 @dataclass
@@ -462,12 +490,12 @@ def colour_model(codes, shares) -> np.ndarray | None:
 
 
 def _frame_mask(
-    small: np.ndarray, share, codes, size, points: _Points, objects: list[int], colours, opts
+    inputs: _FrameInputs, size, points: _Points, objects: list[int], colours, opts: MaskOptions
 ) -> np.ndarray:
-    """(H, W) = ``size`` int16 object labels of one frame from the frame shrunk (``small``), its
-    evidence ``share`` and its colour bins ``codes`` (steps 2 and 3 of the module docstring);
-    ``colours``: the video's colour model (:func:`colour_model`) or None."""
+    """(H, W) = ``size`` int16 object labels of one frame from its ``inputs`` (steps 2 and 3 of the
+    module docstring); ``colours``: the video's colour model (:func:`colour_model`) or None."""
     H, W = size
+    small, share, codes = inputs.small, inputs.share, inputs.codes
     if share is None:
         return np.zeros((H, W), np.int16)
     cv2.setRNGSeed(0)  # GrabCut's k-means draws from OpenCV's (per-thread) RNG: the same input, the same mask
@@ -478,7 +506,10 @@ def _frame_mask(
         share = (1 - opts.colour_weight) * share + opts.colour_weight * colours[codes]
     if opts.superpixels:
         share = snap_to_superpixels(small, share, opts.superpixels, opts.compactness, candidates)
-    foreground = keep_large_regions(share > 0.5, opts.keep_share)
+    energy = None  # the regions' weights: their area, or the sum of their squared dense motion scores
+    if opts.keep_by == "motion" and inputs.motion is not None:
+        energy = _scores_at(inputs.motion, share.shape) ** 2
+    foreground = keep_large_regions(share > 0.5, opts.keep_share, energy)
     if opts.refine:
         foreground = refine_mask(small, foreground, opts.refine_side)
     if len(objects) == 1:

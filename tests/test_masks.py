@@ -180,6 +180,40 @@ def test_colour_model_finds_the_object_where_the_motion_vetoes_it():
         MaskOptions(colour_weight=0.4)
 
 
+def test_regions_kept_by_area_or_by_weight():
+    from segmentation.masks import keep_large_regions
+
+    mask = np.zeros((40, 60), bool)
+    mask[2:22, 2:22] = True  # 400 pixels
+    mask[30:35, 40:50] = True  # 50 pixels
+    weight = np.where(mask, 1.0, 0.0)
+    weight[30:35, 40:50] = 36.0  # the small region's mass 1800: the large one's 400 is under 0.3 of it
+    by_area = keep_large_regions(mask, 0.3)
+    assert by_area[5, 5] and not by_area[32, 45]
+    by_weight = keep_large_regions(mask, 0.3, weight)
+    assert by_weight[32, 45] and not by_weight[5, 5]
+    assert keep_large_regions(mask, 0.1, weight).sum() == 450  # both pass a lower share
+
+
+def test_masks_keep_the_fast_object_over_a_larger_slow_patch():
+    """A stray patch of tracks taken for an object (parallax), three times the object's area and
+    moving a little unlike the camera (z = 2), beside the object (z = 10): kept by area, the patch
+    wins and the object is dropped; kept by motion energy, the object is the mask."""
+    frames, truth, tracks, on_object = planted_frame()
+    patch = np.zeros(truth.shape[1:], bool)
+    patch[2:118, 106:159] = True  # right of the object's path (its columns 50-93)
+    on_patch = patch[tracks[0, :, 1].astype(int), tracks[0, :, 0].astype(int)]
+    motion = np.where(truth, 10.0, np.where(patch, 2.0, 0.0)).astype(np.float32)
+    args = (frames, tracks, np.ones(tracks.shape[:2], bool), (on_object | on_patch).astype(int), [1])
+    plain = dict(work_side=160, refine=False, colour_weight=0.0)
+    by_area = object_masks(*args, motion=motion, options=MaskOptions(**plain, keep_by="area"))
+    by_motion = object_masks(*args, motion=motion, options=MaskOptions(**plain, keep_by="motion"))
+    assert mask_scores(by_area, truth).j < 0.1 and by_area[:, patch].mean() > 0.9
+    assert mask_scores(by_motion, truth).j > 0.9
+    with pytest.raises(ValueError, match="keep_by"):
+        MaskOptions(keep_by="size")
+
+
 def test_primary_objects_picks_the_mover_against_the_border_group():
     _, _, tracks, on_object = planted_frame(T=6)
     labels = 1 + on_object.astype(int)  # groups 1..K: 1 on the border, 2 the square
