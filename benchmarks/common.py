@@ -92,13 +92,20 @@ def plain(row: dict) -> dict:
     return {k: v.item() if isinstance(v, np.generic) else v for k, v in row.items()}
 
 
-def leave_one_out(scores) -> tuple[np.ndarray, np.ndarray]:
+def leave_one_out(scores, cheaper=()) -> tuple[np.ndarray, np.ndarray]:
     """Held-out choice over a (C candidates, V videos or sequences) table of scores, NaN where not measured.
 
+    Args:
+        scores: (C, V) table, higher is better.
+        cheaper: candidate indices that cost less than the others, cheapest first. A fold takes the
+            first of them whose mean score on the other videos trails the best candidate's by at most
+            one standard error of their paired differences there (the one-standard-error rule: of
+            near-equals, the cheaper), and the best candidate otherwise.
     Returns:
         chosen (V,): for each video, the candidate with the best mean over the *other* videos among
-        those measured on it (the first on ties), and held_out (V,): that candidate's score on the
-        video itself. A video with no such candidate gets chosen -1 and a NaN score.
+        those measured on it (the first on ties; or a cheaper near-equal), and held_out (V,): that
+        candidate's score on the video itself. A video with no such candidate gets chosen -1 and a
+        NaN score.
     Raises:
         ValueError: fewer than 2 videos, or not a 2-D table.
     """
@@ -109,13 +116,36 @@ def leave_one_out(scores) -> tuple[np.ndarray, np.ndarray]:
     chosen, held = np.full(V, -1), np.full(V, np.nan)
     for v in range(V):
         others = np.delete(scores, v, axis=1)
-        usable = ~np.isnan(scores[:, v]) & ~np.isnan(others).all(axis=1)  # measured here and elsewhere
-        if usable.any():
-            with np.errstate(invalid="ignore"):
-                mean = np.where(usable, np.nanmean(np.where(usable[:, None], others, 0.0), axis=1), -np.inf)
-            chosen[v] = int(mean.argmax())
+        usable = ~np.isnan(scores[:, v])  # measured here
+        if (usable & ~np.isnan(others).all(axis=1)).any():
+            chosen[v] = choose(np.where(usable[:, None], others, np.nan), cheaper)
             held[v] = scores[chosen[v], v]
     return chosen, held
+
+
+def choose(scores, cheaper=()) -> int:
+    """The candidate (row) of a (C, V) table of scores with the best mean over the videos it was
+    measured on (the first on ties), or the first of ``cheaper`` within one standard error of it
+    (:func:`leave_one_out`); -1 if none was measured."""
+    scores = np.asarray(scores, np.float64)
+    measured = ~np.isnan(scores).all(axis=1)
+    if not measured.any():
+        return -1
+    with np.errstate(invalid="ignore"):
+        mean = np.where(measured, np.nanmean(np.where(measured[:, None], scores, 0.0), axis=1), -np.inf)
+    best = int(mean.argmax())
+    for c in cheaper:
+        if measured[c] and _near_equal(scores[best], scores[c]):
+            return int(c)
+    return best
+
+
+def _near_equal(best: np.ndarray, other: np.ndarray) -> bool:
+    """Whether ``other`` trails ``best`` by at most one standard error of their paired differences."""
+    diff = (best - other)[~np.isnan(best - other)]
+    if len(diff) < 2:
+        return False
+    return bool(diff.mean() <= diff.std(ddof=1) / np.sqrt(len(diff)))
 
 
 # ----------------------------------------------------------------------------- progress and timing

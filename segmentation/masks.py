@@ -81,6 +81,7 @@ Resolution matters because DAVIS's objects are small (2-20 % of the frame): a pi
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -111,6 +112,7 @@ REFINE_CORE = 0.025  # GrabCut: mask pixels this far inside (share of the diagon
 REFINE_BAND = 0.02  # GrabCut: pixels this far outside the mask are sure background
 REFINE_ITERATIONS = 1
 MIN_REFINE_PIXELS = 20  # smaller masks are left as they are
+MIN_REFINE_SIDE = 320  # refine_pixels never shrinks GrabCut's frames below this side
 REFINE_CONTEXT = 0.3  # GrabCut runs on the box around the undecided pixels, padded by this share of the diagonal
 SLIC_ITERATIONS = 5  # k-means iterations of SLIC (10, its default, gave the same J: 0.612 against 0.614)
 CANDIDATE = 0.25  # superpixels are computed only around the pixels whose evidence passes this
@@ -139,6 +141,9 @@ class MaskOptions:
         keep_by: a region's weight: "motion" (default: the sum of its pixels' squared dense motion
             scores; the area without dense motion) or "area".
         refine: refine the masks by GrabCut. refine_side: longest side of the frames it runs on.
+        refine_pixels: > 0: a frame whose mask holds more pixels than this at ``refine_side`` is
+            refined on a smaller copy where it holds about this many (a large object's boundary
+            needs fewer pixels; GrabCut's time grows with them).
         motion_weight: weight of the dense motion evidence against the track vote (when given).
         motion_scale: the motion score whose evidence is 1/2.
         motion_reference: > 0: in a frame whose dense motion evidence reaches only q < this at its
@@ -158,6 +163,7 @@ class MaskOptions:
     keep_by: str = "motion"
     refine: bool = True
     refine_side: int = 640
+    refine_pixels: int = 15000
     motion_weight: float = 0.55
     motion_scale: float = 4.0
     motion_reference: float = 0.4
@@ -271,9 +277,14 @@ def snap_to_superpixels(
     return out
 
 
-def refine_mask(image: np.ndarray, mask: np.ndarray, side: int) -> np.ndarray:
-    """A boolean (h, w) mask of the RGB ``image`` refined by GrabCut on a copy shrunk to ``side``."""
+def refine_mask(image: np.ndarray, mask: np.ndarray, side: int, max_pixels: int = 0) -> np.ndarray:
+    """A boolean (h, w) mask of the RGB ``image`` refined by GrabCut on a copy shrunk to ``side``,
+    or further so that the mask holds about ``max_pixels`` pixels there (if > 0 and it holds more)."""
     h, w = mask.shape
+    if max_pixels > 0:
+        held = mask.sum() * (side / max(h, w)) ** 2
+        if held > max_pixels:
+            side = max(MIN_REFINE_SIDE, round(side * math.sqrt(max_pixels / held)))
     small = _shrink(image, side)
     sh, sw = small.shape[:2]
     seed = cv2.resize(mask.astype(np.uint8), (sw, sh), interpolation=cv2.INTER_NEAREST)
@@ -511,7 +522,7 @@ def _frame_mask(
         energy = _scores_at(inputs.motion, share.shape) ** 2
     foreground = keep_large_regions(share > 0.5, opts.keep_share, energy)
     if opts.refine:
-        foreground = refine_mask(small, foreground, opts.refine_side)
+        foreground = refine_mask(small, foreground, opts.refine_side, opts.refine_pixels)
     if len(objects) == 1:
         ids = np.where(foreground, objects[0], 0).astype(np.int16)
     else:  # foreground pixels take the object whose tracks are densest there

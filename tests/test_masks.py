@@ -340,6 +340,27 @@ def test_leave_one_out_never_chooses_on_the_held_out_video():
         leave_one_out(np.ones((3, 1)))
 
 
+def test_leave_one_out_takes_a_cheaper_near_equal():
+    """The one-standard-error rule: a cheaper candidate whose mean trails the best by less than the
+    standard error of their paired differences is taken; one that trails by more is not; and a
+    video's own scores still never change its choice."""
+    from benchmarks.common import choose, leave_one_out
+
+    rng = np.random.default_rng(1)
+    best = rng.uniform(0.4, 0.8, 20)
+    near = best - 0.002 + rng.normal(0, 0.02, 20)  # trails by 0.002 with differences of s.e. 0.0045
+    far = best - 0.05 + rng.normal(0, 0.002, 20)  # trails by 0.05 with differences of s.e. 0.0005
+    table = np.vstack([best, near, far])
+    assert choose(table) == 0 and choose(table, cheaper=[1]) == 1 and choose(table, cheaper=[2]) == 0
+    assert choose(table, cheaper=[2, 1]) == 1  # the cheapest near-equal
+    chosen, _ = leave_one_out(table, cheaper=[1])
+    assert (chosen == 1).all()
+    for v in range(20):
+        changed = table.copy()
+        changed[:, v] = [1.0, 0.0, 0.0]
+        assert leave_one_out(changed, cheaper=[1])[0][v] == chosen[v]
+
+
 def test_leave_one_out_skips_what_was_not_measured():
     from benchmarks.common import leave_one_out
     from benchmarks.features import leave_one_out as choose_feature

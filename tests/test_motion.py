@@ -148,6 +148,21 @@ def test_refine_mask_snaps_to_the_object():
     assert iou(refined, truth > 0) > 0.95
 
 
+def test_refine_mask_on_fewer_pixels_for_a_large_mask():
+    """A disk of 3,800 pixels at 640 px, refined with ``max_pixels`` 1,000 (GrabCut on a copy near
+    half the side), still snaps to its edge; the mask keeps the image's size."""
+    rng = np.random.default_rng(5)
+    image = np.zeros((360, 640, 3), np.uint8)
+    image[..., 1] = rng.integers(90, 160, (360, 640))
+    truth = np.zeros((360, 640), np.uint8)
+    cv2.circle(truth, (320, 180), 35, 1, -1)
+    image[truth > 0] = (200, 30, 30)
+    loose = cv2.dilate(truth, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))) > 0
+    refined = refine_mask(image, loose, side=640, max_pixels=1000)
+    assert refined.shape == loose.shape
+    assert (refined & (truth > 0)).sum() / (refined | (truth > 0)).sum() > 0.9
+
+
 def test_an_unknown_foreground_is_refused_before_any_tracking():
     import pytest
 
