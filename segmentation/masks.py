@@ -42,12 +42,14 @@ hundred of them):
    pixels' z^2 (a near wall's parallax covers more pixels than the person running along it, but moves
    less unlike the camera). The rest is refined by
    OpenCV's GrabCut (colour models of object and background, and a graph cut that follows the
-   image's edges) on frames shrunk to ``refine_side``: pixels deeper than ``REFINE_CORE`` of the
+   image's edges) on frames shrunk to ``refine_side``, or further for a mask that holds more than
+   ``refine_pixels`` pixels there (about that many then: GrabCut's time grows with its pixels, and a
+   large object's edge needs fewer): pixels deeper than ``REFINE_CORE`` of the
    diagonal inside the mask are sure object, pixels farther than ``REFINE_BAND`` outside it sure
    background, the band between is GrabCut's to decide. GrabCut runs on the box around the
    undecided pixels padded by ``REFINE_CONTEXT`` of the diagonal (its colour models are those of
    the object's surroundings), and superpixels are computed only around the pixels whose
-   evidence passes ``CANDIDATE``: both cost what the object's size asks, not the frame's.
+   evidence passes ``CANDIDATE``.
    Foreground pixels take the object whose tracks are densest there. The masks are scaled back to
    the input size.
 
