@@ -186,6 +186,8 @@ class MaskOptions:
         for name in ("work_side", "refine_side", "threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.refine_pixels < 0:
+            raise ValueError(f"refine_pixels must be >= 0 (0: GrabCut on every pixel), got {self.refine_pixels}")
 
 
 def _shrink(frame: np.ndarray, side: int) -> np.ndarray:

@@ -212,6 +212,8 @@ def test_masks_keep_the_fast_object_over_a_larger_slow_patch():
     assert mask_scores(by_motion, truth).j > 0.9
     with pytest.raises(ValueError, match="keep_by"):
         MaskOptions(keep_by="size")
+    with pytest.raises(ValueError, match="refine_pixels"):
+        MaskOptions(refine_pixels=-1)
 
 
 def test_primary_objects_picks_the_mover_against_the_border_group():
