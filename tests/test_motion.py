@@ -132,35 +132,39 @@ def test_keep_large_regions_drops_specks():
     assert keep_large_regions(mask, 0.0).sum() == mask.sum()
 
 
+def red_disk(h: int, w: int, radius: int):
+    """A red disk of ``radius`` at the centre of a textured green (h, w) image, its truth, and a mask
+    4 px too wide: (image, truth bool, loose bool)."""
+    rng = np.random.default_rng(5)
+    image = np.zeros((h, w, 3), np.uint8)
+    image[..., 1] = rng.integers(90, 160, (h, w))
+    truth = np.zeros((h, w), np.uint8)
+    cv2.circle(truth, (w // 2, h // 2), radius, 1, -1)
+    image[truth > 0] = (200, 30, 30)
+    loose = cv2.dilate(truth, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))) > 0
+    return image, truth > 0, loose
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    return (a & b).sum() / (a | b).sum()
+
+
 def test_refine_mask_snaps_to_the_object():
     """A red disk on a textured green ground; a mask 4 px too wide is pulled back to its edge
     (wider than the sure-object core is deep, ``REFINE_CORE``, it could not be)."""
-    rng = np.random.default_rng(5)
-    image = np.zeros((120, 160, 3), np.uint8)
-    image[..., 1] = rng.integers(90, 160, (120, 160))
-    truth = np.zeros((120, 160), np.uint8)
-    cv2.circle(truth, (80, 60), 30, 1, -1)
-    image[truth > 0] = (200, 30, 30)
-    loose = cv2.dilate(truth, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))) > 0
+    image, truth, loose = red_disk(120, 160, 30)
     refined = refine_mask(image, loose, side=160)
-    iou = lambda a, b: (a & b).sum() / (a | b).sum()  # noqa: E731
-    assert iou(loose, truth > 0) < 0.8
-    assert iou(refined, truth > 0) > 0.95
+    assert iou(loose, truth) < 0.8
+    assert iou(refined, truth) > 0.95
 
 
 def test_refine_mask_on_fewer_pixels_for_a_large_mask():
     """A disk of 3,800 pixels at 640 px, refined with ``max_pixels`` 1,000 (GrabCut on a copy near
     half the side), still snaps to its edge; the mask keeps the image's size."""
-    rng = np.random.default_rng(5)
-    image = np.zeros((360, 640, 3), np.uint8)
-    image[..., 1] = rng.integers(90, 160, (360, 640))
-    truth = np.zeros((360, 640), np.uint8)
-    cv2.circle(truth, (320, 180), 35, 1, -1)
-    image[truth > 0] = (200, 30, 30)
-    loose = cv2.dilate(truth, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))) > 0
+    image, truth, loose = red_disk(360, 640, 35)
     refined = refine_mask(image, loose, side=640, max_pixels=1000)
     assert refined.shape == loose.shape
-    assert (refined & (truth > 0)).sum() / (refined | (truth > 0)).sum() > 0.9
+    assert iou(refined, truth) > 0.9
 
 
 def test_an_unknown_foreground_is_refused_before_any_tracking():
