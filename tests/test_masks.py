@@ -196,7 +196,7 @@ def test_regions_kept_by_area_or_by_weight():
 
 
 def test_masks_keep_the_fast_object_over_a_larger_slow_patch():
-    """A stray patch of tracks taken for an object (parallax), three times the object's area and
+    """A stray patch of tracks taken for an object (parallax), nearly four times the object's area,
     moving a little unlike the camera (z = 2), beside the object (z = 10): kept by area, the patch
     wins and the object is dropped; kept by motion energy, the object is the mask."""
     frames, truth, tracks, on_object = planted_frame()
