@@ -92,15 +92,15 @@ def plain(row: dict) -> dict:
     return {k: v.item() if isinstance(v, np.generic) else v for k, v in row.items()}
 
 
-def leave_one_out(scores, cheaper=()) -> tuple[np.ndarray, np.ndarray]:
+def leave_one_out(scores, cost=None) -> tuple[np.ndarray, np.ndarray]:
     """Held-out choice over a (C candidates, V videos or sequences) table of scores, NaN where not measured.
 
     Args:
         scores: (C, V) table, higher is better.
-        cheaper: candidate indices that cost less than the others, cheapest first. A fold takes the
-            first of them whose mean score on the other videos trails the best candidate's by at most
-            one standard error of their paired differences there (the one-standard-error rule: of
-            near-equals, the cheaper), and the best candidate otherwise.
+        cost: optional (C,) cost of each candidate (lower is cheaper). A fold takes the cheapest
+            candidate that costs less than the best one and whose mean score on the other videos
+            trails the best's by at most one standard error of their paired differences there (the
+            one-standard-error rule: of near-equals, the cheaper), and the best candidate otherwise.
     Returns:
         chosen (V,): for each video, the candidate with the best mean over the *other* videos among
         those measured on it (the first on ties; or a cheaper near-equal), and held_out (V,): that
@@ -118,15 +118,15 @@ def leave_one_out(scores, cheaper=()) -> tuple[np.ndarray, np.ndarray]:
         others = np.delete(scores, v, axis=1)
         usable = ~np.isnan(scores[:, v])  # measured here
         if (usable & ~np.isnan(others).all(axis=1)).any():
-            chosen[v] = choose(np.where(usable[:, None], others, np.nan), cheaper)
+            chosen[v] = choose(np.where(usable[:, None], others, np.nan), cost)
             held[v] = scores[chosen[v], v]
     return chosen, held
 
 
-def choose(scores, cheaper=()) -> int:
+def choose(scores, cost=None) -> int:
     """The candidate (row) of a (C, V) table of scores with the best mean over the videos it was
-    measured on (the first on ties), or the first of ``cheaper`` within one standard error of it
-    (:func:`leave_one_out`); -1 if none was measured."""
+    measured on (the first on ties), or the cheapest of those that ``cost`` (C,) less within one
+    standard error of it (:func:`leave_one_out`; equal costs: the first); -1 if none was measured."""
     scores = np.asarray(scores, np.float64)
     measured = ~np.isnan(scores).all(axis=1)
     if not measured.any():
@@ -134,9 +134,11 @@ def choose(scores, cheaper=()) -> int:
     with np.errstate(invalid="ignore"):
         mean = np.where(measured, np.nanmean(np.where(measured[:, None], scores, 0.0), axis=1), -np.inf)
     best = int(mean.argmax())
-    for c in cheaper:
-        if measured[c] and _near_equal(scores[best], scores[c]):
-            return int(c)
+    if cost is not None:
+        cost = np.asarray(cost, np.float64)
+        for c in sorted(np.flatnonzero(cost < cost[best]), key=lambda c: (cost[c], c)):
+            if measured[c] and _near_equal(scores[best], scores[c]):
+                return int(c)
     return best
 
 

@@ -31,6 +31,7 @@ import datasets
 from benchmarks.common import choose, leave_one_out
 from segmentation import VideoOptions, mask_scores
 from segmentation.masks import MaskOptions, object_masks
+from segmentation.pipeline import mask_voters
 from segmentation.motion import dense_residuals, motion_saliency, mover_speed, moving_tracks
 
 __all__ = ["GAPS", "cached_inputs", "candidates", "score_candidates"]
@@ -121,6 +122,9 @@ def candidates() -> list[dict]:
     # candidates 48-49: cheaper GrabCut on frames whose mask is large
     energy = coloured | {"keep_by": "motion", "keep_share": 0.3}
     grid += [energy | {"refine_pixels": n} for n in (15000, 30000)]
+    # candidates 50-54: movers must be followed for some frames to vote in the masks
+    cheap = energy | {"refine_pixels": 15000}
+    grid += [cheap | {"min_mover_frames": frames} for frames in (5, 8, 10, 15, 20)]
     return [FIRST | cand for cand in grid]
 
 
@@ -152,14 +156,16 @@ def _dense(inp, data: dict, cand: dict, prefix: Path) -> np.ndarray:
 
 
 def _masks(frames, data: dict, moving: np.ndarray, cand: dict, pick: np.ndarray, dense: np.ndarray) -> np.ndarray:
-    """(n, H, W) foreground of the frames ``pick`` under a candidate's options."""
+    """(n, H, W) foreground of the frames ``pick`` under a candidate's options (the movers' lives
+    counted over all the frames, as the pipeline counts them)."""
+    voters = mask_voters(moving.astype(np.int64), data["visibility"], moving, cand.get("min_mover_frames", 0))
     mask_opts = MaskOptions(**LATER | {k: v for k, v in cand.items() if k in MaskOptions.__dataclass_fields__})
     return (
         object_masks(
             frames[pick],
             data["tracks"][pick],
             data["visibility"][pick],
-            moving.astype(np.int64),
+            voters,
             [1],
             motion=dense[pick].astype(np.float32),
             options=mask_opts,
@@ -188,11 +194,11 @@ def score_candidates(path: Path, data: dict, cands: list[dict], every: int, cach
     return out
 
 
-def cheaper_candidates(cands: list[dict]) -> list[int]:
-    """The candidates that refine large masks on fewer pixels (``refine_pixels``), cheapest first:
-    GrabCut's time grows with its pixels, so of near-equal candidates these are taken."""
-    cheap = [c for c, cand in enumerate(cands) if cand.get("refine_pixels", 0) > 0]
-    return sorted(cheap, key=lambda c: cands[c]["refine_pixels"])
+def candidate_costs(cands: list[dict]) -> np.ndarray:
+    """(C,) each candidate's GrabCut cost: its ``refine_pixels`` (large masks refined on about that
+    many pixels; GrabCut's time grows with them), infinite without (every pixel). Of near-equal
+    candidates the cheaper is taken (``leave_one_out(cost=)``)."""
+    return np.array([cand.get("refine_pixels", 0) or np.inf for cand in cands], np.float64)
 
 
 def report(paths: list[Path], cands: list[dict], table: np.ndarray) -> None:
@@ -200,9 +206,9 @@ def report(paths: list[Path], cands: list[dict], table: np.ndarray) -> None:
     J, F = table[..., 0], table[..., 1]
     for c, cand in enumerate(cands):
         print(f"candidate {c}: {json.dumps(cand, sort_keys=True)}  mean J {J[c].mean():.3f}  F {F[c].mean():.3f}")
-    cheaper = cheaper_candidates(cands)
-    chosen, held = leave_one_out(J, cheaper)
-    best = choose(J, cheaper)
+    cost = candidate_costs(cands)
+    chosen, held = leave_one_out(J, cost)
+    best = choose(J, cost)
     print(f"\nchosen on all videos: candidate {best}\n| video | held-out J | chosen | in-sample J | held-out F |")
     print("|---|---|---|---|---|")
     for v, path in enumerate(paths):

@@ -59,6 +59,7 @@ __all__ = [
     "VideoOptions",
     "VideoScores",
     "discover_video",
+    "mask_voters",
     "regroup",
     "score_video",
     "select_tracks",
@@ -111,6 +112,10 @@ class VideoOptions:
         camera_band: > 0: the camera's motion of the foreground (tracks and pixels) is fitted to
             the points within this share of the shorter side from the border (``camera_motion(band=)``),
             so that an object the camera follows, which holds most points, is not taken for the scene.
+        min_mover_frames: with the motion foreground, movers seen in fewer frames than this (or
+            than half the clip, if shorter) do not vote in the masks (they take the label of the
+            mask they lie in after): water, smoke and glints make short tracks that move unlike
+            the camera, where a subject's points are followed for longer.
         mask: :class:`segmentation.MaskOptions`.
         seed: seed of the choice of tracks and of Louvain.
     """
@@ -148,13 +153,17 @@ class VideoOptions:
         default=0.006,
         metadata={"help": "movers slower than this share of the image diagonal per frame are slow"},
     )
+    min_mover_frames: int = field(
+        default=15,
+        metadata={"help": "movers seen in fewer frames (or than half the clip) do not vote in the masks"},
+    )
     mask: MaskOptions = field(default_factory=MaskOptions)
     seed: int = field(default=0, metadata={"help": "seed of the choice of tracks and of Louvain"})
 
     def __post_init__(self):
         if isinstance(self.mask, dict):
             self.mask = MaskOptions(**self.mask)
-        for name, low in (("track_side", 1), ("reseed", 0), ("min_size", 1), ("seed", 0)):
+        for name, low in (("track_side", 1), ("reseed", 0), ("min_size", 1), ("min_mover_frames", 0), ("seed", 0)):
             _at_least(name, getattr(self, name), low)
         self.motion_gaps, self.dense_gaps = _gaps("motion_gaps", self.motion_gaps), _gaps("dense_gaps", self.dense_gaps)
         _at_least("min_overlap", self.min_overlap, MIN_FRAMES, "the estimators need 8 shared frames")
@@ -441,6 +450,14 @@ def _track_labels(result: VideoResult) -> np.ndarray:
     return spread_labels(result.tracks, result.visibility, labels, is_grouped)
 
 
+def mask_voters(labels, visibility, moving, min_frames: int) -> np.ndarray:
+    """(M,) the labels the masks are drawn from: movers seen in fewer than ``min_frames`` frames
+    (or than half the clip, if shorter) are left out (unlabelled); the rest as ``labels`` has them."""
+    seen = np.asarray(visibility, bool)
+    short = np.asarray(moving, bool) & (seen.sum(axis=0) < min(min_frames, len(seen) / 2))
+    return np.where(short, UNLABELLED, labels)
+
+
 def _by_size(labels: np.ndarray, masks: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
     """Objects renumbered 1..K by their tracks, largest first, in the labels and the masks alike
     (an object of the masks that no track holds comes last)."""
@@ -461,11 +478,14 @@ def _finish(result: VideoResult, frames, opts: VideoOptions, progress) -> VideoR
     start = time.perf_counter()
     labels, masks = _track_labels(result), None
     if opts.masks and frames is not None:
+        voters = labels
+        if result.moving is not None:
+            voters = mask_voters(labels, result.visibility, result.moving, opts.min_mover_frames)
         masks = object_masks(
             frames,
             result.tracks,
             result.visibility,
-            labels,
+            voters,
             object_labels(labels),
             motion=result.motion,
             options=opts.mask,

@@ -19,6 +19,7 @@ from segmentation import (
 )
 from segmentation._imports import require_toolkit_datasets
 from segmentation.masks import MaskOptions
+from segmentation.pipeline import mask_voters
 
 datasets = require_toolkit_datasets()
 
@@ -216,6 +217,45 @@ def test_masks_keep_the_fast_object_over_a_larger_slow_patch():
         MaskOptions(refine_pixels=-1)
 
 
+def test_short_lived_movers_do_not_vote_in_the_masks():
+    """Water beside a followed subject: every frame brings fresh points there, seen for one frame,
+    five in six of them moving unlike the camera; the subject's points are followed throughout.
+    With every mover voting the water is object; with movers seen in fewer than 2 frames left
+    out, the mask is the one the subject gives without water, and the short movers' labels are otherwise untouched."""
+    T = 5
+    frames, truth, tracks, on_object = planted_frame(T=T)
+    water = np.zeros(truth.shape[1:], bool)
+    water[10:110, 110:158] = True
+    ys, xs = np.nonzero(water[2::4, 2::4])
+    points = np.stack([4 * xs + 2, 4 * ys + 2], axis=1).astype(np.float64)
+    keep = ~water[tracks[0, :, 1].astype(int), tracks[0, :, 0].astype(int)]
+    tracks, on_object = tracks[:, keep], on_object[keep]
+    fresh = np.repeat(points[None], T, axis=0)  # each frame's water points are new tracks
+    all_tracks = np.concatenate([tracks] + [fresh] * T, axis=1)
+    visibility = np.zeros(all_tracks.shape[:2], bool)
+    visibility[:, : tracks.shape[1]] = True
+    for t in range(T):
+        visibility[t, tracks.shape[1] + t * len(points) : tracks.shape[1] + (t + 1) * len(points)] = True
+    moving = np.concatenate([on_object] + [np.arange(len(points)) % 6 > 0] * T)
+    labels = moving.astype(int)
+    plain = MaskOptions(work_side=160, refine=False, colour_weight=0.0)
+    everyone = object_masks(frames, all_tracks, visibility, labels, [1], options=plain)
+    voters = mask_voters(labels, visibility, moving, 2)
+    followed = object_masks(frames, all_tracks, visibility, voters, [1], options=plain)
+    assert everyone[:, water].mean() > 0.75 and mask_scores(everyone, truth).j < 0.5
+    alone = object_masks(frames, tracks, np.ones(tracks.shape[:2], bool), on_object.astype(int), [1], options=plain)
+    assert followed[:, water].mean() < 0.05  # the mask the subject's tracks give without any water
+    assert mask_scores(followed, truth).j > mask_scores(alone, truth).j - 0.02 > 0.8
+    short = moving & (visibility.sum(axis=0) < 2)
+    assert (voters[short] == -1).all() and (voters[~short] == labels[~short]).all()
+    assert (mask_voters(labels, visibility, moving, 0) == labels).all()
+    assert (mask_voters(labels, visibility, moving, 10) == voters).all()  # at most half the clip's 5 frames
+    from segmentation import VideoOptions
+
+    with pytest.raises(ValueError, match="min_mover_frames must be a whole number >= 0"):
+        VideoOptions(min_mover_frames=-1)
+
+
 def test_primary_objects_picks_the_mover_against_the_border_group():
     _, _, tracks, on_object = planted_frame(T=6)
     labels = 1 + on_object.astype(int)  # groups 1..K: 1 on the border, 2 the square
@@ -345,7 +385,8 @@ def test_leave_one_out_never_chooses_on_the_held_out_video():
 def test_leave_one_out_takes_a_cheaper_near_equal():
     """The one-standard-error rule: a cheaper candidate whose mean trails the best by less than the
     standard error of their paired differences is taken; one that trails by more is not; and a
-    video's own scores still never change its choice."""
+    video's own scores still never change its choice; a candidate that costs as much as the best is
+    not taken for being near-equal."""
     from benchmarks.common import choose, leave_one_out
 
     rng = np.random.default_rng(1)
@@ -353,14 +394,16 @@ def test_leave_one_out_takes_a_cheaper_near_equal():
     near = best - 0.002 + rng.normal(0, 0.02, 20)  # trails by 0.002 with differences of s.e. 0.0045
     far = best - 0.05 + rng.normal(0, 0.002, 20)  # trails by 0.05 with differences of s.e. 0.0005
     table = np.vstack([best, near, far])
-    assert choose(table) == 0 and choose(table, cheaper=[1]) == 1 and choose(table, cheaper=[2]) == 0
-    assert choose(table, cheaper=[2, 1]) == 1  # the cheapest near-equal
-    chosen, _ = leave_one_out(table, cheaper=[1])
+    inf = np.inf
+    assert choose(table) == 0 and choose(table, cost=[inf, 1, inf]) == 1 and choose(table, cost=[inf, inf, 1]) == 0
+    assert choose(table, cost=[inf, 2, 1]) == 1  # the cheapest near-equal
+    assert choose(table, cost=[1, 1, 1]) == 0 and choose(table, cost=[2, 2, 1]) == 0  # cheaper than the best only
+    chosen, _ = leave_one_out(table, cost=[inf, 1, inf])
     assert (chosen == 1).all()
     for v in range(20):
         changed = table.copy()
         changed[:, v] = [1.0, 0.0, 0.0]
-        assert leave_one_out(changed, cheaper=[1])[0][v] == chosen[v]
+        assert leave_one_out(changed, cost=[inf, 1, inf])[0][v] == chosen[v]
 
 
 def test_leave_one_out_skips_what_was_not_measured():
