@@ -31,8 +31,8 @@ import datasets
 from benchmarks.common import choose, leave_one_out
 from segmentation import VideoOptions, mask_scores
 from segmentation.masks import MaskOptions, object_masks
-from segmentation.pipeline import mask_voters
 from segmentation.motion import dense_residuals, motion_saliency, mover_speed, moving_tracks
+from segmentation.pipeline import mask_voters
 
 __all__ = ["GAPS", "cached_inputs", "candidates", "score_candidates"]
 
