@@ -75,7 +75,9 @@ and the dense evidence's weight scaled in calm frames (``motion_reference`` 0.4)
 model at weight 0.3 (chosen on all videos over every frame and over five frames). Held-out mean J
 0.634 (lowest video 0.192, parkour) over five frames per video, against 0.608 (0.317) without the
 colour model; over every frame 0.598 (0.132) held out, 0.603 (0.172) in-sample, against 0.598
-(0.132) (docs/video.md).
+(0.132) (docs/video.md, which has the later steps and the current held-out figures: regions kept
+by motion energy, GrabCut on fewer pixels, and the pipeline's short movers left out of the vote,
+``VideoOptions.min_mover_frames``).
 
 Resolution matters because DAVIS's objects are small (2-20 % of the frame): a pixel of the
 213-px GrabCut frame is 16 input pixels, most of a thin part.
