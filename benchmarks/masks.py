@@ -1,7 +1,7 @@
 """Foreground masks chosen by leaving videos out: held-out J per video beside the in-sample J.
 
     python -m benchmarks.masks --data /path/to/davis-dev --frames 50 --every 10   # a five-frame screen
-    python -m benchmarks.masks --data /path/to/davis-dev --frames 50 --every 1 --candidates 36,...,54  # the choice
+    python -m benchmarks.masks --data /path/to/davis-dev --frames 50 --every 1 --candidates 36,38,43,44,45,46,47,48,49,50,51,52,53,54
     python -m benchmarks.masks --data /path/to/davis-dev --frames 50 --end-to-end infonet --sequences bear
 
 For every DAVIS-layout sequence the first ``frames`` frames are tracked as the pipeline tracks them
