@@ -32,7 +32,7 @@ import datasets
 from benchmarks.common import choose, leave_one_out
 from segmentation import VideoOptions, mask_scores
 from segmentation.masks import MaskOptions, object_masks
-from segmentation.motion import dense_residuals, motion_saliency, mover_speed, moving_tracks
+from segmentation.motion import dense_residuals, motion_saliency, mover_speed, moving_tracks, scores_along
 from segmentation.pipeline import mask_voters
 
 __all__ = ["GAPS", "cached_inputs", "candidates", "score_candidates"]
@@ -126,6 +126,9 @@ def candidates() -> list[dict]:
     # candidates 50-54: movers must be followed for some frames to vote in the masks
     cheap = energy | {"refine_pixels": 15000}
     grid += [cheap | {"min_mover_frames": frames} for frames in (5, 8, 10, 15, 20)]
+    # candidates 55-58: ... unless their mean dense motion score reaches 4 (the evidence's 1/2) or 8
+    grid += [cheap | {"min_mover_frames": 15, "short_mover_score": z} for z in (4.0, 8.0)]
+    grid += [cheap | {"min_mover_frames": frames, "short_mover_score": 4.0} for frames in (20, 25)]
     return [FIRST | cand for cand in grid]
 
 
@@ -159,7 +162,12 @@ def _dense(inp, data: dict, cand: dict, prefix: Path) -> np.ndarray:
 def _masks(frames, data: dict, moving: np.ndarray, cand: dict, pick: np.ndarray, dense: np.ndarray) -> np.ndarray:
     """(n, H, W) foreground of the frames ``pick`` under a candidate's options (the movers' lives
     counted over all the frames, as the pipeline counts them)."""
-    voters = mask_voters(moving.astype(np.int64), data["visibility"], moving, cand.get("min_mover_frames", 0))
+    confirmed = None
+    if "short_mover_score" in cand:
+        along = scores_along(data["tracks"], data["visibility"], dense, tuple(data["image_size"]))
+        confirmed = np.nan_to_num(along) >= cand["short_mover_score"]
+    frames_needed = cand.get("min_mover_frames", 0)
+    voters = mask_voters(moving.astype(np.int64), data["visibility"], moving, frames_needed, confirmed)
     mask_opts = MaskOptions(**LATER | {k: v for k, v in cand.items() if k in MaskOptions.__dataclass_fields__})
     return (
         object_masks(

@@ -48,6 +48,7 @@ __all__ = [
     "moving_tracks",
     "near_border",
     "saliency_scores",
+    "scores_along",
 ]
 
 RANSAC_SHARE = 0.003  # RANSAC's inlier tolerance, share of the image diagonal (about 3 px at 854 x 480)
@@ -308,6 +309,19 @@ def mover_speed(tracks, visibility, moving, *, image_size: tuple[int, int] | Non
     if not np.isfinite(residual).any():
         return float("nan")
     return float(np.nanmedian(residual)) / _diagonal(tracks, image_size)
+
+
+def scores_along(tracks, visibility, motion, image_size: tuple[int, int]) -> np.ndarray:
+    """(N,) each track's mean dense motion score (``motion`` (T, h, w), :func:`dense_residuals`)
+    at its positions in the frames where it is seen (pixels of ``image_size`` (H, W)); NaN if never seen."""
+    tracks, seen = np.asarray(tracks, np.float64), np.asarray(visibility, bool)
+    T, h, w = np.shape(motion)
+    H, W = image_size
+    x = np.clip((tracks[..., 0] * (w / W)).astype(int), 0, w - 1)
+    y = np.clip((tracks[..., 1] * (h / H)).astype(int), 0, h - 1)
+    score = np.asarray(motion)[np.arange(T)[:, None], y, x].astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        return np.where(seen, score, 0.0).sum(axis=0) / seen.sum(axis=0)
 
 
 def moving_tracks(saliency) -> np.ndarray:

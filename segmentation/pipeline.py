@@ -48,7 +48,15 @@ from .discovery import discover
 from .grouping import CRITERIA, METHODS, auto_threshold, group
 from .labels import BACKGROUND, UNLABELLED, object_labels, track_object_ids
 from .masks import MaskOptions, object_masks, primary_objects, spread_labels
-from .motion import MIN_FLOW_SIDE, camera_motion, dense_residuals, motion_saliency, mover_speed, moving_tracks
+from .motion import (
+    MIN_FLOW_SIDE,
+    camera_motion,
+    dense_residuals,
+    motion_saliency,
+    mover_speed,
+    moving_tracks,
+    scores_along,
+)
 from .result import VideoResult
 from .scoring import MaskScore, Score, mask_scores, score_grouping
 from .tracking import FLOWS, track_frames
@@ -115,7 +123,9 @@ class VideoOptions:
         min_mover_frames: with the motion foreground, movers seen in fewer frames than this (or
             than half the clip, if shorter) do not vote in the masks (they take the label of the
             mask they lie in after): water, smoke and glints make short tracks that move unlike
-            the camera, where a subject's points are followed for longer.
+            the camera, where a subject's points are followed for longer. A short mover whose mean
+            dense motion score (``segmentation.motion.scores_along``) reaches ``short_mover_score``
+            still votes: a fast subject's points are lost quickly, but the flow sees them move.
         mask: :class:`segmentation.MaskOptions`.
         seed: seed of the choice of tracks and of Louvain.
     """
@@ -154,8 +164,12 @@ class VideoOptions:
         metadata={"help": "movers slower than this share of the image diagonal per frame are slow"},
     )
     min_mover_frames: int = field(
-        default=15,
+        default=25,
         metadata={"help": "movers seen in fewer frames (or than half the clip) do not vote in the masks"},
+    )
+    short_mover_score: float = field(
+        default=4.0,
+        metadata={"help": "short movers whose mean dense motion score reaches this still vote (inf: none)"},
     )
     mask: MaskOptions = field(default_factory=MaskOptions)
     seed: int = field(default=0, metadata={"help": "seed of the choice of tracks and of Louvain"})
@@ -183,6 +197,10 @@ class VideoOptions:
         self.threshold = _threshold(self.threshold)
         if not (isinstance(self.slow_share, (int, float)) and 0 <= self.slow_share <= 1):
             raise ValueError(f"slow_share must be a share of the image diagonal in [0, 1], got {self.slow_share}")
+        if not (isinstance(self.short_mover_score, (int, float)) and self.short_mover_score >= 0):
+            raise ValueError(
+                f"short_mover_score must be a dense motion score >= 0 (inf: off), got {self.short_mover_score}"
+            )
         if not (isinstance(self.camera_band, (int, float)) and 0 <= self.camera_band <= 0.5):
             raise ValueError(f"camera_band must be a share of the shorter side in [0, 0.5], got {self.camera_band}")
 
@@ -450,11 +468,14 @@ def _track_labels(result: VideoResult) -> np.ndarray:
     return spread_labels(result.tracks, result.visibility, labels, is_grouped)
 
 
-def mask_voters(labels, visibility, moving, min_frames: int) -> np.ndarray:
+def mask_voters(labels, visibility, moving, min_frames: int, confirmed=None) -> np.ndarray:
     """(M,) the labels the masks are drawn from: movers seen in fewer than ``min_frames`` frames
-    (or than half the clip, if shorter) are left out (unlabelled); the rest as ``labels`` has them."""
+    (or than half the clip, if shorter) are left out (unlabelled), unless ``confirmed`` ((M,) bool,
+    e.g. their dense motion says they move) is True for them; the rest as ``labels`` has them."""
     seen = np.asarray(visibility, bool)
     short = np.asarray(moving, bool) & (seen.sum(axis=0) < min(min_frames, len(seen) / 2))
+    if confirmed is not None:
+        short &= ~np.asarray(confirmed, bool)
     return np.where(short, UNLABELLED, labels)
 
 
@@ -480,7 +501,11 @@ def _finish(result: VideoResult, frames, opts: VideoOptions, progress) -> VideoR
     if opts.masks and frames is not None:
         voters = labels
         if result.moving is not None:
-            voters = mask_voters(labels, result.visibility, result.moving, opts.min_mover_frames)
+            confirmed = None
+            if result.motion is not None:  # a short mover whose dense motion passes short_mover_score still votes
+                confirmed = scores_along(result.tracks, result.visibility, result.motion, result.image_size)
+                confirmed = np.nan_to_num(confirmed) >= opts.short_mover_score
+            voters = mask_voters(labels, result.visibility, result.moving, opts.min_mover_frames, confirmed)
         masks = object_masks(
             frames,
             result.tracks,

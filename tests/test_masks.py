@@ -250,10 +250,26 @@ def test_short_lived_movers_do_not_vote_in_the_masks():
     assert (voters[short] == -1).all() and (voters[~short] == labels[~short]).all()
     assert (mask_voters(labels, visibility, moving, 0) == labels).all()
     assert (mask_voters(labels, visibility, moving, 10) == voters).all()  # at most half the clip's 5 frames
+    confirmed = np.zeros(len(labels), bool)
+    confirmed[short.nonzero()[0][:7]] = True  # their dense motion says they move: they still vote
+    kept = mask_voters(labels, visibility, moving, 2, confirmed)
+    assert (kept[confirmed] == labels[confirmed]).all() and (kept[short & ~confirmed] == -1).all()
     from segmentation import VideoOptions
 
     with pytest.raises(ValueError, match="min_mover_frames must be a whole number >= 0"):
         VideoOptions(min_mover_frames=-1)
+
+
+def test_scores_along_average_the_dense_motion_where_a_track_is_seen():
+    from segmentation.motion import scores_along
+
+    motion = np.zeros((3, 10, 20), np.float32)  # a 20 x 10 grid for 40 x 20 pixels
+    motion[:, 2, 4], motion[:, 5, 15] = [1, 2, 3], 9
+    tracks = np.array([[[8.5, 4.5], [31, 11]]] * 3, np.float64)  # grid cells (4, 2) and (15, 5)
+    seen = np.array([[1, 1], [1, 0], [0, 0]], bool)
+    along = scores_along(tracks, seen, motion, (20, 40))
+    assert np.allclose(along, [1.5, 9.0])
+    assert np.isnan(scores_along(tracks, np.zeros((3, 2), bool), motion, (20, 40))).all()
 
 
 def test_primary_objects_picks_the_mover_against_the_border_group():
