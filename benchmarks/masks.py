@@ -1,7 +1,7 @@
 """Foreground masks chosen by leaving videos out: held-out J per video beside the in-sample J.
 
     python -m benchmarks.masks --data /path/to/davis-dev --frames 50 --every 10   # a five-frame screen
-    python -m benchmarks.masks --data /path/to/davis-dev --frames 50 --every 1 --candidates 36,38,43,44,45,46,47,48,49,50,51,52,53,54
+    python -m benchmarks.masks --data /path/to/davis-dev --frames 50 --every 1 --candidates 36,38,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58
     python -m benchmarks.masks --data /path/to/davis-dev --frames 50 --end-to-end infonet --sequences bear
 
 For every DAVIS-layout sequence the first ``frames`` frames are tracked as the pipeline tracks them
@@ -32,7 +32,7 @@ import datasets
 from benchmarks.common import choose, leave_one_out
 from segmentation import VideoOptions, mask_scores
 from segmentation.masks import MaskOptions, object_masks
-from segmentation.motion import dense_residuals, motion_saliency, mover_speed, moving_tracks, scores_along
+from segmentation.motion import dense_residuals, motion_saliency, mover_speed, moving_tracks
 from segmentation.pipeline import mask_voters
 
 __all__ = ["GAPS", "cached_inputs", "candidates", "score_candidates"]
@@ -162,12 +162,16 @@ def _dense(inp, data: dict, cand: dict, prefix: Path) -> np.ndarray:
 def _masks(frames, data: dict, moving: np.ndarray, cand: dict, pick: np.ndarray, dense: np.ndarray) -> np.ndarray:
     """(n, H, W) foreground of the frames ``pick`` under a candidate's options (the movers' lives
     counted over all the frames, as the pipeline counts them)."""
-    confirmed = None
-    if "short_mover_score" in cand:
-        along = scores_along(data["tracks"], data["visibility"], dense, tuple(data["image_size"]))
-        confirmed = np.nan_to_num(along) >= cand["short_mover_score"]
-    frames_needed = cand.get("min_mover_frames", 0)
-    voters = mask_voters(moving.astype(np.int64), data["visibility"], moving, frames_needed, confirmed)
+    voters = mask_voters(
+        moving.astype(np.int64),
+        data["tracks"],
+        data["visibility"],
+        moving,
+        min_frames=cand.get("min_mover_frames", 0),
+        motion=dense,
+        image_size=tuple(data["image_size"]),
+        min_score=cand.get("short_mover_score", np.inf),
+    )
     mask_opts = MaskOptions(**LATER | {k: v for k, v in cand.items() if k in MaskOptions.__dataclass_fields__})
     return (
         object_masks(

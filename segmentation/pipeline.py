@@ -468,14 +468,17 @@ def _track_labels(result: VideoResult) -> np.ndarray:
     return spread_labels(result.tracks, result.visibility, labels, is_grouped)
 
 
-def mask_voters(labels, visibility, moving, min_frames: int, confirmed=None) -> np.ndarray:
+def mask_voters(
+    labels, tracks, visibility, moving, *, min_frames: int, motion=None, image_size=None, min_score: float = math.inf
+) -> np.ndarray:
     """(M,) the labels the masks are drawn from: movers seen in fewer than ``min_frames`` frames
-    (or than half the clip, if shorter) are left out (unlabelled), unless ``confirmed`` ((M,) bool,
-    e.g. their dense motion says they move) is True for them; the rest as ``labels`` has them."""
+    (or than half the clip, if shorter) are left out (unlabelled), unless their mean dense motion
+    score (``motion`` (T, h, w) over frames of ``image_size``; :func:`scores_along`) reaches
+    ``min_score``; the rest as ``labels`` has them."""
     seen = np.asarray(visibility, bool)
     short = np.asarray(moving, bool) & (seen.sum(axis=0) < min(min_frames, len(seen) / 2))
-    if confirmed is not None:
-        short &= ~np.asarray(confirmed, bool)
+    if motion is not None and math.isfinite(min_score) and short.any():
+        short &= ~(np.nan_to_num(scores_along(tracks, seen, motion, image_size)) >= min_score)
     return np.where(short, UNLABELLED, labels)
 
 
@@ -501,11 +504,16 @@ def _finish(result: VideoResult, frames, opts: VideoOptions, progress) -> VideoR
     if opts.masks and frames is not None:
         voters = labels
         if result.moving is not None:
-            confirmed = None
-            if result.motion is not None:  # a short mover whose dense motion passes short_mover_score still votes
-                confirmed = scores_along(result.tracks, result.visibility, result.motion, result.image_size)
-                confirmed = np.nan_to_num(confirmed) >= opts.short_mover_score
-            voters = mask_voters(labels, result.visibility, result.moving, opts.min_mover_frames, confirmed)
+            voters = mask_voters(
+                labels,
+                result.tracks,
+                result.visibility,
+                result.moving,
+                min_frames=opts.min_mover_frames,
+                motion=result.motion,
+                image_size=result.image_size,
+                min_score=opts.short_mover_score,
+            )
         masks = object_masks(
             frames,
             result.tracks,

@@ -221,7 +221,8 @@ def test_short_lived_movers_do_not_vote_in_the_masks():
     """Water beside a followed subject: every frame brings fresh points there, seen for one frame,
     five in six of them moving unlike the camera; the subject's points are followed throughout.
     With every mover voting the water is object; with movers seen in fewer than 2 frames left
-    out, the mask is the one the subject gives without water, and the short movers' labels are otherwise untouched."""
+    out, the mask is the one the subject gives without water, and the other labels are untouched;
+    short movers where the dense motion passes ``min_score`` still vote."""
     T = 5
     frames, truth, tracks, on_object = planted_frame(T=T)
     water = np.zeros(truth.shape[1:], bool)
@@ -240,7 +241,7 @@ def test_short_lived_movers_do_not_vote_in_the_masks():
     labels = moving.astype(int)
     plain = MaskOptions(work_side=160, refine=False, colour_weight=0.0)
     everyone = object_masks(frames, all_tracks, visibility, labels, [1], options=plain)
-    voters = mask_voters(labels, visibility, moving, 2)
+    voters = mask_voters(labels, all_tracks, visibility, moving, min_frames=2)
     followed = object_masks(frames, all_tracks, visibility, voters, [1], options=plain)
     assert everyone[:, water].mean() > 0.75 and mask_scores(everyone, truth).j < 0.5
     alone = object_masks(frames, tracks, np.ones(tracks.shape[:2], bool), on_object.astype(int), [1], options=plain)
@@ -248,12 +249,16 @@ def test_short_lived_movers_do_not_vote_in_the_masks():
     assert mask_scores(followed, truth).j > mask_scores(alone, truth).j - 0.02 > 0.8
     short = moving & (visibility.sum(axis=0) < 2)
     assert (voters[short] == -1).all() and (voters[~short] == labels[~short]).all()
-    assert (mask_voters(labels, visibility, moving, 0) == labels).all()
-    assert (mask_voters(labels, visibility, moving, 10) == voters).all()  # at most half the clip's 5 frames
-    confirmed = np.zeros(len(labels), bool)
-    confirmed[short.nonzero()[0][:7]] = True  # their dense motion says they move: they still vote
-    kept = mask_voters(labels, visibility, moving, 2, confirmed)
-    assert (kept[confirmed] == labels[confirmed]).all() and (kept[short & ~confirmed] == -1).all()
+    assert (mask_voters(labels, all_tracks, visibility, moving, min_frames=0) == labels).all()
+    half = mask_voters(labels, all_tracks, visibility, moving, min_frames=10)  # at most half the clip's 5 frames
+    assert (half == voters).all()
+    motion = np.zeros(truth.shape, np.float32)
+    motion[:, 10:50] = 10.0  # the dense motion sees the top of the water move: its short movers still vote
+    kept = mask_voters(
+        labels, all_tracks, visibility, moving, min_frames=2, motion=motion, image_size=truth.shape[1:], min_score=4
+    )
+    confirmed = short & (all_tracks[0, :, 1] < 50)
+    assert confirmed.any() and (kept[confirmed] == 1).all() and (kept[short & ~confirmed] == -1).all()
     from segmentation import VideoOptions
 
     with pytest.raises(ValueError, match="min_mover_frames must be a whole number >= 0"):
