@@ -39,7 +39,9 @@ class DiscoverOptions:
         if not self.video:
             raise ValueError("--video is required (a video file, a folder of frames or a sequence folder)")
         cli.check_number("--fps", self.fps, low=0, low_open=True)
-        cli.check_number("--max-frames", self.max_frames, low=2)
+        cli.check_number(
+            "--max-frames", self.max_frames, low=segmentation.MIN_FRAMES, why="MI between tracks needs that many frames"
+        )
         self.inputs = [Path(p) for p in (self.video, self.tracks) if p]
         missing = [str(p) for p in self.inputs if not p.exists()]
         if missing:

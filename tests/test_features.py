@@ -33,14 +33,16 @@ def spinning_discs(rng, T=96, phases=(0.0, 0.5, 1.0, 1.5), radii=(20.0, 35.0, 50
     return tracks, np.array(ids)
 
 
-def test_rotating_objects_correlation_cannot_group_but_mi_can(rng):
+@pytest.mark.parametrize(("estimator", "feature"), [("infonet", "xy"), ("infonet", "coords"), ("ksg", "xy")])
+def test_rotating_objects_correlation_cannot_group_but_mi_can(rng, estimator, feature):
     tracks, ids = spinning_discs(rng)
     pearson = track_mi(tracks, infonet.get_estimator("pearson"), feature="coords")
-    mi = track_mi(tracks, infonet.get_estimator("ksg"), feature="xy")
+    mi = track_mi(tracks, infonet.get_estimator(estimator), feature=feature)
     # coordinate-wise correlation: a quarter turn apart looks independent, so no threshold finds the discs
     best_pearson = max(s.f for s in sweep_thresholds(pearson, ids).scores)
     assert best_pearson < 0.8 and anchor_auc(pearson, ids) < 0.8
-    # MI of the (x, y) positions: every pair of one disc is dependent, pairs across discs are not
+    # MI (InfoNet by default, per coordinate or of the (x, y) positions; KSG too): every pair of one
+    # disc is dependent, an ellipse or a rotation, and pairs across discs are not
     assert anchor_auc(mi, ids) == 1.0
     labels = group(mi, threshold="auto", min_size=3).labels
     assert score_grouping(labels, ids).f == 1.0
