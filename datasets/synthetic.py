@@ -13,7 +13,10 @@ The scene is 2-D and rendered with affine warps, so every track's position is kn
 - **Motion**: ``motion="sweep"`` (default) plays one pass across the view over the clip,
   however many frames it has; ``motion="wander"`` moves objects, camera and zoom on slow waves
   of a fixed pace in frames (periods of about 60-190 frames), so a long clip holds many turns,
-  as PointOdyssey's long videos do, and its first frames are those of a shorter clip.
+  as PointOdyssey's long videos do, and its first frames are those of a shorter clip;
+  ``motion="spin"`` turns each object in place about a fixed axle (a wheel, a fan, a turntable
+  seen from above), 0.8-3.6 turns over the clip, while the camera pans and zooms as in a sweep:
+  the points of one object move on circles, a motion linear in (x, y) but not per coordinate.
 - **Convoy** (``convoy=True``): object 1 takes object 0's path a sixth of the clip later, so
   the two share a trend and a path but not a motion at any one time.
 - **Perspective** (``perspective=True``): an object's size follows its depth (``1 / depth``), so
@@ -68,7 +71,7 @@ HUGE = 1e7  # pixels: a finite coordinate far outside any image
 BACKGROUND_SHARE = 0.35  # of the tracks
 EDGE_MARGIN = 3  # sprite pixels between a sampled point and its part's edge
 SHAPES = ("ellipse", "star", "box", "blob")
-MOTIONS = ("sweep", "wander")
+MOTIONS = ("sweep", "wander", "spin")
 WANDER_PACE = 48  # frames per unit of the wandering clock (a sweep's default length)
 LAYOUT = (("rgbs", "rgb_*.jpg"), ("masks", "mask_*.png"), ("depths", "depth_*.png"), ("normals", "normal_*.jpg"))
 LAYOUT_FILES = ("anno.npz", "annotations.npz", "info.npz", "scene_info.json")
@@ -195,19 +198,24 @@ def _object_parts(
         leaves = num_objects >= 2 and j == num_objects - 1
         end = -(rot @ direction) * ((0.9 * width, 0.9 * height) if leaves else (0.3 * width, 0.25 * height))
         offset = start[:, None] + (end - start)[:, None] * tau  # (2, T) relative to the camera centre
-    else:  # two slow waves per axis about a point on the ring where the sweep would start
+    elif motion == "wander":  # two slow waves per axis about a point on the ring where the sweep would start
         offset = 0.6 * start[:, None] + np.stack(
             [sum(_wave(rng, tau, a / k, (0.25, 0.8)) for k in (1, 2)) for a in (0.25 * width, 0.22 * height)]
         )
-    px = cam_x[0] + offset[0] + _wave(rng, tau, 0.03 * width, (0.5, 2.0))
-    py = cam_y[0] + offset[1] + _wave(rng, tau, 0.03 * height, (0.5, 2.0))
+    else:  # spin: a fixed axle at that point
+        offset = np.repeat(0.6 * start[:, None], len(tau), axis=1)
+    wobble = np.stack([_wave(rng, tau, 0.03 * side, (0.5, 2.0)) for side in (width, height)])  # (2, T)
+    px, py = np.array([cam_x[0], cam_y[0]])[:, None] + offset + (0 if motion == "spin" else wobble)
     behind = (px[:num_frames], py[:num_frames])  # where it was ``lead`` frames before
     tau, px, py, offset = tau[shape.lead :], px[shape.lead :], py[shape.lead :], offset[:, shape.lead :]
     if shape.path is not None:  # a convoy's follower: the leader's path, some frames later
         px, py = shape.path
     heading = rng.uniform(0, 2 * math.pi)  # (draws in this order: sweep sequences stay as they were)
     spin = rng.choice([-1, 1]) * rng.uniform(0.4, 1.8)
-    theta = heading + (spin * tau if motion == "sweep" else _wave(rng, tau, spin, (0.2, 0.6)))
+    if motion == "wander":
+        theta = heading + _wave(rng, tau, spin, (0.2, 0.6))
+    else:  # a sweep turns by up to 1.8 radians, a spin by 0.8-3.6 turns
+        theta = heading + spin * tau * (4 * math.pi if motion == "spin" else 1)
     scale = rng.uniform(0.85, 1.1) * (1 + _wave(rng, tau, 0.2))
     depth = base_depth + _wave(rng, tau, 1.6)
     if shape.perspective:  # a pinhole's size: nearer is larger (no foreshortening: the sprite stays flat)
@@ -256,7 +264,7 @@ def _build_scene(rng, num_frames, height, width, num_objects, motion="sweep", co
     ``perspective``: each object's size follows its depth."""
     # the motion clock: one sweep spans the clip whatever its length; wandering runs at a fixed
     # pace in frames, so a longer clip holds more turns
-    tau = np.linspace(0, 1, num_frames) if motion == "sweep" else np.arange(num_frames) / WANDER_PACE
+    tau = np.arange(num_frames) / WANDER_PACE if motion == "wander" else np.linspace(0, 1, num_frames)
     canvas_h, canvas_w = math.ceil(1.7 * height), math.ceil(1.7 * width)
     canvas_centre = np.array([(canvas_w - 1) / 2, (canvas_h - 1) / 2])
     zoom = 1 + _wave(rng, tau, 0.12)  # (T,)
@@ -386,6 +394,8 @@ def _check_arguments(num_frames, size, num_objects, num_tracks, motion, corrupt_
     """(H, W) of ``size``, after checking the arguments of :func:`generate_sequence`."""
     if convoy and num_objects < 2:
         raise DataError(f"convoy needs at least 2 objects (one follows the other), got {num_objects}")
+    if convoy and motion == "spin":
+        raise DataError("convoy needs objects that travel (motion sweep or wander); spinning objects stay in place")
     if len(size) != 2:
         raise DataError(f"size must be (H, W); got {size}")
     height, width = (int(v) for v in size)
@@ -525,8 +535,9 @@ def generate_sequence(
         corrupt_fraction: share of the tracks given corrupted entries (0 to 0.5).
         overwrite: replace the layout files of a non-empty folder (other files are left alone).
         jpeg_quality: JPEG quality of the frames (1-100).
-        motion: "sweep" (each object crosses the view once) or "wander" (objects, camera and zoom
-            drift on slow waves of 60-190 frames, as in the long PointOdyssey videos).
+        motion: "sweep" (each object crosses the view once), "wander" (objects, camera and zoom
+            drift on slow waves of 60-190 frames, as in the long PointOdyssey videos) or "spin"
+            (each object turns in place, 0.8-3.6 turns over the clip).
         convoy: object 1 follows object 0's path, a sixth of the clip behind (2 or more objects).
         perspective: each object's size follows its depth (nearer is larger).
 

@@ -26,7 +26,9 @@ class MakeSequenceOptions:
     jpeg_quality: int = field(default=90, metadata={"help": "JPEG quality of the frames"})
     motion: str = field(
         default="sweep",
-        metadata={"help": "sweep: one pass across the view per clip; wander: slow turns at a fixed pace"},
+        metadata={
+            "help": "sweep: one pass across the view per clip; wander: slow turns at a fixed pace; spin: objects turn in place"
+        },
     )
     convoy: bool = field(default=False, metadata={"help": "object 1 follows object 0's path (needs 2+ objects)"})
     perspective: bool = field(default=False, metadata={"help": "object sizes follow their depths"})

@@ -48,6 +48,33 @@ def test_rotating_objects_correlation_cannot_group_but_mi_can(rng, estimator, fe
     assert score_grouping(labels, ids).f == 1.0
 
 
+def waving_bodies(rng, T=96, periods=(17.0, 26.0, 37.0), points=40, wavelengths=1.5):
+    """Three bodies that stay in place while a wave runs along each (a swimming fish, a flag, a
+    snake): every point bobs up and down at its body's rate, with a phase that follows where it sits
+    along the body. (T, N, 2) tracks, (N,) ids."""
+    tracks, ids = [], []
+    for k, period in enumerate(periods):
+        origin = np.array([120.0 + 300 * k, 200.0 + 40 * k])
+        for along in rng.uniform(0, 1, points):
+            bob = 25.0 * np.sin(2 * np.pi * (np.arange(T) / period - wavelengths * along))
+            at = origin + (200.0 * along, rng.uniform(-8, 8))
+            tracks.append(np.stack([np.full(T, at[0]), at[1] + bob], -1))
+            ids.append(k + 1)
+    return np.stack(tracks, 1) + 0.3 * rng.standard_normal((T, len(ids), 2)), np.array(ids)
+
+
+def test_waving_bodies_mi_ranks_each_body_first_where_correlation_cannot(rng):
+    tracks, ids = waving_bodies(rng)
+    mi = track_mi(tracks, infonet.get_estimator("infonet"), feature="coords")
+    # points a quarter wave apart on one body are uncorrelated (an ellipse), yet strongly dependent
+    for feature in ("coords", "xy"):
+        pearson = track_mi(tracks, infonet.get_estimator("pearson"), feature=feature)
+        assert anchor_auc(pearson, ids) < 0.98
+    assert anchor_auc(mi, ids) == 1.0
+    labels = group(mi, threshold="auto", min_size=3).labels
+    assert score_grouping(labels, ids).f == 1.0
+
+
 def test_displacement_features_of_a_known_trajectory():
     T = 10
     t = np.arange(T, dtype=float)
@@ -149,12 +176,36 @@ def test_generator_convoy_follows_the_leader_and_perspective_sizes_follow_depth(
         assert np.allclose(size * part.depth, size[0] * part.depth[0])
 
 
+def test_generator_spin_turns_objects_in_place():
+    from datasets.synthetic import _build_scene
+
+    T = 48
+    parts, names, _, _ = _build_scene(np.random.default_rng(3), T, 270, 480, 3, "spin")
+    camera = parts[0].poses
+    for index in (1, 3, 4):  # object 0's body (its limb swings about a joint), objects 1 and 2
+        assert np.allclose(_canvas_pivots(parts, index), _canvas_pivots(parts, index)[0], atol=1e-6)  # a fixed axle
+        own = np.linalg.solve(camera[:, :, :2], parts[index].poses[:, :, :2])  # (T, 2, 2) without the camera
+        turns = np.abs(np.unwrap(np.arctan2(own[:, 1, 0], own[:, 0, 0]))[-1] - np.arctan2(own[0, 1, 0], own[0, 0, 0]))
+        assert 0.8 * 2 * np.pi - 1e-6 <= turns <= 3.6 * 2 * np.pi + 1e-6
+
+
 def test_generator_convoy_needs_two_objects(tmp_path):
     from datasets import DataError, generate_sequence
 
     with pytest.raises(DataError, match="convoy needs at least 2 objects"):
         generate_sequence(
             tmp_path / "s", seed=0, num_frames=8, size=(64, 64), num_objects=1, num_tracks=16, convoy=True
+        )
+    with pytest.raises(DataError, match="convoy needs objects that travel"):
+        generate_sequence(
+            tmp_path / "s",
+            seed=0,
+            num_frames=8,
+            size=(64, 64),
+            num_objects=2,
+            num_tracks=16,
+            convoy=True,
+            motion="spin",
         )
 
 
