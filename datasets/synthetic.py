@@ -204,6 +204,7 @@ def _object_parts(
         )
     else:  # spin: a fixed axle at that point
         offset = np.repeat(0.6 * start[:, None], len(tau), axis=1)
+    # a small sway of the path, drawn in every mode (one order of draws) and left out on an axle
     wobble = np.stack([_wave(rng, tau, 0.03 * side, (0.5, 2.0)) for side in (width, height)])  # (2, T)
     px, py = np.array([cam_x[0], cam_y[0]])[:, None] + offset + (0 if motion == "spin" else wobble)
     behind = (px[:num_frames], py[:num_frames])  # where it was ``lead`` frames before

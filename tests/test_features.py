@@ -189,7 +189,7 @@ def test_generator_spin_turns_objects_in_place():
         assert 0.8 <= abs(angle[-1] - angle[0]) / (2 * np.pi) <= 3.6 + 1e-9
 
 
-def test_generator_convoy_needs_two_objects(tmp_path):
+def test_generator_convoy_needs_two_travelling_objects(tmp_path):
     from datasets import DataError, generate_sequence
 
     with pytest.raises(DataError, match="convoy needs at least 2 objects"):
