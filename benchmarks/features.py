@@ -253,10 +253,19 @@ def report(rows: list[dict], choose_by: str = "best_f") -> str:
     return "\n".join(lines)
 
 
+ARTICULATED_KINDS = {  # benchmarks.articulated's figures, named kind_k
+    "walker": "walker (swinging arms and legs)",
+    "animal": "animal (trotting legs, wagging tail)",
+    "wheel": "wheel (turning)",
+}
+
+
 def _kind(name: str) -> str:
-    """A generated object's kind of motion from its asset name (datasets.synthetic)."""
+    """A generated object's kind of motion from its asset name (datasets.synthetic, benchmarks.articulated)."""
     if name == "background":
         return "background (camera)"
+    if name.split("_")[0] in ARTICULATED_KINDS:
+        return ARTICULATED_KINDS[name.split("_")[0]]
     if name.endswith("_convoy"):
         return "convoy follower"
     if "articulated" in name:
