@@ -96,7 +96,7 @@ def _cycle(rng, tau: np.ndarray, amplitude: float, cycles: float, phase: float |
 
 
 def _walker(rng, figure: int, body: np.ndarray, tau: np.ndarray) -> list[Sprite]:
-    """Torso, head, arms and legs of two segments; ``body[t]`` places the hip-centred torso."""
+    """Torso, head, and arms and legs of two segments each; ``body[t]`` places the torso's centre."""
     T = len(tau)
     strides = rng.uniform(2.5, 4.5)
     torso, head = Sprite.new(rng, 44, 100, figure, T), Sprite.new(rng, 36, 36, figure, T)
