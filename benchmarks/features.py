@@ -264,8 +264,8 @@ def _kind(name: str) -> str:
     """A generated object's kind of motion from its asset name (datasets.synthetic, benchmarks.articulated)."""
     if name == "background":
         return "background (camera)"
-    if name.split("_")[0] in ARTICULATED_KINDS:
-        return ARTICULATED_KINDS[name.split("_")[0]]
+    if figure := ARTICULATED_KINDS.get(name.split("_")[0]):
+        return figure
     if name.endswith("_convoy"):
         return "convoy follower"
     if "articulated" in name:
