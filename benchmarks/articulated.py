@@ -39,7 +39,6 @@ from infonet.cli import check_out_dir
 
 __all__ = ["KINDS", "RECIPE", "generate_articulated_scene"]
 
-KINDS = ("walker", "animal", "wheel")
 # (seed, figures) of the scenes the README quotes; seeds apart from every other generated scene
 RECIPE = (
     (400, ("walker", "walker", "wheel")),
@@ -148,6 +147,7 @@ def _wheel(rng, figure: int, body: np.ndarray, tau: np.ndarray) -> list[Sprite]:
 
 
 BUILDERS = {"walker": _walker, "animal": _animal, "wheel": _wheel}
+KINDS = tuple(BUILDERS)
 
 
 def _smooth_walk(rng, n: int, step: float, width: int = 15) -> np.ndarray:
