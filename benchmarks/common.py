@@ -34,6 +34,7 @@ SEEDS = {
     "speed": 20_261_000,  # + n (numpy)
     "gaussian_sweep": 20_262_000,  # + 1_000 * distribution + repeat (numpy)
     "families": 20_263_000,  # + 1_000 * distribution + repeat (numpy)
+    "near_deterministic": 20_268_000,  # + 1_000 * distribution + repeat (numpy), the same at every n
     "highdim": 20_264_000,  # + 10_000 * kind + 1_000_000 * d, projections + pair (numpy)
     "pairwise": 20_266_000,  # synthetic tracks (numpy)
 }

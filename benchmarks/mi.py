@@ -23,11 +23,13 @@ from .accuracy import (
     HIGH_LEVELS,
     HIGHDIM_ESTIMATORS,
     LEVELS,
+    NEAR_DETERMINISTIC_SIZES,
     RHOS,
     default_families,
     distribution_rows,
     highdim_rows,
     level_rows,
+    near_deterministic_families,
     triplet_rows,
 )
 from .common import (
@@ -271,9 +273,9 @@ def _triplets(run: _Run) -> list[dict]:
     return triplet_rows(run.estimators, data, caps=run.caps("triplets"), progress=run.progress)
 
 
-def _distribution_rows(run: _Run, dists, seed: int, label: str, params=None) -> list[dict]:
+def _distribution_rows(run: _Run, dists, seed: int, label: str, params=None, n: int | None = None) -> list[dict]:
     cfg = run.cfg
-    common = dict(n=cfg.n, seeds=cfg.sweep_seeds, caps=run.caps("distributions"), progress=run.progress)
+    common = dict(n=n or cfg.n, seeds=cfg.sweep_seeds, caps=run.caps("distributions"), progress=run.progress)
     return distribution_rows(run.estimators, dists, seed=seed, params=params, label=label, **common)
 
 
@@ -286,6 +288,14 @@ def _gaussian_sweep(run: _Run) -> list[dict]:
 def _families(run: _Run) -> list[dict]:
     """Section 4b: the other families with known MI."""
     return _distribution_rows(run, default_families(), SEEDS["families"], "families")
+
+
+def _near_deterministic(run: _Run) -> list[dict]:
+    """Section 4c: MI of 3-8 nats at small and large n (the same seeds at every n)."""
+    sizes = sorted({*NEAR_DETERMINISTIC_SIZES, run.cfg.n})
+    seed, dists = SEEDS["near_deterministic"], near_deterministic_families()
+    label = lambda n: f"near-deterministic, n = {n}"  # noqa: E731
+    return [r | {"n": n} for n in sizes for r in _distribution_rows(run, dists, seed, label(n), n=n)]
 
 
 def _highdim(run: _Run) -> list[dict]:
@@ -314,7 +324,11 @@ _STEPS: dict[str, list[tuple[str, str, Callable[[_Run], list[dict]]]]] = {
     "sizes": [("sizes", "sizes", _sizes)],
     "levels": [("levels", "levels", _levels)],
     "triplets": [("triplets", "triplets", _triplets)],
-    "distributions": [("gaussian sweep", "gaussian_sweep", _gaussian_sweep), ("families", "families", _families)],
+    "distributions": [
+        ("gaussian sweep", "gaussian_sweep", _gaussian_sweep),
+        ("families", "families", _families),
+        ("near-deterministic", "near_deterministic", _near_deterministic),
+    ],
     "highdim": [("highdim", "highdim", _highdim)],
     "multivariate": [("multivariate", "multivariate", _multivariate)],
 }
@@ -487,6 +501,23 @@ def _families_markdown(rows: list[dict], cfg: MIBenchmarkConfig, info: dict) -> 
     ]
 
 
+def _near_deterministic_markdown(rows: list[dict], cfg: MIBenchmarkConfig, info: dict) -> list[str]:
+    names = list(dict.fromkeys(r["estimator"] for r in rows))
+    sizes = sorted({r["n"] for r in rows})
+    mae = lambda name, n: cell(np.mean([r["mae"] for r in rows if r["estimator"] == name and r["n"] == n]))  # noqa: E731
+    summary = [[name, *(mae(name, n) for n in sizes)] for name in names]
+    row_key = lambda r: (r["distribution"], f"{r['true_mi']:.3f}", str(r["n"]))  # noqa: E731
+    cols, body = _pivot(rows, row_key, "estimator", lambda r: f"{r['mean_estimate']:.3f} ± {r['sd']:.3f}")
+    return [
+        "",
+        "Near-deterministic pairs (MI 3-8 nats; mean MAE over the distributions, then mean ± sd of the estimates):",
+        "",
+        markdown_table(["estimator", *(f"MAE, n = {n}" for n in sizes)], summary),
+        "",
+        markdown_table(["distribution", "true MI", "n", *cols], body),
+    ]
+
+
 def _highdim_markdown(rows: list[dict], cfg: MIBenchmarkConfig, info: dict) -> list[str]:
     cols, body = _pivot(rows, lambda r: (str(r["d"]), r["dependence"]), "estimator", lambda r: cell(r["auc"], ".3f"))
     r0 = rows[0]
@@ -552,6 +583,7 @@ _MARKDOWN = {
     "triplets": _triplets_markdown,
     "gaussian_sweep": _sweep_markdown,
     "families": _families_markdown,
+    "near_deterministic": _near_deterministic_markdown,
     "highdim": _highdim_markdown,
     "multivariate": lambda rows, cfg, info: multivariate_markdown(rows, info),
     "timings": _timings_markdown,

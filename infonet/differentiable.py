@@ -60,14 +60,14 @@ import torch
 import torch.nn as nn
 
 from .checkpoint import load_pretrained
-from .copula import TIES, is_constant, rank_transform, symmetry_maps
+from .copula import TIES, floor_lift, is_constant, normal_scores, rank_transform, symmetry_maps, unit_scores
 from .estimate import random_projections
 from .interface import as_real_array, check_batch_shapes, check_finite, check_pair_shapes
 from .model import InfoNet, SizeRouted, log_n_feature, splat
 from .pairwise import symmetric_pass
 from .readout import lookup
 from .vector_estimate import VECTOR_MIN_SAMPLES, check_dims, load_vector_model
-from .vector_model import VectorInfoNet, normal_scores
+from .vector_model import VectorInfoNet
 
 __all__ = ["soft_rank", "soft_copula", "mi", "MILoss", "DEFAULT_TEMPERATURE"]
 
@@ -237,10 +237,21 @@ def _crossfit_joint(model: InfoNet, u: torch.Tensor, v: torch.Tensor, splits: in
 def _network_mi(
     model: InfoNet, u: torch.Tensor, v: torch.Tensor, symmetries: int, readout: str, floor_slope: bool
 ) -> torch.Tensor:
-    """(B,) MI of copula samples u, v (B, n) from one pass over the symmetries, carrying gradients to u and v."""
+    """(B,) MI of copula samples u, v (B, n) from one pass over the symmetries, carrying gradients to u and v.
+
+    The "mi" read-out is lifted to the Gaussian-copula floor as the numpy API's estimates are
+    (:func:`infonet.copula.floor_lift`); where it is, value and gradient are the floor's.
+    """
     value, dv, _, _ = symmetric_pass(model, u, v, symmetries)
     if readout == "dv":
         return dv
+    est = _slope(model, u, v, value, dv, floor_slope)
+    lift = floor_lift(est.detach(), unit_scores(u), unit_scores(v))
+    return torch.where(lift > 0, est.detach() + lift, est)
+
+
+def _slope(model: InfoNet, u, v, value: torch.Tensor, dv: torch.Tensor, floor_slope: bool) -> torch.Tensor:
+    """The network's estimate ``value`` (B,) with the gradient it should carry back to u and v."""
     if not (torch.is_grad_enabled() and (u.requires_grad or v.requires_grad)):
         return value
     if not value.requires_grad:

@@ -21,7 +21,15 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .copula import exact_tensor, is_constant, rank_transform, symmetric_copies, symmetry_maps
+from .copula import (
+    exact_tensor,
+    floor_lift,
+    is_constant,
+    rank_transform,
+    symmetric_copies,
+    symmetry_maps,
+    unit_scores,
+)
 from .model import QUANTILES, InfoNet
 
 __all__ = ["pairwise_mi", "run_pairs", "symmetric_pass", "pair_chunk", "autocast_for"]
@@ -78,6 +86,10 @@ def run_pairs(
 ) -> dict[str, torch.Tensor]:
     """The network on P pairs (u[rows[p]], v[cols[p]]) of copula samples u, v (N, T), in chunks.
 
+    An estimate below the pair's Gaussian-copula floor, where the floor is above
+    :data:`infonet.copula.FLOOR_FROM`, is lifted to it, its quantiles with it (``dv``, the network's
+    own read-out, is left as it is).
+
     Args:
         rows, cols: (P,) long indices on u's device.
         chunk_size: pairs per forward pass (default: sized to the device and ``symmetries``).
@@ -93,6 +105,8 @@ def run_pairs(
     total, T = rows.numel(), u.shape[-1]
     chunk = chunk_size or max(1, pair_chunk(T, device) // len(maps))
     autocast_for(device, precision)  # refuses a bad precision before any work
+    zu = unit_scores(u)  # (N, T) float64, once per row
+    zv = zu if v is u else unit_scores(v)
     mi, dv, qs = (
         [torch.zeros(0, device=device)],
         [torch.zeros(0, device=device)],
@@ -102,9 +116,10 @@ def run_pairs(
         i, j = rows[start : start + chunk], cols[start : start + chunk]
         with autocast_for(device, precision):
             m, d, q, _ = symmetric_pass(model, u[i], v[j], len(maps))
-        mi.append(m)
+        lift = floor_lift(m, zu[i], zv[j])
+        mi.append(m + lift)
         dv.append(d)
-        qs.append(q)
+        qs.append(q + lift.unsqueeze(-1))
         if progress is not None:
             progress(min(start + chunk, total), total)
     return {"mi": torch.cat(mi), "dv": torch.cat(dv), "quantiles": torch.cat(qs)}

@@ -191,6 +191,17 @@ def test_hard_forward_value_is_the_hard_rank_estimate(small_model):
     assert torch.allclose(diff.mi(torch.exp(x.detach()), y, hard_forward=True, model=small_model), hard, atol=1e-12)
 
 
+def test_near_deterministic_value_and_slope_are_the_copula_floor(pretrained):
+    """Above the networks' range the value is the numpy API's (lifted to the floor); the slope is the floor's."""
+    x, y = _pairs(2, 400, math.sqrt(-math.expm1(-12.0)), seed=5)  # 6 nats
+    x.requires_grad_(True)
+    value = diff.mi(x, y, hard_forward=True, model=pretrained)
+    numpy_api = infonet.estimate_mi_batch(x.detach().numpy(), y.numpy(), model=pretrained)
+    assert np.allclose(value.detach().numpy(), numpy_api, atol=1e-5) and (numpy_api > 4.5).all()
+    value.sum().backward()
+    assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+
+
 # ----------------------------------------------------------------------------- shapes, options, errors
 
 

@@ -8,8 +8,8 @@ import torch
 from scipy import stats
 
 import infonet
-from infonet import baselines, distributions
-from infonet.copula import rank_transform, rank_transform_np
+from infonet import baselines, copula, distributions
+from infonet.copula import copula_floor, rank_transform, rank_transform_np, unit_scores
 from infonet.estimate import predict
 from infonet.mixtures import MixtureBatch, mixture_mi, random_mixtures
 from infonet.pairwise import pairwise_mi
@@ -234,3 +234,33 @@ def test_shipped_weights_beyond_the_training_lengths():
     y = 0.8 * x + 0.6 * rng.standard_normal(50_000)
     assert infonet.estimate_mi(x, y, device="cpu") == pytest.approx(0.511, abs=0.04)
     assert infonet.estimate_mi(x, rng.standard_normal(50_000), device="cpu") < 0.02
+
+
+# ----------------------------------------------------------------------------- the Gaussian-copula floor
+
+
+def test_copula_floor_reads_near_deterministic_pairs_the_grid_cannot():
+    """6 nats at n = 1000: the network alone levels off near its grid's log G (3.78 measured), the floor reads on."""
+    x, y = distributions.gaussian(math.sqrt(-math.expm1(-12.0))).sample(1000, seed=3)
+    assert 5.0 < infonet.estimate_mi(x, y, device="cpu") < 6.5
+    floor = float(copula_floor(*unit_scores(rank_transform(torch.tensor(np.stack([x, y])))).unbind(0)))
+    assert floor == pytest.approx(baselines.gaussian(x, y), rel=1e-9)  # the same formula as the baseline
+
+
+def test_copula_floor_is_finite_on_identical_ranks():
+    """A monotone relation reads as the sample with its middle two swapped: 9.1 nats at n = 1000, not inf."""
+    x = np.random.default_rng(0).standard_normal(1000)
+    swapped = np.argsort(np.argsort(x)).astype(float)
+    middle = np.flatnonzero(swapped == 499)[0], np.flatnonzero(swapped == 500)[0]
+    swapped[list(middle)] = swapped[list(middle[::-1])]
+    one_swap = baselines.gaussian(x, swapped)
+    assert infonet.estimate_mi(x, np.exp(x), device="cpu") == pytest.approx(one_swap, rel=1e-6)
+    assert one_swap == pytest.approx(9.10, abs=0.01)
+
+
+def test_copula_floor_leaves_the_network_alone_below_its_level(tiny_model, monkeypatch):
+    """Where the floor certifies less than FLOOR_FROM nats, the estimate is the network's, bit for bit."""
+    x, y = correlated(400, 0.9, seed=2)
+    with_floor = infonet.estimate_mi(x, y, model=tiny_model)
+    monkeypatch.setattr(copula, "FLOOR_FROM", math.inf)
+    assert infonet.estimate_mi(x, y, model=tiny_model) == with_floor
