@@ -132,11 +132,12 @@ NEAR_DETERMINISTIC_SIZES = (128, 1000)  # sample sizes of the near-deterministic
 
 
 def near_deterministic_families() -> list[distributions.Distribution]:
-    """Pairs with MI of 3-8 nats, where grid-read networks level off: Gaussians, bounded noise, a Student-t."""
+    """Pairs with MI of 3-8 nats, where grid-read networks level off: Gaussians, bounded and Laplace noise, a Student-t."""
     d = distributions
     return [
         *(d.gaussian(float(np.sqrt(-np.expm1(-2.0 * mi)))) for mi in (3, 4, 5, 6, 8)),
         *(d.additive_uniform(eps) for eps in (0.02, 0.005)),
+        *(d.additive_laplace(scale) for scale in (0.002, 0.0005)),
         d.student_t(0.9999, 3.0),
     ]
 

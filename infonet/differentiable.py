@@ -60,7 +60,7 @@ import torch
 import torch.nn as nn
 
 from .checkpoint import load_pretrained
-from .copula import TIES, floor_lift, is_constant, normal_scores, rank_transform, symmetry_maps, unit_scores
+from .copula import TIES, floor_lift, is_constant, normal_scores, rank_transform, symmetry_maps
 from .estimate import random_projections
 from .interface import as_real_array, check_batch_shapes, check_finite, check_pair_shapes
 from .model import InfoNet, SizeRouted, log_n_feature, splat
@@ -239,15 +239,14 @@ def _network_mi(
 ) -> torch.Tensor:
     """(B,) MI of copula samples u, v (B, n) from one pass over the symmetries, carrying gradients to u and v.
 
-    The "mi" read-out is lifted to the Gaussian-copula floor as the numpy API's estimates are
-    (:func:`infonet.copula.floor_lift`); where it is, value and gradient are the floor's.
+    The "mi" read-out is lifted to Kendall's floor as the numpy API's estimates are
+    (:func:`infonet.copula.floor_lift`); the lift carries no gradient (the slope stays the network's).
     """
     value, dv, _, _ = symmetric_pass(model, u, v, symmetries)
     if readout == "dv":
         return dv
     est = _slope(model, u, v, value, dv, floor_slope)
-    lift = floor_lift(est.detach(), unit_scores(u), unit_scores(v))
-    return torch.where(lift > 0, est.detach() + lift, est)
+    return est + floor_lift(est.detach(), u, v)
 
 
 def _slope(model: InfoNet, u, v, value: torch.Tensor, dv: torch.Tensor, floor_slope: bool) -> torch.Tensor:

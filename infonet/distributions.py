@@ -1,6 +1,7 @@
 """Named 1-D pair distributions with known mutual information (the paper's appendix families).
 
-Each constructor returns a :class:`Distribution` whose ``mi`` is exact (closed form) and whose
+Each constructor returns a :class:`Distribution` whose ``mi`` is exact (closed form, or one
+integral to machine precision for ``additive_laplace``) and whose
 ``sample(n, seed)`` draws n paired samples with an explicit seed. MI is invariant to strictly
 monotone maps of each variable, so the half-cube and asinh families share the Gaussian's MI
 while reshaping its marginals; the copula transform inside InfoNet should make them equivalent.
@@ -21,6 +22,7 @@ __all__ = [
     "half_cube",
     "asinh",
     "additive_uniform",
+    "additive_laplace",
     "student_t",
     "wiggly",
     "bimodal",
@@ -121,6 +123,31 @@ def additive_uniform(eps: float) -> Distribution:
         return x, x + rng.uniform(-eps, eps, n)
 
     return Distribution(f"additive_uniform(eps={eps:g})", mi, draw)
+
+
+def additive_laplace(scale: float) -> Distribution:
+    """X ~ U(0, 1), Y = X + N with N ~ Laplace(0, scale): noise with heavier tails than ``additive_uniform``'s.
+
+    I = h(Y) - h(N), h(N) = 1 + log(2 scale). Y's density is g(y) = 1 - e^(-y/b)/2 - e^(-(1-y)/b)/2 on
+    [0, 1] and c e^(-d/b) at a distance d outside it, c = (1 - e^(-1/b)) / 2: the two tails give
+    -2 c b (log c - 1) in closed form, [0, 1] is one integral (scipy's quad, symmetric about 1/2).
+    """
+    if not 0 < scale <= 10:
+        raise ValueError(f"noise scale must be in (0, 10], got {scale}")
+    from scipy import integrate
+
+    b = scale
+    c = -math.expm1(-1 / b) / 2
+    g = lambda y: 1 - (math.exp(-y / b) + math.exp(-(1 - y) / b)) / 2  # noqa: E731
+    inner, _ = integrate.quad(lambda y: g(y) * math.log(g(y)), 0, 0.5, points=[min(b, 0.25)], limit=200, epsabs=1e-13)
+    h_y = -2 * inner - 2 * c * b * (math.log(c) - 1)
+    mi = h_y - (1 + math.log(2 * b))
+
+    def draw(n: int, rng: np.random.Generator):
+        x = rng.uniform(0.0, 1.0, n)
+        return x, x + rng.laplace(0.0, b, n)
+
+    return Distribution(f"additive_laplace(scale={scale:g})", float(mi), draw)
 
 
 def _t_shift(nu: float) -> float:

@@ -28,7 +28,6 @@ from .copula import (
     rank_transform,
     symmetric_copies,
     symmetry_maps,
-    unit_scores,
 )
 from .model import QUANTILES, InfoNet
 
@@ -86,7 +85,7 @@ def run_pairs(
 ) -> dict[str, torch.Tensor]:
     """The network on P pairs (u[rows[p]], v[cols[p]]) of copula samples u, v (N, T), in chunks.
 
-    An estimate below the pair's Gaussian-copula floor, where the floor is above
+    An estimate below the pair's Kendall floor, where the floor is above
     :data:`infonet.copula.FLOOR_FROM`, is lifted to it, its quantiles with it (``dv``, the network's
     own read-out, is left as it is).
 
@@ -105,8 +104,6 @@ def run_pairs(
     total, T = rows.numel(), u.shape[-1]
     chunk = chunk_size or max(1, pair_chunk(T, device) // len(maps))
     autocast_for(device, precision)  # refuses a bad precision before any work
-    zu = unit_scores(u)  # (N, T) float64, once per row
-    zv = zu if v is u else unit_scores(v)
     mi, dv, qs = (
         [torch.zeros(0, device=device)],
         [torch.zeros(0, device=device)],
@@ -116,7 +113,7 @@ def run_pairs(
         i, j = rows[start : start + chunk], cols[start : start + chunk]
         with autocast_for(device, precision):
             m, d, q, _ = symmetric_pass(model, u[i], v[j], len(maps))
-        lift = floor_lift(m, zu[i], zv[j])
+        lift = floor_lift(m, u[i], v[j])
         mi.append(m + lift)
         dv.append(d)
         qs.append(q + lift.unsqueeze(-1))

@@ -191,8 +191,8 @@ def test_hard_forward_value_is_the_hard_rank_estimate(small_model):
     assert torch.allclose(diff.mi(torch.exp(x.detach()), y, hard_forward=True, model=small_model), hard, atol=1e-12)
 
 
-def test_near_deterministic_value_and_slope_are_the_copula_floor(pretrained):
-    """Above the networks' range the value is the numpy API's (lifted to the floor); the slope is the floor's."""
+def test_near_deterministic_value_is_the_numpy_apis(pretrained):
+    """Above the networks' range the value is the numpy API's (lifted to Kendall's floor); the slope stays finite."""
     x, y = _pairs(2, 400, math.sqrt(-math.expm1(-12.0)), seed=5)  # 6 nats
     x.requires_grad_(True)
     value = diff.mi(x, y, hard_forward=True, model=pretrained)
