@@ -30,12 +30,13 @@ exactly what a near-deterministic sample shows: which pairs of samples swap orde
 correlation, the other rank estimate of rho, weighs a swap of neighbours by the squared gap of their
 scores and reads 4-nat Gaussians as 3.4 at n = 128.) It is not a bound for every copula: on the
 near-deterministic families measured (docs/benchmarks.md) additive Laplace noise reads 0.13-0.15
-nats high, bounded noise 0.03 low, where KSG reads up to 2.4 below. :func:`kendall_mi` is that formula; the estimators lift an estimate to it where it reads
-more than :data:`FLOOR_FROM` nats, the level where the networks begin to level off, and compute it
-only for pairs the network already puts above :data:`SCREEN_FROM` (O(n^2) comparisons a pair up to
-``KENDALL_MAX_N`` samples; above, tau is averaged over strided chunks, still unbiased). Ranks
-that agree exactly (a monotone relation) read as if one pair were swapped, the least n samples can
-show: about log(n^2 / 2 pi) nats (5.1 at n = 32; 10.6 at n = 1000, four chunks of 250).
+nats high, bounded noise 0.03 low, where KSG reads up to 2.4 below. :func:`kendall_mi` is that
+formula; the estimators lift an estimate to it where it reads more than :data:`FLOOR_FROM` nats,
+the level where the networks begin to level off, and compute it only for pairs the network already
+puts above :data:`SCREEN_FROM` (O(n^2) comparisons a pair up to ``KENDALL_MAX_N`` samples; above,
+tau is averaged over strided chunks, still unbiased). Ranks that agree exactly (a monotone
+relation) read as if one compared pair were swapped, the least the sample can show: about
+log(n^2 / 2 pi) nats (5.1 at n = 32; 10.6 at n = 1000, four chunks of 250).
 
 Exact ranks. Values are compared in their own type: float64, int64 (timestamps in nanoseconds
 near 1.7e18 differ in the last digits, which float64 loses), bool. NumPy types torch cannot hold
@@ -57,7 +58,6 @@ __all__ = [
     "SYMMETRIES",
     "symmetry_maps",
     "symmetric_copies",
-    "normal_scores",
     "kendall_tau",
     "kendall_mi",
     "floor_lift",
@@ -186,11 +186,6 @@ FLOOR_FROM = 3.0  # nats: estimates are lifted to Kendall's floor only where it 
 SCREEN_FROM = 2.5  # nats: the floor is computed only for pairs the network reads above this
 KENDALL_MAX_N = 256  # longer samples: tau is the mean over strided chunks of at most this many
 KENDALL_CHUNK = 2**18  # pair comparisons per pass (1 MiB of float32: in cache, 6x faster than 2**20)
-
-
-def normal_scores(u: torch.Tensor) -> torch.Tensor:
-    """Copula positions in (0, 1) -> standard normal scores (the inverse normal CDF)."""
-    return torch.special.ndtri(u.clamp(1e-6, 1 - 1e-6))
 
 
 def _chunks(n: int) -> tuple[int, int]:

@@ -60,14 +60,14 @@ import torch
 import torch.nn as nn
 
 from .checkpoint import load_pretrained
-from .copula import TIES, floor_lift, is_constant, normal_scores, rank_transform, symmetry_maps
+from .copula import TIES, floor_lift, is_constant, rank_transform, symmetry_maps
 from .estimate import random_projections
 from .interface import as_real_array, check_batch_shapes, check_finite, check_pair_shapes
 from .model import InfoNet, SizeRouted, log_n_feature, splat
 from .pairwise import symmetric_pass
 from .readout import lookup
 from .vector_estimate import VECTOR_MIN_SAMPLES, check_dims, load_vector_model
-from .vector_model import VectorInfoNet
+from .vector_model import VectorInfoNet, normal_scores
 
 __all__ = ["soft_rank", "soft_copula", "mi", "MILoss", "DEFAULT_TEMPERATURE"]
 

@@ -21,14 +21,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .copula import (
-    exact_tensor,
-    floor_lift,
-    is_constant,
-    rank_transform,
-    symmetric_copies,
-    symmetry_maps,
-)
+from .copula import exact_tensor, floor_lift, is_constant, rank_transform, symmetric_copies, symmetry_maps
 from .model import QUANTILES, InfoNet
 
 __all__ = ["pairwise_mi", "run_pairs", "symmetric_pass", "pair_chunk", "autocast_for"]

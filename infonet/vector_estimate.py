@@ -22,9 +22,9 @@ import numpy as np
 import torch
 
 from .checkpoint import load_checkpoint, load_weights, usable_device
-from .copula import exact_tensor, normal_scores, rank_transform
+from .copula import exact_tensor, rank_transform
 from .interface import as_real_array, check_finite
-from .vector_model import MAX_DIM, DomainRouted, VectorInfoNet, VectorNetConfig
+from .vector_model import MAX_DIM, DomainRouted, VectorInfoNet, VectorNetConfig, normal_scores
 from .weights import packaged, weights_file
 
 __all__ = [

@@ -51,6 +51,7 @@ __all__ = [
     "VectorOutput",
     "canonical_view",
     "knn_mi",
+    "normal_scores",
     "MAX_DIM",
 ]
 
@@ -103,6 +104,11 @@ class VectorOutput:
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def normal_scores(u: torch.Tensor) -> torch.Tensor:
+    """Copula positions in (0, 1) -> standard normal scores (the inverse normal CDF)."""
+    return torch.special.ndtri(u.clamp(1e-6, 1 - 1e-6))
 
 
 def _whiten(z: torch.Tensor, shrinkage: float) -> tuple[torch.Tensor, torch.Tensor]:

@@ -11,7 +11,6 @@ import torch
 import torch.nn.functional as F
 
 from infonet.checkpoint import load_checkpoint, save_checkpoint
-from infonet.copula import normal_scores
 from infonet.model import attend
 from infonet.prior import student_t_mi
 from infonet.vector_estimate import vector_model_from_checkpoint
@@ -24,6 +23,7 @@ from infonet.vector_model import (
     canonical_view,
     gaussian_copula_mi,
     knn_mi,
+    normal_scores,
     soft_floor,
     unbiased_gaussian_mi,
 )
