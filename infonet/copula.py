@@ -46,6 +46,8 @@ its top bit, long double through its sorted distinct values), so every real dtyp
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -194,47 +196,73 @@ def _chunks(n: int) -> tuple[int, int]:
     return k, n // k
 
 
-def kendall_tau(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """Kendall's tau (tau-a: tied pairs count 0) of paired rows u, v (c, n), float64 (c,).
+def kendall_tau(u: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Kendall's tau (tau-a: tied pairs count 0) of paired rows u, v (c, n) and its sampling variance,
+    float64 (c,) each.
 
     O(n^2) comparisons a pair, in passes of ``KENDALL_CHUNK``; above ``KENDALL_MAX_N`` samples the
     mean over k strided chunks (samples j, j + k, ...): each chunk's tau is unbiased, and the mean's
-    variance has the whole sample's leading term, at O(n) comparisons.
+    variance has the whole sample's leading term, at O(n) comparisons. The variance is the
+    U-statistic's first-order one, 4 var_i(h_i) / m per chunk (h_i: sample i's mean concordance with
+    the others), over k.
     """
     c, n = u.shape
     k, m = _chunks(n)
     if k > 1:
         u, v = (t[:, : m * k].unflatten(1, (m, k)).transpose(1, 2).reshape(c * k, m) for t in (u, v))
     step = max(1, KENDALL_CHUNK // (m * m))
-    sums = [
-        (torch.sign(a.unsqueeze(-1) - a.unsqueeze(-2)) * torch.sign(b.unsqueeze(-1) - b.unsqueeze(-2))).sum((-1, -2))
+    rows = [  # (rows, m): each sample's summed concordance with the others
+        (torch.sign(a.unsqueeze(-1) - a.unsqueeze(-2)) * torch.sign(b.unsqueeze(-1) - b.unsqueeze(-2))).sum(-1)
         for a, b in zip(u.split(step), v.split(step), strict=True)
     ]
-    tau = torch.cat(sums).double() / (m * (m - 1))  # every pair counted twice
-    return tau.view(c, k).mean(1)
+    h = torch.cat(rows).double() / (m - 1)  # (c k, m)
+    tau = h.mean(-1).view(c, k).mean(1)
+    var = (4 * h.var(-1) / m).view(c, k).mean(1) / k
+    return tau, var
 
 
-def kendall_mi(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """The Gaussian-copula MI of Kendall's tau, -log cos(pi tau / 2), of paired rows u, v (c, n): float64 (c,).
+def kendall_mi(u: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The Gaussian-copula MI of Kendall's tau, -log cos(pi tau / 2), of paired rows u, v (c, n), its
+    standard error (delta method), float64 (c,) each, and (c,) bool: the ranks agree exactly.
 
     Ranks that agree exactly read as if one of the k m (m - 1) / 2 compared pairs were swapped
     (see :func:`kendall_tau` for k and m), so the value is finite (see the module notes).
     """
     k, m = _chunks(u.shape[-1])
-    swaps = (1 - kendall_tau(u, v).abs()).clamp_min(4 / (k * m * (m - 1)))  # 1 - |tau|: twice the share swapped
-    return -torch.log(torch.sin(torch.pi / 2 * swaps))
+    tau, var = kendall_tau(u, v)
+    one_swap = 4 / (k * m * (m - 1))  # 1 - |tau| is twice the share of swapped pairs
+    swaps = (1 - tau.abs()).clamp_min(one_swap)
+    half = torch.pi / 2 * swaps
+    slope = torch.pi / 2 / torch.tan(half)  # |d MI / d tau|
+    return -torch.log(torch.sin(half)), slope * var.sqrt(), swaps <= one_swap
 
 
-def floor_lift(mi: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """What lifts estimates ``mi`` (c,) of copula samples u, v (c, n) to Kendall's floor where it passes ``FLOOR_FROM``.
+NO_SWAP_MARGIN = math.log(3)  # nats below the one-swap value: zero swaps seen bound the share at 3 / pairs (95 %)
 
-    The floor is computed only where ``mi`` passes ``SCREEN_FROM``; returns a tensor of ``mi``'s
-    shape and dtype, 0 where the floor is not used. No gradient.
+
+def floor_lift(
+    mi: torch.Tensor, u: torch.Tensor, v: torch.Tensor, quantiles: torch.Tensor | None = None, z=None
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Estimates ``mi`` (c,) of copula samples u, v (c, n) lifted to Kendall's floor where it passes
+    ``FLOOR_FROM`` and ``mi``; the floor is computed only where ``mi`` passes ``SCREEN_FROM``.
+
+    ``quantiles`` (c, Q), with ``z`` (Q,) their standard normal scores (increasing): where a pair is
+    lifted, its quantiles become the floor's, floor + z * its standard error. Where the ranks agree
+    exactly nothing bounds MI above: the quantiles below the median are the floor minus
+    ``NO_SWAP_MARGIN`` (the rule of three on the share of swapped pairs), those above it inf.
+    Returns (mi, quantiles) in their own dtypes; the lift carries no gradient.
     """
-    lift = torch.zeros_like(mi)
     screened = (mi > SCREEN_FROM).nonzero().squeeze(-1)
-    if screened.numel():
-        floor = kendall_mi(u[screened].detach(), v[screened].detach())
-        gain = torch.where(floor > FLOOR_FROM, floor - mi[screened].detach().double(), 0.0).clamp_min(0.0)
-        lift[screened] = gain.to(mi.dtype)
-    return lift
+    if not screened.numel():
+        return mi, quantiles
+    floor, error, exact = kendall_mi(u[screened].detach(), v[screened].detach())
+    lifted = (floor > FLOOR_FROM) & (floor > mi[screened].detach().double())
+    rows = screened[lifted]
+    mi = mi + torch.zeros_like(mi).index_put((rows,), (floor[lifted] - mi[rows].detach().double()).to(mi.dtype))
+    if quantiles is not None:
+        z = torch.as_tensor(z, dtype=torch.float64, device=mi.device)
+        spread = floor[lifted, None] + error[lifted, None] * z
+        no_swap = torch.where(z < 0, -NO_SWAP_MARGIN, torch.where(z > 0, math.inf, 0.0))
+        spread = torch.where(exact[lifted, None], floor[lifted, None] + no_swap, spread)
+        quantiles = quantiles.index_put((rows,), spread.to(quantiles.dtype))
+    return mi, quantiles

@@ -246,7 +246,7 @@ def _network_mi(
     if readout == "dv":
         return dv
     est = _slope(model, u, v, value, dv, floor_slope)
-    return est + floor_lift(est.detach(), u, v)
+    return floor_lift(est, u, v)[0]
 
 
 def _slope(model: InfoNet, u, v, value: torch.Tensor, dv: torch.Tensor, floor_slope: bool) -> torch.Tensor:

@@ -169,7 +169,8 @@ def estimate_mi(
         ties: "random" (default: tied values in a seeded random order, so discrete and rounded
             data get the discrete MI) or "average" (mid-ranks).
         return_interval: also return the 90 % interval (5 % and 95 % quantiles) of the
-            network's quantile head (not for sliced MI).
+            network's quantile head (not for sliced MI); where the estimate is lifted to Kendall's
+            floor, the floor's own interval (its upper end inf where the ranks agree exactly).
     Returns:
         float, or (mi, low, high) with ``return_interval``.
     Raises:

@@ -26,6 +26,8 @@ from .model import QUANTILES, InfoNet
 
 __all__ = ["pairwise_mi", "run_pairs", "symmetric_pass", "pair_chunk", "autocast_for"]
 
+QUANTILE_SCORES = tuple(float(torch.special.ndtri(torch.tensor(p, dtype=torch.float64))) for p in QUANTILES)
+
 
 def autocast_for(device: torch.device, precision: str = "auto"):
     """bf16 autocast on CUDA (or when asked for), a no-op context otherwise."""
@@ -79,8 +81,9 @@ def run_pairs(
     """The network on P pairs (u[rows[p]], v[cols[p]]) of copula samples u, v (N, T), in chunks.
 
     An estimate below the pair's Kendall floor, where the floor is above
-    :data:`infonet.copula.FLOOR_FROM`, is lifted to it, its quantiles with it (``dv``, the network's
-    own read-out, is left as it is).
+    :data:`infonet.copula.FLOOR_FROM`, is lifted to it, and its quantiles become the floor's
+    (its value +- its standard error at the quantiles' normal scores); ``dv``, the network's own
+    read-out, is left as it is.
 
     Args:
         rows, cols: (P,) long indices on u's device.
@@ -106,10 +109,10 @@ def run_pairs(
         i, j = rows[start : start + chunk], cols[start : start + chunk]
         with autocast_for(device, precision):
             m, d, q, _ = symmetric_pass(model, u[i], v[j], len(maps))
-        lift = floor_lift(m, u[i], v[j])
-        mi.append(m + lift)
+        m, q = floor_lift(m, u[i], v[j], q, QUANTILE_SCORES)
+        mi.append(m)
         dv.append(d)
-        qs.append(q + lift.unsqueeze(-1))
+        qs.append(q)
         if progress is not None:
             progress(min(start + chunk, total), total)
     return {"mi": torch.cat(mi), "dv": torch.cat(dv), "quantiles": torch.cat(qs)}
