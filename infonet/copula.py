@@ -187,7 +187,8 @@ def symmetric_copies(u: torch.Tensor, v: torch.Tensor, k: int) -> tuple[torch.Te
 FLOOR_FROM = 3.0  # nats: estimates are lifted to Kendall's floor only where it reads more
 SCREEN_FROM = 2.5  # nats: the floor is computed only for pairs the network reads above this
 KENDALL_MAX_N = 256  # longer samples: tau is the mean over strided chunks of at most this many
-KENDALL_CHUNK = 2**18  # pair comparisons per pass (1 MiB of float32: in cache, 6x faster than 2**20)
+KENDALL_CHUNK = 2**18  # pair comparisons per pass on a CPU (1 MiB of float32: in cache, 6x faster than 2**20)
+KENDALL_CHUNK_GPU = 2**26  # ... on a GPU, where the Python loop over passes would cost more than the work
 
 
 def _chunks(n: int) -> tuple[int, int]:
@@ -200,7 +201,7 @@ def kendall_tau(u: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.T
     """Kendall's tau (tau-a: tied pairs count 0) of paired rows u, v (c, n) and its sampling variance,
     float64 (c,) each.
 
-    O(n^2) comparisons a pair, in passes of ``KENDALL_CHUNK``; above ``KENDALL_MAX_N`` samples the
+    O(n^2) comparisons a pair, in passes of ``KENDALL_CHUNK`` (``KENDALL_CHUNK_GPU`` on CUDA); above ``KENDALL_MAX_N`` samples the
     mean over k strided chunks (samples j, j + k, ...): each chunk's tau is unbiased, and the mean's
     variance has the whole sample's leading term, at O(n) comparisons. The variance is the
     U-statistic's first-order one, 4 var_i(h_i) / m per chunk (h_i: sample i's mean concordance with
@@ -210,7 +211,7 @@ def kendall_tau(u: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.T
     k, m = _chunks(n)
     if k > 1:
         u, v = (t[:, : m * k].unflatten(1, (m, k)).transpose(1, 2).reshape(c * k, m) for t in (u, v))
-    step = max(1, KENDALL_CHUNK // (m * m))
+    step = max(1, (KENDALL_CHUNK_GPU if u.is_cuda else KENDALL_CHUNK) // (m * m))
     rows = [  # (rows, m): each sample's summed concordance with the others
         (torch.sign(a.unsqueeze(-1) - a.unsqueeze(-2)) * torch.sign(b.unsqueeze(-1) - b.unsqueeze(-2))).sum(-1)
         for a, b in zip(u.split(step), v.split(step), strict=True)

@@ -7,7 +7,9 @@ square (see :mod:`infonet.copula`) in one batched pass and averages them; the di
 calls it as it is. :func:`run_pairs` is the loop around it that ``estimate_mi``,
 ``estimate_mi_batch`` and :func:`pairwise_mi` share: pair p reads row ``rows[p]`` of u and row
 ``cols[p]`` of v, in chunks built by indexing on the device, so memory is bounded by the chunk
-size and nothing returns to the host inside the loop.
+size. Each chunk's estimates that the network puts near the top of its range are then lifted to
+Kendall's floor where it reads more (:func:`infonet.copula.floor_lift`); finding those pairs is the
+loop's one return to the host, a count per chunk.
 
 All-pairs MI ranks each series once (N of them), not once per pair (N(N-1)/2): u = v = the
 ranks, and the pairs are the upper triangle.
