@@ -259,7 +259,7 @@ def floor_lift(
     floor, error, exact = kendall_mi(u[screened].detach(), v[screened].detach())
     lifted = (floor > FLOOR_FROM) & (floor > mi[screened].detach().double())
     rows = screened[lifted]
-    mi = mi + torch.zeros_like(mi).index_put((rows,), (floor[lifted] - mi[rows].detach().double()).to(mi.dtype))
+    mi = mi.index_add(0, rows, (floor[lifted] - mi[rows].detach().double()).to(mi.dtype))
     if quantiles is not None:
         z = torch.as_tensor(z, dtype=torch.float64, device=mi.device)
         spread = floor[lifted, None] + error[lifted, None] * z
