@@ -302,7 +302,9 @@ def stage_times(estimators: list[str], features: list[str], num_tracks: int = 30
     Wall and CPU seconds (the CPU time of this process: on a shared machine, the wall time less
     the waiting for cores), with the 1-minute load average.
 
-    The first call per estimator and feature runs on 8 tracks (loads, warms up) and is not timed."""
+    Each estimator reads what the pipeline groups on (``VideoOptions().statistic`` where it gives
+    intervals, else its estimate). The first call per estimator and feature runs on 8 tracks
+    (loads, warms up) and is not timed."""
     from benchmarks.pairwise import planted_tracks
     from infonet import get_estimator
 
@@ -312,11 +314,12 @@ def stage_times(estimators: list[str], features: list[str], num_tracks: int = 30
     rows = []
     for name in estimators:
         estimator = get_estimator(name)
+        statistic = segmentation.VideoOptions().statistic if estimator.intervals else "estimate"
         for feature in features:
-            segmentation.track_mi(tracks[:, :8], estimator, feature=feature)
+            segmentation.track_mi(tracks[:, :8], estimator, feature=feature, statistic=statistic)
             for label, kwargs in (("full", {}), ("partial", {"visibility": seen, "min_overlap": 16})):
                 start, cpu = time.perf_counter(), time.process_time()
-                segmentation.track_mi(tracks, estimator, feature=feature, **kwargs)
+                segmentation.track_mi(tracks, estimator, feature=feature, statistic=statistic, **kwargs)
                 seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
                 rows.append(
                     {"estimator": name, "feature": feature, "tracks": label, "seconds": round(seconds, 3)}

@@ -31,7 +31,7 @@ import torch
 
 from .checkpoint import load_pretrained, usable_device
 from .copula import TIES, exact_tensor, is_constant, rank_transform, symmetry_maps
-from .interface import MIEstimator, check_batch, check_pair
+from .interface import MIEstimator, check_batch, check_pair, check_statistic
 from .model import InfoNet
 from .pairwise import pairwise_mi, run_pairs
 from .vector_estimate import (
@@ -263,6 +263,7 @@ class InfoNetEstimator(MIEstimator):
     name = "infonet"
     neural = True
     batched = True
+    intervals = True
 
     def __init__(
         self,
@@ -306,19 +307,23 @@ class InfoNetEstimator(MIEstimator):
         """(B,) estimates and their (B, 2) 90 % intervals (the 5 % and 95 % quantiles)."""
         return estimate_mi_batch(x, y, return_interval=True, progress=progress, **self._options(_is_vector_batch(x, y)))
 
-    def pairwise(self, series, progress=None) -> np.ndarray:
-        """MI between every two of N series: scalars (N, T) or vectors (N, T, d), each ranked once (any real dtype)."""
+    def pairwise(self, series, progress=None, statistic: str = "estimate") -> np.ndarray:
+        """MI between every two of N series: scalars (N, T) or vectors (N, T, d), each ranked once (any real dtype).
+
+        ``statistic``: "estimate", or "lower" / "upper", an end of each pair's 90 % interval.
+        """
+        check_statistic(statistic)
         ndim = len(np.shape(series))
         if ndim == 3 and np.shape(series)[2] == 1:
             series, ndim = np.asarray(series)[..., 0], 2
         if ndim == 3:
             series = check_vector_series(series)
-            return pairwise_vector(self.vector_model, series, ties=self.ties, progress=progress)
+            return pairwise_vector(self.vector_model, series, ties=self.ties, statistic=statistic, progress=progress)
         if ndim != 2:
             raise ValueError(f"series must have shape (N, T) or (N, T, d), got {np.shape(series)}")
         series = exact_tensor(check_batch(series, series, keep_dtype=True)[0])
         options = self._options(vectors=False)
-        return pairwise_mi(options.pop("model"), series, progress=progress, **options)
+        return pairwise_mi(options.pop("model"), series, statistic=statistic, progress=progress, **options)
 
 
 def _is_vector_batch(x, y) -> bool:

@@ -26,9 +26,13 @@ __all__ = [
     "check_batch_shapes",
     "check_finite",
     "as_real_array",
+    "STATISTICS",
+    "check_statistic",
+    "pick_statistic",
 ]
 
 MIN_SAMPLES = 8
+STATISTICS = ("estimate", "lower", "upper")  # a pair's estimate, or an end of its 90 % interval
 
 
 def as_real_array(a, name: str, keep_dtype: bool) -> np.ndarray:
@@ -61,6 +65,18 @@ def as_real_array(a, name: str, keep_dtype: bool) -> np.ndarray:
         return arr.astype(np.float64, copy=False)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{name} must be numeric, got {type(a).__name__} of {arr.dtype}: {err}") from None
+
+
+def check_statistic(statistic: str) -> None:
+    """Raises ValueError unless ``statistic`` is one of :data:`STATISTICS`."""
+    if statistic not in STATISTICS:
+        raise ValueError(f"statistic must be one of {', '.join(STATISTICS)}; got {statistic!r}")
+
+
+def pick_statistic(mi, quantiles, statistic: str):
+    """The estimate ``mi`` (P,), or the lower / upper end of the (P, Q) ``quantiles`` (5 % ... 95 %)."""
+    check_statistic(statistic)
+    return {"estimate": mi, "lower": quantiles[:, 0], "upper": quantiles[:, -1]}[statistic]
 
 
 def check_finite(a, name: str, rows: bool = False) -> None:
@@ -154,12 +170,14 @@ class MIEstimator(abc.ABC):
 
     Capabilities, so that callers never branch on a name: ``neural`` (runs a network: takes a
     device and weights, worth a GPU), ``batched`` (``estimate_batch`` is vectorised rather than a
-    loop over pairs).
+    loop over pairs), ``intervals`` (``estimate_interval_batch`` gives each estimate's 90 %
+    interval, and ``pairwise(series, statistic=...)`` either end of it: see :data:`STATISTICS`).
     """
 
     name: str = "estimator"
     neural: bool = False
     batched: bool = False
+    intervals: bool = False
 
     @abc.abstractmethod
     def estimate(self, x, y) -> float:

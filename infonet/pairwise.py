@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from .copula import exact_tensor, floor_lift, is_constant, rank_transform, symmetric_copies, symmetry_maps
+from .interface import check_statistic, pick_statistic
 from .model import QUANTILES, InfoNet
 
 __all__ = ["pairwise_mi", "run_pairs", "symmetric_pass", "pair_chunk", "autocast_for"]
@@ -130,6 +131,7 @@ def pairwise_mi(
     precision: str = "auto",
     ties: str = "random",
     seed: int = 0,
+    statistic: str = "estimate",
     progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """MI between every two rows of ``series``.
@@ -144,10 +146,12 @@ def pairwise_mi(
         ties: "random" (ties broken in a seeded random order, each series its own) or "average"
             (mid-ranks); see :func:`infonet.copula.rank_transform`.
         seed: seed of the tie-break.
+        statistic: "estimate", or "lower" / "upper", an end of each pair's 90 % interval.
         progress: optional callback ``progress(done_pairs, total_pairs)``.
     Returns:
         (N, N) symmetric float64 numpy array, 0 on the diagonal and for constant series.
     """
+    check_statistic(statistic)
     device = next(model.parameters()).device
     s = exact_tensor(series).to(device)
     if s.ndim != 2:
@@ -160,7 +164,7 @@ def pairwise_mi(
         model, u, u, rows, cols, symmetries=symmetries, chunk_size=chunk_size, precision=precision, progress=progress
     )
     dead = is_constant(s)
-    mi = out["mi"].masked_fill(dead[rows] | dead[cols], 0.0)
+    mi = pick_statistic(out["mi"], out["quantiles"], statistic).masked_fill(dead[rows] | dead[cols], 0.0)
     matrix = torch.zeros(N, N, device=device)
     matrix[rows, cols] = mi
     matrix[cols, rows] = mi

@@ -23,7 +23,7 @@ import torch
 
 from .checkpoint import load_checkpoint, load_weights, usable_device
 from .copula import exact_tensor, rank_transform
-from .interface import as_real_array, check_finite
+from .interface import as_real_array, check_finite, check_statistic, pick_statistic
 from .vector_model import MAX_DIM, DomainRouted, VectorInfoNet, VectorNetConfig, normal_scores
 from .weights import packaged, weights_file
 
@@ -188,15 +188,18 @@ def pairwise_vector(
     ties: str = "random",
     seed: int = 0,
     chunk_size: int | None = None,
+    statistic: str = "estimate",
     progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """MI between every two of N vector series, series (N, T, d) (validated by the caller).
 
     Each series' coordinates are ranked once (N of them, not once per pair); pairs then run in
     chunks of :func:`vector_chunk` pairs. Returns the (N, N) symmetric float64 matrix, 0 on the
-    diagonal. The network is symmetric in its two sides only up to its training, so each pair is
-    read once, in the order (i, j) with i < j.
+    diagonal, of each pair's ``statistic`` ("estimate", or "lower" / "upper", an end of its 90 %
+    interval). The network is symmetric in its two sides only up to its training, so each pair
+    is read once, in the order (i, j) with i < j.
     """
+    check_statistic(statistic)
     device = next(model.parameters()).device
     z = scores(series, ties, torch.Generator(device).manual_seed(seed), device)  # (N, T, d)
     N, T, _ = z.shape
@@ -206,7 +209,8 @@ def pairwise_vector(
     mi = torch.zeros(total, device=device)
     for start in range(0, total, chunk):
         i, j = rows[start : start + chunk], cols[start : start + chunk]
-        mi[start : start + chunk] = model(z[i], z[j]).mi.float()
+        read = model(z[i], z[j])
+        mi[start : start + chunk] = pick_statistic(read.mi, read.quantiles, statistic).float()
         if progress is not None:
             progress(min(start + chunk, total), total)
     out = torch.zeros(N, N, device=device)

@@ -39,7 +39,10 @@ overlap less get the lowest MI of the matrix (no evidence that they move togethe
 batched by their overlap length through the estimator's ``estimate_batch``; tracks seen in
 every frame use its all-pairs ``pairwise`` (InfoNet has a fast path there).
 
-Any :class:`infonet.MIEstimator` works.
+Any :class:`infonet.MIEstimator` works. Those with intervals (``estimator.intervals``: InfoNet)
+can give each pair's ``statistic="lower"`` instead of its estimate: the 5 % end of its 90 %
+interval, which ranks a pair by how surely it is dependent rather than by how dependent it looks
+(a short or ambiguous overlap reads lower); the video pipeline groups on it (docs/video.md).
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from infonet.interface import MIEstimator
+from infonet.interface import MIEstimator, check_statistic
 
 from .motion import camera_motion
 
@@ -149,6 +152,7 @@ def track_mi(
     feature: str = "coords",
     min_overlap: int = MIN_OVERLAP,
     num_projections: int = 4,
+    statistic: str = "estimate",
     progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """MI between every two point tracks.
@@ -163,15 +167,19 @@ def track_mi(
             "velocity", "residual" or "sliced"; see the module docstring.
         min_overlap: fewest shared samples of a compared pair of partial tracks (>= 8).
         num_projections: directions of the "sliced" feature.
+        statistic: "estimate" (each pair's MI), or "lower" / "upper", an end of its 90 % interval
+            (estimators with intervals only, ``estimator.intervals``).
         progress: optional callback ``progress(done, total)`` over the pairs of all views.
     Returns:
         (N, N) symmetric float64 array of MI in nats, 0 on the diagonal. Infinite values
         (correlation estimators on exactly dependent pairs) become the largest finite value + 1.
     Raises:
-        ValueError: bad tracks, an unknown feature, or NaN from the estimator.
+        ValueError: bad tracks, an unknown feature or statistic, an interval asked of an estimator
+            without them, or NaN from the estimator.
     """
     if feature not in FEATURES:
         raise ValueError(f"unknown feature {feature!r}; choose from {', '.join(FEATURES)}")
+    _check_statistic(estimator, statistic)
     if min_overlap < MIN_FRAMES:
         raise ValueError(f"min_overlap must be at least {MIN_FRAMES} samples, got {min_overlap}")
     moving = feature not in ("coords", "sliced", "xy")
@@ -182,18 +190,45 @@ def track_mi(
     views, seen = track_views(
         tracks, feature, visibility=visibility if partial else None, num_projections=num_projections
     )
+    read = _Reader(estimator, statistic)
     if feature in VECTOR_FEATURES:
-        mi = _vector_mi(views.transpose(1, 2, 0), seen if partial else None, estimator, min_overlap, progress)
+        mi = _vector_mi(views.transpose(1, 2, 0), seen if partial else None, read, min_overlap, progress)
     elif partial:
-        mi = _partial_mi(views, seen, estimator, min_overlap, progress)
+        mi = _partial_mi(views, seen, read, min_overlap, progress)
     else:
-        mi = _full_mi(views, estimator, progress)
+        mi = _full_mi(views, read, progress)
     mi = (mi + mi.T) / 2  # exact symmetry whatever the estimator's rounding
     np.fill_diagonal(mi, 0.0)
     return _finite(mi, estimator)
 
 
-def _full_mi(views: np.ndarray, estimator: MIEstimator, progress) -> np.ndarray:
+def _check_statistic(estimator: MIEstimator, statistic: str) -> None:
+    """Raises ValueError for an unknown statistic, or an interval's end asked of an estimator without them."""
+    check_statistic(statistic)
+    if statistic != "estimate" and not getattr(estimator, "intervals", False):
+        name = getattr(estimator, "name", type(estimator).__name__)
+        raise ValueError(f"statistic={statistic!r} needs an estimator with intervals (InfoNet); {name} has none")
+
+
+class _Reader:
+    """An estimator's all-pairs and batched reads of one statistic (its estimate or an interval end)."""
+
+    def __init__(self, estimator: MIEstimator, statistic: str = "estimate"):
+        self.estimator, self.statistic = estimator, statistic
+
+    def pairwise(self, series, progress=None) -> np.ndarray:
+        if self.statistic == "estimate":
+            return self.estimator.pairwise(series, progress=progress)
+        return self.estimator.pairwise(series, progress=progress, statistic=self.statistic)
+
+    def batch(self, x, y) -> np.ndarray:
+        if self.statistic == "estimate":
+            return self.estimator.estimate_batch(x, y)
+        _, interval = self.estimator.estimate_interval_batch(x, y)
+        return interval[:, 0 if self.statistic == "lower" else 1]
+
+
+def _full_mi(views: np.ndarray, read: _Reader, progress) -> np.ndarray:
     """The mean over views of the estimator's all-pairs MI: views (K, N, T) -> (N, N)."""
     K, N, _ = views.shape
     pairs = N * (N - 1) // 2
@@ -202,14 +237,14 @@ def _full_mi(views: np.ndarray, estimator: MIEstimator, progress) -> np.ndarray:
         report = None
         if progress is not None:
             report = lambda done, _total, k=k: progress(k * pairs + done, K * pairs)
-        mi = np.asarray(estimator.pairwise(series, progress=report), dtype=np.float64)
+        mi = np.asarray(read.pairwise(series, progress=report), dtype=np.float64)
         if mi.shape != (N, N):
-            raise ValueError(f"{estimator!r}.pairwise returned shape {mi.shape}, expected {(N, N)}")
+            raise ValueError(f"{read.estimator!r}.pairwise returned shape {mi.shape}, expected {(N, N)}")
         total += mi
     return total / K
 
 
-def _partial_mi(views: np.ndarray, seen: np.ndarray, estimator: MIEstimator, min_overlap: int, progress) -> np.ndarray:
+def _partial_mi(views: np.ndarray, seen: np.ndarray, read: _Reader, min_overlap: int, progress) -> np.ndarray:
     """MI of every pair on the samples both series have: views (K, N, T), seen (N, T) -> (N, N)."""
     K, N, T = views.shape
     rows, cols, compared, batches = _overlap_batches(seen, min_overlap)
@@ -218,7 +253,7 @@ def _partial_mi(views: np.ndarray, seen: np.ndarray, estimator: MIEstimator, min
     for p, i, j, frames in batches:
         mi = np.zeros(len(p))
         for k in range(K):
-            mi += estimator.estimate_batch(views[k, i[:, None], frames], views[k, j[:, None], frames])
+            mi += read.batch(views[k, i[:, None], frames], views[k, j[:, None], frames])
             done += len(p)
             if progress is not None:
                 progress(done, total)
@@ -256,12 +291,13 @@ def _overlap_batches(seen: np.ndarray, min_overlap: int):
     return rows, cols, compared, batches()
 
 
-def _vector_mi(series: np.ndarray, seen: np.ndarray | None, estimator: MIEstimator, min_overlap: int, progress=None):
+def _vector_mi(series: np.ndarray, seen: np.ndarray | None, read: _Reader, min_overlap: int, progress=None):
     """MI of every pair of d-dimensional series (N, T, d); with ``seen`` (N, T), on shared samples -> (N, N)."""
     N, T, d = series.shape
+    estimator = read.estimator
     neural = getattr(estimator, "neural", False)
     if seen is None and neural and T >= VECTOR_MIN_SAMPLES:  # (N, T, d) series: its multivariate network
-        return np.asarray(estimator.pairwise(series, progress=progress), dtype=np.float64)
+        return np.asarray(read.pairwise(series, progress=progress), dtype=np.float64)
     if seen is None and getattr(estimator, "name", "") in ("pearson", "gaussian"):
         return _gaussian_pairwise(series, normal=estimator.name == "gaussian")
     if seen is None:
@@ -270,7 +306,9 @@ def _vector_mi(series: np.ndarray, seen: np.ndarray | None, estimator: MIEstimat
     values = np.full(len(rows), np.nan)
     done, total = 0, int(compared.sum())
     for p, i, j, frames in batches:
-        values[p] = vector_estimates(series[i[:, None], frames], series[j[:, None], frames], estimator)
+        values[p] = vector_estimates(
+            series[i[:, None], frames], series[j[:, None], frames], estimator, statistic=read.statistic
+        )
         done += len(p)
         if progress is not None:
             progress(done, total)
@@ -287,18 +325,20 @@ def _vector_mi(series: np.ndarray, seen: np.ndarray | None, estimator: MIEstimat
     return out
 
 
-def vector_estimates(x, y, estimator: MIEstimator) -> np.ndarray:
+def vector_estimates(x, y, estimator: MIEstimator, *, statistic: str = "estimate") -> np.ndarray:
     """MI of B pairs of vector samples, x (B, n, dx) and y (B, n, dy) -> (B,) nats.
 
     InfoNet (``estimator.neural``) runs the multivariate network; "pearson" and "gaussian" give
-    the Gaussian MI of the raw values or of normal scores; "ksg" a batched KSG.
+    the Gaussian MI of the raw values or of normal scores; "ksg" a batched KSG. ``statistic`` as
+    in :func:`track_mi`.
     Raises:
-        ValueError: an estimator with no vector form.
+        ValueError: an estimator with no vector form, or an interval asked of one without them.
     """
+    _check_statistic(estimator, statistic)
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     name = getattr(estimator, "name", type(estimator).__name__)
     if getattr(estimator, "neural", False):  # (B, n, d) batches: its multivariate network
-        return np.asarray(estimator.estimate_batch(x, y), dtype=np.float64)
+        return np.asarray(_Reader(estimator, statistic).batch(x, y), dtype=np.float64)
     if name in ("pearson", "gaussian"):
         if name == "gaussian":
             x, y = _normal_scores(x), _normal_scores(y)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from infonet.interface import MIEstimator
+from infonet.interface import MIEstimator, check_statistic
 
 from .affinity import FEATURES, MIN_FRAMES, VECTOR_FEATURES, VECTOR_MIN_SAMPLES, track_mi
 from .grouping import CRITERIA, METHODS, Grouping, group
@@ -47,10 +47,11 @@ class Discovery(GroupCounts):
         visibility: (T, N) bool of the kept tracks.
         labels: (N,) groups 1..K by size, -1 noise; with ``moving`` (:func:`discover`) also 0,
             the still background (``segmentation.labels``).
-        mi: (N, N) pairwise MI (nats).
+        mi: (N, N) pairwise MI (nats): each pair's ``statistic``.
         threshold: MI threshold of the graph.
         kept: (N,) indices of the kept tracks in the input.
-        method, feature, estimator: how it was computed.
+        method, feature, estimator, statistic: how it was computed (``statistic``: "lower", the
+            5 % end of each pair's 90 % interval, or "estimate"; see :func:`discover`).
         timings: seconds per stage ("mi", "group", "total").
         object_ids, ambiguous: (N,) ground truth of the kept tracks when the input had it
             (``datasets.TrackSet`` from a PointOdyssey sequence), else None.
@@ -68,6 +69,7 @@ class Discovery(GroupCounts):
     timings: dict[str, float] = field(default_factory=dict)
     object_ids: np.ndarray | None = None
     ambiguous: np.ndarray | None = None
+    statistic: str = "estimate"
 
     def summary(self) -> str:
         """A few human-readable lines: groups, sizes, background, noise, threshold, time."""
@@ -76,7 +78,8 @@ class Discovery(GroupCounts):
         return (
             f"{self.num_groups} group(s) from {len(self.labels)} tracks x {len(self.tracks)} frames "
             f"(sizes {sizes}; {background} background, {noise} noise)\n"
-            f"estimator {self.estimator}, feature {self.feature}, {self.method} at MI >= {self.threshold:.4g} nats\n"
+            f"estimator {self.estimator} ({self.statistic}), feature {self.feature}, "
+            f"{self.method} at MI >= {self.threshold:.4g} nats\n"
             f"{self.timings.get('mi', 0):.2f} s MI + {self.timings.get('group', 0):.2f} s grouping"
         )
 
@@ -165,6 +168,7 @@ def discover(
     seed: int = 0,
     min_overlap: int | None = None,
     moving: np.ndarray | None = None,
+    statistic: str = "lower",
     progress: Callable[[int, int], None] | None = None,
 ) -> Discovery:
     """Discovers objects from point tracks by pairwise MI and graph grouping.
@@ -186,6 +190,9 @@ def discover(
             they share at least that many (``segmentation.track_mi``).
         moving: optional (N0,) bool, the tracks that move unlike the camera: only they are grouped
             by MI (labels 1..K), the rest is the background (label 0); see the module docstring.
+        statistic: what of each pair's MI the graph reads: "lower" (the default), the 5 % end of
+            its 90 % interval, for estimators that give one (InfoNet; the others' estimate), which
+            ranks pairs by how surely they are dependent; or "estimate". Measured in docs/video.md.
         progress: optional callback ``progress(done, total)`` over the MI pairs.
     Returns:
         :class:`Discovery`.
@@ -195,6 +202,7 @@ def discover(
     """
     start = time.perf_counter()
     _check_options(feature, method, criterion, threshold)  # first: MI is the expensive part
+    check_statistic(statistic)
     tracks, visibility, object_ids, ambiguous = _unpack(trackset)
     kept = _finite_kept(tracks)
     moving = None if moving is None else _flags(moving, tracks.shape[1])[kept]
@@ -204,7 +212,9 @@ def discover(
         estimator = _named_estimator(estimator)
     feature = usable_feature(feature, estimator, len(tracks))
     partial = {} if min_overlap is None else {"visibility": visibility, "min_overlap": min_overlap}
-    mi = track_mi(tracks, estimator, feature=feature, progress=progress, **partial)
+    if not getattr(estimator, "intervals", False):
+        statistic = "estimate"
+    mi = track_mi(tracks, estimator, feature=feature, statistic=statistic, progress=progress, **partial)
     t_mi = time.perf_counter()
     grouping: Grouping = group(
         mi, threshold=threshold, min_size=min_size, method=method, criterion=criterion, seed=seed, moving=moving
@@ -214,5 +224,16 @@ def discover(
     name = getattr(estimator, "name", type(estimator).__name__)
     timings = {"mi": t_mi - start, "group": t_group - t_mi, "total": t_group - start}
     return Discovery(
-        tracks, visibility, grouping.labels, mi, grouping.threshold, kept, method, feature, name, timings, *truth
+        tracks,
+        visibility,
+        grouping.labels,
+        mi,
+        grouping.threshold,
+        kept,
+        method,
+        feature,
+        name,
+        timings,
+        *truth,
+        statistic=statistic,
     )

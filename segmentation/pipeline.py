@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from infonet.interface import MIEstimator
+from infonet.interface import STATISTICS, MIEstimator
 
 from ._imports import datasets
 from .affinity import FEATURES, MIN_FRAMES
@@ -98,10 +98,12 @@ class VideoOptions:
         reseed: frames between re-seedings (0: never).
         min_overlap: frames two tracks must share to be compared (and a chosen track's shortest life).
         max_tracks: tracks grouped by MI (a seeded choice among the long enough ones).
-        feature, threshold, min_size, method, criterion: of ``segmentation.discover``; threshold
-            is MI in nats (>= 0) or "auto". The default feature, ``xy`` (each track's position as
-            one 2-D variable, the multivariate network), and why: docs/video.md ("Choosing the
-            feature"); ``coords`` is the paper's affinity (two 1-D networks, about 16x the MI time).
+        feature, statistic, threshold, min_size, method, criterion: of ``segmentation.discover``;
+            threshold is MI in nats (>= 0) or "auto". The default feature, ``xy`` (each track's
+            position as one 2-D variable, the multivariate network), and why: docs/video.md
+            ("Choosing the feature"); ``coords`` is the paper's affinity (two 1-D networks, about
+            16x the MI time). The default statistic, "lower", groups on the 5 % end of each pair's
+            90 % interval (InfoNet's; other estimators give their estimate): docs/video.md.
         foreground: "motion" (the tracks that move unlike the camera are the foreground, and MI
             groups them into objects), "groups" (MI groups all the tracks and ``primary_objects``
             says which groups are objects) or "auto": "groups" for a PointOdyssey sequence's own
@@ -138,6 +140,12 @@ class VideoOptions:
     min_overlap: int = field(default=8, metadata={"help": "frames two tracks must share to be compared"})
     max_tracks: int = field(default=300, metadata={"help": "tracks grouped by MI"})
     feature: str = field(default="xy", metadata={"help": ", ".join(FEATURES)})
+    statistic: str = field(
+        default="lower",
+        metadata={
+            "help": "what of each pair's MI is grouped: lower (5 %% end of its 90 %% interval; InfoNet) or estimate"
+        },
+    )
     threshold: float | str = field(default="auto", metadata={"help": "MI threshold in nats, or auto"})
     min_size: int = field(default=5, metadata={"help": "smaller groups are noise"})
     method: str = field(default="components", metadata={"help": "components or louvain"})
@@ -188,6 +196,7 @@ class VideoOptions:
         for name, choices in (
             ("flow", FLOWS),
             ("feature", FEATURES),
+            ("statistic", STATISTICS),
             ("method", METHODS),
             ("criterion", CRITERIA),
             ("foreground", FOREGROUNDS),
@@ -572,12 +581,16 @@ def discover_video(
     found = discover(
         tracked.every.subset(tracked.pick),
         estimator,
-        **{k: getattr(opts, k) for k in ("feature", "threshold", "min_size", "method", "criterion", "seed")},
+        **{
+            k: getattr(opts, k)
+            for k in ("feature", "statistic", "threshold", "min_size", "method", "criterion", "seed")
+        },
         min_overlap=tracked.min_overlap,
         moving=moving,
         progress=report("mi"),
     )
-    opts = dataclasses.replace(opts, feature=found.feature)  # the feature used (a short clip's may differ)
+    # the feature and statistic used (a short clip's feature may differ; an estimator without intervals gives its estimate)
+    opts = dataclasses.replace(opts, feature=found.feature, statistic=found.statistic)
     timings = {"tracking": tracked.seconds, "motion": seconds_motion, "mi": found.timings["mi"]}
     result = _result(
         inp, tracked, motion, found, opts, f"{foreground} ({why})", timings | {"grouping": found.timings["group"]}

@@ -19,7 +19,10 @@ visibility         (T, M) bool       where each track is seen
 source_index       (M,) int64        each track's index in the input's track file (given
                                      tracks), or its number in the tracker's output
 grouped            (N,) int64        the tracks whose MI was estimated, indices into M
-mi                 (N, N) f32        MI between the grouped tracks, nats
+mi                 (N, N) f32        MI between the grouped tracks, nats: what the grouping
+                                     read, options.statistic of each pair (by default the 5 %
+                                     end of its 90 % interval; an estimator without intervals:
+                                     its estimate)
 groups             (N,) int64        the grouping of the grouped tracks at ``threshold``
 threshold          () f64            the MI threshold of ``groups`` (NaN: fewer than 2 movers)
 auto_threshold     () f64            the automatic threshold of ``mi``

@@ -415,12 +415,44 @@ def test_exactly_rigid_objects_stay_apart_under_correlation_estimators():
     assert len(set(labels[:10])) == 1 and len(set(labels[10:])) == 1 and labels[0] != labels[10]
 
 
+@pytest.mark.parametrize("feature", ["coords", "xy"])
+@pytest.mark.parametrize("partial", [False, True])
+def test_track_mi_reads_the_lower_end_of_each_pairs_interval(rng, feature, partial):
+    """statistic="lower": each pair's 5 % quantile, on full and partial tracks alike; refused for
+    estimators without intervals; discover() falls back to their estimate and says so."""
+    tracks = random_tracks(rng, T=40, N=6)
+    options = {}
+    if partial:
+        visibility = np.ones(tracks.shape[:2], bool)
+        visibility[:10, 0] = visibility[-8:, 3] = False
+        options = {"visibility": visibility, "min_overlap": 16}
+    est = infonet.get_estimator("infonet")
+    mi = track_mi(tracks, est, feature=feature, **options)
+    low = track_mi(tracks, est, feature=feature, statistic="lower", **options)
+    off = ~np.eye(6, dtype=bool)
+    assert np.all(low[off] < mi[off]) and np.allclose(low, low.T)
+    seen = options.get("visibility", np.ones(tracks.shape[:2], bool))
+    both = seen[:, 0] & seen[:, 3]
+    view = tracks[both][:, [0, 3]].transpose(1, 0, 2)  # the pair (0, 3) on its shared frames
+    if feature == "coords":
+        want = np.mean([est.estimate_interval_batch(view[None, 0, :, k], view[None, 1, :, k])[1][0, 0] for k in (0, 1)])
+    else:
+        want = est.estimate_interval_batch(view[None, 0], view[None, 1])[1][0, 0]
+    assert low[0, 3] == pytest.approx(want, abs=1e-4)
+    with pytest.raises(ValueError, match="needs an estimator with intervals"):
+        track_mi(tracks, infonet.get_estimator("pearson"), statistic="lower")
+    with pytest.raises(ValueError, match="statistic must be one of"):
+        track_mi(tracks, est, statistic="median")
+    assert discover(tracks, "pearson", statistic="lower").statistic == "estimate"
+
+
 def test_short_clips_compare_vector_features_per_coordinate_for_infonet(rng, tiny_estimator, caplog):
     tracks = random_tracks(rng, T=12, N=8)
     with caplog.at_level("WARNING"):
         found = discover(tracks, tiny_estimator, feature="xy", min_size=2)
-    assert found.feature == "coords" and "becomes 'coords'" in caplog.text
-    assert np.allclose(found.mi, track_mi(tracks, tiny_estimator, feature="coords"))  # not a matrix of zeros
+    assert found.feature == "coords" and "becomes 'coords'" in caplog.text and found.statistic == "lower"
+    lower = track_mi(tracks, tiny_estimator, feature="coords", statistic="lower")
+    assert np.allclose(found.mi, lower)  # not a matrix of zeros
     assert found.mi[np.triu_indices(8, k=1)].std() > 0
     assert usable_feature("xy-velocity", tiny_estimator, 12) == "velocity"
     # long enough, or an estimator with a vector form at any length: the feature as asked

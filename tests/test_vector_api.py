@@ -85,6 +85,25 @@ def test_pairwise_takes_vector_series(vector_model):
     assert mi[0, 1] == pytest.approx(pair[0], abs=1e-5)
 
 
+@pytest.mark.parametrize("d", [1, 2])
+def test_pairwise_reads_either_end_of_each_pairs_interval(vector_model, tiny_model, d):
+    """``pairwise(statistic=...)`` gives the same interval ends as the batched call, for scalars and vectors."""
+    rng = np.random.default_rng(5)
+    base = rng.standard_normal((64, d))
+    series = np.stack([base + s * rng.standard_normal((64, d)) for s in (0.0, 0.2, 1.0, 5.0)])[..., : max(d, 1)]
+    series = series[..., 0] if d == 1 else series
+    est = infonet.InfoNetEstimator(model=tiny_model, vector_model=vector_model)
+    mi, low, high = (est.pairwise(series, statistic=s) for s in ("estimate", "lower", "upper"))
+    off = ~np.eye(4, dtype=bool)
+    assert np.all(low[off] < mi[off]) and np.all(mi[off] < high[off])
+    i, j = np.triu_indices(4, k=1)
+    got, interval = est.estimate_interval_batch(series[i], series[j])
+    assert np.allclose(low[i, j], interval[:, 0], atol=1e-5) and np.allclose(high[i, j], interval[:, 1], atol=1e-5)
+    assert np.allclose(mi[i, j], got, atol=1e-5)
+    with pytest.raises(ValueError, match="statistic must be one of"):
+        est.pairwise(series, statistic="mean")
+
+
 def test_differentiable_mi_of_vectors(vector_model):
     x, y, _ = gaussian_pair(400, 3, 0.6, seed=5)
     xt = torch.tensor(x[None], requires_grad=True)
