@@ -53,6 +53,7 @@ from .labels import BACKGROUND, UNLABELLED, object_labels
 __all__ = ["RESULT_VERSION", "VideoResult", "load_result", "save_result"]
 
 RESULT_VERSION = 1
+READS = {"lower": "each pair's 5 % quantile", "estimate": "each pair's estimate", "upper": "each pair's 95 % quantile"}
 _ARRAYS = {  # key -> dtype on disk; None: optional
     "tracks": np.float32,
     "visibility": bool,
@@ -137,7 +138,8 @@ class VideoResult:
             f"{len(self.objects)} object(s) in {M} tracks x {T} frames (tracks per object {found}; "
             f"background {sizes[BACKGROUND]}, unlabelled {sizes[UNLABELLED]})",
             f"estimator {self.estimator}, {len(self.grouped)} tracks grouped at MI >= {self.threshold:.4g} nats "
-            f"(automatic: {self.auto_threshold:.4g}); foreground: {self.foreground}",
+            f"(automatic: {self.auto_threshold:.4g}; {READS.get(self.options.get('statistic'), 'the estimate')}); "
+            f"foreground: {self.foreground}",
             "seconds: " + ", ".join(f"{stage} {s:.2f}" for stage, s in self.timings.items()),
         ]
         return "\n".join(lines)
