@@ -52,7 +52,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from infonet.interface import MIEstimator, check_statistic
+from infonet.interface import MIEstimator, check_statistic, pick_statistic
 
 from .motion import camera_motion
 
@@ -224,8 +224,7 @@ class _Reader:
     def batch(self, x, y) -> np.ndarray:
         if self.statistic == "estimate":
             return self.estimator.estimate_batch(x, y)
-        _, interval = self.estimator.estimate_interval_batch(x, y)
-        return interval[:, 0 if self.statistic == "lower" else 1]
+        return pick_statistic(*self.estimator.estimate_interval_batch(x, y), self.statistic)  # (B, 2) interval
 
 
 def _full_mi(views: np.ndarray, read: _Reader, progress) -> np.ndarray:
