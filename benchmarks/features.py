@@ -9,8 +9,10 @@ affinities differ only in what they compare. Each run is scored by
 labels, the anchor-track AUC). :func:`leave_one_out` picks a feature on all sequences but one and
 reports the held-out sequence's score, the figure to quote for a chosen default.
 
-Runs are cached under ``cache`` (one JSON row per sequence, feature and estimator, and the
-tracked first run per sequence), so an interrupted sweep resumes where it stopped.
+Runs are cached under ``cache`` (one JSON row per sequence, feature, estimator and statistic, and
+the tracked first run per sequence), so an interrupted sweep resumes where it stopped.
+``--statistic`` picks what of each pair's MI the grouping reads (``VideoOptions.statistic``: the
+lower end of InfoNet's interval by default, or its estimate); rows of both share the first run.
 
     python -m benchmarks.features --data ../shared/data/davis-dev --frames 50 --out runs/features/davis
 """
@@ -33,6 +35,7 @@ import datasets
 import segmentation
 from benchmarks import common
 from benchmarks.tracks import anchor_auc_by_object, evaluate_result
+from infonet.interface import STATISTICS
 
 __all__ = ["feature_rows", "leave_one_out", "summarise"]
 
@@ -73,9 +76,15 @@ def _run_options(opts: segmentation.VideoOptions) -> dict:
     return {k: v for k, v in dataclasses.asdict(opts).items() if k != "mask"}
 
 
+def _track_options(opts: segmentation.VideoOptions) -> dict:
+    """The options the tracks and their motion depend on: the run's, less what of each pair's MI the
+    grouping reads, so that rows of every statistic share one tracked first run."""
+    return {k: v for k, v in _run_options(opts).items() if k != "statistic"}
+
+
 def _first_run(inp, name: str, opts: segmentation.VideoOptions, cache: Path):
     """The tracked run every feature reuses (tracks and motion), cached by sequence and options."""
-    path = cache / f"first_{name}_{_key(name, inp.num_frames, _run_options(opts))}.pkl"
+    path = cache / f"first_{name}_{_key(name, inp.num_frames, _track_options(opts))}.pkl"
     if path.is_file():
         return pickle.loads(path.read_bytes())
     first = segmentation.discover_video(inp, "pearson", dataclasses.replace(opts, feature="coords"))
@@ -104,24 +113,25 @@ def feature_rows(
         first = None
         for feature in features:
             for name in estimators:
+                estimator = made.setdefault(name, get_estimator(name))
+                # without intervals an estimator gives its estimate whatever is asked: one row serves all
+                run = dataclasses.replace(opts, feature=feature, statistic=_statistic(estimator, opts.statistic))
                 weights = _weights(name, feature)
-                key = _key(path.name, inp.num_frames, feature, name, _run_options(opts), *weights)
+                key = _key(path.name, inp.num_frames, feature, name, _run_options(run), *weights)
                 row_path = cache / f"row_{path.name}_{key}.json"
                 if row_path.is_file():
                     rows.append(json.loads(row_path.read_text()))
                     continue
                 first = first or _first_run(inp, path.name, opts, cache)
-                estimator = made.setdefault(name, get_estimator(name))
                 start = time.perf_counter()
-                result = segmentation.discover_video(
-                    inp, estimator, dataclasses.replace(opts, feature=feature), reuse=first
-                )
+                result = segmentation.discover_video(inp, estimator, run, reuse=first)
                 scored = evaluate_result(result, sequence=path.name)
                 summary = scored.summary_row()
                 row = {"sequence": path.name, "feature": feature, "estimator": name, "n_tracks": scored.n_tracks}
                 row["weights"] = list(weights)
                 row["min_overlap"] = opts.min_overlap
-                row["options_key"] = _key(_run_options(opts))  # rows of one key share their tracks
+                row["statistic"] = run.statistic
+                row["options_key"] = _key(_track_options(opts))  # rows of one key share their tracks
                 g = result.grouped
                 ambiguous = None if result.ambiguous is None else result.ambiguous[g]
                 by_object = anchor_auc_by_object(result.mi, result.truth_ids[g], ambiguous)
@@ -132,6 +142,11 @@ def feature_rows(
                 log.info("%s", row)
                 rows.append(row)
     return rows
+
+
+def _statistic(estimator, asked: str) -> str:
+    """What of each pair's MI a run with ``estimator`` reads when ``asked``: its estimate if it has no intervals."""
+    return asked if getattr(estimator, "intervals", False) else "estimate"
 
 
 def _mean(rows: list[dict], key: str) -> float:
@@ -172,13 +187,23 @@ def leave_one_out(rows: list[dict], estimator: str, score: str = "best_f") -> di
     return {"estimator": estimator, "chosen": chosen} | {k: round(_mean(held, k), 4) for k in SCORES}
 
 
-def cached_rows(cache: Path, weights: str | None = None) -> list[dict]:
+def cached_rows(cache: Path, weights: str | None = None, statistic: str | None = None) -> list[dict]:
     """Every row in ``cache``, with ``dataset`` (its folder's kind and min_overlap) added.
 
     InfoNet vector rows are kept only for ``weights`` (a path; None: the most recent weights file
     among them) as it was last measured (the newest modification time the rows record for it), so one
-    table never mixes networks."""
+    table never mixes networks. With a ``statistic``, only the rows that read it, and those of
+    estimators without intervals (which read their estimate whatever is asked)."""
     rows = [json.loads(p.read_text()) for p in sorted(cache.glob("row_*.json"), key=lambda p: p.stat().st_mtime)]
+    if statistic is not None:
+        from infonet import get_estimator
+
+        intervals = {name: get_estimator(name).intervals for name in {r["estimator"] for r in rows}}
+        rows = [
+            r
+            for r in rows
+            if r.get("statistic", "estimate") == (statistic if intervals[r["estimator"]] else "estimate")
+        ]
     # rows without min_overlap came from an older pipeline; on tracked videos its motion options
     # differed, so they are left out (generated scenes are grouped by MI alone, as before)
     rows = [r for r in rows if "min_overlap" in r or r["frames"] == 120]
@@ -296,14 +321,20 @@ def _counts(values) -> list[tuple[str, int]]:
     return sorted(((v, values.count(v)) for v in set(values)), key=lambda t: -t[1])
 
 
-def stage_times(estimators: list[str], features: list[str], num_tracks: int = 300, num_frames: int = 50) -> list[dict]:
+def stage_times(
+    estimators: list[str],
+    features: list[str],
+    num_tracks: int = 300,
+    num_frames: int = 50,
+    statistic: str | None = None,
+) -> list[dict]:
     """Seconds of the MI stage (``segmentation.track_mi``) on planted tracks (T, N, 2), every track
     seen in every frame, and on the same tracks with a quarter of them seen in part (partial path).
     Wall and CPU seconds (the CPU time of this process: on a shared machine, the wall time less
     the waiting for cores), with the 1-minute load average.
 
-    Each estimator reads what the pipeline groups on (``VideoOptions().statistic`` where it gives
-    intervals, else its estimate). The first call per estimator and feature runs on 8 tracks
+    Each estimator reads ``statistic`` (None: what the pipeline groups on, ``VideoOptions().statistic``)
+    where it gives intervals, else its estimate. The first call per estimator and feature runs on 8 tracks
     (loads, warms up) and is not timed."""
     from benchmarks.pairwise import planted_tracks
     from infonet import get_estimator
@@ -314,15 +345,16 @@ def stage_times(estimators: list[str], features: list[str], num_tracks: int = 30
     rows = []
     for name in estimators:
         estimator = get_estimator(name)
-        statistic = segmentation.VideoOptions().statistic if estimator.intervals else "estimate"
+        read = _statistic(estimator, statistic or segmentation.VideoOptions().statistic)
         for feature in features:
-            segmentation.track_mi(tracks[:, :8], estimator, feature=feature, statistic=statistic)
+            segmentation.track_mi(tracks[:, :8], estimator, feature=feature, statistic=read)
             for label, kwargs in (("full", {}), ("partial", {"visibility": seen, "min_overlap": 16})):
                 start, cpu = time.perf_counter(), time.process_time()
-                segmentation.track_mi(tracks, estimator, feature=feature, statistic=statistic, **kwargs)
+                segmentation.track_mi(tracks, estimator, feature=feature, statistic=read, **kwargs)
                 seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
                 rows.append(
-                    {"estimator": name, "feature": feature, "tracks": label, "seconds": round(seconds, 3)}
+                    {"estimator": name, "feature": feature, "statistic": read, "tracks": label}
+                    | {"seconds": round(seconds, 3)}
                     | {"cpu_seconds": round(cpu, 3), "load_average": round(os.getloadavg()[0], 2)}
                 )
                 log.info("%s", rows[-1])
@@ -347,22 +379,32 @@ def main() -> None:
     parser.add_argument("--features", default="coords,velocity,xy,xy-velocity,xy-residual,xy-posvel")
     parser.add_argument("--max-tracks", type=int, default=300)
     parser.add_argument("--min-overlap", type=int, default=8, help="VideoOptions.min_overlap (tracked videos)")
+    parser.add_argument(
+        "--statistic",
+        default=segmentation.VideoOptions().statistic,
+        choices=STATISTICS,
+        help="what of each pair's MI the grouping reads (VideoOptions.statistic; estimators without "
+        "intervals give their estimate)",
+    )
     parser.add_argument("--cache", default="runs/discovery-cache/features")
     parser.add_argument("--out", default="runs/features", help="folder for rows.json and summary.json")
     args = parser.parse_args()
     if args.timing:
-        rows = stage_times(args.estimators.split(","), args.features.split(","), args.max_tracks, args.frames or 50)
+        rows = stage_times(
+            args.estimators.split(","), args.features.split(","), args.max_tracks, args.frames or 50, args.statistic
+        )
         Path(args.out).mkdir(parents=True, exist_ok=True)
         (Path(args.out) / "timing.json").write_text(json.dumps(rows, indent=1))
         return
     if args.report:
-        rows = cached_rows(Path(args.cache), args.weights or None)
+        rows = cached_rows(Path(args.cache), args.weights or None, args.statistic)
         keep = set(args.sequences.split(",")) if args.sequences else None
         rows = [r for r in rows if keep is None or r["sequence"] in keep or r["dataset"] == "generated"]
         if args.estimators:
             rows = [r for r in rows if r["estimator"] in args.estimators.split(",")]
         if args.features:
             rows = [r for r in rows if r["feature"] in args.features.split(",")]
+        print(f"Each pair's MI read as: {args.statistic} (estimators without intervals: their estimate)\n")
         print(report(rows, args.choose_by))
         return
     if not args.data:
@@ -371,7 +413,7 @@ def main() -> None:
     if args.sequences:
         keep = args.sequences.split(",")
         sequences = [p for p in sequences if p.name in keep]
-    opts = segmentation.VideoOptions(max_tracks=args.max_tracks, min_overlap=args.min_overlap)
+    opts = segmentation.VideoOptions(max_tracks=args.max_tracks, min_overlap=args.min_overlap, statistic=args.statistic)
     rows = feature_rows(
         sequences, args.estimators.split(","), args.features.split(","), opts, Path(args.cache), max_frames=args.frames
     )

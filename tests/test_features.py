@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import infonet
-from benchmarks.features import _key, _run_options
+from benchmarks.features import _key, _run_options, _track_options
 from benchmarks.tracks import anchor_auc
 from infonet.baselines import ksg
 from segmentation import VideoOptions, group, score_grouping, sweep_thresholds, track_mi
@@ -250,3 +250,30 @@ def test_features_runs_keep_their_cache_when_only_the_mask_options_change():
     other_tracks = dataclasses.replace(base, min_overlap=16)
     assert _key(_run_options(base)) == _key(_run_options(other_masks))
     assert _key(_run_options(base)) != _key(_run_options(other_tracks))
+
+
+def test_features_rows_of_every_statistic_share_one_tracked_run():
+    base = VideoOptions(masks=False)
+    lower = dataclasses.replace(base, statistic="lower")
+    estimate = dataclasses.replace(base, statistic="estimate")
+    assert _key(_track_options(lower)) == _key(_track_options(estimate))  # one first run, one options key
+    assert _key(_run_options(lower)) != _key(_run_options(estimate))  # two rows
+
+
+def test_cached_rows_keep_the_statistic_asked_and_every_row_of_estimators_without_intervals(tmp_path):
+    import json
+
+    from benchmarks.features import cached_rows
+
+    base = {"sequence": "s0", "feature": "coords", "frames": 120, "min_overlap": 8, "best_f": 0.5}
+    rows = [
+        base | {"estimator": "infonet", "statistic": "lower"},
+        base | {"estimator": "infonet", "statistic": "estimate", "best_f": 0.4},
+        base | {"estimator": "pearson", "statistic": "estimate"},
+    ]
+    for i, row in enumerate(rows):
+        (tmp_path / f"row_{i}.json").write_text(json.dumps(row))
+    kept = {(r["estimator"], r["statistic"]) for r in cached_rows(tmp_path, statistic="lower")}
+    assert kept == {("infonet", "lower"), ("pearson", "estimate")}
+    kept = {(r["estimator"], r["best_f"]) for r in cached_rows(tmp_path, statistic="estimate")}
+    assert kept == {("infonet", 0.4), ("pearson", 0.5)}
