@@ -37,7 +37,7 @@ from benchmarks import common
 from benchmarks.tracks import anchor_auc_by_object, evaluate_result
 from infonet.interface import STATISTICS
 
-__all__ = ["feature_rows", "leave_one_out", "summarise"]
+__all__ = ["feature_rows", "labelled", "leave_one_out", "summarise"]
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +78,9 @@ def _run_options(opts: segmentation.VideoOptions) -> dict:
 
 def _track_options(opts: segmentation.VideoOptions) -> dict:
     """The options the tracks and their motion depend on: the run's, less what of each pair's MI the
-    grouping reads, so that rows of every statistic share one tracked first run."""
-    return {k: v for k, v in _run_options(opts).items() if k != "statistic"}
+    grouping reads and the displacements' step, so that rows of every statistic and step share one
+    tracked first run."""
+    return {k: v for k, v in _run_options(opts).items() if k not in ("statistic", "step")}
 
 
 def _first_run(inp, name: str, opts: segmentation.VideoOptions, cache: Path):
@@ -100,8 +101,10 @@ def feature_rows(
     cache: Path,
     *,
     max_frames: int | None = None,
+    step: int = 1,
 ) -> list[dict]:
-    """One row per sequence, feature and estimator (``SCORES`` and names), cached in ``cache``."""
+    """One row per sequence, feature and estimator (``SCORES`` and names), cached in ``cache``;
+    ``step``: frames of each displacement of the features that take one (``segmentation.affinity.STEPPED``)."""
     from infonet import get_estimator
 
     cache.mkdir(parents=True, exist_ok=True)
@@ -115,7 +118,12 @@ def feature_rows(
             for name in estimators:
                 estimator = made.setdefault(name, get_estimator(name))
                 # without intervals an estimator gives its estimate whatever is asked: one row serves all
-                run = dataclasses.replace(opts, feature=feature, statistic=_statistic(estimator, opts.statistic))
+                run = dataclasses.replace(
+                    opts,
+                    feature=feature,
+                    statistic=_statistic(estimator, opts.statistic),
+                    step=step if feature in segmentation.affinity.STEPPED else 1,
+                )
                 weights = _weights(name, feature)
                 key = _key(path.name, inp.num_frames, feature, name, _run_options(run), *weights)
                 row_path = cache / f"row_{path.name}_{key}.json"
@@ -130,7 +138,7 @@ def feature_rows(
                 row = {"sequence": path.name, "feature": feature, "estimator": name, "n_tracks": scored.n_tracks}
                 row["weights"] = list(weights)
                 row["min_overlap"] = opts.min_overlap
-                row["statistic"] = run.statistic
+                row["statistic"], row["step"] = run.statistic, run.step
                 row["options_key"] = _key(_track_options(opts))  # rows of one key share their tracks
                 g = result.grouped
                 ambiguous = None if result.ambiguous is None else result.ambiguous[g]
@@ -228,8 +236,14 @@ def cached_rows(cache: Path, weights: str | None = None, statistic: str | None =
         if keys:  # rows from before the key existed stay: a later run with a new key would have re-tracked
             common = max(set(keys), key=keys.count)
             rows = [r for r in rows if r["dataset"] != dataset or r.get("options_key") in (None, common)]
-    latest = {(r["dataset"], r["sequence"], r["feature"], r["estimator"]): r for r in rows}  # the newest of each
-    return list(latest.values())
+    latest = {(r["dataset"], r["sequence"], r["feature"], r.get("step", 1), r["estimator"]): r for r in rows}
+    return labelled(list(latest.values()))  # the newest of each
+
+
+def labelled(rows: list[dict]) -> list[dict]:
+    """The rows with each feature named with its step where it has one ("xy-velocity, step 8"), so that
+    tables and leave-one-out choices tell the steps apart."""
+    return [r | {"feature": f"{r['feature']}, step {r['step']}"} if r.get("step", 1) > 1 else r for r in rows]
 
 
 CHOICES = {"best_f": "best F", "auto_f": "F of the automatic labels", "anchor_auc": "anchor AUC"}
@@ -386,6 +400,9 @@ def main() -> None:
         help="what of each pair's MI the grouping reads (VideoOptions.statistic; estimators without "
         "intervals give their estimate)",
     )
+    parser.add_argument(
+        "--step", type=int, default=1, help="frames of each displacement of velocity, xy-velocity, xy-posvel"
+    )
     parser.add_argument("--cache", default="runs/discovery-cache/features")
     parser.add_argument("--out", default="runs/features", help="folder for rows.json and summary.json")
     args = parser.parse_args()
@@ -403,7 +420,7 @@ def main() -> None:
         if args.estimators:
             rows = [r for r in rows if r["estimator"] in args.estimators.split(",")]
         if args.features:
-            rows = [r for r in rows if r["feature"] in args.features.split(",")]
+            rows = [r for r in rows if r["feature"].split(",")[0] in args.features.split(",")]
         print(f"Each pair's MI read as: {args.statistic} (estimators without intervals: their estimate)\n")
         print(report(rows, args.choose_by))
         return
@@ -415,8 +432,15 @@ def main() -> None:
         sequences = [p for p in sequences if p.name in keep]
     opts = segmentation.VideoOptions(max_tracks=args.max_tracks, min_overlap=args.min_overlap, statistic=args.statistic)
     rows = feature_rows(
-        sequences, args.estimators.split(","), args.features.split(","), opts, Path(args.cache), max_frames=args.frames
+        sequences,
+        args.estimators.split(","),
+        args.features.split(","),
+        opts,
+        Path(args.cache),
+        max_frames=args.frames,
+        step=args.step,
     )
+    rows = labelled(rows)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     summary = {

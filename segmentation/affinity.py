@@ -26,6 +26,11 @@ dependent (x, y) positions):
   trend every drifting track shares; ``xy-residual``: the displacement minus the camera's;
   ``xy-posvel``: position and displacement together, (x, y, dx, dy).
 
+The displacement features ``velocity``, ``xy-velocity`` and ``xy-posvel`` take each displacement over
+``step`` frames, x(t + step) - x(t) (1: frame to frame). A longer step keeps the motion a part adds
+over a stride or a swing, which one frame's jitter drowns, and still removes the shared trend
+(measured in docs/video.md). The residual features are frame to frame (the camera is fitted per frame).
+
 Vector MI goes through :func:`vector_estimates`: InfoNet (``estimator.neural``) gets the
 (N, T, d) series or (B, n, d) batches, which it routes to its multivariate network (weights
 from ``$INFONET_VECTOR_WEIGHTS`` or the shipped file); "pearson" is the Gaussian MI of the raw
@@ -60,7 +65,9 @@ __all__ = [
     "FEATURES",
     "MIN_FRAMES",
     "MIN_OVERLAP",
+    "STEPPED",
     "VECTOR_FEATURES",
+    "check_step",
     "check_tracks",
     "track_views",
     "track_mi",
@@ -105,36 +112,39 @@ def check_tracks(tracks, *, min_frames: int = MIN_FRAMES, finite: bool = True) -
     return arr
 
 
-def track_views(tracks, feature: str = "coords", *, visibility=None, num_projections: int = 4):
+def track_views(tracks, feature: str = "coords", *, visibility=None, num_projections: int = 4, step: int = 1):
     """The one-dimensional series a feature compares, from validated tracks.
 
     Args:
         tracks: (T, N, 2) pixel coordinates, finite where seen.
-        feature: "coords", "velocity", "residual" or "sliced" (see the module docstring).
+        feature: one of ``FEATURES`` (see the module docstring).
         visibility: (T, N) bool, or None (every track seen in every frame).
         num_projections: directions of the "sliced" feature.
+        step: frames of each displacement of ``velocity``, ``xy-velocity`` and ``xy-posvel``.
     Returns:
-        views (K, N, T'), and seen (N, T') bool: which samples of each series exist; T' = T,
-        or T - 1 for the displacement features.
+        views (K, N, T'), and seen (N, T') bool: which samples of each series exist; T' = T, or
+        T - step for the displacement features (a displacement exists where both ends are seen).
     """
     tracks = np.asarray(tracks, dtype=np.float64)
     seen = np.ones(tracks.shape[:2], bool) if visibility is None else np.asarray(visibility, bool)
+    check_step(feature, step, len(tracks))
     if feature in VECTOR_FEATURES:  # the same series, read as one (K = d)-dimensional variable
         if feature == "xy":
             return track_views(tracks, "coords", visibility=visibility)
-        moves, step = track_views(tracks, "residual" if feature == "xy-residual" else "velocity", visibility=visibility)
+        one_d = "residual" if feature == "xy-residual" else "velocity"
+        moves, both = track_views(tracks, one_d, visibility=visibility, step=step)
         if feature == "xy-posvel":
-            return np.concatenate([tracks[1:].transpose(2, 1, 0), moves]), step  # (4, N, T - 1)
-        return moves, step
+            return np.concatenate([tracks[step:].transpose(2, 1, 0), moves]), both  # (4, N, T - step)
+        return moves, both
     if feature == "coords":
         return tracks.transpose(2, 1, 0), seen.T  # (2, N, T)
     if feature in ("velocity", "residual"):
-        step = seen[:-1] & seen[1:]  # (T - 1, N)
+        both = seen[:-step] & seen[step:]  # (T - step, N)
         if feature == "velocity":
-            moves = np.diff(tracks, axis=0)
+            moves = tracks[step:] - tracks[:-step]
         else:
             moves = tracks[1:] - camera_motion(tracks, seen)[0]
-        return moves.transpose(2, 1, 0), step.T  # (2, N, T - 1)
+        return moves.transpose(2, 1, 0), both.T  # (2, N, T - step)
     if feature == "sliced":
         if num_projections < 1:
             raise ValueError(f"num_projections must be >= 1, got {num_projections}")
@@ -153,6 +163,7 @@ def track_mi(
     min_overlap: int = MIN_OVERLAP,
     num_projections: int = 4,
     statistic: str = "estimate",
+    step: int = 1,
     progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """MI between every two point tracks.
@@ -169,6 +180,8 @@ def track_mi(
         num_projections: directions of the "sliced" feature.
         statistic: "estimate" (each pair's MI), or "lower" / "upper", an end of its 90 % interval
             (estimators with intervals only, ``estimator.intervals``).
+        step: frames of each displacement of ``velocity``, ``xy-velocity`` and ``xy-posvel``
+            (1: frame to frame; others refuse a step other than 1).
         progress: optional callback ``progress(done, total)`` over the pairs of all views.
     Returns:
         (N, N) symmetric float64 array of MI in nats, 0 on the diagonal. Infinite values
@@ -182,13 +195,14 @@ def track_mi(
     _check_statistic(estimator, statistic)
     if min_overlap < MIN_FRAMES:
         raise ValueError(f"min_overlap must be at least {MIN_FRAMES} samples, got {min_overlap}")
-    moving = feature not in ("coords", "sliced", "xy")
+    check_step(feature, step)
+    moving = 0 if feature in ("coords", "sliced", "xy") else step
     partial = visibility is not None and not np.asarray(visibility, bool).all()
     tracks = check_tracks(tracks, min_frames=MIN_FRAMES + moving, finite=not partial)
     if partial and not np.isfinite(tracks[np.asarray(visibility, bool)]).all():
         raise ValueError("tracks contain NaN or infinite coordinates in frames where they are seen")
     views, seen = track_views(
-        tracks, feature, visibility=visibility if partial else None, num_projections=num_projections
+        tracks, feature, visibility=visibility if partial else None, num_projections=num_projections, step=step
     )
     read = _Reader(estimator, statistic)
     if feature in VECTOR_FEATURES:
@@ -200,6 +214,20 @@ def track_mi(
     mi = (mi + mi.T) / 2  # exact symmetry whatever the estimator's rounding
     np.fill_diagonal(mi, 0.0)
     return _finite(mi, estimator)
+
+
+STEPPED = ("velocity", "xy-velocity", "xy-posvel")  # the features whose displacements take ``step``
+
+
+def check_step(feature: str, step, num_frames: int | None = None) -> None:
+    """Raises ValueError for a step that is not a whole number of frames >= 1, one other than 1 for
+    a feature without displacements over a step, or one that leaves no displacement."""
+    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
+        raise ValueError(f"step must be a whole number of frames >= 1, got {step!r}")
+    if step != 1 and feature not in STEPPED:
+        raise ValueError(f"step={step} applies to the features {', '.join(STEPPED)}, not {feature!r}")
+    if num_frames is not None and step >= num_frames:
+        raise ValueError(f"step={step} leaves no displacement in {num_frames} frames")
 
 
 def _check_statistic(estimator: MIEstimator, statistic: str) -> None:

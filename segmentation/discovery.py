@@ -26,7 +26,7 @@ import numpy as np
 
 from infonet.interface import MIEstimator, check_statistic
 
-from .affinity import FEATURES, MIN_FRAMES, VECTOR_FEATURES, VECTOR_MIN_SAMPLES, track_mi
+from .affinity import FEATURES, MIN_FRAMES, STEPPED, VECTOR_FEATURES, VECTOR_MIN_SAMPLES, check_step, track_mi
 from .grouping import CRITERIA, METHODS, Grouping, group
 from .labels import GroupCounts
 
@@ -50,8 +50,9 @@ class Discovery(GroupCounts):
         mi: (N, N) pairwise MI (nats): each pair's ``statistic``.
         threshold: MI threshold of the graph.
         kept: (N,) indices of the kept tracks in the input.
-        method, feature, estimator, statistic: how it was computed (``statistic``: "lower", the
-            5 % end of each pair's 90 % interval, or "estimate"; see :func:`discover`).
+        method, feature, estimator, statistic, step: how it was computed (``statistic``: "lower",
+            the 5 % end of each pair's 90 % interval, or "estimate"; ``step``: frames of each
+            displacement; see :func:`discover`).
         timings: seconds per stage ("mi", "group", "total").
         object_ids, ambiguous: (N,) ground truth of the kept tracks when the input had it
             (``datasets.TrackSet`` from a PointOdyssey sequence), else None.
@@ -70,6 +71,7 @@ class Discovery(GroupCounts):
     object_ids: np.ndarray | None = None
     ambiguous: np.ndarray | None = None
     statistic: str = "estimate"
+    step: int = 1
 
     def summary(self) -> str:
         """A few human-readable lines: groups, sizes, background, noise, threshold, time."""
@@ -139,15 +141,17 @@ def _flags(moving, count: int) -> np.ndarray:
     return moving
 
 
-def usable_feature(feature: str, estimator: MIEstimator, num_frames: int) -> str:
-    """The feature MI is estimated on: ``feature``, except that a vector feature on fewer frames than
-    InfoNet's multivariate network reads (``VECTOR_MIN_SAMPLES``) goes to its per-coordinate
-    counterpart for a neural estimator (``xy`` to ``coords``), with a warning: otherwise no pair could
-    be compared and the MI would be 0 everywhere."""
-    if feature in VECTOR_FEATURES and getattr(estimator, "neural", False) and num_frames < VECTOR_MIN_SAMPLES:
+def usable_feature(feature: str, estimator: MIEstimator, num_frames: int, step: int = 1) -> str:
+    """The feature MI is estimated on: ``feature``, except that a vector feature with fewer samples
+    per track than InfoNet's multivariate network reads (``VECTOR_MIN_SAMPLES``; a displacement
+    feature has ``num_frames - step``) goes to its per-coordinate counterpart for a neural estimator
+    (``xy`` to ``coords``), with a warning: otherwise no pair could be compared and the MI would be 0
+    everywhere."""
+    samples = num_frames - (step if feature in STEPPED else 0)
+    if feature in VECTOR_FEATURES and getattr(estimator, "neural", False) and samples < VECTOR_MIN_SAMPLES:
         log.warning(
-            "%d frames are fewer than the %d InfoNet's multivariate network reads: feature %r becomes %r",
-            num_frames,
+            "%d samples per track are fewer than the %d InfoNet's multivariate network reads: feature %r becomes %r",
+            samples,
             VECTOR_MIN_SAMPLES,
             feature,
             ONE_D[feature],
@@ -169,6 +173,7 @@ def discover(
     min_overlap: int | None = None,
     moving: np.ndarray | None = None,
     statistic: str = "lower",
+    step: int = 1,
     progress: Callable[[int, int], None] | None = None,
 ) -> Discovery:
     """Discovers objects from point tracks by pairwise MI and graph grouping.
@@ -193,6 +198,8 @@ def discover(
         statistic: what of each pair's MI the graph reads: "lower" (the default), the 5 % end of
             its 90 % interval, for estimators that give one (InfoNet; the others' estimate), which
             ranks pairs by how surely they are dependent; or "estimate". Measured in docs/video.md.
+        step: frames of each displacement of the features ``velocity``, ``xy-velocity`` and
+            ``xy-posvel`` (1: frame to frame).
         progress: optional callback ``progress(done, total)`` over the MI pairs.
     Returns:
         :class:`Discovery`.
@@ -203,6 +210,7 @@ def discover(
     start = time.perf_counter()
     _check_options(feature, method, criterion, threshold)  # first: MI is the expensive part
     check_statistic(statistic)
+    check_step(feature, step)
     tracks, visibility, object_ids, ambiguous = _unpack(trackset)
     kept = _finite_kept(tracks)
     moving = None if moving is None else _flags(moving, tracks.shape[1])[kept]
@@ -210,11 +218,13 @@ def discover(
     visibility = np.ones(tracks.shape[:2], bool) if visibility is None else np.asarray(visibility, bool)[:, kept]
     if isinstance(estimator, str):
         estimator = _named_estimator(estimator)
-    feature = usable_feature(feature, estimator, len(tracks))
+    check_step(feature, step, len(tracks))
+    feature = usable_feature(feature, estimator, len(tracks), step)
+    step = step if feature in STEPPED else 1  # a short clip's per-coordinate feature may take none
     partial = {} if min_overlap is None else {"visibility": visibility, "min_overlap": min_overlap}
     if not getattr(estimator, "intervals", False):
         statistic = "estimate"
-    mi = track_mi(tracks, estimator, feature=feature, statistic=statistic, progress=progress, **partial)
+    mi = track_mi(tracks, estimator, feature=feature, statistic=statistic, step=step, progress=progress, **partial)
     t_mi = time.perf_counter()
     grouping: Grouping = group(
         mi, threshold=threshold, min_size=min_size, method=method, criterion=criterion, seed=seed, moving=moving
@@ -236,4 +246,5 @@ def discover(
         timings,
         *truth,
         statistic=statistic,
+        step=step,
     )

@@ -43,7 +43,7 @@ import numpy as np
 from infonet.interface import STATISTICS, MIEstimator
 
 from ._imports import datasets
-from .affinity import FEATURES, MIN_FRAMES
+from .affinity import FEATURES, MIN_FRAMES, check_step
 from .discovery import discover
 from .grouping import CRITERIA, METHODS, auto_threshold, group
 from .labels import BACKGROUND, UNLABELLED, object_labels, track_object_ids
@@ -98,7 +98,7 @@ class VideoOptions:
         reseed: frames between re-seedings (0: never).
         min_overlap: frames two tracks must share to be compared (and a chosen track's shortest life).
         max_tracks: tracks grouped by MI (a seeded choice among the long enough ones).
-        feature, statistic, threshold, min_size, method, criterion: of ``segmentation.discover``;
+        feature, statistic, step, threshold, min_size, method, criterion: of ``segmentation.discover``;
             threshold is MI in nats (>= 0) or "auto". The default feature, ``xy`` (each track's
             position as one 2-D variable, the multivariate network), and why: docs/video.md
             ("Choosing the feature"); ``coords`` is the paper's affinity (two 1-D networks, about
@@ -145,6 +145,10 @@ class VideoOptions:
         metadata={
             "help": "what of each pair's MI is grouped: lower (5 %% end of its 90 %% interval; InfoNet) or estimate"
         },
+    )
+    step: int = field(
+        default=1,
+        metadata={"help": "frames of each displacement of the features velocity, xy-velocity and xy-posvel"},
     )
     threshold: float | str = field(default="auto", metadata={"help": "MI threshold in nats, or auto"})
     min_size: int = field(default=5, metadata={"help": "smaller groups are noise"})
@@ -203,6 +207,7 @@ class VideoOptions:
         ):
             if getattr(self, name) not in choices:
                 raise ValueError(f"{name} {getattr(self, name)!r} is unknown; choose from {', '.join(choices)}")
+        check_step(self.feature, self.step)
         self.threshold = _threshold(self.threshold)
         if not (isinstance(self.slow_share, (int, float)) and 0 <= self.slow_share <= 1):
             raise ValueError(f"slow_share must be a share of the image diagonal in [0, 1], got {self.slow_share}")
@@ -583,14 +588,15 @@ def discover_video(
         estimator,
         **{
             k: getattr(opts, k)
-            for k in ("feature", "statistic", "threshold", "min_size", "method", "criterion", "seed")
+            for k in ("feature", "statistic", "step", "threshold", "min_size", "method", "criterion", "seed")
         },
         min_overlap=tracked.min_overlap,
         moving=moving,
         progress=report("mi"),
     )
-    # the feature and statistic used (a short clip's feature may differ; an estimator without intervals gives its estimate)
-    opts = dataclasses.replace(opts, feature=found.feature, statistic=found.statistic)
+    # the feature, statistic and step used (a short clip's feature may differ; an estimator without
+    # intervals gives its estimate)
+    opts = dataclasses.replace(opts, feature=found.feature, statistic=found.statistic, step=found.step)
     timings = {"tracking": tracked.seconds, "motion": seconds_motion, "mi": found.timings["mi"]}
     result = _result(
         inp, tracked, motion, found, opts, f"{foreground} ({why})", timings | {"grouping": found.timings["group"]}

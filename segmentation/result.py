@@ -129,6 +129,11 @@ class VideoResult:
         """Tracks per label: each object, then the background (0) and the unlabelled (-1)."""
         return {k: int((self.labels == k).sum()) for k in [*self.objects, BACKGROUND, UNLABELLED]}
 
+    def _compared(self) -> str:
+        """What the tracks were compared on: the feature, and the displacements' step where it has one."""
+        feature, step = self.options.get("feature", "?"), self.options.get("step", 1)
+        return f"{feature} (displacements over {step} frames)" if step > 1 else feature
+
     def summary(self) -> str:
         """A few lines: objects and their tracks, the threshold, the foreground rule, the time per stage."""
         sizes = self.sizes()
@@ -137,9 +142,9 @@ class VideoResult:
         lines = [
             f"{len(self.objects)} object(s) in {M} tracks x {T} frames (tracks per object {found}; "
             f"background {sizes[BACKGROUND]}, unlabelled {sizes[UNLABELLED]})",
-            f"estimator {self.estimator}, {len(self.grouped)} tracks grouped at MI >= {self.threshold:.4g} nats "
-            f"(automatic: {self.auto_threshold:.4g}; {READS.get(self.options.get('statistic'), 'the estimate')}); "
-            f"foreground: {self.foreground}",
+            f"estimator {self.estimator} on {self._compared()}, {len(self.grouped)} tracks grouped at MI >= "
+            f"{self.threshold:.4g} nats (automatic: {self.auto_threshold:.4g}; "
+            f"{READS.get(self.options.get('statistic'), 'the estimate')}); foreground: {self.foreground}",
             "seconds: " + ", ".join(f"{stage} {s:.2f}" for stage, s in self.timings.items()),
         ]
         return "\n".join(lines)

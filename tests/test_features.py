@@ -101,6 +101,52 @@ def test_displacement_features_of_a_known_trajectory():
     assert seen[0].all() and np.flatnonzero(~seen[1]).tolist() == [3, 4]
 
 
+def test_displacements_over_a_step_of_a_known_trajectory():
+    T = 12
+    t = np.arange(T, dtype=float)
+    tracks = np.stack([np.stack([2 + 3 * t, t**2], -1), np.stack([5 - t, 0 * t], -1)], 1)  # (T, 2, 2)
+    views, seen = track_views(tracks, "xy-velocity", step=3)
+    assert views.shape == (2, 2, T - 3) and seen.all()
+    assert np.array_equal(views[:, 0], np.stack([np.full(T - 3, 9.0), 6 * t[:-3] + 9]))  # (t + 3)^2 - t^2
+    assert np.array_equal(views[:, 1], np.stack([np.full(T - 3, -3.0), np.zeros(T - 3)]))
+    posvel, _ = track_views(tracks, "xy-posvel", step=3)
+    assert np.array_equal(posvel[:2], tracks[3:].transpose(2, 1, 0)) and np.array_equal(posvel[2:], views)
+    visibility = np.ones((T, 2), bool)
+    visibility[5, 1] = False  # track 1 unseen in frame 5: its displacements 2->5 and 5->8 are missing
+    _, seen = track_views(tracks, "velocity", visibility=visibility, step=3)
+    assert seen[0].all() and np.flatnonzero(~seen[1]).tolist() == [2, 5]
+
+
+@pytest.mark.parametrize(
+    ("feature", "step", "match"),
+    [
+        ("xy", 2, "applies to the features"),
+        ("xy-residual", 2, "applies to the features"),
+        ("xy-velocity", 0, "whole number"),
+        ("xy-velocity", 1.5, "whole number"),
+        ("xy-velocity", 40, "at least 48 frames"),
+    ],
+)
+def test_a_step_is_refused_where_it_means_nothing(rng, feature, step, match):
+    tracks = np.cumsum(rng.standard_normal((40, 3, 2)), 0)
+    with pytest.raises(ValueError, match=match):
+        track_mi(tracks, infonet.get_estimator("pearson"), feature=feature, step=step)
+    if step != 40:
+        with pytest.raises(ValueError, match=match):
+            VideoOptions(feature=feature, step=step)
+
+
+def test_discover_compares_displacements_over_the_step(rng):
+    from segmentation import discover
+
+    tracks = np.cumsum(rng.standard_normal((40, 6, 2)), 0)
+    found = discover(tracks, "pearson", feature="xy-velocity", step=4, min_size=1)
+    direct = track_mi(tracks, infonet.get_estimator("pearson"), feature="xy-velocity", step=4)
+    assert found.step == 4 and np.allclose(found.mi, direct)
+    short = discover(tracks[:18], "infonet", feature="xy-velocity", step=4, min_size=1)  # 14 displacements
+    assert (short.feature, short.step) == ("velocity", 4)  # under the 16 samples of the vector network
+
+
 def test_anchor_auc_of_a_hand_built_affinity():
     ids = np.array([1, 1, 2, 2])
     a = np.array(

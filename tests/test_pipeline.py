@@ -53,6 +53,14 @@ def test_the_sample_objects_are_recovered(sample, run):
     assert f"{len(planted)} object(s)" in run.summary()
 
 
+def test_the_result_says_what_the_tracks_were_compared_on(sample, run):
+    stepped = segmentation.VideoOptions(feature="xy-velocity", step=4, masks=False)
+    again = segmentation.discover_video(sample, "pearson", stepped, reuse=run)
+    assert again.options["step"] == 4
+    assert "on xy-velocity (displacements over 4 frames)," in again.summary()
+    assert "on coords," in run.summary() and run.options["step"] == 1
+
+
 def test_motion_foreground_on_given_tracks(sample):
     """Given tracks get the motion foreground too (it needs tracks, and frames for the dense part)."""
     options = segmentation.VideoOptions(foreground="motion", masks=False)
