@@ -323,3 +323,15 @@ def test_cached_rows_keep_the_statistic_asked_and_every_row_of_estimators_withou
     assert kept == {("infonet", "lower"), ("pearson", "estimate")}
     kept = {(r["estimator"], r["best_f"]) for r in cached_rows(tmp_path, statistic="estimate")}
     assert kept == {("infonet", 0.4), ("pearson", 0.5)}
+
+
+def test_cached_rows_tell_the_steps_of_one_feature_apart(tmp_path):
+    import json
+
+    from benchmarks.features import cached_rows
+
+    base = {"sequence": "s0", "feature": "xy-velocity", "estimator": "pearson", "frames": 120, "min_overlap": 8}
+    for i, step in enumerate((1, 8)):
+        (tmp_path / f"row_{i}.json").write_text(json.dumps(base | {"step": step, "best_f": step / 10}))
+    kept = {r["feature"]: r["best_f"] for r in cached_rows(tmp_path)}
+    assert kept == {"xy-velocity": 0.1, "xy-velocity, step 8": 0.8}
