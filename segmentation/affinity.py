@@ -78,6 +78,7 @@ log = logging.getLogger(__name__)
 
 VECTOR_FEATURES = ("xy", "xy-velocity", "xy-residual", "xy-posvel")  # one d-dimensional variable per track
 FEATURES = ("coords", "velocity", "residual", "sliced", *VECTOR_FEATURES)
+STEPPED = ("velocity", "xy-velocity", "xy-posvel")  # the features whose displacements take ``step``
 VECTOR_MIN_SAMPLES = 16  # the shortest series the multivariate InfoNet was trained on
 KSG_NEIGHBOURS = 3
 MIN_FRAMES = 8  # samples the estimators need per series
@@ -110,6 +111,17 @@ def check_tracks(tracks, *, min_frames: int = MIN_FRAMES, finite: bool = True) -
             f"{int(np.flatnonzero(bad)[0])}); drop or fill them before computing MI"
         )
     return arr
+
+
+def check_step(feature: str, step, num_frames: int | None = None) -> None:
+    """Raises ValueError for a step that is not a whole number of frames >= 1, one other than 1 for
+    a feature without displacements over a step, or one that leaves no displacement."""
+    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
+        raise ValueError(f"step must be a whole number of frames >= 1, got {step!r}")
+    if step != 1 and feature not in STEPPED:
+        raise ValueError(f"step={step} applies to the features {', '.join(STEPPED)}, not {feature!r}")
+    if num_frames is not None and step >= num_frames:
+        raise ValueError(f"step={step} leaves no displacement in {num_frames} frames")
 
 
 def track_views(tracks, feature: str = "coords", *, visibility=None, num_projections: int = 4, step: int = 1):
@@ -196,9 +208,9 @@ def track_mi(
     if min_overlap < MIN_FRAMES:
         raise ValueError(f"min_overlap must be at least {MIN_FRAMES} samples, got {min_overlap}")
     check_step(feature, step)
-    moving = 0 if feature in ("coords", "sliced", "xy") else step
+    extra = 0 if feature in ("coords", "sliced", "xy") else step  # frames a displacement spans
     partial = visibility is not None and not np.asarray(visibility, bool).all()
-    tracks = check_tracks(tracks, min_frames=MIN_FRAMES + moving, finite=not partial)
+    tracks = check_tracks(tracks, min_frames=MIN_FRAMES + extra, finite=not partial)
     if partial and not np.isfinite(tracks[np.asarray(visibility, bool)]).all():
         raise ValueError("tracks contain NaN or infinite coordinates in frames where they are seen")
     views, seen = track_views(
@@ -214,20 +226,6 @@ def track_mi(
     mi = (mi + mi.T) / 2  # exact symmetry whatever the estimator's rounding
     np.fill_diagonal(mi, 0.0)
     return _finite(mi, estimator)
-
-
-STEPPED = ("velocity", "xy-velocity", "xy-posvel")  # the features whose displacements take ``step``
-
-
-def check_step(feature: str, step, num_frames: int | None = None) -> None:
-    """Raises ValueError for a step that is not a whole number of frames >= 1, one other than 1 for
-    a feature without displacements over a step, or one that leaves no displacement."""
-    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
-        raise ValueError(f"step must be a whole number of frames >= 1, got {step!r}")
-    if step != 1 and feature not in STEPPED:
-        raise ValueError(f"step={step} applies to the features {', '.join(STEPPED)}, not {feature!r}")
-    if num_frames is not None and step >= num_frames:
-        raise ValueError(f"step={step} leaves no displacement in {num_frames} frames")
 
 
 def _check_statistic(estimator: MIEstimator, statistic: str) -> None:
