@@ -206,12 +206,8 @@ def cached_rows(cache: Path, weights: str | None = None, statistic: str | None =
     if statistic is not None:
         from infonet import get_estimator
 
-        intervals = {name: get_estimator(name).intervals for name in {r["estimator"] for r in rows}}
-        rows = [
-            r
-            for r in rows
-            if r.get("statistic", "estimate") == (statistic if intervals[r["estimator"]] else "estimate")
-        ]
+        read = {name: _statistic(get_estimator(name), statistic) for name in {r["estimator"] for r in rows}}
+        rows = [r for r in rows if r.get("statistic", "estimate") == read[r["estimator"]]]
     # rows without min_overlap came from an older pipeline; on tracked videos its motion options
     # differed, so they are left out (generated scenes are grouped by MI alone, as before)
     rows = [r for r in rows if "min_overlap" in r or r["frames"] == 120]

@@ -210,7 +210,6 @@ def discover(
     start = time.perf_counter()
     _check_options(feature, method, criterion, threshold)  # first: MI is the expensive part
     check_statistic(statistic)
-    check_step(feature, step)
     tracks, visibility, object_ids, ambiguous = _unpack(trackset)
     kept = _finite_kept(tracks)
     moving = None if moving is None else _flags(moving, tracks.shape[1])[kept]
