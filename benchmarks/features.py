@@ -35,7 +35,7 @@ import datasets
 import segmentation
 from benchmarks import common
 from benchmarks.tracks import anchor_auc_by_object, evaluate_result
-from infonet.interface import STATISTICS
+from infonet.interface import STATISTICS, read_statistic
 
 __all__ = ["feature_rows", "labelled", "leave_one_out", "summarise"]
 
@@ -121,7 +121,7 @@ def feature_rows(
                 run = dataclasses.replace(
                     opts,
                     feature=feature,
-                    statistic=_statistic(estimator, opts.statistic),
+                    statistic=read_statistic(estimator, opts.statistic),
                     step=step if feature in segmentation.affinity.STEPPED else 1,
                 )
                 weights = _weights(name, feature)
@@ -150,11 +150,6 @@ def feature_rows(
                 log.info("%s", row)
                 rows.append(row)
     return rows
-
-
-def _statistic(estimator, asked: str) -> str:
-    """What of each pair's MI a run with ``estimator`` reads when ``asked``: its estimate if it has no intervals."""
-    return asked if getattr(estimator, "intervals", False) else "estimate"
 
 
 def _mean(rows: list[dict], key: str) -> float:
@@ -206,7 +201,7 @@ def cached_rows(cache: Path, weights: str | None = None, statistic: str | None =
     if statistic is not None:
         from infonet import get_estimator
 
-        read = {name: _statistic(get_estimator(name), statistic) for name in {r["estimator"] for r in rows}}
+        read = {name: read_statistic(get_estimator(name), statistic) for name in {r["estimator"] for r in rows}}
         rows = [r for r in rows if r.get("statistic", "estimate") == read[r["estimator"]]]
     # rows without min_overlap came from an older pipeline; on tracked videos its motion options
     # differed, so they are left out (generated scenes are grouped by MI alone, as before)
@@ -355,7 +350,7 @@ def stage_times(
     rows = []
     for name in estimators:
         estimator = get_estimator(name)
-        read = _statistic(estimator, statistic or segmentation.VideoOptions().statistic)
+        read = read_statistic(estimator, statistic or segmentation.VideoOptions().statistic)
         for feature in features:
             segmentation.track_mi(tracks[:, :8], estimator, feature=feature, statistic=read)
             for label, kwargs in (("full", {}), ("partial", {"visibility": seen, "min_overlap": 16})):

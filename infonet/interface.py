@@ -29,6 +29,7 @@ __all__ = [
     "STATISTICS",
     "check_statistic",
     "pick_statistic",
+    "read_statistic",
 ]
 
 MIN_SAMPLES = 8
@@ -71,6 +72,13 @@ def check_statistic(statistic: str) -> None:
     """Raises ValueError unless ``statistic`` is one of :data:`STATISTICS`."""
     if statistic not in STATISTICS:
         raise ValueError(f"statistic must be one of {', '.join(STATISTICS)}; got {statistic!r}")
+
+
+def read_statistic(estimator, asked: str) -> str:
+    """What of each pair's MI ``estimator`` gives when ``asked`` for a statistic: ``asked`` if it has
+    intervals (``MIEstimator.intervals``), else its estimate."""
+    check_statistic(asked)
+    return asked if getattr(estimator, "intervals", False) else "estimate"
 
 
 def pick_statistic(mi, quantiles, statistic: str):

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from infonet.interface import MIEstimator, check_statistic
+from infonet.interface import MIEstimator, check_statistic, read_statistic
 
 from .affinity import FEATURES, MIN_FRAMES, STEPPED, VECTOR_FEATURES, VECTOR_MIN_SAMPLES, check_step, track_mi
 from .grouping import CRITERIA, METHODS, Grouping, group
@@ -221,8 +221,7 @@ def discover(
     feature = usable_feature(feature, estimator, len(tracks), step)
     step = step if feature in STEPPED else 1  # a short clip's per-coordinate feature may take none
     partial = {} if min_overlap is None else {"visibility": visibility, "min_overlap": min_overlap}
-    if not getattr(estimator, "intervals", False):
-        statistic = "estimate"
+    statistic = read_statistic(estimator, statistic)
     mi = track_mi(tracks, estimator, feature=feature, statistic=statistic, step=step, progress=progress, **partial)
     t_mi = time.perf_counter()
     grouping: Grouping = group(
