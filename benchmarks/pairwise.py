@@ -151,10 +151,25 @@ def _reset_peak_rss() -> None:
         pass
 
 
+REPEATS = 5  # timed calls per throughput row; the row reports their median
+
+
+def median_seconds(run: Callable[[], object], repeats: int = REPEATS) -> float:
+    """The median wall time of ``repeats`` calls of ``run``."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
 def _measure_in_process(
     model: InfoNet, series: np.ndarray, chunk_size: int | None, precision: str
 ) -> tuple[float, float]:
-    """(seconds, peak memory MiB above the level before the call) of one ``pairwise_mi`` on ``series``."""
+    """(seconds, peak memory MiB above the level before the first call) of ``pairwise_mi`` on
+    ``series``: the median of :data:`REPEATS` calls (one call of 40 series takes a fifth of a second,
+    where a single reading wanders by a third on a shared machine)."""
     device = next(model.parameters()).device
     run = lambda s: pairwise_mi(model, s, chunk_size=chunk_size, precision=precision)
     run(series[: min(8, len(series))])  # warm-up: kernels, allocator
@@ -165,9 +180,7 @@ def _measure_in_process(
     else:
         base = _proc_kb("VmRSS")
         _reset_peak_rss()
-    start = time.perf_counter()
-    run(series)  # returns a host array: the device work is finished
-    seconds = time.perf_counter() - start
+    seconds = median_seconds(lambda: run(series))  # returns a host array: the device work is finished
     if device.type == "cuda":
         return seconds, (torch.cuda.max_memory_allocated(device) - base) / 2**20
     return seconds, max(_proc_kb("VmHWM") - base, 0.0) / 1024
@@ -218,7 +231,8 @@ def measure_pairwise(
 
 
 def ksg_pair_rows(series: np.ndarray, *, pairs: int, sklearn: bool = True) -> list[dict]:
-    """Seconds per pair of KSG (k = 3) on the CPU, one pair per call, on the first ``pairs`` pairs of series (N, T).
+    """Seconds per pair of KSG (k = 3) on the CPU, one pair per call, on the first ``pairs`` pairs of series (N, T)
+    (the median of :data:`REPEATS` passes over them).
 
     Times ``infonet.baselines.ksg`` and, when scikit-learn is importable and ``sklearn`` is set,
     ``sklearn.feature_selection.mutual_info_regression``.
@@ -242,10 +256,8 @@ def ksg_pair_rows(series: np.ndarray, *, pairs: int, sklearn: bool = True) -> li
     out = []
     for name, fn in methods.items():
         fn(series[rows_i[0]], series[cols_i[0]])  # warm-up
-        start = time.perf_counter()
-        for i, j in zip(rows_i, cols_i, strict=True):
-            fn(series[i], series[j])
-        seconds = time.perf_counter() - start
+        pairs_once = lambda fn=fn: [fn(series[i], series[j]) for i, j in zip(rows_i, cols_i, strict=True)]  # noqa: E731
+        seconds = median_seconds(pairs_once)
         row = {"method": name, "device": "cpu", "precision": "fp64", "tracks": "", "frames": T, "pairs": len(rows_i)}
         out.append({**row, "seconds": seconds, "pairs_per_s": len(rows_i) / seconds, "peak_mem_mib": "", "memory": ""})
     return out

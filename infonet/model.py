@@ -182,17 +182,26 @@ def log_n_feature(n: int | torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 # ----------------------------------------------------------------------------- blocks
 
 
+FEW_KEYS = 16  # on a CPU, a softmax over at most this many keys is written out too
+
+
 def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, written_out: bool = False) -> torch.Tensor:
     """softmax(q k^T / sqrt(c)) v over heads: q (B, H, M, c), k and v (B, H, K, c) -> (B, H, M, c).
 
     The fused kernel, or with ``written_out`` the product written out: the multivariate network's
     attention over a few keys (its 16 latents, short samples), where on a CPU the fused kernel's
-    overhead dominates (measured: 190 -> 115 us per pair at n = 50, with smaller chunks).
+    overhead dominates (measured: 190 -> 115 us per pair at n = 50, with smaller chunks). Over
+    ``FEW_KEYS`` keys or fewer the softmax is written out as well: torch's CPU kernel vectorises
+    along the keys and is slow on a handful (0.76 against 0.16-0.18 ms for the narrow network's
+    latents, (327, 4, 8, 8)).
     """
     if not written_out:
         return F.scaled_dot_product_attention(q, k, v)
     weights = (q @ k.transpose(-1, -2)) * q.shape[-1] ** -0.5
-    return weights.softmax(-1) @ v
+    if weights.shape[-1] > FEW_KEYS or weights.is_cuda:
+        return weights.softmax(-1) @ v
+    weights = (weights - weights.amax(-1, keepdim=True)).exp()
+    return (weights / weights.sum(-1, keepdim=True)) @ v
 
 
 class Attention(nn.Module):

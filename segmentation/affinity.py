@@ -58,6 +58,7 @@ from collections.abc import Callable
 import numpy as np
 
 from infonet.interface import MIEstimator, check_statistic, pick_statistic
+from infonet.threads import on_cores
 
 from .motion import camera_motion
 
@@ -330,10 +331,17 @@ def _vector_mi(series: np.ndarray, seen: np.ndarray | None, read: _Reader, min_o
     rows, cols, compared, batches = _overlap_batches(seen, max(min_overlap, VECTOR_MIN_SAMPLES if neural else 0))
     values = np.full(len(rows), np.nan)
     done, total = 0, int(compared.sum())
-    for p, i, j, frames in batches:
-        values[p] = vector_estimates(
-            series[i[:, None], frames], series[j[:, None], frames], estimator, statistic=read.statistic
-        )
+
+    def estimate(batch):
+        p, i, j, frames = batch
+        x, y = series[i[:, None], frames], series[j[:, None], frames]
+        return p, vector_estimates(x, y, estimator, statistic=read.statistic)
+
+    # the network's batches of each overlap length, one per core (most lengths fill one pass or less)
+    model = getattr(estimator, "vector_model", None) if neural else None  # loaded here, not in the workers
+    runs = on_cores(estimate, batches, next(model.parameters()).device) if model is not None else map(estimate, batches)
+    for p, value in runs:
+        values[p] = value
         done += len(p)
         if progress is not None:
             progress(done, total)

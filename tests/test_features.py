@@ -197,6 +197,26 @@ def test_vector_features_partial_equals_full_on_common_frames(rng, feature):
     assert partial[0, 2] == pytest.approx(alone[0, 2])
 
 
+def test_partial_tracks_read_on_both_cores_equal_tracks_read_on_one(rng):
+    """The network's batches of each overlap length run one per core: the same matrix as in turn."""
+    import torch
+
+    T, N = 48, 40
+    tracks = np.cumsum(rng.standard_normal((T, N, 2)), 0)
+    visibility = np.ones((T, N), bool)
+    for n in range(N):  # tracks seen from frames 0-27: many overlap lengths, each its own batch
+        visibility[: n % 28, n] = False
+    est, before = infonet.get_estimator("infonet"), torch.get_num_threads()
+    try:
+        read = {}
+        for count in (1, 2):
+            torch.set_num_threads(count)
+            read[count] = track_mi(tracks, est, visibility=visibility, min_overlap=16, statistic="lower")
+    finally:
+        torch.set_num_threads(before)
+    assert np.allclose(read[1], read[2], atol=1e-5) and np.ptp(read[1]) > 0.1
+
+
 def test_vector_feature_refuses_an_estimator_without_a_vector_form(rng):
     with pytest.raises(ValueError, match="no vector form"):
         track_mi(np.cumsum(rng.standard_normal((20, 3, 2)), 0), infonet.get_estimator("kde"), feature="xy")

@@ -87,3 +87,43 @@ def test_suggested_reads_what_is_busy_now_not_the_lagging_load(monkeypatch, busy
 def test_busy_cores_on_this_machine_is_a_share_of_its_cores():
     busy = threads.busy_cores(interval=0.05)
     assert busy is None or 0 <= busy <= (os.cpu_count() or 1) + 1e-6
+
+
+def test_on_cores_runs_each_item_once_in_order_on_single_threaded_workers(restore_threads):
+    torch.set_num_threads(2)
+    seen = []
+
+    def work(item):
+        seen.append((item, torch.get_num_threads(), torch.is_grad_enabled()))
+        return item * item
+
+    with torch.no_grad():
+        assert list(threads.on_cores(work, range(7))) == [i * i for i in range(7)]
+    assert sorted(item for item, _, _ in seen) == list(range(7))
+    assert {(count, grad) for _, count, grad in seen} == {(1, False)}  # one thread each, the caller's grad mode
+    assert torch.get_num_threads() == 2  # restored
+
+
+def test_on_cores_restores_the_threads_when_an_item_fails(restore_threads):
+    torch.set_num_threads(2)
+
+    def work(item):
+        if item == 3:
+            raise ValueError("item 3 is bad")
+        return item
+
+    with pytest.raises(ValueError, match="item 3 is bad"):
+        list(threads.on_cores(work, range(6)))
+    assert torch.get_num_threads() == 2
+
+
+def test_on_cores_runs_in_turn_with_one_thread_or_off_the_cpu(restore_threads):
+    import threading
+
+    where = []
+    work = lambda item: where.append(threading.current_thread()) or item  # noqa: E731
+    torch.set_num_threads(2)
+    assert list(threads.on_cores(work, range(3), device="meta")) == [0, 1, 2]
+    torch.set_num_threads(1)
+    assert list(threads.on_cores(work, range(3), device="cpu")) == [0, 1, 2]
+    assert set(where) == {threading.main_thread()}

@@ -1,6 +1,8 @@
 """MI between vectors through the public API, with the shipped multivariate weights: known answers,
 independence, invariances, routing by dimension and the one-line errors."""
 
+import unittest.mock
+
 import numpy as np
 import pytest
 import torch
@@ -143,3 +145,23 @@ def test_bad_vector_batches_get_one_line_errors(vector_model, x, y, message):
 def test_unknown_method_is_refused():
     with pytest.raises(ValueError, match="method"):
         infonet.estimate_mi(np.zeros((50, 2)), np.zeros((50, 2)), method="magic")
+
+
+@pytest.mark.parametrize("d", [1, 2])
+def test_pairs_read_on_both_cores_equal_pairs_read_on_one(vector_model, tiny_model, d):
+    """Chunks of pairs run one per core (infonet.threads.on_cores): the same numbers as one after another."""
+    rng = np.random.default_rng(6)
+    base = rng.standard_normal((40, 48, d))
+    series = (base + np.cumsum(rng.standard_normal((40, 48, d)), 1))[..., 0] if d == 1 else base.cumsum(1)
+    est = infonet.InfoNetEstimator(model=tiny_model, vector_model=vector_model)
+    before = torch.get_num_threads()
+    try:
+        read = {}
+        for count in (1, 2):
+            torch.set_num_threads(count)
+            with unittest.mock.patch("infonet.vector_estimate.CPU_CHUNK_TOKENS", 48 * 50):  # 16 chunks
+                with unittest.mock.patch("infonet.pairwise.CPU_CHUNK_PAIRS", 50):
+                    read[count] = est.pairwise(series, statistic="lower"), est.estimate_batch(series[:-1], series[1:])
+    finally:
+        torch.set_num_threads(before)
+    assert np.array_equal(read[1][0], read[2][0]) and np.array_equal(read[1][1], read[2][1])
