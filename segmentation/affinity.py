@@ -276,14 +276,16 @@ def _partial_mi(views: np.ndarray, seen: np.ndarray, read: _Reader, min_overlap:
     rows, cols, compared, batches = _overlap_batches(seen, min_overlap)
     values = np.full(len(rows), np.nan)
     done, total = 0, int(compared.sum()) * K
-    for p, i, j, frames in batches:
-        mi = np.zeros(len(p))
-        for k in range(K):
-            mi += read.batch(views[k, i[:, None], frames], views[k, j[:, None], frames])
-            done += len(p)
-            if progress is not None:
-                progress(done, total)
-        values[p] = mi / K
+
+    def estimate(batch):
+        p, i, j, frames = batch
+        return p, sum(read.batch(views[k, i[:, None], frames], views[k, j[:, None], frames]) for k in range(K)) / K
+
+    for p, value in _over_batches(estimate, batches, read.estimator, "model"):
+        values[p] = value
+        done += len(p) * K
+        if progress is not None:
+            progress(done, total)
     if not compared.any():
         values[:] = 0.0
     else:
@@ -292,6 +294,16 @@ def _partial_mi(views: np.ndarray, seen: np.ndarray, read: _Reader, min_overlap:
     out[rows, cols] = values
     out[cols, rows] = values
     return out
+
+
+def _over_batches(work: Callable, batches, estimator: MIEstimator, network: str):
+    """``work(batch)`` for each of :func:`_overlap_batches`' batches, in order: one batch per core for
+    InfoNet (``infonet.threads.on_cores``; most overlap lengths fill one pass of its ``network``, "model"
+    or "vector_model", or less), in turn for other estimators."""
+    model = getattr(estimator, network, None) if getattr(estimator, "neural", False) else None
+    if model is None:  # the network is loaded above, once, not by the workers
+        return map(work, batches)
+    return on_cores(work, batches, next(model.parameters()).device)
 
 
 def _overlap_batches(seen: np.ndarray, min_overlap: int):
@@ -337,10 +349,7 @@ def _vector_mi(series: np.ndarray, seen: np.ndarray | None, read: _Reader, min_o
         x, y = series[i[:, None], frames], series[j[:, None], frames]
         return p, vector_estimates(x, y, estimator, statistic=read.statistic)
 
-    # the network's batches of each overlap length, one per core (most lengths fill one pass or less)
-    model = getattr(estimator, "vector_model", None) if neural else None  # loaded here, not in the workers
-    runs = on_cores(estimate, batches, next(model.parameters()).device) if model is not None else map(estimate, batches)
-    for p, value in runs:
+    for p, value in _over_batches(estimate, batches, estimator, "vector_model"):
         values[p] = value
         done += len(p)
         if progress is not None:
