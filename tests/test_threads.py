@@ -117,6 +117,22 @@ def test_on_cores_restores_the_threads_when_an_item_fails(restore_threads):
     assert torch.get_num_threads() == 2
 
 
+def test_on_cores_draws_items_as_workers_free_up_and_stops_with_its_caller(restore_threads):
+    torch.set_num_threads(2)
+    drawn, started = [], []
+
+    def items():
+        for i in range(1000):
+            drawn.append(i)
+            yield i
+
+    results = threads.on_cores(lambda item: started.append(item) or item, items())
+    assert [next(results) for _ in range(3)] == [0, 1, 2]
+    assert len(drawn) <= 3 + 2 * 2  # never the whole iterator: at most two waiting per worker
+    results.close()  # the caller stops early: nothing more starts, the thread count comes back
+    assert len(started) <= len(drawn) < 1000 and torch.get_num_threads() == 2
+
+
 def test_on_cores_runs_in_turn_with_one_thread_or_off_the_cpu(restore_threads):
     import threading
 
