@@ -62,7 +62,8 @@ def _object_name(path: Path, object_id: int) -> str:
 
 def _weights(estimator: str, feature: str) -> tuple:
     """The multivariate weights a neural vector run reads (path and time written), else ()."""
-    if not (estimator.startswith("infonet") and feature in segmentation.affinity.VECTOR_FEATURES):
+    vector = any(part in segmentation.affinity.VECTOR_FEATURES for part in feature.split("+"))
+    if not (estimator.startswith("infonet") and vector):
         return ()
     from infonet.vector_estimate import DEFAULT_VECTOR_WEIGHTS
 
@@ -122,7 +123,7 @@ def feature_rows(
                     opts,
                     feature=feature,
                     statistic=read_statistic(estimator, opts.statistic),
-                    step=step if feature in segmentation.affinity.STEPPED else 1,
+                    step=step if segmentation.affinity.takes_step(feature) else 1,
                 )
                 weights = _weights(name, feature)
                 key = _key(path.name, inp.num_frames, feature, name, _run_options(run), *weights)

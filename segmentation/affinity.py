@@ -26,6 +26,10 @@ dependent (x, y) positions):
   trend every drifting track shares; ``xy-residual``: the displacement minus the camera's;
   ``xy-posvel``: position and displacement together, (x, y, dx, dy).
 
+Features join with "+": ``xy+xy-velocity`` is the mean of the two MI matrices, positions and
+displacements each compared on their own (not one 4-D variable, as ``xy-posvel`` is), at the cost of
+both. Each part that takes a ``step`` takes it.
+
 The displacement features ``velocity``, ``xy-velocity`` and ``xy-posvel`` take each displacement over
 ``step`` frames, x(t + step) - x(t) (1: frame to frame). A longer step keeps the motion a part adds
 over a stride or a swing, which one frame's jitter drowns, and still removes the shared trend
@@ -70,6 +74,8 @@ __all__ = [
     "VECTOR_FEATURES",
     "check_step",
     "check_tracks",
+    "feature_parts",
+    "takes_step",
     "track_views",
     "track_mi",
     "vector_estimates",
@@ -114,12 +120,33 @@ def check_tracks(tracks, *, min_frames: int = MIN_FRAMES, finite: bool = True) -
     return arr
 
 
+def feature_parts(feature: str) -> tuple[str, ...]:
+    """The features a feature name joins with "+" ("xy+xy-velocity" -> ("xy", "xy-velocity")); a plain
+    feature is its own one part.
+
+    Raises:
+        ValueError: a part that is no feature of ``FEATURES``, or one named twice.
+    """
+    parts = tuple(str(feature).split("+"))
+    for part in parts:
+        if part not in FEATURES:
+            raise ValueError(f"unknown feature {part!r}; choose from {', '.join(FEATURES)}, or join them with '+'")
+    if len(set(parts)) < len(parts):
+        raise ValueError(f"feature {feature!r} names a part twice")
+    return parts
+
+
+def takes_step(feature: str) -> bool:
+    """Whether a (validated) feature has displacements over ``step`` frames: one of its parts is in ``STEPPED``."""
+    return any(part in STEPPED for part in feature_parts(feature))
+
+
 def check_step(feature: str, step, num_frames: int | None = None) -> None:
     """Raises ValueError for a step that is not a whole number of frames >= 1, one other than 1 for
     a feature without displacements over a step, or one that leaves no displacement."""
     if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
         raise ValueError(f"step must be a whole number of frames >= 1, got {step!r}")
-    if step != 1 and feature not in STEPPED:
+    if step != 1 and not takes_step(feature):
         raise ValueError(f"step={step} applies to the features {', '.join(STEPPED)}, not {feature!r}")
     if num_frames is not None and step >= num_frames:
         raise ValueError(f"step={step} leaves no displacement in {num_frames} frames")
@@ -140,6 +167,8 @@ def track_views(tracks, feature: str = "coords", *, visibility=None, num_project
     """
     tracks = np.asarray(tracks, dtype=np.float64)
     seen = np.ones(tracks.shape[:2], bool) if visibility is None else np.asarray(visibility, bool)
+    if len(feature_parts(feature)) > 1:
+        raise ValueError(f"feature {feature!r} joins several: take the views of each part")
     check_step(feature, step, len(tracks))
     if feature in VECTOR_FEATURES:  # the same series, read as one (K = d)-dimensional variable
         if feature == "xy":
@@ -187,15 +216,16 @@ def track_mi(
         estimator: any MI estimator (``infonet.get_estimator(name)``).
         visibility: (T, N) bool, where each track is seen; None: all of them in every frame.
             Pairs are then compared on the frames both are seen in (module docstring).
-        feature: "coords" (per-coordinate MI averaged over x and y, the paper's affinity),
-            "velocity", "residual" or "sliced"; see the module docstring.
+        feature: one of ``FEATURES`` ("coords", per-coordinate MI averaged over x and y, is the
+            paper's affinity; "xy" compares positions as 2-D variables), or several joined with "+"
+            (the mean of their matrices); see the module docstring.
         min_overlap: fewest shared samples of a compared pair of partial tracks (>= 8).
         num_projections: directions of the "sliced" feature.
         statistic: "estimate" (each pair's MI), or "lower" / "upper", an end of its 90 % interval
             (estimators with intervals only, ``estimator.intervals``).
         step: frames of each displacement of ``velocity``, ``xy-velocity`` and ``xy-posvel``
-            (1: frame to frame; others refuse a step other than 1).
-        progress: optional callback ``progress(done, total)`` over the pairs of all views.
+            (1: frame to frame; others refuse a step other than 1, unless joined with one of these).
+        progress: optional callback ``progress(done, total)`` over the pairs of all views (and parts).
     Returns:
         (N, N) symmetric float64 array of MI in nats, 0 on the diagonal. Infinite values
         (correlation estimators on exactly dependent pairs) become the largest finite value + 1.
@@ -203,12 +233,21 @@ def track_mi(
         ValueError: bad tracks, an unknown feature or statistic, an interval asked of an estimator
             without them, or NaN from the estimator.
     """
-    if feature not in FEATURES:
-        raise ValueError(f"unknown feature {feature!r}; choose from {', '.join(FEATURES)}")
+    parts = feature_parts(feature)
     _check_statistic(estimator, statistic)
     if min_overlap < MIN_FRAMES:
         raise ValueError(f"min_overlap must be at least {MIN_FRAMES} samples, got {min_overlap}")
     check_step(feature, step)
+    if len(parts) > 1:  # the mean of the parts' matrices, each part checked and estimated on its own
+        options = {"visibility": visibility, "min_overlap": min_overlap, "num_projections": num_projections}
+        matrices = []
+        for k, part in enumerate(parts):
+            report = None if progress is None else lambda done, n, k=k: progress(k * n + done, len(parts) * n)
+            step_k = step if part in STEPPED else 1
+            matrices.append(
+                track_mi(tracks, estimator, feature=part, statistic=statistic, step=step_k, progress=report, **options)
+            )
+        return np.mean(matrices, axis=0)
     extra = 0 if feature in ("coords", "sliced", "xy") else step  # frames a displacement spans
     partial = visibility is not None and not np.asarray(visibility, bool).all()
     tracks = check_tracks(tracks, min_frames=MIN_FRAMES + extra, finite=not partial)

@@ -26,7 +26,16 @@ import numpy as np
 
 from infonet.interface import MIEstimator, check_statistic, read_statistic
 
-from .affinity import FEATURES, MIN_FRAMES, STEPPED, VECTOR_FEATURES, VECTOR_MIN_SAMPLES, check_step, track_mi
+from .affinity import (
+    MIN_FRAMES,
+    STEPPED,
+    VECTOR_FEATURES,
+    VECTOR_MIN_SAMPLES,
+    check_step,
+    feature_parts,
+    takes_step,
+    track_mi,
+)
 from .grouping import CRITERIA, METHODS, Grouping, group
 from .labels import GroupCounts
 
@@ -103,8 +112,8 @@ def finite_tracks(tracks) -> np.ndarray:
 
 
 def _check_options(feature: str, method: str, criterion: str, threshold) -> None:
+    feature_parts(feature)
     for name, value, choices in (
-        ("feature", feature, FEATURES),
         ("method", method, METHODS),
         ("criterion", criterion, CRITERIA),
     ):
@@ -145,19 +154,22 @@ def usable_feature(feature: str, estimator: MIEstimator, num_frames: int, step: 
     """The feature MI is estimated on: ``feature``, except that a vector feature with fewer samples
     per track than InfoNet's multivariate network reads (``VECTOR_MIN_SAMPLES``; a displacement
     feature has ``num_frames - step``) goes to its per-coordinate counterpart for a neural estimator
-    (``xy`` to ``coords``), with a warning: otherwise no pair could be compared and the MI would be 0
-    everywhere."""
-    samples = num_frames - (step if feature in STEPPED else 0)
-    if feature in VECTOR_FEATURES and getattr(estimator, "neural", False) and samples < VECTOR_MIN_SAMPLES:
-        log.warning(
-            "%d samples per track are fewer than the %d InfoNet's multivariate network reads: feature %r becomes %r",
-            samples,
-            VECTOR_MIN_SAMPLES,
-            feature,
-            ONE_D[feature],
-        )
-        return ONE_D[feature]
-    return feature
+    (``xy`` to ``coords``; in a joined feature, each such part), with a warning: otherwise no pair
+    could be compared and the MI would be 0 everywhere."""
+    parts = []
+    for part in feature_parts(feature):
+        samples = num_frames - (step if part in STEPPED else 0)
+        if part in VECTOR_FEATURES and getattr(estimator, "neural", False) and samples < VECTOR_MIN_SAMPLES:
+            log.warning(
+                "%d samples per track are fewer than the %d InfoNet's multivariate network reads: feature %r becomes %r",
+                samples,
+                VECTOR_MIN_SAMPLES,
+                part,
+                ONE_D[part],
+            )
+            part = ONE_D[part]
+        parts.append(part)
+    return "+".join(dict.fromkeys(parts))  # xy+xy-posvel would name coords twice
 
 
 def discover(
@@ -219,7 +231,7 @@ def discover(
         estimator = _named_estimator(estimator)
     check_step(feature, step, len(tracks))
     feature = usable_feature(feature, estimator, len(tracks), step)
-    step = step if feature in STEPPED else 1  # a short clip's per-coordinate feature may take none
+    step = step if takes_step(feature) else 1  # a short clip's per-coordinate feature may take none
     partial = {} if min_overlap is None else {"visibility": visibility, "min_overlap": min_overlap}
     statistic = read_statistic(estimator, statistic)
     mi = track_mi(tracks, estimator, feature=feature, statistic=statistic, step=step, progress=progress, **partial)

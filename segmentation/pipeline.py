@@ -43,7 +43,7 @@ import numpy as np
 from infonet.interface import STATISTICS, MIEstimator
 
 from ._imports import datasets
-from .affinity import FEATURES, MIN_FRAMES, check_step
+from .affinity import FEATURES, MIN_FRAMES, check_step, feature_parts
 from .discovery import discover
 from .grouping import CRITERIA, METHODS, auto_threshold, group
 from .labels import BACKGROUND, UNLABELLED, object_labels, track_object_ids
@@ -139,7 +139,9 @@ class VideoOptions:
     reseed: int = field(default=5, metadata={"help": "frames between re-seedings of lost points (0: never)"})
     min_overlap: int = field(default=8, metadata={"help": "frames two tracks must share to be compared"})
     max_tracks: int = field(default=300, metadata={"help": "tracks grouped by MI"})
-    feature: str = field(default="xy", metadata={"help": ", ".join(FEATURES)})
+    feature: str = field(
+        default="xy", metadata={"help": f"{', '.join(FEATURES)}, or several joined with + (their MI matrices' mean)"}
+    )
     statistic: str = field(
         default="lower",
         metadata={
@@ -199,7 +201,6 @@ class VideoOptions:
             _track_count(name, getattr(self, name))
         for name, choices in (
             ("flow", FLOWS),
-            ("feature", FEATURES),
             ("statistic", STATISTICS),
             ("method", METHODS),
             ("criterion", CRITERIA),
@@ -207,6 +208,7 @@ class VideoOptions:
         ):
             if getattr(self, name) not in choices:
                 raise ValueError(f"{name} {getattr(self, name)!r} is unknown; choose from {', '.join(choices)}")
+        feature_parts(self.feature)
         check_step(self.feature, self.step)
         self.threshold = _threshold(self.threshold)
         if not (isinstance(self.slow_share, (int, float)) and 0 <= self.slow_share <= 1):

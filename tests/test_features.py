@@ -147,6 +147,38 @@ def test_discover_compares_displacements_over_the_step(rng):
     assert (short.feature, short.step) == ("velocity", 4)  # under the 16 samples of the vector network
 
 
+def test_joined_features_average_their_parts_matrices(rng):
+    from segmentation import discover
+
+    tracks = np.cumsum(rng.standard_normal((40, 6, 2)), 0)
+    visibility = np.ones((40, 6), bool)
+    visibility[:12, 2] = False  # a partial track: each part compares it on its own shared frames
+    est = infonet.get_estimator("pearson")
+    joined = track_mi(tracks, est, feature="xy+xy-velocity", step=4, visibility=visibility, min_overlap=16)
+    parts = [
+        track_mi(tracks, est, feature=f, step=k, visibility=visibility, min_overlap=16)
+        for f, k in (("xy", 1), ("xy-velocity", 4))
+    ]
+    assert np.allclose(joined, (parts[0] + parts[1]) / 2) and not np.allclose(parts[0], parts[1])
+    found = discover(tracks, "pearson", feature="xy+xy-velocity", step=4, min_size=1)
+    assert (found.feature, found.step) == ("xy+xy-velocity", 4)
+    assert np.allclose(found.mi, track_mi(tracks, est, feature="xy+xy-velocity", step=4))
+    short = discover(tracks[:18], "infonet", feature="xy+xy-velocity", step=4, min_size=1)  # 14 displacements
+    assert short.feature == "xy+velocity"  # only the part under the vector network's 16 samples changes
+
+
+@pytest.mark.parametrize(
+    ("feature", "step", "match"),
+    [("xy+bogus", 1, "unknown feature 'bogus'"), ("xy+xy", 1, "names a part twice"), ("xy+coords", 4, "applies to")],
+)
+def test_joined_features_are_refused_where_a_part_is(rng, feature, step, match):
+    tracks = np.cumsum(rng.standard_normal((40, 3, 2)), 0)
+    with pytest.raises(ValueError, match=match):
+        track_mi(tracks, infonet.get_estimator("pearson"), feature=feature, step=step)
+    with pytest.raises(ValueError, match=match):
+        VideoOptions(feature=feature, step=step)
+
+
 def test_anchor_auc_of_a_hand_built_affinity():
     ids = np.array([1, 1, 2, 2])
     a = np.array(
