@@ -43,7 +43,7 @@ import numpy as np
 from infonet.interface import STATISTICS, MIEstimator
 
 from ._imports import datasets
-from .affinity import FEATURES, MIN_FRAMES, check_step, feature_parts
+from .affinity import FEATURES, MIN_FRAMES, VECTOR_MIN_SAMPLES, check_step, feature_parts
 from .discovery import discover
 from .grouping import CRITERIA, METHODS, auto_threshold, group
 from .labels import BACKGROUND, UNLABELLED, object_labels, track_object_ids
@@ -73,6 +73,11 @@ __all__ = [
     "select_tracks",
 ]
 
+# feature="auto": what tracks are compared on, by where they come from (chosen by leaving sequences out,
+# docs/video.md "Choosing the feature"): positions and 4-frame displacements, each on its own, for given
+# tracks (on clips of at least 20 frames: 16 displacements); positions alone for the tracker's short
+# tracks, where the displacements changed nothing measurable and would double the MI stage
+AUTO_FEATURE = {"given": ("xy+xy-velocity", 4), "tracked": ("xy", 1)}
 FOREGROUNDS = ("auto", "motion", "groups")  # how a video's primary objects are told from the background
 MAX_TRACKS = 10_000  # all N(N-1)/2 pairs get an MI estimate and the N x N matrix stays in memory
 MIN_MOTION_TRACKS = 100  # "auto" groups fewer given tracks by MI alone (a choice, not a measurement: the
@@ -99,10 +104,11 @@ class VideoOptions:
         min_overlap: frames two tracks must share to be compared (and a chosen track's shortest life).
         max_tracks: tracks grouped by MI (a seeded choice among the long enough ones).
         feature, statistic, step, threshold, min_size, method, criterion: of ``segmentation.discover``;
-            threshold is MI in nats (>= 0) or "auto". The default feature, ``xy`` (each track's
-            position as one 2-D variable, the multivariate network), and why: docs/video.md
-            ("Choosing the feature"); ``coords`` is the paper's affinity (two 1-D networks, about
-            16x the MI time). The default statistic, "lower", groups on the 5 % end of each pair's
+            threshold is MI in nats (>= 0) or "auto". The default feature, "auto" (``AUTO_FEATURE``):
+            for given tracks ``xy+xy-velocity`` over 4 frames (positions and displacements, each as one
+            2-D variable of the multivariate network, their matrices averaged), for tracked video ``xy``
+            alone; why: docs/video.md ("Choosing the feature"). ``coords`` is the paper's affinity
+            (two 1-D networks, about 16x the MI time). The default statistic, "lower", groups on the 5 % end of each pair's
             90 % interval (InfoNet's; other estimators give their estimate): docs/video.md.
         foreground: "motion" (the tracks that move unlike the camera are the foreground, and MI
             groups them into objects), "groups" (MI groups all the tracks and ``primary_objects``
@@ -140,7 +146,12 @@ class VideoOptions:
     min_overlap: int = field(default=8, metadata={"help": "frames two tracks must share to be compared"})
     max_tracks: int = field(default=300, metadata={"help": "tracks grouped by MI"})
     feature: str = field(
-        default="xy", metadata={"help": f"{', '.join(FEATURES)}, or several joined with + (their MI matrices' mean)"}
+        default="auto",
+        metadata={
+            "help": f"auto, {', '.join(FEATURES)}, or several joined with + (their MI matrices' mean); auto: "
+            f"{AUTO_FEATURE['given'][0]} over {AUTO_FEATURE['given'][1]} frames for given tracks, "
+            f"{AUTO_FEATURE['tracked'][0]} for tracked video"
+        },
     )
     statistic: str = field(
         default="lower",
@@ -208,8 +219,12 @@ class VideoOptions:
         ):
             if getattr(self, name) not in choices:
                 raise ValueError(f"{name} {getattr(self, name)!r} is unknown; choose from {', '.join(choices)}")
-        feature_parts(self.feature)
-        check_step(self.feature, self.step)
+        if self.feature == "auto":
+            if self.step != 1:
+                raise ValueError(f"step={self.step} needs a feature of your own choice, not feature='auto'")
+        else:
+            feature_parts(self.feature)
+            check_step(self.feature, self.step)
         self.threshold = _threshold(self.threshold)
         if not (isinstance(self.slow_share, (int, float)) and 0 <= self.slow_share <= 1):
             raise ValueError(f"slow_share must be a share of the image diagonal in [0, 1], got {self.slow_share}")
@@ -373,6 +388,16 @@ def _reused(inp, result: VideoResult, opts: VideoOptions) -> tuple[_Tracked, dic
     tracked = _Tracked(every, result.grouped, None if inp.tracks is not None else opts.min_overlap, 0.0)
     motion = {name: getattr(result, name) for name in ("saliency", "moving", "motion")}
     return tracked, motion, 0.0
+
+
+def _feature(inp, opts: VideoOptions) -> tuple[str, int]:
+    """The feature and step MI compares the tracks on: as asked, or for "auto" by where the tracks come from."""
+    if opts.feature != "auto":
+        return opts.feature, opts.step
+    feature, step = AUTO_FEATURE["given"]
+    if inp.tracks is not None and inp.num_frames >= step + VECTOR_MIN_SAMPLES:  # displacements for the vector network
+        return feature, step
+    return AUTO_FEATURE["tracked"]
 
 
 def _foreground(inp, opts: VideoOptions) -> tuple[str, str]:
@@ -576,7 +601,8 @@ def discover_video(
     _check_input(inp, opts)
     estimator = _estimator(estimator)
     foreground, why = _foreground(inp, opts)
-    opts = dataclasses.replace(opts, foreground=foreground)
+    feature, step = _feature(inp, opts)
+    opts = dataclasses.replace(opts, foreground=foreground, feature=feature, step=step)
     if reuse is not None:
         tracked, motion, seconds_motion = _reused(inp, reuse, opts)
     else:  # the dense motion needs only the frames: it runs beside the tracker (OpenCV releases the GIL)

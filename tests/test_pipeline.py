@@ -61,6 +61,26 @@ def test_the_result_says_what_the_tracks_were_compared_on(sample, run):
     assert "on coords," in run.summary() and run.options["step"] == 1
 
 
+def test_the_default_feature_follows_where_the_tracks_come_from(sample):
+    """feature="auto": positions and 4-frame displacements for given tracks, positions for tracked video."""
+    from types import SimpleNamespace
+
+    from segmentation.pipeline import AUTO_FEATURE, _feature
+
+    run = segmentation.discover_video(sample, "pearson", segmentation.VideoOptions(masks=False))
+    assert (run.options["feature"], run.options["step"]) == AUTO_FEATURE["given"] == ("xy+xy-velocity", 4)
+    assert "on xy+xy-velocity (displacements over 4 frames)," in run.summary()
+    auto = segmentation.VideoOptions()
+    assert _feature(SimpleNamespace(tracks=None, num_frames=50), auto) == ("xy", 1)  # tracked video
+    assert _feature(SimpleNamespace(tracks=object(), num_frames=19), auto) == ("xy", 1)  # 15 displacements
+    assert _feature(SimpleNamespace(tracks=None, num_frames=50), segmentation.VideoOptions(feature="coords")) == (
+        "coords",
+        1,
+    )
+    with pytest.raises(ValueError, match="step=4 needs a feature of your own choice"):
+        segmentation.VideoOptions(step=4)
+
+
 def test_motion_foreground_on_given_tracks(sample):
     """Given tracks get the motion foreground too (it needs tracks, and frames for the dense part)."""
     options = segmentation.VideoOptions(foreground="motion", masks=False)
