@@ -339,8 +339,8 @@ def _over_batches(work: Callable, batches, estimator: MIEstimator, network: str)
     """``work(batch)`` for each of :func:`_overlap_batches`' batches, in order: one batch per core for
     InfoNet (``infonet.threads.on_cores``; most overlap lengths fill one pass of its ``network``, "model"
     or "vector_model", or less), in turn for other estimators."""
-    model = getattr(estimator, network, None) if getattr(estimator, "neural", False) else None
-    if model is None:  # the network is loaded above, once, not by the workers
+    model = getattr(estimator, network, None) if getattr(estimator, "neural", False) else None  # loaded here, once
+    if model is None:
         return map(work, batches)
     return on_cores(work, batches, next(model.parameters()).device)
 

@@ -108,8 +108,9 @@ class VideoOptions:
             for given tracks ``xy+xy-velocity`` over 4 frames (positions and displacements, each as one
             2-D variable of the multivariate network, their matrices averaged), for tracked video ``xy``
             alone; why: docs/video.md ("Choosing the feature"). ``coords`` is the paper's affinity
-            (two 1-D networks, about 16x the MI time). The default statistic, "lower", groups on the 5 % end of each pair's
-            90 % interval (InfoNet's; other estimators give their estimate): docs/video.md.
+            (two 1-D networks, about 16x the MI time). The default statistic, "lower", groups on the
+            5 % end of each pair's 90 % interval (InfoNet's; other estimators give their estimate):
+            docs/video.md.
         foreground: "motion" (the tracks that move unlike the camera are the foreground, and MI
             groups them into objects), "groups" (MI groups all the tracks and ``primary_objects``
             says which groups are objects) or "auto": "groups" for a PointOdyssey sequence's own
