@@ -62,7 +62,7 @@ def _object_name(path: Path, object_id: int) -> str:
 
 def _weights(estimator: str, feature: str) -> tuple:
     """The multivariate weights a neural vector run reads (path and time written), else ()."""
-    vector = any(part in segmentation.affinity.VECTOR_FEATURES for part in feature.split("+"))
+    vector = any(part in segmentation.affinity.VECTOR_FEATURES for part in segmentation.affinity.feature_parts(feature))
     if not (estimator.startswith("infonet") and vector):
         return ()
     from infonet.vector_estimate import DEFAULT_VECTOR_WEIGHTS
