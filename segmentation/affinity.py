@@ -127,6 +127,11 @@ def feature_parts(feature: str) -> tuple[str, ...]:
     Raises:
         ValueError: a part that is no feature of ``FEATURES``, or one named twice.
     """
+    if feature == "auto":
+        raise ValueError(
+            "feature 'auto' is chosen by the video pipeline from where the tracks come from "
+            "(segmentation.VideoOptions); name a feature here, e.g. 'xy' or 'xy+xy-velocity'"
+        )
     parts = tuple(str(feature).split("+"))
     for part in parts:
         if part not in FEATURES:

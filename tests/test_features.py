@@ -179,6 +179,15 @@ def test_joined_features_are_refused_where_a_part_is(rng, feature, step, match):
         VideoOptions(feature=feature, step=step)
 
 
+def test_auto_is_the_pipelines_choice_not_a_feature_of_track_mi(rng):
+    from segmentation import discover
+
+    tracks = np.cumsum(rng.standard_normal((40, 3, 2)), 0)
+    with pytest.raises(ValueError, match="chosen by the video pipeline"):
+        discover(tracks, "pearson", feature="auto")
+    assert VideoOptions().feature == "auto"
+
+
 def test_anchor_auc_of_a_hand_built_affinity():
     ids = np.array([1, 1, 2, 2])
     a = np.array(
