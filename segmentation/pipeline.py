@@ -162,7 +162,10 @@ class VideoOptions:
     )
     step: int = field(
         default=1,
-        metadata={"help": "frames of each displacement of the features velocity, xy-velocity and xy-posvel"},
+        metadata={
+            "help": "frames of each displacement of the features velocity, xy-velocity and xy-posvel, alone or "
+            "joined with +; not with feature auto, which sets its own"
+        },
     )
     threshold: float | str = field(default="auto", metadata={"help": "MI threshold in nats, or auto"})
     min_size: int = field(default=5, metadata={"help": "smaller groups are noise"})
