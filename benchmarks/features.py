@@ -79,9 +79,9 @@ def _run_options(opts: segmentation.VideoOptions) -> dict:
 
 def _track_options(opts: segmentation.VideoOptions) -> dict:
     """The options the tracks and their motion depend on: the run's, less what of each pair's MI the
-    grouping reads and the displacements' step, so that rows of every statistic and step share one
-    tracked first run."""
-    return {k: v for k, v in _run_options(opts).items() if k not in ("statistic", "step")}
+    grouping reads, the displacements' step and the samples a pair is read on, so that rows of every
+    statistic, step and cap share one tracked first run."""
+    return {k: v for k, v in _run_options(opts).items() if k not in ("statistic", "step", "max_samples")}
 
 
 def _first_run(inp, name: str, opts: segmentation.VideoOptions, cache: Path):
@@ -139,7 +139,7 @@ def feature_rows(
                 row = {"sequence": path.name, "feature": feature, "estimator": name, "n_tracks": scored.n_tracks}
                 row["weights"] = list(weights)
                 row["min_overlap"] = opts.min_overlap
-                row["statistic"], row["step"] = run.statistic, run.step
+                row["statistic"], row["step"], row["max_samples"] = run.statistic, run.step, run.max_samples
                 row["options_key"] = _key(_track_options(opts))  # rows of one key share their tracks
                 g = result.grouped
                 ambiguous = None if result.ambiguous is None else result.ambiguous[g]
@@ -228,14 +228,25 @@ def cached_rows(cache: Path, weights: str | None = None, statistic: str | None =
         if keys:  # rows from before the key existed stay: a later run with a new key would have re-tracked
             common = max(set(keys), key=keys.count)
             rows = [r for r in rows if r["dataset"] != dataset or r.get("options_key") in (None, common)]
-    latest = {(r["dataset"], r["sequence"], r["feature"], r.get("step", 1), r["estimator"]): r for r in rows}
+    latest = {(r["dataset"], r["sequence"], r["feature"], r.get("step", 1), _cap(r), r["estimator"]): r for r in rows}
     return labelled(list(latest.values()))  # the newest of each
 
 
+def _cap(row: dict) -> int:
+    """The samples a row's pairs were read on at most, where its clip had more (0: all of them)."""
+    cap = row.get("max_samples") or 0  # rows from before the cap read every sample
+    return cap if 0 < cap < row["frames"] else 0
+
+
 def labelled(rows: list[dict]) -> list[dict]:
-    """The rows with each feature named with its step where it has one ("xy-velocity, step 8"), so that
-    tables and leave-one-out choices tell the steps apart."""
-    return [r | {"feature": f"{r['feature']}, step {r['step']}"} if r.get("step", 1) > 1 else r for r in rows]
+    """The rows with each feature named with its step where it has one ("xy-velocity, step 8"), and with
+    the samples its pairs were read on where the clip had more ("xy, 64 samples"), so that tables and
+    leave-one-out choices tell them apart."""
+    out = []
+    for r in rows:
+        name = r["feature"] + (f", step {r['step']}" if r.get("step", 1) > 1 else "")
+        out.append(r | {"feature": name + (f", {_cap(r)} samples" if _cap(r) else "")})
+    return out
 
 
 CHOICES = {"best_f": "best F", "auto_f": "F of the automatic labels", "anchor_auc": "anchor AUC"}
@@ -395,6 +406,12 @@ def main() -> None:
     parser.add_argument(
         "--step", type=int, default=1, help="frames of each displacement of velocity, xy-velocity, xy-posvel"
     )
+    parser.add_argument(
+        "--max-samples",
+        type=int,
+        default=segmentation.VideoOptions().max_samples,
+        help="frames each pair is read on at most (VideoOptions.max_samples; 0: all)",
+    )
     parser.add_argument("--cache", default="runs/discovery-cache/features")
     parser.add_argument("--out", default="runs/features", help="folder for rows.json and summary.json")
     args = parser.parse_args()
@@ -422,7 +439,9 @@ def main() -> None:
     if args.sequences:
         keep = args.sequences.split(",")
         sequences = [p for p in sequences if p.name in keep]
-    opts = segmentation.VideoOptions(max_tracks=args.max_tracks, min_overlap=args.min_overlap, statistic=args.statistic)
+    opts = segmentation.VideoOptions(
+        max_tracks=args.max_tracks, min_overlap=args.min_overlap, statistic=args.statistic, max_samples=args.max_samples
+    )
     rows = feature_rows(
         sequences,
         args.estimators.split(","),

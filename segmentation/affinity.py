@@ -52,6 +52,11 @@ Any :class:`infonet.MIEstimator` works. Those with intervals (``estimator.interv
 can give each pair's ``statistic="lower"`` instead of its estimate: the 5 % end of its 90 %
 interval, which ranks a pair by how surely it is dependent rather than by how dependent it looks
 (a short or ambiguous overlap reads lower); the video pipeline groups on it (docs/video.md).
+
+Long clips: with ``max_samples`` a pair is read on at most that many of its samples, evenly spread
+over those it has (:func:`spread_samples`). Consecutive frames of a smooth motion repeat each other,
+and InfoNet's cost grows with the samples it reads: the video pipeline reads at most 64, which
+takes about a quarter off the MI stage of a 120-frame clip (measured in docs/video.md).
 """
 
 from __future__ import annotations
@@ -75,6 +80,7 @@ __all__ = [
     "check_step",
     "check_tracks",
     "feature_parts",
+    "spread_samples",
     "takes_step",
     "track_views",
     "track_mi",
@@ -201,6 +207,28 @@ def track_views(tracks, feature: str = "coords", *, visibility=None, num_project
     raise ValueError(f"unknown feature {feature!r}; choose from {', '.join(FEATURES)}")
 
 
+def spread_samples(length: int, max_samples: int | None = None) -> np.ndarray:
+    """Indices of at most ``max_samples`` of ``length`` samples, evenly spread from the first to the
+    last (all of them when there are no more, or ``max_samples`` is None)."""
+    if max_samples is None or length <= max_samples:
+        return np.arange(length)
+    return np.linspace(0, length - 1, max_samples).round().astype(np.int64)
+
+
+def check_max_samples(max_samples: int | None, min_overlap: int = MIN_FRAMES, *, every: str = "None") -> None:
+    """Raises ValueError unless ``max_samples`` is None or an integer of at least ``VECTOR_MIN_SAMPLES``
+    and ``min_overlap`` (a pair must be readable on the samples it keeps); ``every``: how the caller
+    spells "every sample", for the message."""
+    if max_samples is None:
+        return
+    low = max(VECTOR_MIN_SAMPLES, min_overlap)
+    if isinstance(max_samples, bool) or not isinstance(max_samples, (int, np.integer)) or max_samples < low:
+        raise ValueError(
+            f"max_samples must be an integer >= {low} (the samples a compared pair needs), or {every} for every "
+            f"sample; got {max_samples!r}"
+        )
+
+
 def track_mi(
     tracks,
     estimator: MIEstimator,
@@ -211,6 +239,7 @@ def track_mi(
     num_projections: int = 4,
     statistic: str = "estimate",
     step: int = 1,
+    max_samples: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """MI between every two point tracks.
@@ -230,21 +259,25 @@ def track_mi(
             (estimators with intervals only, ``estimator.intervals``).
         step: frames of each displacement of ``velocity``, ``xy-velocity`` and ``xy-posvel``
             (1: frame to frame; others refuse a step other than 1, unless joined with one of these).
+        max_samples: None, or read each pair on at most this many of its samples (>= 16), evenly
+            spread over them (:func:`spread_samples`): InfoNet's time grows with the samples.
         progress: optional callback ``progress(done, total)`` over the pairs of all views (and parts).
     Returns:
         (N, N) symmetric float64 array of MI in nats, 0 on the diagonal. Infinite values
         (correlation estimators on exactly dependent pairs) become the largest finite value + 1.
     Raises:
         ValueError: bad tracks, an unknown feature or statistic, an interval asked of an estimator
-            without them, or NaN from the estimator.
+            without them, a bad ``max_samples``, or NaN from the estimator.
     """
     parts = feature_parts(feature)
     _check_statistic(estimator, statistic)
     if min_overlap < MIN_FRAMES:
         raise ValueError(f"min_overlap must be at least {MIN_FRAMES} samples, got {min_overlap}")
+    check_max_samples(max_samples, min_overlap if visibility is not None else MIN_FRAMES)
     check_step(feature, step)
     if len(parts) > 1:  # the mean of the parts' matrices, each part checked and estimated on its own
         options = {"visibility": visibility, "min_overlap": min_overlap, "num_projections": num_projections}
+        options["max_samples"] = max_samples
         matrices = []
         for k, part in enumerate(parts):
             report = None if progress is None else lambda done, n, k=k: progress(k * n + done, len(parts) * n)
@@ -262,10 +295,12 @@ def track_mi(
         tracks, feature, visibility=visibility if partial else None, num_projections=num_projections, step=step
     )
     read = _Reader(estimator, statistic)
+    if not partial:  # every pair has every sample: keep the same evenly spread ones for all
+        views = views[..., spread_samples(views.shape[-1], max_samples)]
     if feature in VECTOR_FEATURES:
-        mi = _vector_mi(views.transpose(1, 2, 0), seen if partial else None, read, min_overlap, progress)
+        mi = _vector_mi(views.transpose(1, 2, 0), seen if partial else None, read, min_overlap, max_samples, progress)
     elif partial:
-        mi = _partial_mi(views, seen, read, min_overlap, progress)
+        mi = _partial_mi(views, seen, read, min_overlap, max_samples, progress)
     else:
         mi = _full_mi(views, read, progress)
     mi = (mi + mi.T) / 2  # exact symmetry whatever the estimator's rounding
@@ -314,10 +349,11 @@ def _full_mi(views: np.ndarray, read: _Reader, progress) -> np.ndarray:
     return total / K
 
 
-def _partial_mi(views: np.ndarray, seen: np.ndarray, read: _Reader, min_overlap: int, progress) -> np.ndarray:
-    """MI of every pair on the samples both series have: views (K, N, T), seen (N, T) -> (N, N)."""
+def _partial_mi(views: np.ndarray, seen: np.ndarray, read: _Reader, min_overlap: int, max_samples, progress):
+    """MI of every pair on the samples both series have (at most ``max_samples`` of them): views
+    (K, N, T), seen (N, T) -> (N, N)."""
     K, N, T = views.shape
-    rows, cols, compared, batches = _overlap_batches(seen, min_overlap)
+    rows, cols, compared, batches = _overlap_batches(seen, min_overlap, max_samples)
     values = np.full(len(rows), np.nan)
     done, total = 0, int(compared.sum()) * K
 
@@ -350,12 +386,14 @@ def _over_batches(work: Callable, batches, estimator: MIEstimator, network: str)
     return on_cores(work, batches, next(model.parameters()).device)
 
 
-def _overlap_batches(seen: np.ndarray, min_overlap: int):
+def _overlap_batches(seen: np.ndarray, min_overlap: int, max_samples: int | None = None):
     """Pairs of series grouped by how many samples both have, for batched estimation on those samples.
 
-    Args: seen (N, T) bool; min_overlap: pairs sharing fewer samples are left out.
+    Args: seen (N, T) bool; min_overlap: pairs sharing fewer samples are left out; max_samples: a
+    pair sharing more reads that many of them, evenly spread (:func:`spread_samples`).
     Returns: rows, cols (P,) the pairs i < j; compared (P,) bool; and an iterator of batches
-    (p, i, j, frames): pair indices (B,), their series, and the shared frames (B, length), in order.
+    (p, i, j, frames): pair indices (B,), their series, and the frames they are read on (B, length'),
+    in order.
     """
     rows, cols = np.triu_indices(seen.shape[0], k=1)  # (P,)
     s = seen.astype(np.float32)
@@ -368,13 +406,15 @@ def _overlap_batches(seen: np.ndarray, min_overlap: int):
             for start in range(0, len(which), PAIR_CHUNK):
                 p = which[start : start + PAIR_CHUNK]
                 i, j = rows[p], cols[p]
-                yield p, i, j, np.nonzero(seen[i] & seen[j])[1].reshape(len(p), length)
+                frames = np.nonzero(seen[i] & seen[j])[1].reshape(len(p), length)
+                yield p, i, j, frames[:, spread_samples(length, max_samples)]
 
     return rows, cols, compared, batches()
 
 
-def _vector_mi(series: np.ndarray, seen: np.ndarray | None, read: _Reader, min_overlap: int, progress=None):
-    """MI of every pair of d-dimensional series (N, T, d); with ``seen`` (N, T), on shared samples -> (N, N)."""
+def _vector_mi(series: np.ndarray, seen: np.ndarray | None, read: _Reader, min_overlap: int, max_samples, progress):
+    """MI of every pair of d-dimensional series (N, T, d); with ``seen`` (N, T), on shared samples (at
+    most ``max_samples`` of them) -> (N, N)."""
     N, T, d = series.shape
     estimator = read.estimator
     neural = getattr(estimator, "neural", False)
@@ -384,7 +424,9 @@ def _vector_mi(series: np.ndarray, seen: np.ndarray | None, read: _Reader, min_o
         return _gaussian_pairwise(series, normal=estimator.name == "gaussian")
     if seen is None:
         seen = np.ones((N, T), bool)
-    rows, cols, compared, batches = _overlap_batches(seen, max(min_overlap, VECTOR_MIN_SAMPLES if neural else 0))
+    rows, cols, compared, batches = _overlap_batches(
+        seen, max(min_overlap, VECTOR_MIN_SAMPLES if neural else 0), max_samples
+    )
     values = np.full(len(rows), np.nan)
     done, total = 0, int(compared.sum())
 

@@ -31,6 +31,7 @@ from .affinity import (
     STEPPED,
     VECTOR_FEATURES,
     VECTOR_MIN_SAMPLES,
+    check_max_samples,
     check_step,
     feature_parts,
     takes_step,
@@ -186,6 +187,7 @@ def discover(
     moving: np.ndarray | None = None,
     statistic: str = "lower",
     step: int = 1,
+    max_samples: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Discovery:
     """Discovers objects from point tracks by pairwise MI and graph grouping.
@@ -212,6 +214,8 @@ def discover(
             ranks pairs by how surely they are dependent; or "estimate". Measured in docs/video.md.
         step: frames of each displacement of the features ``velocity``, ``xy-velocity`` and
             ``xy-posvel`` (1: frame to frame).
+        max_samples: None, or read each pair on at most this many of its samples, evenly spread
+            (``segmentation.track_mi``; the video pipeline's default is 64).
         progress: optional callback ``progress(done, total)`` over the MI pairs.
     Returns:
         :class:`Discovery`.
@@ -222,6 +226,7 @@ def discover(
     start = time.perf_counter()
     _check_options(feature, method, criterion, threshold)  # first: MI is the expensive part
     check_statistic(statistic)
+    check_max_samples(max_samples, MIN_FRAMES if min_overlap is None else min_overlap)
     tracks, visibility, object_ids, ambiguous = _unpack(trackset)
     kept = _finite_kept(tracks)
     moving = None if moving is None else _flags(moving, tracks.shape[1])[kept]
@@ -234,7 +239,16 @@ def discover(
     step = step if takes_step(feature) else 1  # a short clip's per-coordinate feature may take none
     partial = {} if min_overlap is None else {"visibility": visibility, "min_overlap": min_overlap}
     statistic = read_statistic(estimator, statistic)
-    mi = track_mi(tracks, estimator, feature=feature, statistic=statistic, step=step, progress=progress, **partial)
+    mi = track_mi(
+        tracks,
+        estimator,
+        feature=feature,
+        statistic=statistic,
+        step=step,
+        max_samples=max_samples,
+        progress=progress,
+        **partial,
+    )
     t_mi = time.perf_counter()
     grouping: Grouping = group(
         mi, threshold=threshold, min_size=min_size, method=method, criterion=criterion, seed=seed, moving=moving

@@ -396,3 +396,78 @@ def test_cached_rows_tell_the_steps_of_one_feature_apart(tmp_path):
         (tmp_path / f"row_{i}.json").write_text(json.dumps(base | {"step": step, "best_f": step / 10}))
     kept = {r["feature"]: r["best_f"] for r in cached_rows(tmp_path)}
     assert kept == {"xy-velocity": 0.1, "xy-velocity, step 8": 0.8}
+
+
+def test_spread_samples_keeps_the_ends_and_spreads_the_rest_evenly():
+    from segmentation.affinity import spread_samples
+
+    assert spread_samples(50, 64).tolist() == list(range(50))  # no more than asked: every sample
+    assert spread_samples(50, None).tolist() == list(range(50))
+    kept = spread_samples(120, 64)
+    assert len(kept) == len(set(kept.tolist())) == 64 and (kept[0], kept[-1]) == (0, 119)
+    assert set(np.diff(kept).tolist()) == {1, 2}  # 119 steps over 63 gaps: 1 or 2 frames apart
+
+
+@pytest.mark.parametrize("feature", ["xy", "coords", "xy+xy-velocity"])
+def test_max_samples_reads_full_tracks_on_evenly_spread_frames(rng, feature):
+    from segmentation.affinity import spread_samples
+
+    tracks = np.cumsum(rng.standard_normal((60, 5, 2)), 0)
+    est = infonet.get_estimator("pearson")
+    capped = track_mi(tracks, est, feature=feature, max_samples=20)
+    if feature == "xy+xy-velocity":  # each part keeps 20 of its own samples (60 positions, 59 displacements)
+        moves = (tracks[1:] - tracks[:-1])[spread_samples(59, 20)]
+        velocity = track_mi(np.concatenate([np.zeros((1, 5, 2)), np.cumsum(moves, 0)]), est, feature="xy-velocity")
+        expected = (track_mi(tracks[spread_samples(60, 20)], est, feature="xy") + velocity) / 2
+    else:
+        expected = track_mi(tracks[spread_samples(60, 20)], est, feature=feature)
+    assert np.allclose(capped, expected) and not np.allclose(capped, track_mi(tracks, est, feature=feature))
+    assert np.allclose(track_mi(tracks, est, feature=feature, max_samples=60), track_mi(tracks, est, feature=feature))
+
+
+@pytest.mark.parametrize("feature", ["xy", "coords"])
+def test_max_samples_reads_a_partial_pair_on_its_own_shared_frames_evenly_spread(rng, feature):
+    from segmentation.affinity import spread_samples
+
+    T, N = 60, 4
+    tracks = np.cumsum(rng.standard_normal((T, N, 2)), 0)
+    visibility = np.ones((T, N), bool)
+    visibility[:25, 1] = False  # shares 35 frames with the others
+    visibility[40:, 2] = False  # shares 40 with track 0, 15 with track 1
+    est = infonet.get_estimator("pearson")
+    capped = track_mi(tracks, est, visibility=visibility, feature=feature, min_overlap=8, max_samples=16)
+    for i, j in ((0, 1), (0, 2), (1, 2)):
+        shared = np.flatnonzero(visibility[:, i] & visibility[:, j])
+        frames = shared[spread_samples(len(shared), 16)]
+        alone = track_mi(tracks[frames][:, [i, j]], est, feature=feature)
+        assert capped[i, j] == pytest.approx(alone[0, 1]), (i, j)
+
+
+def test_max_samples_too_few_to_compare_a_pair_are_refused(rng):
+    from segmentation import discover
+
+    tracks = np.cumsum(rng.standard_normal((40, 3, 2)), 0)
+    est = infonet.get_estimator("pearson")
+    with pytest.raises(ValueError, match="max_samples must be an integer >= 16"):
+        track_mi(tracks, est, feature="xy", max_samples=8)
+    with pytest.raises(ValueError, match=">= 24"):  # a partial pair needs its min_overlap
+        track_mi(tracks, est, visibility=np.ones((40, 3), bool), min_overlap=24, max_samples=20)
+    with pytest.raises(ValueError, match="max_samples must be an integer >= 16"):
+        discover(tracks, "pearson", max_samples=3.5)
+    with pytest.raises(ValueError, match="or 0 for every sample"):
+        VideoOptions(max_samples=10)
+    assert VideoOptions(max_samples=0).max_samples == 0  # every frame
+
+
+def test_cached_rows_tell_capped_reads_apart_where_the_clip_is_longer(tmp_path):
+    import json
+
+    from benchmarks.features import cached_rows
+
+    base = {"sequence": "s0", "feature": "xy", "estimator": "pearson", "min_overlap": 8}
+    rows = [base | {"frames": 120, "max_samples": 64, "best_f": 0.6}, base | {"frames": 120, "best_f": 0.5}]
+    rows.append(base | {"sequence": "bear", "frames": 50, "max_samples": 64, "best_f": 0.7})  # read whole
+    for i, row in enumerate(rows):
+        (tmp_path / f"row_{i}.json").write_text(json.dumps(row))
+    kept = {(r["sequence"], r["feature"]): r["best_f"] for r in cached_rows(tmp_path)}
+    assert kept == {("s0", "xy, 64 samples"): 0.6, ("s0", "xy"): 0.5, ("bear", "xy"): 0.7}

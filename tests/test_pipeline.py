@@ -1,9 +1,12 @@
 """The video pipeline end to end on the bundled sample (known answer), regrouping, and result.npz."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 import datasets
+import infonet
 import segmentation
 from datasets.pointodyssey import read_mask
 
@@ -59,6 +62,18 @@ def test_the_result_says_what_the_tracks_were_compared_on(sample, run):
     assert again.options["step"] == 4
     assert "on xy-velocity (displacements over 4 frames)," in again.summary()
     assert "on coords," in run.summary() and run.options["step"] == 1
+
+
+def test_each_pair_is_read_on_at_most_max_samples_frames(sample, run):
+    opts = segmentation.VideoOptions(feature="xy", masks=False, max_samples=16)
+    capped = segmentation.discover_video(sample, "pearson", opts, reuse=run)
+    g = capped.grouped
+    est = infonet.get_estimator("pearson")
+    kept = segmentation.affinity.spread_samples(sample.num_frames, 16)
+    assert capped.options["max_samples"] == 16 and sample.num_frames > 16
+    assert np.allclose(capped.mi, segmentation.track_mi(capped.tracks[kept][:, g], est, feature="xy"))
+    whole = segmentation.discover_video(sample, "pearson", dataclasses.replace(opts, max_samples=0), reuse=run)
+    assert np.allclose(whole.mi, segmentation.track_mi(whole.tracks[:, g], est, feature="xy"))
 
 
 def test_the_default_feature_follows_where_the_tracks_come_from(sample):
