@@ -276,8 +276,12 @@ def track_mi(
     check_max_samples(max_samples, min_overlap if visibility is not None else MIN_FRAMES)
     check_step(feature, step)
     if len(parts) > 1:  # the mean of the parts' matrices, each part checked and estimated on its own
-        options = {"visibility": visibility, "min_overlap": min_overlap, "num_projections": num_projections}
-        options["max_samples"] = max_samples
+        options = {
+            "visibility": visibility,
+            "min_overlap": min_overlap,
+            "num_projections": num_projections,
+            "max_samples": max_samples,
+        }
         matrices = []
         for k, part in enumerate(parts):
             report = None if progress is None else lambda done, n, k=k: progress(k * n + done, len(parts) * n)
