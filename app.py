@@ -433,11 +433,12 @@ def _update_sweep(session: Session, min_size: int) -> None:
         return
     g = r.grouped
     ambiguous = None if r.ambiguous is None else r.ambiguous[g]
-    cuts = segmentation.threshold_candidates(r.mi, max_count=48)
+    grouped_mi = r.grouping_mi()  # what the grouping reads at the slider's threshold
+    cuts = segmentation.threshold_candidates(grouped_mi, max_count=48)
     if np.isfinite(r.threshold):
         cuts = np.union1d(cuts, [r.threshold])
     session.sweep = segmentation.sweep_thresholds(
-        r.mi,
+        grouped_mi,
         r.truth_ids[g],
         ambiguous,
         thresholds=cuts,

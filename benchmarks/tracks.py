@@ -132,8 +132,9 @@ def evaluate_result(result: VideoResult, *, sequence: str = "", num_thresholds: 
     """Scores one pipeline run (``segmentation.discover_video``) on an input with ground truth.
 
     The automatic row scores the run's own labels of the grouped tracks (what ``result.npz``
-    holds); the sweep groups the same MI matrix at ``num_thresholds`` thresholds (plus the
-    automatic one), every grouped track by MI alone, for the P-R curve.
+    holds); the sweep groups the matrix the run's grouping read (``result.grouping_mi()``) at
+    ``num_thresholds`` thresholds (plus the automatic one), every grouped track by MI alone, for
+    the P-R curve. The AUCs and the query AP judge the MI matrix itself (``result.mi``).
 
     Args:
         result: a run on an input with ground truth (``result.truth_ids``).
@@ -149,12 +150,13 @@ def evaluate_result(result: VideoResult, *, sequence: str = "", num_thresholds: 
     ids = result.truth_ids[g]
     ambiguous = None if result.ambiguous is None else result.ambiguous[g]
     mi, options = result.mi, result.options
+    grouped_mi = result.grouping_mi()  # what the grouping reads: the sweep groups it at every threshold
     start = time.perf_counter()
-    cuts = threshold_candidates(mi, max_count=num_thresholds)
+    cuts = threshold_candidates(grouped_mi, max_count=num_thresholds)
     if np.isfinite(result.auto_threshold):  # the automatic threshold joins the sweep
         cuts = np.union1d(cuts, [result.auto_threshold])
     sweep = sweep_thresholds(
-        mi,
+        grouped_mi,
         ids,
         ambiguous,
         thresholds=cuts,

@@ -38,6 +38,7 @@ from .grouping import (
     modularity,
     relabel_by_size,
     threshold_candidates,
+    trusted_mi,
     unrelated_level,
 )
 from .labels import BACKGROUND, UNLABELLED, label_name, object_labels, track_object_ids
@@ -131,6 +132,7 @@ __all__ = [
     "spread_labels",
     "sweep_thresholds",
     "threshold_candidates",
+    "trusted_mi",
     "track_frames",
     "track_mi",
     "track_object_ids",

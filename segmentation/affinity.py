@@ -46,7 +46,11 @@ two tracks is estimated on the frames where both are seen (for displacements, th
 both are seen at both ends), provided there are at least ``min_overlap`` of them; pairs that
 overlap less get the lowest MI of the matrix (no evidence that they move together). Pairs are
 batched by their overlap length through the estimator's ``estimate_batch``; tracks seen in
-every frame use its all-pairs ``pairwise`` (InfoNet has a fast path there).
+every frame use its all-pairs ``pairwise`` (InfoNet has a fast path there). InfoNet's multivariate
+network reads pairs from ``min_overlap`` samples on, below the 16 it was trained on and its
+estimators accept: on a tracker's short tracks most compared pairs share 8-15 frames, and read so
+they rank "same object" better than left at the floor (docs/video.md); the grouping joins tracks
+only on pairs sharing 16 frames or more (``segmentation.trusted_mi``).
 
 Any :class:`infonet.MIEstimator` works. Those with intervals (``estimator.intervals``: InfoNet)
 can give each pair's ``statistic="lower"`` instead of its estimate: the 5 % end of its 90 %
@@ -80,6 +84,7 @@ __all__ = [
     "check_step",
     "check_tracks",
     "feature_parts",
+    "shared_samples",
     "spread_samples",
     "takes_step",
     "track_views",
@@ -205,6 +210,12 @@ def track_views(tracks, feature: str = "coords", *, visibility=None, num_project
         directions = np.stack([np.cos(angles), np.sin(angles)])  # (2, K)
         return np.einsum("tnc,ck->knt", tracks, directions), seen.T  # (K, N, T)
     raise ValueError(f"unknown feature {feature!r}; choose from {', '.join(FEATURES)}")
+
+
+def shared_samples(seen) -> np.ndarray:
+    """(N, N) int64: how many samples each two series both have, from ``seen`` (N, T) bool."""
+    s = np.asarray(seen, np.float32)
+    return (s @ s.T).round().astype(np.int64)
 
 
 def spread_samples(length: int, max_samples: int | None = None) -> np.ndarray:
@@ -400,8 +411,7 @@ def _overlap_batches(seen: np.ndarray, min_overlap: int, max_samples: int | None
     in order.
     """
     rows, cols = np.triu_indices(seen.shape[0], k=1)  # (P,)
-    s = seen.astype(np.float32)
-    overlap = (s @ s.T)[rows, cols].round().astype(int)  # (P,) shared samples
+    overlap = shared_samples(seen)[rows, cols]  # (P,)
     compared = overlap >= min_overlap
 
     def batches():
@@ -428,15 +438,15 @@ def _vector_mi(series: np.ndarray, seen: np.ndarray | None, read: _Reader, min_o
         return _gaussian_pairwise(series, normal=estimator.name == "gaussian")
     if seen is None:
         seen = np.ones((N, T), bool)
-    rows, cols, compared, batches = _overlap_batches(
-        seen, max(min_overlap, VECTOR_MIN_SAMPLES if neural else 0), max_samples
-    )
+    rows, cols, compared, batches = _overlap_batches(seen, min_overlap, max_samples)
     values = np.full(len(rows), np.nan)
     done, total = 0, int(compared.sum())
 
     def estimate(batch):
         p, i, j, frames = batch
         x, y = series[i[:, None], frames], series[j[:, None], frames]
+        if neural and frames.shape[1] < VECTOR_MIN_SAMPLES:
+            return p, _short_vector_reads(x, y, estimator, read.statistic)
         return p, vector_estimates(x, y, estimator, statistic=read.statistic)
 
     for p, value in _over_batches(estimate, batches, estimator, "vector_model"):
@@ -444,17 +454,27 @@ def _vector_mi(series: np.ndarray, seen: np.ndarray | None, read: _Reader, min_o
         done += len(p)
         if progress is not None:
             progress(done, total)
-    if neural and not compared.any():
+    if not compared.any():
         log.warning(
-            "no pair of tracks shares the %d samples InfoNet's multivariate network reads: every MI is 0 "
-            "(compare per coordinate, e.g. feature='coords', on shorter series)",
-            VECTOR_MIN_SAMPLES,
+            "no pair of tracks shares the %d samples min_overlap asks for: every MI is 0 (compare per "
+            "coordinate, e.g. feature='coords', on shorter series)",
+            min_overlap,
         )
     values[~compared] = np.nanmin(values[compared]) if compared.any() else 0.0
     out = np.zeros((N, N))
     out[rows, cols] = values
     out[cols, rows] = values
     return out
+
+
+def _short_vector_reads(x, y, estimator: MIEstimator, statistic: str) -> np.ndarray:
+    """InfoNet's multivariate network on B pairs of fewer samples than it was trained on (``min_overlap``
+    to 15; its estimators refuse them): on the tracker's short tracks they are two thirds of the pairs
+    compared, and read so, they rank "same object" better than left at the matrix's floor (docs/video.md)."""
+    from infonet.vector_estimate import predict_vector
+
+    out = predict_vector(estimator.vector_model, x, y, ties=getattr(estimator, "ties", "random"))
+    return np.asarray(pick_statistic(out["mi"], out["quantiles"], statistic), dtype=np.float64)
 
 
 def vector_estimates(x, y, estimator: MIEstimator, *, statistic: str = "estimate") -> np.ndarray:

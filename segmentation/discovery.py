@@ -34,10 +34,11 @@ from .affinity import (
     check_max_samples,
     check_step,
     feature_parts,
+    shared_samples,
     takes_step,
     track_mi,
 )
-from .grouping import CRITERIA, METHODS, Grouping, group
+from .grouping import CRITERIA, METHODS, Grouping, group, trusted_mi
 from .labels import GroupCounts
 
 __all__ = ["Discovery", "discover", "finite_tracks", "usable_feature"]
@@ -58,6 +59,9 @@ class Discovery(GroupCounts):
         labels: (N,) groups 1..K by size, -1 noise; with ``moving`` (:func:`discover`) also 0,
             the still background (``segmentation.labels``).
         mi: (N, N) pairwise MI (nats): each pair's ``statistic``.
+        shared: (N, N) frames each two tracks are both seen in, for partial tracks (``min_overlap``);
+            None when every pair is compared on every frame. The grouping reads
+            ``segmentation.trusted_mi(mi, shared)``: pairs sharing fewer than 16 frames join no group.
         threshold: MI threshold of the graph.
         kept: (N,) indices of the kept tracks in the input.
         method, feature, estimator, statistic, step: how it was computed (``statistic``: "lower",
@@ -82,6 +86,7 @@ class Discovery(GroupCounts):
     ambiguous: np.ndarray | None = None
     statistic: str = "estimate"
     step: int = 1
+    shared: np.ndarray | None = None
 
     def summary(self) -> str:
         """A few human-readable lines: groups, sizes, background, noise, threshold, time."""
@@ -206,7 +211,8 @@ def discover(
         min_overlap: None: every track's positions count in every frame (PointOdyssey's, where
             occluded points keep true positions); a number: the tracks are partial (a tracker's,
             frozen where lost), and two are compared on the frames where both are visible, if
-            they share at least that many (``segmentation.track_mi``).
+            they share at least that many (``segmentation.track_mi``); the grouping joins tracks only
+            on pairs that share 16 frames or more (``segmentation.trusted_mi``).
         moving: optional (N0,) bool, the tracks that move unlike the camera: only they are grouped
             by MI (labels 1..K), the rest is the background (label 0); see the module docstring.
         statistic: what of each pair's MI the graph reads: "lower" (the default), the 5 % end of
@@ -250,8 +256,15 @@ def discover(
         **partial,
     )
     t_mi = time.perf_counter()
+    shared = None if min_overlap is None else shared_samples(visibility.T)
     grouping: Grouping = group(
-        mi, threshold=threshold, min_size=min_size, method=method, criterion=criterion, seed=seed, moving=moving
+        trusted_mi(mi, shared),
+        threshold=threshold,
+        min_size=min_size,
+        method=method,
+        criterion=criterion,
+        seed=seed,
+        moving=moving,
     )
     t_group = time.perf_counter()
     truth = [None if a is None else np.asarray(a)[kept] for a in (object_ids, ambiguous)]
@@ -271,4 +284,5 @@ def discover(
         *truth,
         statistic=statistic,
         step=step,
+        shared=shared,
     )

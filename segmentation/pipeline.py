@@ -45,7 +45,7 @@ from infonet.interface import STATISTICS, MIEstimator
 from ._imports import datasets
 from .affinity import FEATURES, MIN_FRAMES, VECTOR_MIN_SAMPLES, check_max_samples, check_step, feature_parts
 from .discovery import discover
-from .grouping import CRITERIA, METHODS, auto_threshold, group
+from .grouping import CRITERIA, METHODS, auto_threshold, group, trusted_mi
 from .labels import BACKGROUND, UNLABELLED, object_labels, track_object_ids
 from .masks import MaskOptions, object_masks, primary_objects, spread_labels
 from .motion import (
@@ -666,9 +666,10 @@ def _result(inp, tracked: _Tracked, motion: dict, found, opts: VideoOptions, for
         source_index=every.source_index if every.source_index is not None else np.arange(every.num_tracks),
         grouped=tracked.pick[found.kept],
         mi=found.mi,
+        shared=found.shared,
         groups=found.labels,
         threshold=found.threshold,
-        auto_threshold=_automatic(found.mi, moving, opts.criterion),
+        auto_threshold=_automatic(trusted_mi(found.mi, found.shared), moving, opts.criterion),
         labels=np.full(every.num_tracks, UNLABELLED),
         **motion,
         truth_ids=truth_ids,
@@ -699,7 +700,7 @@ def regroup(
     start = time.perf_counter()
     moving = None if result.moving is None else np.asarray(result.moving, bool)[result.grouped]
     grouping = group(
-        result.mi,
+        result.grouping_mi(),
         **{k: getattr(opts, k) for k in ("threshold", "min_size", "method", "criterion", "seed")},
         moving=moving,
     )

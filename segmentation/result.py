@@ -19,10 +19,13 @@ visibility         (T, M) bool       where each track is seen
 source_index       (M,) int64        each track's index in the input's track file (given
                                      tracks), or its number in the tracker's output
 grouped            (N,) int64        the tracks whose MI was estimated, indices into M
-mi                 (N, N) f32        MI between the grouped tracks, nats: what the grouping
-                                     read, options.statistic of each pair (by default the 5 %
-                                     end of its 90 % interval; an estimator without intervals:
-                                     its estimate)
+mi                 (N, N) f32        MI between the grouped tracks, nats: options.statistic of
+                                     each pair (by default the 5 % end of its 90 % interval; an
+                                     estimator without intervals: its estimate)
+shared             (N, N) int32      frames each two grouped tracks are both seen in (only for
+                                     tracks compared on shared frames: a tracker's); the
+                                     grouping reads ``trusted_mi(mi, shared)``, where pairs
+                                     sharing fewer than 16 join no group
 groups             (N,) int64        the grouping of the grouped tracks at ``threshold``
 threshold          () f64            the MI threshold of ``groups`` (NaN: fewer than 2 movers)
 auto_threshold     () f64            the automatic threshold of ``mi``
@@ -48,6 +51,7 @@ from pathlib import Path
 import numpy as np
 
 from ._imports import datasets
+from .grouping import trusted_mi
 from .labels import BACKGROUND, UNLABELLED, object_labels
 
 __all__ = ["RESULT_VERSION", "VideoResult", "load_result", "save_result"]
@@ -70,6 +74,7 @@ _OPTIONAL = {
     "masks": np.int16,
     "truth_ids": np.int64,
     "ambiguous": bool,
+    "shared": np.int32,
 }
 
 
@@ -81,6 +86,8 @@ class VideoResult:
         tracks, visibility, image_size, source_index: tracking (or the given tracks).
         saliency, moving, motion: the motion unlike the camera's (``foreground="motion"``), or None.
         grouped, mi: the MI between the grouped tracks.
+        shared: (N, N) frames each two grouped tracks are both seen in, or None (given tracks, compared
+            on every frame); the grouping reads :meth:`grouping_mi`.
         groups, threshold, auto_threshold: the grouping.
         labels: (M,) every track's final label; masks: (T, H, W) or None.
         truth_ids, ambiguous: the tracks' ground truth, or None.
@@ -104,6 +111,7 @@ class VideoResult:
     masks: np.ndarray | None = None
     truth_ids: np.ndarray | None = None
     ambiguous: np.ndarray | None = None
+    shared: np.ndarray | None = None
     estimator: str = ""
     source: str = ""
     foreground: str = ""
@@ -119,6 +127,11 @@ class VideoResult:
     def foreground_masks(self) -> np.ndarray | None:
         """(T, H, W) bool, the pixels of any object; None without masks."""
         return None if self.masks is None else self.masks > BACKGROUND
+
+    def grouping_mi(self) -> np.ndarray:
+        """The MI matrix the grouping reads: ``mi`` with the pairs that share fewer than 16 frames at
+        its floor (``segmentation.trusted_mi``); ``mi`` itself for given tracks."""
+        return trusted_mi(self.mi, self.shared)
 
     def grouped_tracks(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """tracks (T, N, 2), visibility (T, N) and labels (N,) of the grouped tracks (what the pictures draw)."""

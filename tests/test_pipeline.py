@@ -190,3 +190,19 @@ def test_a_short_video_is_refused_with_advice_it_can_follow(sample):
     ten = datasets.VideoInput(sample.frames[:10], None, None, "video", "ten.mp4")
     with pytest.raises(ValueError, match="min_overlap 12 is more than the 10 frames of ten.mp4; set it to at most 10"):
         segmentation.discover_video(ten, "pearson", segmentation.VideoOptions(min_overlap=12))
+
+
+def test_regroup_and_the_result_file_keep_the_pairs_the_grouping_trusts(run, tmp_path):
+    N = len(run.grouped)
+    shared = np.full((N, N), 50, np.int32)
+    strongest = np.unravel_index(np.argmax(run.mi), run.mi.shape)
+    shared[strongest] = shared[strongest[::-1]] = 9  # the strongest pair now shares 9 frames
+    partial = dataclasses.replace(run, shared=shared)
+    back = segmentation.load_result(segmentation.save_result(partial, tmp_path / "result.npz"))
+    np.testing.assert_array_equal(back.shared, shared)
+    others = back.mi[(shared >= 16) & ~np.eye(N, dtype=bool)]
+    assert back.grouping_mi()[strongest] == others.min() and back.mi[strongest] == pytest.approx(run.mi[strongest])
+    again = segmentation.regroup(back, threshold=1.0)
+    expected = segmentation.group(back.grouping_mi(), threshold=1.0, min_size=run.options["min_size"])
+    np.testing.assert_array_equal(again.groups, expected.labels)
+    assert segmentation.load_result(segmentation.save_result(run, tmp_path / "given.npz")).shared is None

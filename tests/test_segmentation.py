@@ -8,7 +8,9 @@ import networkx as nx
 import numpy as np
 import pytest
 
+import datasets
 import infonet
+import segmentation
 from benchmarks.tracks import anchor_auc, evaluate_result
 from datasets import find_sequences
 from segmentation import (
@@ -462,3 +464,46 @@ def test_short_clips_compare_vector_features_per_coordinate_for_infonet(rng, tin
     with caplog.at_level("WARNING"):  # called directly, the affinity says why its matrix is all zeros
         assert not track_mi(tracks, tiny_estimator, feature="xy").any()
     assert "every MI is 0" in caplog.text
+
+
+def test_trusted_mi_floors_the_pairs_that_share_too_few_frames():
+    from segmentation import trusted_mi
+
+    mi = np.array([[0.0, 2.0, 0.5, 0.3], [2.0, 0.0, 3.0, 0.2], [0.5, 3.0, 0.0, 0.4], [0.3, 0.2, 0.4, 0.0]])
+    shared = np.full((4, 4), 40)
+    shared[1, 2] = shared[2, 1] = 10  # tracks 1 and 2 share 10 frames: read (3.0), but join nothing
+    got = trusted_mi(mi, shared)
+    assert got[1, 2] == got[2, 1] == 0.2  # the lowest MI of the trusted pairs
+    keep = np.ones((4, 4), bool)
+    keep[1, 2] = keep[2, 1] = False
+    assert np.array_equal(got[keep], mi[keep])
+    assert np.array_equal(trusted_mi(mi, None), mi)  # every pair compared on every frame
+    assert np.array_equal(trusted_mi(mi, np.full((4, 4), 10)), mi)  # no pair shares enough: all are read
+    assert trusted_mi(mi, shared, min_shared=8)[1, 2] == 3.0
+    labels = segmentation.group(got, threshold=1.0, min_size=1).labels
+    assert labels[0] == labels[1] != labels[2]  # 1-2's short overlap no longer joins 2 to 0 and 1
+
+
+def test_discover_reads_short_overlaps_but_groups_on_trusted_pairs(rng):
+    """Partial tracks: InfoNet reads pairs from min_overlap (8) shared frames, below the 16 its
+    multivariate network was trained on; the grouping joins tracks only on pairs sharing 16 or more."""
+    T, N = 40, 12
+    tracks = np.cumsum(rng.standard_normal((T, N, 2)), 0)
+    visibility = np.ones((T, N), bool)
+    visibility[:28, 3] = False  # track 3 shares 12 frames with the others
+    found = segmentation.discover(
+        datasets.TrackSet(tracks, visibility, (480, 640)), "infonet", feature="xy", min_overlap=8, min_size=1
+    )
+    assert found.shared[3, 0] == 12 and found.shared[0, 1] == T
+    est = infonet.get_estimator("infonet")
+    from infonet.vector_estimate import predict_vector
+
+    frames = np.arange(28, T)
+    out = predict_vector(
+        est.vector_model, tracks[frames][:, [0]].transpose(1, 0, 2), tracks[frames][:, [3]].transpose(1, 0, 2)
+    )
+    assert found.mi[0, 3] == pytest.approx(out["quantiles"][0, 0], abs=1e-5)  # the lower end, read
+    others = found.mi[np.ix_([0, 1, 2], [0, 1, 2])]
+    assert found.mi[0, 3] != others[others > 0].min()  # not left at the floor
+    again = segmentation.group(segmentation.trusted_mi(found.mi, found.shared), min_size=1)
+    assert np.array_equal(again.labels, found.labels)
