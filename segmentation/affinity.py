@@ -50,7 +50,7 @@ every frame use its all-pairs ``pairwise`` (InfoNet has a fast path there). Info
 network reads pairs from ``min_overlap`` samples on, below the 16 it was trained on and its
 estimators accept: on a tracker's short tracks most compared pairs share 8-15 frames, and read so
 they rank "same object" better than left at the floor (docs/video.md); the grouping joins tracks
-only on pairs sharing 16 frames or more (``segmentation.trusted_mi``).
+only on pairs sharing 24 frames or more (``segmentation.trusted_mi``).
 
 Any :class:`infonet.MIEstimator` works. Those with intervals (``estimator.intervals``: InfoNet)
 can give each pair's ``statistic="lower"`` instead of its estimate: the 5 % end of its 90 %

@@ -61,7 +61,7 @@ class Discovery(GroupCounts):
         mi: (N, N) pairwise MI (nats): each pair's ``statistic``.
         shared: (N, N) frames each two tracks are both seen in, for partial tracks (``min_overlap``);
             None when every pair is compared on every frame. The grouping reads
-            ``segmentation.trusted_mi(mi, shared)``: pairs sharing fewer than 16 frames join no group.
+            ``segmentation.trusted_mi(mi, shared)``: pairs sharing fewer than 24 frames join no group.
         threshold: MI threshold of the graph.
         kept: (N,) indices of the kept tracks in the input.
         method, feature, estimator, statistic, step: how it was computed (``statistic``: "lower",
@@ -212,7 +212,7 @@ def discover(
             occluded points keep true positions); a number: the tracks are partial (a tracker's,
             frozen where lost), and two are compared on the frames where both are visible, if
             they share at least that many (``segmentation.track_mi``); the grouping joins tracks only
-            on pairs that share 16 frames or more (``segmentation.trusted_mi``).
+            on pairs that share 24 frames or more (``segmentation.trusted_mi``).
         moving: optional (N0,) bool, the tracks that move unlike the camera: only they are grouped
             by MI (labels 1..K), the rest is the background (label 0); see the module docstring.
         statistic: what of each pair's MI the graph reads: "lower" (the default), the 5 % end of

@@ -74,7 +74,7 @@ TOLERANCE = 0.005  # relative: near-ties of modularity go to the higher threshol
 END_MARGIN = 1e-3  # relative: the end thresholds lie this far beyond the strongest / weakest merge (scale >= 1 nat)
 MIN_EDGE_WEIGHT = 1e-12  # Louvain needs positive edge weights; an MI of 0 or below still joins at this weight
 CRITERIA = ("modularity", "otsu")
-GROUP_MIN_SHARED = 16  # pairs of partial tracks that share fewer frames join no group (trusted_mi)
+GROUP_MIN_SHARED = 24  # pairs of partial tracks that share fewer frames join no group (trusted_mi)
 
 
 @dataclass
@@ -286,7 +286,8 @@ def trusted_mi(mi, shared=None, min_shared: int = GROUP_MIN_SHARED) -> np.ndarra
 
     Their MI is estimated and kept (it ranks them: davis-dev's tracker tracks share 8-15 frames in two
     thirds of the compared pairs), but edges of so short an overlap chained tracks of different objects:
-    the F of the default labels fell by 0.023 when the grouping read them (docs/video.md).
+    the F of the default labels fell by 0.023 when the grouping read them. 24 frames was chosen among
+    12, 16, 24 and 32 by leaving davis-dev videos out (docs/video.md).
 
     Args:
         mi: (N, N) MI matrix. shared: (N, N) frames both tracks are seen in, or None (every pair is

@@ -25,7 +25,7 @@ mi                 (N, N) f32        MI between the grouped tracks, nats: option
 shared             (N, N) int32      frames each two grouped tracks are both seen in (only for
                                      tracks compared on shared frames: a tracker's); the
                                      grouping reads ``trusted_mi(mi, shared)``, where pairs
-                                     sharing fewer than 16 join no group
+                                     sharing fewer than 24 join no group
 groups             (N,) int64        the grouping of the grouped tracks at ``threshold``
 threshold          () f64            the MI threshold of ``groups`` (NaN: fewer than 2 movers)
 auto_threshold     () f64            the automatic threshold of ``mi``
@@ -129,7 +129,7 @@ class VideoResult:
         return None if self.masks is None else self.masks > BACKGROUND
 
     def grouping_mi(self) -> np.ndarray:
-        """The MI matrix the grouping reads: ``mi`` with the pairs that share fewer than 16 frames at
+        """The MI matrix the grouping reads: ``mi`` with the pairs that share fewer than 24 frames at
         its floor (``segmentation.trusted_mi``); ``mi`` itself for given tracks."""
         return trusted_mi(self.mi, self.shared)
 

@@ -486,7 +486,7 @@ def test_trusted_mi_floors_the_pairs_that_share_too_few_frames():
 
 def test_discover_reads_short_overlaps_but_groups_on_trusted_pairs(rng):
     """Partial tracks: InfoNet reads pairs from min_overlap (8) shared frames, below the 16 its
-    multivariate network was trained on; the grouping joins tracks only on pairs sharing 16 or more."""
+    multivariate network was trained on; the grouping joins tracks only on pairs sharing 24 or more (GROUP_MIN_SHARED)."""
     T, N = 40, 12
     tracks = np.cumsum(rng.standard_normal((T, N, 2)), 0)
     visibility = np.ones((T, N), bool)
