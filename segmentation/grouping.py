@@ -292,7 +292,7 @@ def trusted_mi(mi, shared=None, min_shared: int = GROUP_MIN_SHARED) -> np.ndarra
     Args:
         mi: (N, N) MI matrix. shared: (N, N) frames both tracks are seen in, or None (every pair is
             compared on every frame: ``mi`` as it is). min_shared: fewest shared frames of a pair that
-            joins tracks.
+            joins tracks; when no pair shares that many, every pair is read (``mi`` as it is).
     """
     mi = check_mi(mi)
     if shared is None:
