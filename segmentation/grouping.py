@@ -293,11 +293,18 @@ def trusted_mi(mi, shared=None, min_shared: int = GROUP_MIN_SHARED) -> np.ndarra
         mi: (N, N) MI matrix. shared: (N, N) frames both tracks are seen in, or None (every pair is
             compared on every frame: ``mi`` as it is). min_shared: fewest shared frames of a pair that
             joins tracks; when no pair shares that many, every pair is read (``mi`` as it is).
+    Raises:
+        ValueError: a bad matrix, or ``shared`` of another shape.
     """
     mi = check_mi(mi)
     if shared is None:
         return mi
-    short = np.asarray(shared) < min_shared
+    shared = np.asarray(shared)
+    if shared.shape != mi.shape:
+        raise ValueError(
+            f"shared must hold one count per pair, shape {mi.shape} like the MI matrix; got {shared.shape}"
+        )
+    short = shared < min_shared
     np.fill_diagonal(short, False)
     if not short.any() or short.sum() == short.size - len(mi):  # none, or every pair (then all are read)
         return mi

@@ -480,6 +480,8 @@ def test_trusted_mi_floors_the_pairs_that_share_too_few_frames():
     assert np.array_equal(trusted_mi(mi, None), mi)  # every pair compared on every frame
     assert np.array_equal(trusted_mi(mi, np.full((4, 4), 10)), mi)  # no pair shares enough: all are read
     assert trusted_mi(mi, shared, min_shared=8)[1, 2] == 3.0
+    with pytest.raises(ValueError, match=r"shared must hold one count per pair, shape \(4, 4\)"):
+        trusted_mi(mi, shared[:3])
     labels = segmentation.group(got, threshold=1.0, min_size=1).labels
     assert labels[0] == labels[1] != labels[2]  # 1-2's short overlap no longer joins 2 to 0 and 1
 
