@@ -628,16 +628,7 @@ def discover_video(
         estimator,
         **{
             k: getattr(opts, k)
-            for k in (
-                "feature",
-                "statistic",
-                "step",
-                "threshold",
-                "min_size",
-                "method",
-                "criterion",
-                "seed",
-            )
+            for k in ("feature", "statistic", "step", "threshold", "min_size", "method", "criterion", "seed")
         },
         min_overlap=tracked.min_overlap,
         max_samples=opts.max_samples or None,
