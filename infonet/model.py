@@ -197,11 +197,15 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, written_out: bool 
     """
     if not written_out:
         return F.scaled_dot_product_attention(q, k, v)
-    weights = (q @ k.transpose(-1, -2)) * q.shape[-1] ** -0.5
-    if weights.shape[-1] > FEW_KEYS or weights.is_cuda:
-        return weights.softmax(-1) @ v
-    weights = (weights - weights.amax(-1, keepdim=True)).exp()
-    return (weights / weights.sum(-1, keepdim=True)) @ v
+    return softmax_keys(q @ k.transpose(-1, -2) * q.shape[-1] ** -0.5) @ v
+
+
+def softmax_keys(scores: torch.Tensor) -> torch.Tensor:
+    """Softmax over the last axis, the keys; written out over ``FEW_KEYS`` keys or fewer on a CPU (:func:`attend`)."""
+    if scores.shape[-1] > FEW_KEYS or scores.is_cuda:
+        return scores.softmax(-1)
+    scores = (scores - scores.amax(-1, keepdim=True)).exp()
+    return scores / scores.sum(-1, keepdim=True)
 
 
 class Attention(nn.Module):

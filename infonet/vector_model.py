@@ -42,7 +42,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .model import Block, QuantileHead, attend, log_n_feature
+from .model import Block, QuantileHead, attend, log_n_feature, softmax_keys
 
 __all__ = [
     "DomainRouted",
@@ -282,12 +282,30 @@ class CrossAttention(nn.Module):
         self.to_out = nn.Linear(dim, dim)
 
     def forward(self, q: torch.Tensor, kv: torch.Tensor) -> torch.Tensor:
-        B, L, D = q.shape
+        (B, L, D), n = q.shape, kv.shape[1]
         h, c = self.heads, D // self.heads
         q = self.to_q(q).view(B, L, h, c).transpose(1, 2)  # (B, h, L, c)
-        k, v = self.to_kv(kv).view(B, kv.shape[1], 2, h, c).permute(2, 0, 3, 1, 4)  # (B, h, n, c) each
-        out = attend(q, k, v, kv.shape[1] <= SHORT_KEYS).transpose(1, 2).reshape(B, L, D)
+        if n <= SHORT_KEYS and 2 * h * L <= D:  # where it was measured faster (_through_samples)
+            return self.to_out(self._through_samples(q, kv))
+        k, v = self.to_kv(kv).view(B, n, 2, h, c).permute(2, 0, 3, 1, 4)  # (B, h, n, c) each
+        out = attend(q, k, v, n <= SHORT_KEYS).transpose(1, 2).reshape(B, L, D)
         return self.to_out(out)
+
+    def _through_samples(self, q: torch.Tensor, kv: torch.Tensor) -> torch.Tensor:
+        """The attention of q (B, h, L, c) over kv (B, n, D) with keys and values never formed -> (B, L, D).
+
+        Per head, q k^T = (q W_k) kv^T and softmax(.) v = (softmax(.) kv) W_v^T: the h L queries move to
+        the samples' width D, instead of the n samples to the heads' (2 n D^2 multiply-adds and strided
+        copies of (B, h, n, c)). Measured on one CPU thread, 2,000 pairs (best of 6): the narrow network
+        (h L = 32, D = 64) takes 0.145-0.150 s against 0.158 s at n = 50 and 0.157-0.159 s against 0.191 s
+        at n = 64; the full network (h L = 64, D = 96) took 13-25 % longer, so it keeps the keys.
+        """
+        (B, h, L, c), (n, D) = q.shape, kv.shape[1:]
+        w_k, w_v = self.to_kv.weight.view(2, h, c, D)
+        q_kv = torch.einsum("bhlc,hcd->bhld", q, w_k).reshape(B, h * L, D)
+        weights = softmax_keys((q_kv @ kv.transpose(1, 2)) * c**-0.5)  # (B, h L, n)
+        mixed = (weights @ kv).view(B, h, L, D)  # each head's mixture of the samples
+        return torch.cat([mixed[:, i] @ w_v[i].T for i in range(h)], dim=-1)  # (B, L, h c); einsum copies slowly
 
 
 START_FLOOR = 0.3  # nats: where the median starts when the Gaussian-copula MI is near 0

@@ -16,6 +16,7 @@ from infonet.prior import student_t_mi
 from infonet.vector_estimate import vector_model_from_checkpoint
 from infonet.vector_model import (
     START_FLOOR,
+    CrossAttention,
     DomainRouted,
     VectorInfoNet,
     VectorNetConfig,
@@ -211,6 +212,17 @@ def test_the_compact_first_layer_equals_the_padded_tokens(dx, dy):
 def test_attention_written_out_for_short_keys_equals_the_fused_kernel(keys):
     q, k, v = torch.randn(2, 4, 16, 8), torch.randn(2, 4, keys, 8), torch.randn(2, 4, keys, 8)
     assert torch.allclose(attend(q, k, v, written_out=True), F.scaled_dot_product_attention(q, k, v), atol=1e-5)
+
+
+@pytest.mark.parametrize("keys", [8, 16, 50, 64])
+def test_cross_attention_through_the_samples_equals_keys_and_values_formed(keys):
+    cross = CrossAttention(dim=64, heads=4).eval()  # the narrow network's shape: 8 latents, 2 h L <= D
+    q, kv = torch.randn(3, 8, 64), torch.randn(3, keys, 64)
+    h, c = 4, 16
+    k, v = cross.to_kv(kv).view(3, keys, 2, h, c).permute(2, 0, 3, 1, 4)
+    formed = F.scaled_dot_product_attention(cross.to_q(q).view(3, 8, h, c).transpose(1, 2), k, v)
+    expected = cross.to_out(formed.transpose(1, 2).reshape(3, 8, 64))
+    assert torch.allclose(cross(q, kv), expected, atol=1e-5)
 
 
 def test_monotone_maps_of_coordinates_change_nothing():
