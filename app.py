@@ -407,7 +407,7 @@ def run_discovery(
             if inp.tracks is None:
                 inp.source += f", {result.visibility.shape[1]} points tracked ({options.flow.upper()} flow, re-seeded)"
             new = Session(workdir=workdir, frames=inp.frames, result=result, truth=inp.truth, source=inp.source)
-            _update_sweep(new, int(min_size))
+            _update_sweep(new)
             views = render(new, progress)
     except BaseException:
         if session is None:
@@ -423,10 +423,12 @@ def _new_workdir() -> Path:
     return folder
 
 
-def _update_sweep(session: Session, min_size: int) -> None:
-    """The P-R sweep of MI grouping for the ground truth, with the current threshold among its
-    thresholds (recomputed when the minimum size changes or the threshold leaves it)."""
+def _update_sweep(session: Session) -> None:
+    """The P-R sweep of MI grouping for the ground truth at the result's minimum group size, with the
+    current threshold among its thresholds (recomputed when the minimum size changes or the threshold
+    leaves it)."""
     r = session.result
+    min_size = int(r.options["min_size"])  # resolved by the pipeline (the slider's 0 is a share of the tracks)
     if r.truth_ids is None:
         return
     if session.sweep is not None and session.sweep_min_size == min_size and _sweep_index(session) is not None:
@@ -458,7 +460,7 @@ def regroup(auto: bool, threshold, min_size, session: Session | None) -> Views:
             session.result, session.frames, threshold="auto" if auto else float(threshold), min_size=int(min_size)
         )
         session = dataclasses.replace(session, result=result)
-        _update_sweep(session, int(min_size))
+        _update_sweep(session)
         return render(session)
 
 
@@ -563,7 +565,9 @@ def _input_column(choices, default_points: int) -> dict:
     with gr.Group():
         c["auto"] = gr.Checkbox(True, label="Automatic threshold", elem_id="auto-threshold")
         c["threshold"] = gr.Slider(0, 1, value=0, label="MI threshold (nats)", elem_id="threshold")
-        c["min_size"] = gr.Slider(1, MAX_MIN_SIZE, value=5, step=1, label="Minimum group size", elem_id="min-size")
+        c["min_size"] = gr.Slider(
+            0, MAX_MIN_SIZE, value=0, step=1, label="Minimum group size (0: a tenth of the tracks)", elem_id="min-size"
+        )
     # the name of a file the browser refused to upload (too large, wrong type), set by REFUSAL_JS
     c["refused"] = gr.Textbox("", visible=False, elem_id="refused-upload")
     return c

@@ -67,6 +67,7 @@ __all__ = [
     "VideoOptions",
     "VideoScores",
     "discover_video",
+    "group_min_size",
     "mask_voters",
     "regroup",
     "score_video",
@@ -82,6 +83,9 @@ FOREGROUNDS = ("auto", "motion", "groups")  # how a video's primary objects are 
 MAX_TRACKS = 10_000  # all N(N-1)/2 pairs get an MI estimate and the N x N matrix stays in memory
 MIN_MOTION_TRACKS = 100  # "auto" groups fewer given tracks by MI alone (a choice, not a measurement: the
 # camera's fit and the motion score's 9-track median filter need the background to hold most tracks)
+# min_size=0: groups under this share of the tracks grouped are noise, and never under MIN_GROUP tracks (chosen
+# by leaving sequences out among 3-80 tracks of 300, docs/video.md "The smallest group"; 30 of 300)
+MIN_GROUP_SHARE, MIN_GROUP = 0.1, 5
 AWAY_POWER = 1.0  # how strongly the choice of tracks favours motion unlike the camera's
 AWAY_FLOOR_PX = 1.0  # steps away from the camera's motion count from the tracker's noise level up
 
@@ -110,7 +114,9 @@ class VideoOptions:
             alone; why: docs/video.md ("Choosing the feature"). ``coords`` is the paper's affinity
             (two 1-D networks, about 16x the MI time). The default statistic, "lower", groups on the
             5 % end of each pair's 90 % interval (InfoNet's; other estimators give their estimate):
-            docs/video.md.
+            docs/video.md. The default min_size, 0, is a tenth of the tracks grouped, at least 5
+            (:func:`group_min_size`; 30 of the default 300 tracks), chosen by leaving sequences out
+            (docs/video.md, "The smallest group").
         max_samples: each pair of tracks is read on at most this many of the frames it shares, evenly
             spread (``segmentation.track_mi``; 0: all of them): a 120-frame clip's MI stage takes about a
             quarter less time, with no loss of accuracy measured (docs/video.md); shorter clips are read whole.
@@ -175,7 +181,9 @@ class VideoOptions:
         metadata={"help": "frames each pair of tracks is read on at most, evenly spread over those it shares (0: all)"},
     )
     threshold: float | str = field(default="auto", metadata={"help": "MI threshold in nats, or auto"})
-    min_size: int = field(default=5, metadata={"help": "smaller groups are noise"})
+    min_size: int = field(
+        default=0, metadata={"help": "smaller groups are noise (0: a tenth of the tracks grouped, at least 5)"}
+    )
     method: str = field(default="components", metadata={"help": "components or louvain"})
     criterion: str = field(default="modularity", metadata={"help": "automatic threshold: modularity or otsu"})
     foreground: str = field(
@@ -213,7 +221,7 @@ class VideoOptions:
     def __post_init__(self):
         if isinstance(self.mask, dict):
             self.mask = MaskOptions(**self.mask)
-        for name, low in (("track_side", 1), ("reseed", 0), ("min_size", 1), ("min_mover_frames", 0), ("seed", 0)):
+        for name, low in (("track_side", 1), ("reseed", 0), ("min_size", 0), ("min_mover_frames", 0), ("seed", 0)):
             _at_least(name, getattr(self, name), low)
         self.motion_gaps, self.dense_gaps = _gaps("motion_gaps", self.motion_gaps), _gaps("dense_gaps", self.dense_gaps)
         _at_least("min_overlap", self.min_overlap, MIN_FRAMES, "the estimators need 8 shared frames")
@@ -260,6 +268,12 @@ class VideoOptions:
         )
         every.source_index = np.arange(every.num_tracks)
         return every
+
+
+def group_min_size(min_size: int, num_tracks: int) -> int:
+    """The smallest group of ``num_tracks`` grouped tracks: ``min_size`` itself, or for 0 a tenth of them
+    (``MIN_GROUP_SHARE``), at least ``MIN_GROUP``."""
+    return int(min_size) or max(MIN_GROUP, round(MIN_GROUP_SHARE * num_tracks))
 
 
 def _at_least(name: str, value, low: int, why: str = "") -> None:
@@ -623,6 +637,7 @@ def discover_video(
             tracked = _track(inp, opts, report("tracking"))
             motion, seconds_motion = _motion(inp.frames, tracked.every, opts, dense.result())
     moving = None if motion["moving"] is None else motion["moving"][tracked.pick]
+    opts = dataclasses.replace(opts, min_size=group_min_size(opts.min_size, len(tracked.pick)))  # kept resolved
     found = discover(
         tracked.every.subset(tracked.pick),
         estimator,
@@ -681,13 +696,15 @@ def regroup(
     Args:
         result: a :func:`discover_video` result (or one read by ``load_result``).
         frames: the input's T frames, to redraw the masks; None: no masks.
-        threshold: MI in nats, or "auto". min_size: groups with fewer tracks are noise (None: as before).
+        threshold: MI in nats, or "auto". min_size: groups with fewer tracks are noise (None: as before; 0: a
+            tenth of the tracks grouped, at least 5, as in :class:`VideoOptions`).
         progress: optional ``progress(done, T)`` of the masks.
     Returns:
         A new :class:`segmentation.VideoResult`; tracks, motion and MI are ``result``'s.
     """
     opts = VideoOptions(**result.options)
-    opts = dataclasses.replace(opts, threshold=threshold, min_size=opts.min_size if min_size is None else min_size)
+    min_size = opts.min_size if min_size is None else group_min_size(min_size, len(result.grouped))
+    opts = dataclasses.replace(opts, threshold=threshold, min_size=min_size)
     start = time.perf_counter()
     moving = None if result.moving is None else np.asarray(result.moving, bool)[result.grouped]
     grouping = group(

@@ -124,6 +124,20 @@ def test_regroup_needs_no_tracking_and_no_mi(sample, run, monkeypatch):
     assert loose.masks is None and loose.objects == []
 
 
+def test_the_smallest_group_is_a_tenth_of_the_tracks_unless_given(run):
+    assert [segmentation.pipeline.group_min_size(0, n) for n in (300, 150, 40, 0)] == [30, 15, 5, 5]
+    assert segmentation.pipeline.group_min_size(7, 300) == 7
+    assert segmentation.VideoOptions().min_size == 0
+    n = len(run.grouped)  # the sample's run: default min_size, kept resolved in the result's options
+    assert run.options["min_size"] == max(5, round(n / 10))
+    sizes = np.bincount(run.groups[run.groups > 0])
+    assert (sizes[1:] >= run.options["min_size"]).all()
+    again = segmentation.regroup(run, None, min_size=0)  # 0 again: the same share of the same tracks
+    assert again.options["min_size"] == run.options["min_size"]
+    np.testing.assert_array_equal(again.labels, segmentation.regroup(run, None).labels)
+    assert segmentation.regroup(run, None, min_size=3).options["min_size"] == 3
+
+
 def test_result_file_round_trip(run, tmp_path):
     path = segmentation.save_result(run, tmp_path / "result.npz")
     back = segmentation.load_result(path)
@@ -176,6 +190,7 @@ def test_options_are_checked_when_built():
         ({"min_overlap": 3}, "min_overlap must be a whole number >= 8"),
         ({"max_tracks": 10**8}, "max_tracks"),
         ({"seed": -1}, "seed"),
+        ({"min_size": -1}, "min_size must be a whole number >= 0"),
         ({"flow": "magic"}, "flow 'magic' is unknown"),
     ]:
         with pytest.raises(ValueError, match=needle):
