@@ -469,3 +469,34 @@ def test_features_can_be_chosen_by_the_automatic_labels_f():
     assert "chosen by mean F of the automatic labels" in report(rows, "auto_f")
     with pytest.raises(ValueError, match="choose_by"):
         report(rows, "pair_auc")
+
+
+@pytest.mark.parametrize("shrink", [1, 2, 3])
+def test_superpixels_snap_noisy_evidence_to_the_colour_edges(shrink):
+    """SLIC runs on a copy of the box ``shrink`` times smaller (``MaskOptions.superpixel_shrink``, 2 by
+    default; at most so far that a segment keeps ``MIN_SUPERPIXEL_PIXELS``) and its labels are scaled
+    back: noisy evidence averaged over them follows the disc's
+    colour edge at full size (an odd-sized frame, so the scale is not exact), and pixels outside the
+    box are left as they were."""
+    from segmentation.masks import snap_to_superpixels
+
+    rng = np.random.default_rng(0)
+    h, w = 181, 243
+    yy, xx = np.mgrid[:h, :w]
+    disc = (yy - 90) ** 2 + (xx - 100) ** 2 < 45**2
+    image = np.where(disc[..., None], [200, 60, 40], [40, 90, 200]).astype(np.uint8)
+    image = np.clip(image + rng.normal(0, 6, image.shape), 0, 255).astype(np.uint8)
+    evidence = np.clip(np.where(disc, 0.6, 0.4) + rng.uniform(-0.25, 0.25, (h, w)), 0, 1).astype(np.float32)
+    candidates = np.zeros((h, w), bool)
+    candidates[40:140, 50:150] = True  # the box: the disc and a margin of background, not the right side
+
+    snapped = snap_to_superpixels(image, evidence, 600, 5.0, candidates, shrink)  # 73 pixels a segment
+
+    def iou(a, b):
+        return (a & b).sum() / (a | b).sum()
+
+    assert snapped.shape == evidence.shape
+    box = (slice(35, 145), slice(45, 155))  # inside the candidates' box and its padding
+    assert iou(evidence[box] > 0.5, disc[box]) < 0.7  # the raw evidence is speckle
+    assert iou(snapped[box] > 0.5, disc[box]) > 0.85  # averaged over superpixels it is the disc (0.87-0.96)
+    assert np.array_equal(snapped[:, 220:], evidence[:, 220:])  # outside the padded box: untouched
