@@ -32,11 +32,11 @@ hundred of them):
    (:func:`colour_model`): CIELAB histograms of the pixels the evidence is sure of, object and
    background, over all the frames, so that a frame where motion says little (a duck on moving
    water) borrows the object's colours from the frames where it said much.
-   The evidence is averaged over SLIC superpixels
-   (scikit-image; computed on a copy of the frame ``superpixel_shrink`` times smaller a side and scaled
-   back, a quarter of the time at 2), and a superpixel whose evidence passes 1/2 is foreground: the tracks say where
-   an object is, the dense motion where its pixels are (the tracks are sparse on fast or
-   textureless objects, the flow is wrong on textureless background and parallax).
+   The evidence is averaged over SLIC superpixels (scikit-image; computed on a copy of the frame
+   ``superpixel_shrink`` times smaller a side and scaled back, a quarter of the time at 2), and a
+   superpixel whose evidence passes 1/2 is foreground: the tracks say where an object is, the dense
+   motion where its pixels are (the tracks are sparse on fast or textureless objects, the flow is
+   wrong on textureless background and parallax).
 3. **Clean-up**: connected foreground regions whose weight is under ``keep_share`` of the frame's
    heaviest are dropped (stray movers: a tracking glitch, a patch of parallax); a region's weight is
    its area, or with ``keep_by="motion"`` and dense motion scores its motion energy, the sum of its
@@ -284,9 +284,8 @@ def snap_to_superpixels(
         return evidence
     part = evidence[box]
     ph, pw = part.shape
-    # no smaller than superpixels of MIN_SUPERPIXEL_PIXELS pixels each (small frames stay as they are)
-    shrink = min(shrink, math.sqrt(h * w / max(segments, 1) / MIN_SUPERPIXEL_PIXELS))
-    small = _shrink(image[box], max(1, round(max(ph, pw) / max(shrink, 1.0))))
+    shrink = min(shrink, width / math.sqrt(MIN_SUPERPIXEL_PIXELS))  # under 1: small frames stay as they are
+    small = _shrink(image[box], max(1, round(max(ph, pw) / shrink)))
     labels = slic(
         small,
         n_segments=max(1, round(segments * part.size / (h * w))),

@@ -475,9 +475,8 @@ def test_features_can_be_chosen_by_the_automatic_labels_f():
 def test_superpixels_snap_noisy_evidence_to_the_colour_edges(shrink):
     """SLIC runs on a copy of the box ``shrink`` times smaller (``MaskOptions.superpixel_shrink``, 2 by
     default; at most so far that a segment keeps ``MIN_SUPERPIXEL_PIXELS``) and its labels are scaled
-    back: noisy evidence averaged over them follows the disc's
-    colour edge at full size (an odd-sized frame, so the scale is not exact), and pixels outside the
-    box are left as they were."""
+    back: noisy evidence averaged over them follows the disc's colour edge at full size (an odd-sized
+    frame, so the scale is not exact), and pixels outside the box are left as they were."""
     from segmentation.masks import snap_to_superpixels
 
     rng = np.random.default_rng(0)
