@@ -3,8 +3,10 @@
 Shapes: T frames, H x W pixels (h x w once shrunk), N tracks.
 
 Which groups are the objects (:func:`primary_objects`): the background is the group that moves
-as the camera does, recognised as the one that spends the most track-time in the band along the
-image border (DAVIS's primary objects rarely fill the border); every other group of at least
+as the camera does, recognised as the one whose track-time in the band along the image border
+(DAVIS's primary objects rarely fill the border), times its spread over the frame (the product of
+the standard deviations of its tracks' x and y: a figure that walks along the border is compact, the
+background is everywhere), is the largest; every other group of at least
 ``min_share`` of the tracks whose frame-to-frame motion differs from the background's by a median
 of at least ``min_motion`` pixels per frame is a primary moving object. The rest (small or static
 groups) count as background.
@@ -571,6 +573,18 @@ def border_share(tracks, visibility, image_size: tuple[int, int]) -> np.ndarray:
     return (near & seen).sum(axis=0) / np.maximum(seen.sum(axis=0), 1)
 
 
+def _spread(tracks, visibility, member) -> float:
+    """How widely a group of tracks lies over the frame: the product of the standard deviations of
+    its seen tracks' x and y, averaged over the frames where two or more are seen (pixels^2; 0 if none)."""
+    seen = np.asarray(visibility, bool)[:, member]
+    if (seen.sum(axis=1) < 2).all():
+        return 0.0
+    xy = np.where(seen[..., None], np.asarray(tracks, np.float64)[:, member], np.nan)  # (T, n, 2)
+    enough = seen.sum(axis=1) >= 2
+    sd = np.nanstd(xy[enough], axis=1)  # (frames, 2)
+    return float(np.mean(sd[:, 0] * sd[:, 1]))
+
+
 def primary_objects(tracks, visibility, labels, image_size, *, min_share: float = 0.02, min_motion: float = 0.5):
     """Which groups are the primary moving objects, and which is the background.
 
@@ -588,8 +602,9 @@ def primary_objects(tracks, visibility, labels, image_size, *, min_share: float 
         return -1, []
     seen = np.asarray(visibility, bool)
     near = border_share(tracks, seen, image_size)
-    # the background covers the border: the most border time over all its tracks
-    cover = [near[labels == k].sum() for k in groups]
+    # the background covers the border, and the frame: the most border time over all its tracks, times
+    # its spread (a compact figure walking along the border can have more border time than the camera's group)
+    cover = [near[labels == k].sum() * _spread(tracks, seen, labels == k) for k in groups]
     background = groups[int(np.argmax(cover))]
     moves = np.diff(np.asarray(tracks, np.float64), axis=0)  # (T - 1, N, 2)
     step_seen = seen[:-1] & seen[1:]

@@ -286,6 +286,25 @@ def test_primary_objects_picks_the_mover_against_the_border_group():
     assert primary_objects(still, np.ones(still.shape[:2], bool), labels, (120, 160)) == (1, [])
 
 
+def test_primary_objects_background_is_the_spread_group_not_a_figure_along_the_border():
+    """A compact figure walks along the bottom border: it spends more track-time in the border band
+    than the camera's group, whose points lie all over the frame; the background is still the
+    camera's group (border time times spread), and the figure is the object."""
+    from segmentation.masks import border_share
+
+    rng = np.random.default_rng(0)
+    T, size = 12, (120, 160)
+    t = np.arange(T)[:, None, None]
+    scene = rng.uniform([10, 10], [150, 110], size=(20, 2))  # the camera's points, panning 1 px a frame
+    figure = np.column_stack([rng.uniform(20, 30, 20), rng.uniform(115, 118, 20)])  # on the bottom border
+    tracks = np.concatenate([scene[None] + t * [1.0, 0.0], figure[None] + t * [3.0, 0.0]], axis=1)
+    labels = np.repeat([1, 2], 20)
+    seen = np.ones(tracks.shape[:2], bool)
+    near = border_share(tracks, seen, size)
+    assert near[labels == 2].sum() > 2 * near[labels == 1].sum()  # border time alone would pick the figure
+    assert primary_objects(tracks, seen, labels, size) == (1, [2])
+
+
 def test_spread_labels_follow_the_motion():
     _, _, tracks, on_object = planted_frame(T=6)
     grouped = np.zeros(len(on_object), bool)
