@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,9 +21,6 @@ import numpy as np
 
 __all__ = ["replacing", "save_npz"]
 
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)  # read once: the mode a plain open() would give a new file
-
 
 @contextlib.contextmanager
 def replacing(path) -> Iterator[Path]:
@@ -31,18 +28,23 @@ def replacing(path) -> Iterator[Path]:
 
     The temporary name keeps ``path``'s suffix (writers such as ``np.savez`` and OpenCV choose
     their format by it) and starts with a dot, so a folder listing never shows it as an output.
+    It is named before it is created, so that a signal at any moment after (SIGTERM turned into an
+    exception) still removes it; it is created with the mode a plain ``open()`` would give.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp)
-    tmp.chmod(0o666 & ~_UMASK)  # mkstemp's 0600 would make every output private
+    tmp = path.parent / f".{path.stem}.{secrets.token_hex(6)}.tmp{path.suffix}"
     try:
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # the umask applies
+        except FileExistsError:  # somebody else's file: not ours to remove
+            tmp = None
+            raise
         yield tmp
         os.replace(tmp, path)
     finally:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
 
 
 def save_npz(path, level: int = 1, **arrays) -> None:
