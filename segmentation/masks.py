@@ -577,11 +577,11 @@ def _spread(tracks, visibility, member) -> float:
     """How widely a group of tracks lies over the frame: the product of the standard deviations of
     its seen tracks' x and y, averaged over the frames where two or more are seen (pixels^2; 0 if none)."""
     seen = np.asarray(visibility, bool)[:, member]
-    if (seen.sum(axis=1) < 2).all():
-        return 0.0
-    xy = np.where(seen[..., None], np.asarray(tracks, np.float64)[:, member], np.nan)  # (T, n, 2)
     enough = seen.sum(axis=1) >= 2
-    sd = np.nanstd(xy[enough], axis=1)  # (frames, 2)
+    if not enough.any():
+        return 0.0
+    xy = np.where(seen[enough, :, None], np.asarray(tracks, np.float64)[enough][:, member], np.nan)  # (frames, n, 2)
+    sd = np.nanstd(xy, axis=1)  # (frames, 2)
     return float(np.mean(sd[:, 0] * sd[:, 1]))
 
 
