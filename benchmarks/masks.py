@@ -76,6 +76,7 @@ FIRST = {  # the mask options of the first candidates; a candidate names what it
 LATER = {
     "keep_by": "area",
     "refine_pixels": 0,
+    "reach": 0.0,
 }  # options added after the first candidates were scored: as then, unless named
 MASK_STEPS = {  # candidates 20-31: each MaskOptions default, one step down and one up
     "motion_weight": (0.45, 0.65),
@@ -129,6 +130,9 @@ def candidates() -> list[dict]:
     # candidates 55-58: ... unless their mean dense motion score reaches 4 (the evidence's 1/2) or 8
     grid += [cheap | {"min_mover_frames": 15, "short_mover_score": z} for z in (4.0, 8.0)]
     grid += [cheap | {"min_mover_frames": frames, "short_mover_score": 4.0} for frames in (20, 25)]
+    # candidates 59-64: the vote reaches only so many of its widths from the tracks (MaskOptions.reach)
+    movers = cheap | {"min_mover_frames": 25, "short_mover_score": 4.0}
+    grid += [movers | {"reach": reach} for reach in (0.75, 1.0, 1.25, 1.5, 1.75, 2.0)]
     return [FIRST | cand for cand in grid]
 
 

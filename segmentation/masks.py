@@ -143,6 +143,9 @@ class MaskOptions:
     Attributes:
         work_side: longest side of the frames the masks are computed on.
         spread: width (sigma) of the soft Voronoi vote, share of the diagonal.
+        reach: > 0: the vote reaches this many of its widths from the tracks; farther from every
+            track a pixel leans to the background (no track there is evidence too), so an object
+            among sparse background tracks is not drawn out to halfway to them. 0: no limit.
         superpixels: SLIC segments per frame (0: no snapping).
         superpixel_shrink: SLIC runs on a copy of the frame this many times smaller a side, and its
             segments are scaled back (2: a quarter of SLIC's time, the same J; 1: full size).
@@ -167,6 +170,7 @@ class MaskOptions:
 
     work_side: int = 640
     spread: float = 0.007
+    reach: float = 1.5
     superpixels: int = 4000
     superpixel_shrink: int = 2
     compactness: float = 5.0
@@ -195,6 +199,8 @@ class MaskOptions:
         for name in ("work_side", "refine_side", "threads", "superpixel_shrink"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0.0 <= self.reach < 10.0:
+            raise ValueError(f"reach must be in [0, 10) vote widths (0: no limit), got {self.reach}")
         if self.refine_pixels < 0:
             raise ValueError(f"refine_pixels must be >= 0 (0: GrabCut on every pixel), got {self.refine_pixels}")
 
@@ -489,7 +495,9 @@ def _frame_evidence(small: np.ndarray, size, points: _Points, motion, opts: Mask
     xy = points.xy * (shape[1] / size[1])
     sigma = _vote_sigma(points, shape, opts)
     d_obj, d_bg = _density(xy[points.obj], shape, sigma), _density(xy[points.bg], shape, sigma)
-    share = d_obj / (d_obj + d_bg)
+    # one track's vote at ``reach`` widths: a pixel where the tracks' votes are all weaker leans to the background
+    floor = np.exp(-0.5 * opts.reach**2) / (2 * np.pi * sigma**2) if opts.reach > 0 else 0.0
+    share = d_obj / (d_obj + d_bg + floor)
     if motion is not None:
         evidence = _motion_evidence(motion, shape, opts)
         weight = opts.motion_weight
