@@ -77,6 +77,7 @@ LATER = {
     "keep_by": "area",
     "refine_pixels": 0,
     "reach": 0.0,
+    "reach_as": "vote",
 }  # options added after the first candidates were scored: as then, unless named
 MASK_STEPS = {  # candidates 20-31: each MaskOptions default, one step down and one up
     "motion_weight": (0.45, 0.65),
@@ -133,6 +134,8 @@ def candidates() -> list[dict]:
     # candidates 59-64: the vote reaches only so many of its widths from the tracks (MaskOptions.reach)
     movers = cheap | {"min_mover_frames": 25, "short_mover_score": 4.0}
     grid += [movers | {"reach": reach} for reach in (0.75, 1.0, 1.25, 1.5, 1.75, 2.0)]
+    # candidates 65-71: the reach as a floor under the votes' total, not one more vote (MaskOptions.reach_as)
+    grid += [movers | {"reach": reach, "reach_as": "floor"} for reach in (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)]
     return [FIRST | cand for cand in grid]
 
 

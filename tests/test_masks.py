@@ -18,7 +18,7 @@ from segmentation import (
     track_mi,
 )
 from segmentation._imports import require_toolkit_datasets
-from segmentation.masks import MaskOptions
+from segmentation.masks import MaskOptions, _frame_evidence, _Points
 from segmentation.pipeline import mask_voters
 
 datasets = require_toolkit_datasets()
@@ -206,9 +206,10 @@ def test_masks_keep_the_fast_object_over_a_larger_slow_patch():
     on_patch = patch[tracks[0, :, 1].astype(int), tracks[0, :, 0].astype(int)]
     motion = np.where(truth, 10.0, np.where(patch, 2.0, 0.0)).astype(np.float32)
     args = (frames, tracks, np.ones(tracks.shape[:2], bool), (on_object | on_patch).astype(int), [1])
-    # reach 0: the vote at 1 inside the patch (at 1.5 widths it tops out at 0.83 on this grid, and
-    # the patch's weak motion then keeps it under 1/2 whatever the regions are kept by)
-    plain = dict(work_side=160, refine=False, colour_weight=0.0, reach=0.0)
+    # the default reach (a floor): the vote at 1 inside the patch (one more background vote at 1.5
+    # widths holds it at 0.83 on this grid, and the patch's weak motion then keeps it under 1/2
+    # whatever the regions are kept by)
+    plain = dict(work_side=160, refine=False, colour_weight=0.0)
     by_area = object_masks(*args, motion=motion, options=MaskOptions(**plain, keep_by="area"))
     by_motion = object_masks(*args, motion=motion, options=MaskOptions(**plain, keep_by="motion"))
     assert mask_scores(by_area, truth).j < 0.1 and by_area[:, patch].mean() > 0.9
@@ -219,12 +220,13 @@ def test_masks_keep_the_fast_object_over_a_larger_slow_patch():
         MaskOptions(refine_pixels=-1)
 
 
-@pytest.mark.parametrize("reach", [1.0, 1.5])
-def test_the_vote_reaches_only_so_far_from_the_tracks(reach):
+@pytest.mark.parametrize(("reach", "reach_as"), [(1.0, "vote"), (1.5, "vote"), (0.5, "floor"), (1.0, "floor")])
+def test_the_vote_reaches_only_so_far_from_the_tracks(reach, reach_as):
     """A figure of the background's own noise texture (colour cannot tell them apart), densely
     tracked, among background tracks 80 px apart: the plain vote draws the figure out to halfway to
-    the nearest background track, a blob 5.5 times its area; reaching ``reach`` vote widths
-    (``MaskOptions.reach``, default 1.5), the vote stays around the figure's tracks and keeps all of it.
+    the nearest background track, a blob 5.5 times its area; with the reach (``MaskOptions.reach``,
+    as a floor under the votes or as one more vote: ``reach_as``; by default a floor at 0.5 widths)
+    the vote stays around the figure's tracks and keeps all of it.
     Without superpixels, which on pure noise draw shapes of their own: the vote itself."""
     rng = np.random.default_rng(0)
     T, H, W = 2, 180, 240
@@ -241,13 +243,40 @@ def test_the_vote_reaches_only_so_far_from_the_tracks(reach):
     seen = np.ones(tracks.shape[:2], bool)
     plain = dict(work_side=W, refine=False, colour_weight=0.0, superpixels=0)
     blob = object_masks(frames, tracks, seen, labels, [1], options=MaskOptions(**plain, reach=0.0)) > 0
-    near = object_masks(frames, tracks, seen, labels, [1], options=MaskOptions(**plain, reach=reach)) > 0
+    near = MaskOptions(**plain, reach=reach, reach_as=reach_as)
+    near = object_masks(frames, tracks, seen, labels, [1], options=near) > 0
     assert blob.sum() > 5 * truth.sum()  # the plain vote: a blob (5.5 times the figure)
-    assert near.sum() < 0.7 * blob.sum()  # 3.1 and 3.5 times the figure at 1 and 1.5 widths
+    assert near.sum() < 0.7 * blob.sum()  # 3.1, 3.5, 3.4, 3.7 times the figure (in the order above)
     assert near[truth].all()  # all of the figure is kept
-    assert mask_scores(near, truth).j > mask_scores(blob, truth).j + 0.05  # 0.18 -> 0.32, 0.28
+    assert mask_scores(near, truth).j > mask_scores(blob, truth).j + 0.05  # 0.18 -> 0.32, 0.28, 0.29, 0.27
     with pytest.raises(ValueError, match="reach"):
         MaskOptions(reach=-1.0)
+    with pytest.raises(ValueError, match="reach_as"):
+        MaskOptions(reach_as="max")
+
+
+def test_the_reach_as_a_floor_keeps_an_interior_whole():
+    """Inside a region tracked only by object tracks, at the spacing the vote's width is set by, one
+    more background vote everywhere (``reach_as="vote"``) holds the evidence near 0.9; a floor under
+    the votes' total (``"floor"``) leaves it whole. Far from every track both lean to the background."""
+    H, W = 120, 240
+    ys, xs = np.mgrid[4:H:8, 4:120:8]  # object tracks fill the left half, 8 px apart
+    points = _Points(
+        xy=np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float64),
+        obj=np.ones(xs.size, bool),
+        bg=np.zeros(xs.size, bool),
+        labels=np.ones(xs.size, int),
+    )
+    frame = np.zeros((H, W, 3), np.uint8)
+    share = {}
+    for reach_as in ("vote", "floor"):
+        opts = MaskOptions(work_side=W, reach=1.5, reach_as=reach_as)
+        share[reach_as] = _frame_evidence(frame, (H, W), points, None, opts)
+    inside, far = (slice(30, 90), slice(30, 90)), (slice(None), slice(200, None))
+    assert share["floor"][inside].min() > 0.99
+    assert 0.7 < share["vote"][inside].max() < 0.95  # 0.906
+    for join in share.values():
+        assert join[far].max() < 0.05
 
 
 def test_short_lived_movers_do_not_vote_in_the_masks():
