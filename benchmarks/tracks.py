@@ -73,6 +73,8 @@ class TrackResult:
         auto_labels: (N,) the groups at the automatic threshold (what ``discover`` returns).
         seconds_mi: the MI matrix alone (``seconds`` minus the automatic grouping).
         anchor_auc: mean over anchor tracks of the ROC AUC of the anchor's row (:func:`anchor_auc`).
+        one_group_f: F of every scored track in one group, which any affinity's lowest threshold
+            gives: where ``best_f`` equals it, no threshold split the tracks better than not at all.
     """
 
     sequence: str
@@ -90,6 +92,7 @@ class TrackResult:
     auto_labels: np.ndarray | None = None
     seconds_mi: float = float("nan")
     anchor_auc: float = float("nan")
+    one_group_f: float = float("nan")
 
     def summary_row(self) -> dict:
         """The row of summary.csv: ``SUMMARY_COLUMNS`` first, then extras.
@@ -122,6 +125,7 @@ class TrackResult:
             "query_ap": round(self.query_ap, 4),
             "pair_auc": round(self.pair_auc, 4),
             "anchor_auc": round(self.anchor_auc, 4),
+            "one_group_f": round(self.one_group_f, 4),
             "sweep_seconds": round(self.sweep_seconds, 3),
             "seconds_mi": round(self.seconds_mi, 3),
             "seconds_grouping": round(self.seconds - self.seconds_mi, 3),
@@ -181,6 +185,7 @@ def evaluate_result(result: VideoResult, *, sequence: str = "", num_thresholds: 
         auto_labels=result.labels[g],
         seconds_mi=result.timings["mi"],
         anchor_auc=anchor_auc(mi, ids, ambiguous),
+        one_group_f=score_grouping(np.ones(len(g), np.int64), ids, ambiguous).f,
     )
 
 

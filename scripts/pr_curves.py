@@ -60,7 +60,14 @@ def main(opts: PRCurveOptions) -> None:
         rows = score_sequences(sequences, opts.lengths, estimators, opts.pipeline, out, **opts.scoring)
     if not rows:
         raise ValueError(f"no sequence in {data} has {min(opts.lengths)} frames or more")
-    extra = ["frames", "auto_f", "pair_auc", "anchor_auc", *(["j", "boundary_f"] if "j" in rows[0] else [])]
+    extra = [
+        "frames",
+        "auto_f",
+        "pair_auc",
+        "anchor_auc",
+        "one_group_f",
+        *(["j", "boundary_f"] if "j" in rows[0] else []),
+    ]
     columns = [*SUMMARY_COLUMNS, *extra]
     print("\n".join("  ".join(f"{row.get(c, c):>17}" for c in columns) for row in [{}, *rows]))
     print(f"wrote {out / 'summary.csv'} and {len(sequences)} plot(s) to {out}")

@@ -471,3 +471,18 @@ def test_cached_rows_tell_capped_reads_apart_where_the_clip_is_longer(tmp_path):
         (tmp_path / f"row_{i}.json").write_text(json.dumps(row))
     kept = {(r["sequence"], r["feature"]): r["best_f"] for r in cached_rows(tmp_path)}
     assert kept == {("s0", "xy, 64 samples"): 0.6, ("s0", "xy"): 0.5, ("bear", "xy"): 0.7}
+
+
+def test_the_summary_counts_where_the_best_f_is_one_groups():
+    """Where an affinity's best F is no better than every track in one group (all of davis-dev), the
+    summary says on how many sequences; rows from before that F was kept say nothing."""
+    from benchmarks.features import report, summarise
+
+    base = {"estimator": "e", "feature": "xy", "anchor_auc": 0.5, "auto_f": 0.5, "pair_auc": 0.5, "seconds_mi": 0.1}
+    rows = [
+        base | {"sequence": "s0", "best_f": 0.8, "one_group_f": 0.8},
+        base | {"sequence": "s1", "best_f": 0.9, "one_group_f": 0.6},
+    ]
+    assert summarise(rows)[0]["one_group"] == "1 of 2"
+    assert summarise([base | {"sequence": "s0", "best_f": 0.8}])[0]["one_group"] == "-"
+    assert "| xy | e | 2 | 0.850 | 1 of 2 |" in report([r | {"dataset": "generated"} for r in rows])
