@@ -9,8 +9,8 @@ affinities differ only in what they compare. Each run is scored by
 labels, the anchor-track AUC). Beside the best F, the F of every track in one group, which the
 sweep's lowest threshold gives any affinity: where the best F is that, no threshold split the tracks
 better than leaving them together (every davis-dev video, for InfoNet and |Pearson| alike: there the
-anchor AUC is the comparison). :func:`leave_one_out` picks a feature on all sequences but one and reports the held-out
-sequence's score, the figure to quote for a chosen default.
+anchor AUC is the comparison). :func:`leave_one_out` picks a feature on all sequences but one and
+reports the held-out sequence's score, the figure to quote for a chosen default.
 
 Runs are cached under ``cache`` (one JSON row per sequence, feature, estimator and statistic, and
 the tracked first run per sequence), so an interrupted sweep resumes where it stopped.
@@ -157,7 +157,7 @@ def feature_rows(
 
 
 def _mean(rows: list[dict], key: str) -> float:
-    values = [r[key] for r in rows if r.get(key, np.nan) == r.get(key, np.nan)]  # NaN-free (older rows lack some)
+    values = [r[key] for r in rows if key in r and r[key] == r[key]]  # NaN-free; older rows lack some keys
     return float(np.mean(values)) if values else float("nan")
 
 

@@ -243,8 +243,8 @@ def test_the_vote_reaches_only_so_far_from_the_tracks(reach, reach_as):
     seen = np.ones(tracks.shape[:2], bool)
     plain = dict(work_side=W, refine=False, colour_weight=0.0, superpixels=0)
     blob = object_masks(frames, tracks, seen, labels, [1], options=MaskOptions(**plain, reach=0.0)) > 0
-    near = MaskOptions(**plain, reach=reach, reach_as=reach_as)
-    near = object_masks(frames, tracks, seen, labels, [1], options=near) > 0
+    opts = MaskOptions(**plain, reach=reach, reach_as=reach_as)
+    near = object_masks(frames, tracks, seen, labels, [1], options=opts) > 0
     assert blob.sum() > 5 * truth.sum()  # the plain vote: a blob (5.5 times the figure)
     assert near.sum() < 0.7 * blob.sum()  # 3.1, 3.5, 3.4, 3.7 times the figure (in the order above)
     assert near[truth].all()  # all of the figure is kept
