@@ -70,7 +70,9 @@ EXAMPLES = {  # what a run without an upload shows: value -> (label, path)
     ),
     "sample": ("Generated sample (ground truth: scored)", datasets.SAMPLE_SEQUENCE),
 }
-CLICK_HINT = "Click a point on the first frame to see its MI to every other point."
+CLICK_HINT = (
+    "Click a point on the key frame (the one where the most tracks are seen) to see its MI to every other point."
+)
 TABLE_COLUMNS = ["object", "tracks", "share", "ground-truth match (F)"]
 
 
@@ -100,7 +102,7 @@ class Views(NamedTuple):
     """What the events show, in the order of their ``outputs`` (gr.update / gr.skip where partial)."""
 
     video: str
-    first_frame: np.ndarray
+    key_frame: np.ndarray
     mi_matrix: object  # matplotlib Figure
     table: pd.DataFrame
     downloads: list[str]
@@ -234,13 +236,17 @@ def _table(session: Session, scores: segmentation.VideoScores) -> pd.DataFrame:
 
 
 def _downloads(session: Session, folder: Path) -> list[str]:
-    """labels.csv and mi_matrix.csv of the grouped tracks, and the whole result.npz."""
+    """labels.csv (each grouped track's label, and the frame and place it is first seen) and mi_matrix.csv
+    of the grouped tracks, and the whole result.npz."""
     r = session.result
-    tracks, _, labels = r.grouped_tracks()
+    tracks, seen, labels = r.grouped_tracks()
     labels_csv, mi_csv = folder / "labels.csv", folder / "mi_matrix.csv"
-    table = np.column_stack([np.arange(len(labels)), labels, tracks[0], r.source_index[r.grouped]])
-    header = "track,label,x_first_frame,y_first_frame,source_index"
-    np.savetxt(labels_csv, table, fmt=["%d", "%d", "%.2f", "%.2f", "%d"], delimiter=",", comments="", header=header)
+    born = seen.argmax(axis=0)  # (N,) the first frame each track is seen in
+    first = tracks[born, np.arange(len(labels))]
+    table = np.column_stack([np.arange(len(labels)), labels, born, first, r.source_index[r.grouped]])
+    header = "track,label,first_seen_frame,x_first_seen,y_first_seen,source_index"
+    formats = ["%d", "%d", "%d", "%.2f", "%.2f", "%d"]
+    np.savetxt(labels_csv, table, fmt=formats, delimiter=",", comments="", header=header)
     header = ",".join(f"track_{i}" for i in range(len(r.mi)))
     np.savetxt(mi_csv, r.mi, fmt="%.6g", delimiter=",", comments="", header=header)
     npz = segmentation.save_result(r, folder / "result.npz")
@@ -331,7 +337,7 @@ def _pr_curve(session: Session, scores: segmentation.VideoScores) -> dict:
 def render(session: Session, progress=None) -> Views:
     """Draws everything that depends on the grouping and writes the downloads."""
     r = session.result
-    tracks, seen, labels = r.grouped_tracks()
+    labels = r.labels[r.grouped]
     # Gradio copies returned files to its cache; older renders can go (the newest two may be in flight)
     for old in sorted(session.workdir.glob("render-*"), key=lambda p: p.stat().st_mtime)[:-2]:
         shutil.rmtree(old, ignore_errors=True)
@@ -343,7 +349,7 @@ def render(session: Session, progress=None) -> Views:
     lo, hi = np.floor(r.mi.min() * 1e4) / 1e4, np.ceil(r.mi.max() * 1e4) / 1e4  # a readable slider
     return Views(
         video=str(video),
-        first_frame=vis.draw_points(session.frames[0], tracks[0], labels, visible=seen[0]),
+        key_frame=vis.key_frame_picture(session.frames, r),
         mi_matrix=vis.sorted_mi_matrix_figure(r.mi, labels),
         table=_table(session, scores),
         downloads=_downloads(session, folder),
@@ -471,19 +477,24 @@ def set_threshold(threshold, min_size, session: Session | None) -> Views:
 
 
 def show_mi_map(session: Session | None, evt: gr.SelectData) -> tuple[np.ndarray, str]:
-    """A click on the first frame: the MI of the nearest grouped track to every other, as a heat map."""
+    """A click on the key frame: the MI of the nearest track seen there to every other, as a heat map over
+    the tracks seen there."""
     if session is None:
-        raise gr.Error("Run the discovery first, then click a point on the first frame")
+        raise gr.Error("Run the discovery first, then click a point on the key frame")
     r = session.result
-    points, _, labels = session.result.grouped_tracks()
-    points = points[0]
+    k = r.key_frame()
+    tracks, seen, labels = r.grouped_tracks()
+    shown = np.flatnonzero(seen[k])  # the tracks drawn on the key frame
+    points = tracks[k, shown]
     x, y = evt.index
-    query = int(np.argmin(np.hypot(points[:, 0] - x, points[:, 1] - y)))
-    heat = vis.mi_heatmap(session.frames[0], points, r.mi[query], query)
+    nearest = int(np.argmin(np.hypot(points[:, 0] - x, points[:, 1] - y)))
+    query = int(shown[nearest])
+    heat = vis.mi_heatmap(session.frames[k], points, r.mi[query, shown], nearest)
     others = np.delete(r.mi[query], query)
     text = (
-        f"Track {query} at ({points[query, 0]:.0f}, {points[query, 1]:.0f}), {segmentation.label_name(labels[query])}; "
-        f"MI to the other tracks {others.min():.3g} to {others.max():.3g} nats (median {np.median(others):.3g})."
+        f"Track {query} at ({points[nearest, 0]:.0f}, {points[nearest, 1]:.0f}) in frame {k + 1}, "
+        f"{segmentation.label_name(labels[query])}; MI to the other tracks {others.min():.3g} to "
+        f"{others.max():.3g} nats (median {np.median(others):.3g})."
     )
     if r.truth_ids is not None:
         ids = r.truth_ids[r.grouped]
@@ -579,7 +590,9 @@ def _result_column() -> dict:
     c["summary"] = gr.Markdown("Press *Discover objects*: what it finds is summed up here.", elem_id="summary")
     with gr.Row():
         c["video_out"] = gr.Video(label="Objects: masks and tracks", autoplay=True, loop=True, elem_id="overlay-video")
-        c["first_frame"] = gr.Image(label="First frame: click a point", interactive=False, elem_id="first-frame")
+        c["key_frame"] = gr.Image(
+            label="Key frame (the most tracks seen): click a point", interactive=False, elem_id="key-frame"
+        )
     c["point_info"] = gr.Markdown(CLICK_HINT, elem_id="point-info")
     with gr.Row():
         c["mi_map"] = gr.Image(label="MI to the clicked point", interactive=False, elem_id="mi-map")
@@ -601,9 +614,7 @@ def _result_column() -> dict:
 
 def _wire_events(c: dict, session, model) -> None:
     """The run button, regrouping and clicks; every event updates the views of ``Views``, in its order."""
-    outputs = [
-        c[name] for name in ("video_out", "first_frame", "mi_matrix", "table", "downloads", "pr_curve", "summary")
-    ]
+    outputs = [c[name] for name in ("video_out", "key_frame", "mi_matrix", "table", "downloads", "pr_curve", "summary")]
     outputs += [c["auto"], c["threshold"], c["mi_map"], c["point_info"], session]
     inputs = [c[name] for name in ("video", "tracks", "estimator", "num_points", "max_frames", "min_size")]
     c["run"].click(
@@ -619,7 +630,7 @@ def _wire_events(c: dict, session, model) -> None:
     c["auto"].input(regroup, [c["auto"], c["threshold"], c["min_size"], session], **quick)
     c["min_size"].release(regroup, [c["auto"], c["threshold"], c["min_size"], session], **quick)
     c["threshold"].release(set_threshold, [c["threshold"], c["min_size"], session], **quick)
-    c["first_frame"].select(show_mi_map, session, [c["mi_map"], c["point_info"]], concurrency_limit=None)
+    c["key_frame"].select(show_mi_map, session, [c["mi_map"], c["point_info"]], concurrency_limit=None)
     # choosing an example, or removing the upload, is a choice to run without one
     c["example"].input(None, js="() => { window.infonetRefused = ''; }")
     c["video"].clear(None, js="() => { window.infonetRefused = ''; }")

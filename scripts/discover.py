@@ -4,7 +4,8 @@
     python scripts/discover.py --video frames/ --tracks tracks.npz --estimator ksg --out runs/discover
 
 One call of ``segmentation.discover_video`` (its options are this script's flags). Writes options.json,
-overlay.mp4, first_frame.png, mi_matrix.png and, last, result.npz (schema in docs/video.md) to --out,
+overlay.mp4, key_frame.png (the grouped tracks in the frame where the most of them are seen),
+mi_matrix.png and, last, result.npz (schema in docs/video.md) to --out,
 each whole or not at all, the folder locked meanwhile; prints the objects, seconds per stage, scores.
 """
 
@@ -19,7 +20,7 @@ from infonet import cli
 from segmentation import visualize as vis
 from segmentation.progress import stage_bars
 
-OUTPUTS = ("result.npz", "overlay.mp4", "first_frame.png", "mi_matrix.png", "options.json")
+OUTPUTS = ("result.npz", "overlay.mp4", "key_frame.png", "mi_matrix.png", "options.json")
 
 
 @dataclass
@@ -59,16 +60,18 @@ def main(opts: DiscoverOptions) -> None:
         with stage_bars({"tracking": "frame", "motion": "frame", "mi": "pair", "masks": "frame"}) as progress:
             result = segmentation.discover_video(inp, estimator, opts.pipeline, progress=progress)
         cli.save_options(opts, out)
-        tracks, seen, labels = result.grouped_tracks()
+        labels = result.labels[result.grouped]
         with ThreadPoolExecutor(1) as pool:  # result.npz compresses (zlib frees the GIL) while the pictures are drawn
             saved = pool.submit(segmentation.save_result, result, out / "result.npz")
-            vis.save_image(vis.draw_points(inp.frames[0], tracks[0], labels, visible=seen[0]), out / "first_frame.png")
+            vis.save_image(vis.key_frame_picture(inp.frames, result), out / "key_frame.png")
             vis.save_figure(vis.sorted_mi_matrix_figure(result.mi, labels), out / "mi_matrix.png")
             datasets.write_video(vis.result_overlay(inp.frames, result), out / "overlay.mp4", fps=opts.fps)
             saved.result()
     print(result.summary())
     print("\n".join(segmentation.score_video(result, None if inp.truth is None else inp.truth.masks).lines()))
-    print(f"wrote {', '.join(str(out / name) for name in OUTPUTS)}")
+    print(
+        f"wrote {', '.join(str(out / name) for name in OUTPUTS)} (key frame: {result.key_frame() + 1} of {len(inp.frames)})"
+    )
 
 
 if __name__ == "__main__":

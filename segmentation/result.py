@@ -138,6 +138,13 @@ class VideoResult:
         g = self.grouped
         return self.tracks[:, g], self.visibility[:, g], self.labels[g]
 
+    def key_frame(self) -> int:
+        """The frame in which the most grouped tracks are seen (the earliest of ties): the pictures of the
+        tracks are drawn there. A tracker's tracks start and end all through a clip, and outside its life
+        a track only holds its first or last position, so the first frame can show a minority of the
+        grouped tracks where they are and the rest where they will be born (bikes: 78 of 300)."""
+        return int(np.argmax(self.visibility[:, self.grouped].sum(axis=1)))
+
     def sizes(self) -> dict[int, int]:
         """Tracks per label: each object, then the background (0) and the unlabelled (-1)."""
         return {k: int((self.labels == k).sum()) for k in [*self.objects, BACKGROUND, UNLABELLED]}

@@ -30,6 +30,8 @@ __all__ = [
     "overlay_frames",
     "overlay_masks",
     "result_overlay",
+    "key_frame_picture",
+    "seen_only",
     "mi_heatmap",
     "sorted_mi_matrix_figure",
     "PR_CAPTION",
@@ -165,13 +167,33 @@ def overlay_masks(frames, masks, *, alpha: float = 0.5, tracks=None, visibility=
         return np.stack(list(pool.map(one, range(len(masks)))))
 
 
+def seen_only(tracks, visibility) -> np.ndarray:
+    """(T, N, 2) tracks with NaN where a track is not seen, so that a picture draws it only where it is.
+
+    Outside its life a tracker's track only holds its first or last position (its place in another
+    frame), and an occluded point is behind something: drawn there, a group would look as if it were
+    where it is not.
+    """
+    return np.where(np.asarray(visibility, bool)[..., None], np.asarray(tracks, np.float64), np.nan)
+
+
 def result_overlay(frames, result, **kwargs) -> np.ndarray:
     """A ``VideoResult`` drawn over its frames: the masks with the grouped tracks on top when the
-    result has masks, else the grouped tracks with their trails (kwargs go to the overlay)."""
+    result has masks, else the grouped tracks with their trails (kwargs go to the overlay). Each
+    track is drawn where it is seen (:func:`seen_only`)."""
     tracks, seen, labels = result.grouped_tracks()
+    tracks = seen_only(tracks, seen)
     if result.masks is not None:
         return overlay_masks(frames, result.masks, tracks=tracks, visibility=seen, labels=labels, **kwargs)
     return overlay_frames(frames, tracks, seen, labels, **kwargs)
+
+
+def key_frame_picture(frames, result) -> np.ndarray:
+    """The grouped tracks seen in the result's key frame (``VideoResult.key_frame``: the most of them are
+    seen there), coloured by group on that frame."""
+    k = result.key_frame()
+    tracks, seen, labels = result.grouped_tracks()
+    return draw_points(frames[k], seen_only(tracks[k], seen[k]), labels)
 
 
 def mi_heatmap(

@@ -77,7 +77,7 @@ def test_sample_run(sample_run):
     N = len(session.result.grouped)
     assert N == 100  # subsampled
     assert Path(out.video).read_bytes()[4:8] == b"ftyp"  # an MP4 container
-    assert out.first_frame.shape == (270, 480, 3) and out.first_frame.dtype == np.uint8
+    assert out.key_frame.shape == (270, 480, 3) and out.key_frame.dtype == np.uint8
     assert out.mi_matrix.axes  # a matplotlib figure
     assert out.pr_curve["visible"] and out.pr_curve["value"].axes  # the sample has ground truth
     assert out.auto["value"] is True and "nats" in out.auto["label"]
@@ -146,7 +146,11 @@ def test_downloads(sample_run):
     files = {Path(f).name: Path(f) for f in sample_run.downloads}
     assert set(files) == {"labels.csv", "mi_matrix.csv", "result.npz"}
     labels = np.loadtxt(files["labels.csv"], delimiter=",", skiprows=1)
-    np.testing.assert_array_equal(labels[:, 1], session.result.grouped_tracks()[2])
+    tracks, seen, truth = session.result.grouped_tracks()
+    np.testing.assert_array_equal(labels[:, 1], truth)
+    born = labels[:, 2].astype(int)  # each track's first seen frame, and its place there
+    assert seen[born, np.arange(len(born))].all() and not any(seen[:b, i].any() for i, b in enumerate(born))
+    np.testing.assert_allclose(labels[:, 3:5], tracks[born, np.arange(len(born))], atol=0.005)
     mi = np.loadtxt(files["mi_matrix.csv"], delimiter=",", skiprows=1)
     np.testing.assert_allclose(mi, session.result.mi, rtol=1e-5, atol=1e-6)
     saved = segmentation.load_result(files["result.npz"])  # the scripts' file, read by the one reader
@@ -188,11 +192,37 @@ def test_regroup_reuses_the_cached_mi(sample_run, monkeypatch):
 
 def test_click_shows_mi_heat_map(sample_run):
     session = sample_run.session
-    x, y = session.result.grouped_tracks()[0][0, 7]
+    k = session.result.key_frame()
+    tracks, seen, _ = session.result.grouped_tracks()
+    query = int(np.flatnonzero(seen[k])[7])
+    x, y = tracks[k, query]
     heat, text = app.show_mi_map(session, click(x + 1.0, y - 1.0))
-    assert heat.shape == session.frames[0].shape and heat.dtype == np.uint8
-    assert not np.array_equal(heat, session.frames[0])
-    assert text.startswith("Track 7 ") and "ranking AP" in text
+    assert heat.shape == session.frames[k].shape and heat.dtype == np.uint8
+    assert not np.array_equal(heat, session.frames[k])
+    assert text.startswith(f"Track {query} ") and f"in frame {k + 1}," in text and "ranking AP" in text
+
+
+def test_a_click_picks_among_the_tracks_seen_in_the_key_frame(tmp_path):
+    """A track not seen in the key frame holds a position from another frame: a click there does not pick it."""
+    T, N = 6, 4
+    tracks = np.tile(np.array([[10.0, 10.0], [50.0, 10.0], [10.0, 50.0], [50.0, 50.0]]), (T, 1, 1))
+    seen = np.ones((T, N), bool)
+    seen[:, 0] = False
+    seen[0, 0] = True  # track 0 is seen in frame 0 only; the others in every frame but the first
+    seen[0, 1:] = False
+    labels = np.array([1, 1, 0, 0])
+    result = segmentation.VideoResult(
+        tracks=tracks, visibility=seen, image_size=(64, 64), source_index=np.arange(N), grouped=np.arange(N),
+        mi=np.arange(N * N, dtype=float).reshape(N, N), groups=labels, threshold=0.3, auto_threshold=0.3,
+        labels=labels, options={"min_size": 1}, estimator="pearson", foreground="groups", timings={},
+    )  # fmt: skip
+    assert result.key_frame() == 1
+    frames = np.zeros((T, 64, 64, 3), np.uint8)
+    session = app.Session(workdir=tmp_path, frames=frames, result=result, source="x")
+    heat, text = app.show_mi_map(session, click(11.0, 11.0))  # on track 0's place, which it holds unseen
+    assert text.startswith("Track 1 at (50, 10) in frame 2,")
+    picture = app.render(session).key_frame
+    assert picture[10, 10].sum() == 0 and picture[10, 50].sum() > 0  # drawn only where seen
 
 
 def test_handlers_need_a_run_first():
@@ -266,7 +296,7 @@ def test_generated_video_is_tracked_and_split(video):
     out = app.run_discovery(str(video), None, "pearson", 100, 100, 5, None)
     r = out.session.result
     tracks, seen, labels = out.session.result.grouped_tracks()
-    assert len(out.session.frames) == T and out.first_frame.shape == (H, W, 3)
+    assert len(out.session.frames) == T and out.key_frame.shape == (H, W, 3)
     assert "points tracked (LK flow, re-seeded)" in out.summary
     assert not out.pr_curve["visible"] and out.session.truth is None
     assert r.masks.shape == (T, H, W)  # masks at the frames' size
@@ -382,7 +412,7 @@ def test_build_demo_without_launching(tiny_model):
 
     with_model = app.build_demo(tiny_model)
     ids = {getattr(b, "elem_id", None) for b in with_model.blocks.values()}
-    assert {"run", "overlay-video", "first-frame", "mi-map", "mi-matrix", "objects", "downloads"} <= ids
+    assert {"run", "overlay-video", "key-frame", "mi-map", "mi-matrix", "objects", "downloads"} <= ids
     assert estimator_choices(with_model)[0] == "infonet"
     assert "infonet" not in estimator_choices(app.build_demo(None))
 

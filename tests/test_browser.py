@@ -117,7 +117,7 @@ def test_run_example_and_click_a_point(server):
             page.click("#example label:has-text('Generated sample')")  # the first click would show real footage
             page.click("#run")  # the bundled sample: no upload needed
             page.wait_for_selector("#overlay-video video[src]", timeout=RUN_TIMEOUT_S * 1000)
-            page.wait_for_selector("#first-frame img", state="visible")
+            page.wait_for_selector("#key-frame img", state="visible")
             page.wait_for_selector("#mi-matrix img")  # matplotlib figures arrive as images
             page.wait_for_selector("#pr-curve", state="visible")  # the sample has ground truth
             page.wait_for_timeout(1000)  # let the video show its first frame
@@ -136,7 +136,7 @@ def test_run_example_and_click_a_point(server):
             response = page.request.get(src if src.startswith("http") else server.rstrip("/") + src)
             assert response.ok and response.body()[4:8] == b"ftyp"  # an MP4 the browser can fetch
 
-            image = page.locator("#first-frame img")
+            image = page.locator("#key-frame img")
             box = image.bounding_box()
             image.click(position={"x": box["width"] * 0.8, "y": box["height"] * 0.52})  # on an object of the sample
             page.wait_for_selector("#mi-map img", state="visible", timeout=60_000)

@@ -360,7 +360,7 @@ def test_existing_outputs_are_never_replaced_without_overwrite(data_root, tmp_pa
     out.mkdir()
     (out / "result.npz").write_bytes(b"the user's own result")
     (out / "summary.csv").write_text("the user's own summary\n")
-    (out / "first_frame.png").write_bytes(b"the user's own picture")
+    (out / "key_frame.png").write_bytes(b"the user's own picture")
     before = _files(out)
     proc = run_here(script, *_input_args(script, data_root), "--out", out)
     assert_clean_error(proc, "--overwrite", str(out))

@@ -130,7 +130,7 @@ def test_discover_on_pointodyssey_folder(data_root, tmp_path):
     known = result.truth_ids >= 0  # the mask vote of the loader; -1 where a track had none
     assert known.mean() > 0.9 and (result.truth_ids[known] == truth[known]).all()
     assert json.loads((out / "options.json").read_text())["pipeline"]["max_tracks"] == 90
-    assert cv2.imread(str(out / "first_frame.png")).shape == (96, 128, 3)
+    assert cv2.imread(str(out / "key_frame.png")).shape == (96, 128, 3)
     assert cv2.VideoCapture(str(out / "overlay.mp4")).get(cv2.CAP_PROP_FRAME_COUNT) == 16
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no lock, no temporary file left
 

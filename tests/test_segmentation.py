@@ -354,6 +354,30 @@ def test_visualize_shapes(rng):
         vis.draw_points(np.zeros((4, 4)), tracks[0], labels)
 
 
+def test_pictures_draw_a_track_only_where_it_is_seen():
+    """A tracker's track holds its first or last position outside its life: the overlay, the key frame
+    (the frame where the most grouped tracks are seen) and its picture leave such positions out."""
+    T, N = 5, 3
+    tracks = np.tile(np.array([[8.0, 8.0], [24.0, 8.0], [8.0, 24.0]]), (T, 1, 1))
+    seen = np.ones((T, N), bool)
+    seen[:3, 2] = False  # track 2 is born in frame 3 and held at its birth place before
+    seen[4, :2] = False  # tracks 0 and 1 are lost in the last frame
+    labels = np.array([1, 1, 0])
+    result = segmentation.VideoResult(
+        tracks=tracks, visibility=seen, image_size=(32, 32), source_index=np.arange(N), grouped=np.arange(N),
+        mi=np.zeros((N, N)), groups=labels, threshold=0.3, auto_threshold=0.3, labels=labels,
+        options={}, estimator="pearson", foreground="groups", timings={},
+    )  # fmt: skip
+    assert result.key_frame() == 3  # all three seen only there
+    frames = np.zeros((T, 32, 32, 3), np.uint8)
+    np.testing.assert_array_equal(np.isnan(vis.seen_only(tracks, seen)).any(-1), ~seen)
+    video = vis.result_overlay(frames, result, tail=0)
+    assert video[0, 24, 8].sum() == 0 and video[0, 8, 8].sum() > 0  # track 2 not yet there, track 0 is
+    assert video[4, 8, 8].sum() == 0 and video[4, 24, 8].sum() > 0  # track 0 lost, track 2 seen
+    picture = vis.key_frame_picture(frames, result)
+    assert all(picture[y, x].sum() > 0 for x, y in tracks[3].astype(int))
+
+
 # --- plumbing ------------------------------------------------------------------------------------
 
 
