@@ -75,6 +75,9 @@ class TrackResult:
         anchor_auc: mean over anchor tracks of the ROC AUC of the anchor's row (:func:`anchor_auc`).
         one_group_f: F of every scored track in one group, which any affinity's lowest threshold
             gives: where ``best_f`` equals it, no threshold split the tracks better than not at all.
+        top_f_objects: the best over the sweep of the per-object F (``Score.f_objects``: the matched
+            pairs' F summed over every ground-truth object, so one group scores at most half of it on
+            two objects), which an unsplit background cannot win as it wins ``best_f``.
     """
 
     sequence: str
@@ -93,6 +96,10 @@ class TrackResult:
     seconds_mi: float = float("nan")
     anchor_auc: float = float("nan")
     one_group_f: float = float("nan")
+
+    @property
+    def top_f_objects(self) -> float:
+        return max(score.f_objects for score in self.sweep.scores)
 
     def summary_row(self) -> dict:
         """The row of summary.csv: ``SUMMARY_COLUMNS`` first, then extras.
@@ -126,6 +133,7 @@ class TrackResult:
             "pair_auc": round(self.pair_auc, 4),
             "anchor_auc": round(self.anchor_auc, 4),
             "one_group_f": round(self.one_group_f, 4),
+            "top_f_objects": round(self.top_f_objects, 4),
             "sweep_seconds": round(self.sweep_seconds, 3),
             "seconds_mi": round(self.seconds_mi, 3),
             "seconds_grouping": round(self.seconds - self.seconds_mi, 3),

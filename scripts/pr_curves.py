@@ -66,6 +66,7 @@ def main(opts: PRCurveOptions) -> None:
         "pair_auc",
         "anchor_auc",
         "one_group_f",
+        "top_f_objects",
         *(["j", "boundary_f"] if "j" in rows[0] else []),
     ]
     columns = [*SUMMARY_COLUMNS, *extra]
