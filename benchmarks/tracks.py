@@ -122,6 +122,7 @@ class TrackResult:
             "best_precision": round(best.precision, 4),
             "best_recall": round(best.recall, 4),
             "best_f_objects": round(best.f_objects, 4),
+            "best_matched": len(best.pairs),  # objects (background included) matched at the best F, of num_objects
             "auto_threshold": round(self.auto_threshold, 5),
             "auto_f": round(self.auto.f, 4),
             "auto_precision": round(self.auto.precision, 4),

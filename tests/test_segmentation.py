@@ -425,7 +425,7 @@ def test_evaluate_result_scores_auto_and_sweep(rng):
     g = run.grouped
     assert row["anchor_auc"] == round(anchor_auc(run.mi, run.truth_ids[g], run.ambiguous[g]), 4) == 1.0
     assert row["best_f"] > row["one_group_f"] == 0.6  # the objects split apart; all 28 tracks as object 0 (12)
-    assert row["top_f_objects"] == 1.0  # every object matched whole
+    assert row["top_f_objects"] == 1.0 and row["best_matched"] == row["num_objects"] == 3  # every object whole
     # an affinity that says nothing (every pair alike): its best is every track in one group, which
     # the per-object F counts against the objects it leaves unmatched
     flat = np.full_like(run.mi, 0.5)
@@ -433,7 +433,7 @@ def test_evaluate_result_scores_auto_and_sweep(rng):
     scored = evaluate_result(dataclasses.replace(run, mi=flat))
     row = scored.summary_row()
     assert row["best_f"] == row["one_group_f"] == 0.6
-    assert scored.num_objects == 3 and row["top_f_objects"] == 0.2
+    assert scored.num_objects == 3 and row["top_f_objects"] == 0.2 and row["best_matched"] == 1
     with pytest.raises(ValueError, match="no ground-truth"):
         evaluate_result(dataclasses.replace(run, truth_ids=None))
 
