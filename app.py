@@ -577,7 +577,12 @@ def _input_column(choices, default_points: int) -> dict:
         c["auto"] = gr.Checkbox(True, label="Automatic threshold", elem_id="auto-threshold")
         c["threshold"] = gr.Slider(0, 1, value=0, label="MI threshold (nats)", elem_id="threshold")
         c["min_size"] = gr.Slider(
-            0, MAX_MIN_SIZE, value=0, step=1, label="Minimum group size (0: a tenth of the tracks)", elem_id="min-size"
+            0,
+            MAX_MIN_SIZE,
+            value=0,
+            step=1,
+            label="Minimum group size (0: a fifteenth of the tracks)",
+            elem_id="min-size",
         )
     # the name of a file the browser refused to upload (too large, wrong type), set by REFUSAL_JS
     c["refused"] = gr.Textbox("", visible=False, elem_id="refused-upload")

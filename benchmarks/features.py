@@ -148,7 +148,9 @@ def feature_rows(
                 ambiguous = None if result.ambiguous is None else result.ambiguous[g]
                 by_object = anchor_auc_by_object(result.mi, result.truth_ids[g], ambiguous)
                 row["anchor_auc_by_object"] = {_object_name(path, o): round(v, 4) for o, v in by_object.items()}
-                row |= {k: summary[k] for k in (*SCORES, "best_matched", "num_objects")} | {"frames": inp.num_frames}
+                row |= {k: summary[k] for k in (*SCORES, "auto_f_objects", "best_matched", "num_objects")} | {
+                    "frames": inp.num_frames
+                }
                 row["seconds_run"] = round(time.perf_counter() - start, 3)
                 row_path.write_text(json.dumps(row))
                 log.info("%s", row)

@@ -84,8 +84,9 @@ MAX_TRACKS = 10_000  # all N(N-1)/2 pairs get an MI estimate and the N x N matri
 MIN_MOTION_TRACKS = 100  # "auto" groups fewer given tracks by MI alone (a choice, not a measurement: the
 # camera's fit and the motion score's 9-track median filter need the background to hold most tracks)
 # min_size=0: groups under this share of the tracks grouped are noise, and never under MIN_GROUP tracks (chosen
-# by leaving sequences out among 3-80 tracks of 300, docs/video.md "The smallest group"; 30 of 300)
-MIN_GROUP_SHARE, MIN_GROUP = 0.1, 5
+# by leaving sequences out among 3-50 tracks of 300 by the per-object F, which counts every object, docs/video.md
+# "The smallest group"; 20 of 300, 10 of 150)
+MIN_GROUP_SHARE, MIN_GROUP = 1 / 15, 5
 AWAY_POWER = 1.0  # how strongly the choice of tracks favours motion unlike the camera's
 AWAY_FLOOR_PX = 1.0  # steps away from the camera's motion count from the tracker's noise level up
 
@@ -114,8 +115,8 @@ class VideoOptions:
             alone; why: docs/video.md ("Choosing the feature"). ``coords`` is the paper's affinity
             (two 1-D networks, about 16x the MI time). The default statistic, "lower", groups on the
             5 % end of each pair's 90 % interval (InfoNet's; other estimators give their estimate):
-            docs/video.md. The default min_size, 0, is a tenth of the tracks grouped, at least 5
-            (:func:`group_min_size`; 30 of the default 300 tracks), chosen by leaving sequences out
+            docs/video.md. The default min_size, 0, is a fifteenth of the tracks grouped, at least 5
+            (:func:`group_min_size`; 20 of the default 300 tracks), chosen by leaving sequences out
             (docs/video.md, "The smallest group").
         max_samples: each pair of tracks is read on at most this many of the frames it shares, evenly
             spread (``segmentation.track_mi``; 0: all of them): a 120-frame clip's MI stage takes about a
@@ -182,7 +183,7 @@ class VideoOptions:
     )
     threshold: float | str = field(default="auto", metadata={"help": "MI threshold in nats, or auto"})
     min_size: int = field(
-        default=0, metadata={"help": "smaller groups are noise (0: a tenth of the tracks grouped, at least 5)"}
+        default=0, metadata={"help": "smaller groups are noise (0: a fifteenth of the tracks grouped, at least 5)"}
     )
     method: str = field(default="components", metadata={"help": "components or louvain"})
     criterion: str = field(default="modularity", metadata={"help": "automatic threshold: modularity or otsu"})
@@ -271,7 +272,7 @@ class VideoOptions:
 
 
 def group_min_size(min_size: int, num_tracks: int) -> int:
-    """The smallest group of ``num_tracks`` grouped tracks: ``min_size`` itself, or for 0 a tenth of them
+    """The smallest group of ``num_tracks`` grouped tracks: ``min_size`` itself, or for 0 a fifteenth of them
     (``MIN_GROUP_SHARE``), at least ``MIN_GROUP``."""
     return int(min_size) or max(MIN_GROUP, round(MIN_GROUP_SHARE * num_tracks))
 
@@ -697,7 +698,7 @@ def regroup(
         result: a :func:`discover_video` result (or one read by ``load_result``).
         frames: the input's T frames, to redraw the masks; None: no masks.
         threshold: MI in nats, or "auto". min_size: groups with fewer tracks are noise (None: as before; 0: a
-            tenth of the tracks grouped, at least 5, as in :class:`VideoOptions`).
+            fifteenth of the tracks grouped, at least 5, as in :class:`VideoOptions`).
         progress: optional ``progress(done, T)`` of the masks.
     Returns:
         A new :class:`segmentation.VideoResult`; tracks, motion and MI are ``result``'s.

@@ -185,8 +185,8 @@ def test_regroup_reuses_the_cached_mi(sample_run, monkeypatch):
     assert (bigger.session.result.groups == -1).all() and bigger.session.result.objects == []
     assert len(bigger.table) == 1 and "noise" in bigger.table["object"][0]
     np.testing.assert_array_equal(sample_run.session.result.labels, again.session.result.labels)  # not modified
-    share = app.regroup(True, 0, 0, session)  # the slider's default, 0: a tenth of the tracks, at least 5
-    assert share.session.result.options["min_size"] == max(5, round(len(session.result.grouped) / 10))
+    share = app.regroup(True, 0, 0, session)  # the slider's default, 0: a fifteenth of the tracks, at least 5
+    assert share.session.result.options["min_size"] == max(5, round(len(session.result.grouped) / 15))
     assert share.session.sweep_min_size == share.session.result.options["min_size"]  # the sweep at that size
 
 

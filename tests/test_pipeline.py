@@ -124,12 +124,12 @@ def test_regroup_needs_no_tracking_and_no_mi(sample, run, monkeypatch):
     assert loose.masks is None and loose.objects == []
 
 
-def test_the_smallest_group_is_a_tenth_of_the_tracks_unless_given(run):
-    assert [segmentation.pipeline.group_min_size(0, n) for n in (300, 150, 40, 0)] == [30, 15, 5, 5]
+def test_the_smallest_group_is_a_fifteenth_of_the_tracks_unless_given(run):
+    assert [segmentation.pipeline.group_min_size(0, n) for n in (300, 150, 40, 0)] == [20, 10, 5, 5]
     assert segmentation.pipeline.group_min_size(7, 300) == 7
     assert segmentation.VideoOptions().min_size == 0
     n = len(run.grouped)  # the sample's run: default min_size, kept resolved in the result's options
-    assert run.options["min_size"] == max(5, round(n / 10))
+    assert run.options["min_size"] == max(5, round(n / 15))
     sizes = np.bincount(run.groups[run.groups > 0])
     assert (sizes[1:] >= run.options["min_size"]).all()
     again = segmentation.regroup(run, None, min_size=0)  # 0 again: the same share of the same tracks

@@ -302,7 +302,7 @@ DISCOVER_BAD = {
     "zero num points": (["--num-points", "0"], "--num-points"),
     "huge max tracks": (["--max-tracks", "100000000"], "--max-tracks"),
     "one frame": (["--max-frames", "1"], "--max-frames"),
-    "negative min size": (["--min-size", "-1"], "--min-size"),  # 0 is a tenth of the tracks
+    "negative min size": (["--min-size", "-1"], "--min-size"),  # 0 is a fifteenth of the tracks
     "motion weight above one": (["--mask.motion-weight", "1.5"], "--mask.motion-weight"),
 }
 
@@ -321,7 +321,7 @@ PR_BAD = {
     "frames longer than every clip": (["--frames", "500"], "--frames 500"),
     "zero max tracks": (["--max-tracks", "0"], "--max-tracks"),
     "huge max tracks": (["--max-tracks", "100000000"], "--max-tracks"),
-    "negative min size": (["--min-size", "-1"], "--min-size"),  # 0 is a tenth of the tracks
+    "negative min size": (["--min-size", "-1"], "--min-size"),  # 0 is a fifteenth of the tracks
     "one max frame": (["--max-frames", "1"], "--max-frames"),
 }
 
