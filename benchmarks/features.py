@@ -170,9 +170,19 @@ def _one_group(rows: list[dict]) -> str:
     return f"{sum(r['best_f'] <= r['one_group_f'] for r in known)} of {len(known)}" if known else "-"
 
 
+def by_kind(rows: list[dict]) -> dict[str, float]:
+    """Mean anchor AUC of each kind of motion (``_kind`` of the objects' names: a real video's are
+    the background and "object") over the rows."""
+    kinds: dict[str, list[float]] = {}
+    for r in rows:
+        for obj, auc in r.get("anchor_auc_by_object", {}).items():
+            kinds.setdefault(_kind(obj), []).append(auc)
+    return {kind: round(float(np.mean(v)), 4) for kind, v in sorted(kinds.items())}
+
+
 def summarise(rows: list[dict]) -> list[dict]:
-    """Mean of ``SCORES`` over sequences per (feature, estimator), and on how many of them the best F
-    is one group's (``one_group``)."""
+    """Mean of ``SCORES`` over sequences per (feature, estimator), on how many of them the best F
+    is one group's (``one_group``), and the anchor AUC by kind of motion (``by_kind``)."""
     out = []
     for feature in dict.fromkeys(r["feature"] for r in rows):
         for name in dict.fromkeys(r["estimator"] for r in rows):
@@ -181,7 +191,7 @@ def summarise(rows: list[dict]) -> list[dict]:
                 out.append(
                     {"feature": feature, "estimator": name, "sequences": len(group)}
                     | {k: round(_mean(group, k), 4) for k in SCORES}
-                    | {"one_group": _one_group(group)}
+                    | {"one_group": _one_group(group), "by_kind": by_kind(group)}
                 )
     return out
 

@@ -486,3 +486,25 @@ def test_the_summary_counts_where_the_best_f_is_one_groups():
     assert summarise(rows)[0]["one_group"] == "1 of 2"
     assert summarise([base | {"sequence": "s0", "best_f": 0.8}])[0]["one_group"] == "-"
     assert "| xy | e | 2 | 0.850 | 1 of 2 |" in report([r | {"dataset": "generated"} for r in rows])
+
+
+def test_the_summary_gives_the_anchor_auc_by_kind_of_motion():
+    """Each generated object's anchors are averaged with those of its kind over the sequences (the
+    README's table of where MI loses); rows without per-object AUCs give none."""
+    from benchmarks.features import summarise
+
+    base = {"estimator": "e", "feature": "xy", "best_f": 0.5, "anchor_auc": 0.5}
+    rows = [
+        base
+        | {"sequence": "s0", "anchor_auc_by_object": {"background": 0.9, "object1_box_convoy": 0.7, "walker_1": 0.6}},
+        base | {"sequence": "s1", "anchor_auc_by_object": {"background": 0.8, "object2_ellipse": 1.0, "1": 0.4}},
+        base | {"sequence": "s2"},
+    ]
+    assert summarise(rows)[0]["by_kind"] == {
+        "background (camera)": 0.85,
+        "convoy follower": 0.7,
+        "object": 0.4,
+        "spinning shape": 1.0,
+        "walker (swinging arms and legs)": 0.6,
+    }
+    assert summarise([base | {"sequence": "s0"}])[0]["by_kind"] == {}
