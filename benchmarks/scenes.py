@@ -61,13 +61,14 @@ def main(argv: list[str] | None = None) -> None:
     if not 1 <= args.scenes <= len(RECIPE):
         parser.error(f"--scenes must be 1-{len(RECIPE)}; got {args.scenes}")
     try:
-        for k in range(args.scenes):
+        for k in range(args.scenes):  # every folder checked before the first scene is written
             check_out_dir(Path(args.out) / f"s{k}", overwrite=args.overwrite)  # names --overwrite
+        for k in range(args.scenes):
             out = generate_scene(Path(args.out) / f"s{k}", k, num_frames=args.frames, overwrite=args.overwrite)
             seed, objects, motion, convoy, perspective = RECIPE[k]
             extras = [name for name, on in (("convoy", convoy), ("perspective", perspective)) if on]
             print(f"{out}: {objects} objects, {motion}{''.join(', ' + e for e in extras)} (seed {seed})")
-    except ValueError as err:
+    except (ValueError, OSError) as err:
         parser.exit(2, f"error: {err}\n")
 
 

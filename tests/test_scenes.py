@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from benchmarks import scenes
+from segmentation._imports import datasets
 
 
 def test_a_recipe_scene_is_the_sequence_make_sequence_writes(tmp_path):
@@ -17,8 +18,6 @@ def test_a_recipe_scene_is_the_sequence_make_sequence_writes(tmp_path):
         assert options["seed"] == seed and options["motion"] == motion and options["convoy"] == convoy
         assert len(info["assets"]) == objects and ("convoy" in info["assets"][1]) == convoy
         direct = tmp_path / f"direct{k}"
-        from segmentation._imports import datasets
-
         datasets.generate_sequence(
             direct, seed=seed, num_frames=6, num_objects=objects, motion=motion, convoy=convoy, perspective=perspective
         )
@@ -37,3 +36,13 @@ def test_refusals_name_the_flag_and_keep_the_files(tmp_path, capsys):
     with pytest.raises(SystemExit):
         scenes.main(["--out", str(tmp_path / "x"), "--scenes", str(len(scenes.RECIPE) + 1)])
     assert "--scenes must be" in capsys.readouterr().err
+
+
+def test_a_refused_folder_stops_the_run_before_any_scene_is_written(tmp_path, capsys):
+    (tmp_path / "s1").mkdir()
+    (tmp_path / "s1" / "anno.npz").write_bytes(b"the user's")
+    with pytest.raises(SystemExit):
+        scenes.main(["--out", str(tmp_path), "--scenes", "2", "--frames", "4"])
+    assert "--overwrite" in capsys.readouterr().err
+    assert not (tmp_path / "s0").exists()
+    assert (tmp_path / "s1" / "anno.npz").read_bytes() == b"the user's"
