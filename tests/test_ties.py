@@ -187,16 +187,34 @@ def _ascent(model, floor_slope: bool, d=8, n=256, steps=100, seed=0) -> torch.Te
     return w.detach()
 
 
+def _start_gradient(model, floor_slope: bool, seed: int, d=8, n=256, batches=8) -> torch.Tensor:
+    """Mean gradient of the MI with respect to w at the uniform start, where the estimate sits on its floor."""
+    gen = torch.Generator().manual_seed(seed)
+    w = (torch.ones(d) / math.sqrt(d)).requires_grad_(True)
+    total = torch.zeros(d)
+    for _ in range(batches):
+        x = torch.randn(n, d, generator=gen)
+        y = torch.sin(2 * x[:, 3]) + 0.1 * torch.randn(n, generator=gen)
+        (grad,) = torch.autograd.grad(infonet.mi(x @ w, y, model=model, floor_slope=floor_slope), w)
+        total += grad / batches
+    return total
+
+
+def test_the_floor_slope_gives_the_flat_start_a_gradient(shipped):
+    """At the uniform start the estimate is on its floor at 0, whose exact derivative is nearly flat; the
+    floor slope fills it in. Measured, seeds 0-2: norms 1.46 / 0.68 / 0.99 against 0.11 / 0.14 / 0.08."""
+    for seed in range(3):
+        slope, flat = _start_gradient(shipped, True, seed), _start_gradient(shipped, False, seed)
+        assert float(slope.norm()) > 3 * float(flat.norm()), (seed, slope, flat)
+
+
 def test_gradient_ascent_from_the_uniform_start_finds_the_planted_coordinate(shipped):
-    """A small version of the issue's search (8-D, n = 256, 100 SGD steps, about 3 s). Measured, seeds 0-2:
-    found with |w_3| 0.91-0.98; with the exact derivative of the floored estimate, never (|w_3| <= 0.25)."""
-    w = _ascent(shipped, floor_slope=True)
-    assert int(w.abs().argmax()) == 3 and float(w[3].abs()) > 0.8, w
-    flat = _ascent(shipped, floor_slope=False)
-    assert float(flat[3].abs()) < 0.6, flat
-
-
-# ----------------------------------------------------------------------------- one-line errors
+    """A small version of the issue's search (8-D, n = 256, 200 SGD steps). The path is chaotic: one seed
+    can end elsewhere, and which one depends on the float order of the thread count. Measured, seeds
+    0-3, |w_3| at the end: 0.98 / 0.94 / 0.88 / 0.96 on 1 thread, 0.88 / 0.65 / 0.91 / 0.94 on 2, the
+    planted coordinate the largest in all 8 runs (at 100 steps one seed of 4 missed it on each)."""
+    found = [int(_ascent(shipped, floor_slope=True, steps=200, seed=seed).abs().argmax()) == 3 for seed in range(4)]
+    assert sum(found) >= 3, found
 
 
 def test_edge_inputs_get_one_line_errors_or_answers(shipped):
