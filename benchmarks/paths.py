@@ -14,11 +14,13 @@ objects, and the pair and anchor-track AUC of "same object".
 
     python -m benchmarks.paths                       # travel 2, 8, 32, 128 px; 3 repeats (about 1 min)
     python -m benchmarks.paths --estimators infonet,pearson --travel 8,32 --repeats 5
+    python -m benchmarks.paths --plot docs/images/paths.png      # the readings and the AUC against the travel
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 
@@ -26,11 +28,13 @@ from benchmarks.common import SEEDS
 from benchmarks.tracks import anchor_auc, pair_auc
 from infonet import get_estimator
 from segmentation.affinity import track_mi
+from segmentation.visualize import save_figure
 
-__all__ = ["independent_paths", "read_paths"]
+__all__ = ["independent_paths", "paths_figure", "read_paths"]
 
 SMOOTHING_FRAMES = 4.0  # the standard deviation, in frames, of the Gaussian that smooths each path's steps
 NOISE_PX = 0.5
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 
 def independent_paths(rng, travel: float, *, frames: int = 50, objects: int = 6, points: int = 10) -> np.ndarray:
@@ -74,6 +78,31 @@ def read_paths(estimators: list[str], travels: list[float], *, repeats: int = 3,
     return rows
 
 
+def paths_figure(rows: list[dict]):
+    """Two panels against the travel: each estimator's reading of same-object (solid) and other-object
+    (dashed, open squares) pairs, and its anchor AUC."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 4), layout="constrained")
+    readings, aucs = fig.subplots(1, 2)
+    for k, name in enumerate(dict.fromkeys(r["estimator"] for r in rows)):
+        mine = [r for r in rows if r["estimator"] == name]
+        travel = [r["travel_px"] for r in mine]
+        colour = f"C{k}"
+        readings.plot(travel, [r["same_object"] for r in mine], "o-", color=colour, label=f"{name}, one object")
+        readings.plot(
+            travel, [r["other_objects"] for r in mine], "s--", color=colour, mfc="white", label=f"{name}, two objects"
+        )
+        aucs.plot(travel, [r["anchor_auc"] for r in mine], "o-", color=colour, label=name)
+    readings.set(xscale="log", xlabel="travel of each path (px; noise 0.5 px)", ylabel="mean reading (nats)")
+    readings.set_title("Pairs of tracks: same object, and objects that share nothing", fontsize=10)
+    aucs.set(xscale="log", xlabel="travel of each path (px)", ylabel="anchor-track AUC", ylim=(0.45, 1.02))
+    aucs.set_title('"Same object" told apart', fontsize=10)
+    readings.legend(fontsize=7, ncol=2)
+    aucs.legend(fontsize=8)
+    return fig
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--estimators", default="infonet,ksg,gaussian,pearson")
@@ -82,6 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--feature", default="xy", help="what of a track is compared (segmentation.affinity's features)"
     )
+    parser.add_argument("--plot", default="", help="also draw the readings and the AUC against the travel here")
     args = parser.parse_args(argv)
     try:
         travels = [float(t) for t in args.travel.split(",")]
@@ -89,6 +119,11 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--travel must be comma-separated numbers; got {args.travel!r}")
     if not travels or min(travels) <= 0 or args.repeats < 1:
         parser.error("--travel must be positive and --repeats at least 1")
+    plot = Path(args.plot) if args.plot else None
+    if plot and plot.suffix.lower() not in PLOT_SUFFIXES:
+        parser.error(f"--plot must end in one of {', '.join(PLOT_SUFFIXES)}; got {args.plot!r}")
+    if plot and not plot.resolve().parent.is_dir():
+        parser.error(f"--plot: the folder {plot.parent} does not exist")
     try:
         rows = read_paths(args.estimators.split(","), travels, repeats=args.repeats, feature=args.feature)
     except ValueError as err:
@@ -99,6 +134,9 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"| {r['travel_px']:g} | {r['estimator']} | {r['same_object']:.2f} | {r['other_objects']:.2f} | {r['pair_auc']:.3f} | {r['anchor_auc']:.3f} |"
         )
+    if plot:
+        save_figure(paths_figure(rows), plot)
+        print(f"wrote {plot}")
 
 
 if __name__ == "__main__":

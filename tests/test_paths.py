@@ -34,3 +34,17 @@ def test_bad_arguments_are_refused_by_name(capsys):
     with pytest.raises(SystemExit):
         paths.main(["--travel", "0"])
     assert "positive" in capsys.readouterr().err
+    for plot, says in (("x.txt", "must end in"), ("/no/such/folder/x.png", "does not exist")):
+        with pytest.raises(SystemExit):
+            paths.main(["--plot", plot])
+        assert says in capsys.readouterr().err
+
+
+def test_the_plot_draws_each_estimators_readings_and_auc(tmp_path, capsys):
+    out = tmp_path / "paths.png"
+    paths.main(["--estimators", "pearson,gaussian", "--travel", "4,16", "--repeats", "1", "--plot", str(out)])
+    assert out.stat().st_size > 10_000 and f"wrote {out}" in capsys.readouterr().out
+    rows = paths.read_paths(["pearson"], [4.0, 16.0], repeats=1)
+    readings, aucs = paths.paths_figure(rows).axes
+    assert len(readings.lines) == 2 and len(aucs.lines) == 1  # one object and two objects; the AUC
+    assert list(aucs.lines[0].get_xdata()) == [4.0, 16.0]
