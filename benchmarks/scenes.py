@@ -6,7 +6,7 @@ Each is ``scripts/make_sequence.py`` (``datasets.synthetic``) with the options o
 all under a panning and zooming camera. The second generator (``benchmarks.articulated``) is the
 held-out check; these are what the README's first discovery row and docs/video.md's tables read.
 
-    python -m benchmarks.scenes --out runs/scenes              # s0-s5, about 1 min each on 2 cores
+    python -m benchmarks.scenes --out runs/scenes              # s0-s5, about 5 s each on 2 cores
     python -m benchmarks.features --data runs/scenes --estimators infonet,pearson --features xy+xy-velocity --step 4
 """
 
