@@ -170,14 +170,19 @@ def _one_group(rows: list[dict]) -> str:
     return f"{sum(r['best_f'] <= r['one_group_f'] for r in known)} of {len(known)}" if known else "-"
 
 
-def by_kind(rows: list[dict]) -> dict[str, float]:
-    """Mean anchor AUC of each kind of motion (``_kind`` of the objects' names: a real video's are
-    the background and "object") over the rows."""
+def _aucs_by_kind(rows: list[dict]) -> dict[str, list[float]]:
+    """The rows' per-object anchor AUCs, by kind of motion (``_kind`` of the objects' names: a real
+    video's are the background and "object")."""
     kinds: dict[str, list[float]] = {}
     for r in rows:
         for obj, auc in r.get("anchor_auc_by_object", {}).items():
             kinds.setdefault(_kind(obj), []).append(auc)
-    return {kind: round(float(np.mean(v)), 4) for kind, v in sorted(kinds.items())}
+    return kinds
+
+
+def by_kind(rows: list[dict]) -> dict[str, float]:
+    """Mean anchor AUC of each kind of motion over the rows."""
+    return {kind: round(float(np.mean(v)), 4) for kind, v in sorted(_aucs_by_kind(rows).items())}
 
 
 def summarise(rows: list[dict]) -> list[dict]:
@@ -346,11 +351,10 @@ def _kind(name: str) -> str:
 def _by_kind(rows: list[dict], names: list[str], held: dict) -> list[str]:
     """Anchor AUC per kind of motion, each estimator at its held-out feature, over the sequences."""
     kinds: dict[str, dict[str, list]] = {}
-    for r in rows:
-        if held[r["estimator"]]["chosen"].get(r["sequence"]) != r["feature"]:
-            continue
-        for obj, auc in r.get("anchor_auc_by_object", {}).items():
-            kinds.setdefault(_kind(obj), {}).setdefault(r["estimator"], []).append(auc)
+    for name in names:
+        chosen = [r for r in rows if r["estimator"] == name and held[name]["chosen"].get(r["sequence"]) == r["feature"]]
+        for kind, aucs in _aucs_by_kind(chosen).items():
+            kinds.setdefault(kind, {})[name] = aucs
     if not kinds:
         return []
     out = ["Anchor AUC by kind of motion (anchors of that kind; each estimator at its held-out feature):", ""]

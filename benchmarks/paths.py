@@ -34,10 +34,13 @@ __all__ = ["independent_paths", "paths_figure", "read_paths"]
 
 SMOOTHING_FRAMES = 4.0  # the standard deviation, in frames, of the Gaussian that smooths each path's steps
 NOISE_PX = 0.5
+OBJECTS, POINTS = 6, 10  # per scene: objects, and points on each
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 
-def independent_paths(rng, travel: float, *, frames: int = 50, objects: int = 6, points: int = 10) -> np.ndarray:
+def independent_paths(
+    rng, travel: float, *, frames: int = 50, objects: int = OBJECTS, points: int = POINTS
+) -> np.ndarray:
     """Tracks (T, N, 2): ``objects`` rigid clouds of ``points`` points (60 px wide), each on an
     independent smooth random path whose larger extent is ``travel`` px, plus 0.5 px of noise."""
     half = int(3 * SMOOTHING_FRAMES)
@@ -60,7 +63,7 @@ def read_paths(estimators: list[str], travels: list[float], *, repeats: int = 3,
     for travel in travels:
         rng = np.random.default_rng(SEEDS["pairwise"] + int(travel))
         scenes = [independent_paths(rng, travel) for _ in range(repeats)]
-        ids = np.repeat(np.arange(6), 10)
+        ids = np.repeat(np.arange(OBJECTS), POINTS)
         same = (ids[:, None] == ids[None]) & ~np.eye(len(ids), dtype=bool)
         other = ids[:, None] != ids[None]
         for name, model in models.items():
@@ -107,7 +110,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--estimators", default="infonet,ksg,gaussian,pearson")
     parser.add_argument("--travel", default="2,8,32,128", help="comma-separated path extents in px")
-    parser.add_argument("--repeats", type=int, default=3, help="scenes per travel (6 objects of 10 points each)")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help=f"scenes per travel ({OBJECTS} objects of {POINTS} points each)"
+    )
     parser.add_argument(
         "--feature", default="xy", help="what of a track is compared (segmentation.affinity's features)"
     )

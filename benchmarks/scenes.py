@@ -13,7 +13,6 @@ held-out check; these are what the README's first discovery row and docs/video.m
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from infonet.cli import check_out_dir
@@ -33,9 +32,10 @@ RECIPE = (
 
 
 def generate_scene(out_dir, k: int, *, num_frames: int = 120, overwrite: bool = False) -> Path:
-    """Write scene ``s{k}`` of ``RECIPE`` to ``out_dir`` as ``make_sequence.py`` would, its options beside it."""
+    """Write scene ``s{k}`` of ``RECIPE`` to ``out_dir``, the sequence ``make_sequence.py`` writes with its options
+    (its seed and asset names in ``scene_info.json``)."""
     seed, objects, motion, convoy, perspective = RECIPE[k]
-    out = datasets.generate_sequence(
+    return datasets.generate_sequence(
         out_dir,
         seed=seed,
         num_frames=num_frames,
@@ -45,10 +45,6 @@ def generate_scene(out_dir, k: int, *, num_frames: int = 120, overwrite: bool = 
         perspective=perspective,
         overwrite=overwrite,
     )
-    options = {"out": str(out_dir), "seed": seed, "frames": num_frames, "objects": objects}
-    options |= {"motion": motion, "convoy": convoy, "perspective": perspective, "recipe": f"benchmarks.scenes s{k}"}
-    (out / "make_sequence.json").write_text(json.dumps(options, indent=2) + "\n")
-    return out
 
 
 def main(argv: list[str] | None = None) -> None:

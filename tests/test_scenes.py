@@ -14,8 +14,7 @@ def test_a_recipe_scene_is_the_sequence_make_sequence_writes(tmp_path):
     for k, (seed, objects, motion, convoy, perspective) in enumerate(scenes.RECIPE[:2]):
         folder = tmp_path / "dev" / f"s{k}"
         info = json.loads((folder / "scene_info.json").read_text())
-        options = json.loads((folder / "make_sequence.json").read_text())
-        assert options["seed"] == seed and options["motion"] == motion and options["convoy"] == convoy
+        assert info["seed"] == seed and info["num_frames"] == 6
         assert len(info["assets"]) == objects and ("convoy" in info["assets"][1]) == convoy
         direct = tmp_path / f"direct{k}"
         datasets.generate_sequence(
