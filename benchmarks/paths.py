@@ -42,7 +42,7 @@ def independent_paths(
     rng, travel: float, *, frames: int = 50, objects: int = OBJECTS, points: int = POINTS
 ) -> np.ndarray:
     """Tracks (T, N, 2): ``objects`` rigid clouds of ``points`` points (60 px wide), each on an
-    independent smooth random path whose larger extent is ``travel`` px, plus 0.5 px of noise."""
+    independent smooth random path whose larger extent is ``travel`` px, plus ``NOISE_PX`` of noise."""
     half = int(3 * SMOOTHING_FRAMES)
     kernel = np.exp(-0.5 * (np.arange(-half, half + 1) / SMOOTHING_FRAMES) ** 2)
     clouds = []
@@ -97,7 +97,7 @@ def paths_figure(rows: list[dict]):
             travel, [r["other_objects"] for r in mine], "s--", color=colour, mfc="white", label=f"{name}, two objects"
         )
         aucs.plot(travel, [r["anchor_auc"] for r in mine], "o-", color=colour, label=name)
-    readings.set(xscale="log", xlabel="travel of each path (px; noise 0.5 px)", ylabel="mean reading (nats)")
+    readings.set(xscale="log", xlabel=f"travel of each path (px; noise {NOISE_PX:g} px)", ylabel="mean reading (nats)")
     readings.set_title("Pairs of tracks: same object, and objects that share nothing", fontsize=10)
     aucs.set(xscale="log", xlabel="travel of each path (px)", ylabel="anchor-track AUC", ylim=(0.45, 1.02))
     aucs.set_title('"Same object" told apart', fontsize=10)
