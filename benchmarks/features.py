@@ -44,7 +44,17 @@ __all__ = ["feature_rows", "labelled", "leave_one_out", "summarise"]
 
 log = logging.getLogger(__name__)
 
-SCORES = ("best_f", "one_group_f", "top_f_objects", "anchor_auc", "auto_f", "pair_auc", "seconds_mi")
+SCORES = (
+    "best_f",
+    "one_group_f",
+    "top_f_objects",
+    "anchor_auc",
+    "anchor_auc_compared",
+    "compared_share",
+    "auto_f",
+    "pair_auc",
+    "seconds_mi",
+)
 
 
 def _key(*parts) -> str:
@@ -298,13 +308,13 @@ def report(rows: list[dict], choose_by: str = "best_f") -> str:
         lines += [f"### {dataset}: {len(common)} sequences ({', '.join(sorted(common))})", ""]
         lines += [
             "| feature | estimator | sequences | best F | best F is one group's | best per-object F | anchor AUC "
-            "| F of auto labels | pair AUC | MI s |"
+            "| anchor AUC over compared pairs | F of auto labels | pair AUC | MI s |"
         ]
-        lines += ["|---|---|---|---|---|---|---|---|---|---|"]
+        lines += ["|---|---|---|---|---|---|---|---|---|---|---|"]
         for m in sorted(summarise(mine), key=lambda m: (m["feature"], m["estimator"])):
             lines.append(
                 f"| {m['feature']} | {m['estimator']} | {m['sequences']} | {m['best_f']:.3f} | {m['one_group']} "
-                f"| {m['top_f_objects']:.3f} | {m['anchor_auc']:.3f} | {m['auto_f']:.3f} | {m['pair_auc']:.3f} "
+                f"| {m['top_f_objects']:.3f} | {m['anchor_auc']:.3f} | {m['anchor_auc_compared']:.3f} | {m['auto_f']:.3f} | {m['pair_auc']:.3f} "
                 f"| {m['seconds_mi']:.2f} |"
             )
         lines += [

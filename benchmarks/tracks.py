@@ -73,6 +73,10 @@ class TrackResult:
         auto_labels: (N,) the groups at the automatic threshold (what ``discover`` returns).
         seconds_mi: the MI matrix alone (``seconds`` minus the automatic grouping).
         anchor_auc: mean over anchor tracks of the ROC AUC of the anchor's row (:func:`anchor_auc`).
+        anchor_auc_compared: the same over the pairs the estimator compared (for a tracker's partial
+            tracks, those sharing ``min_overlap`` frames; the others all hold the matrix's floor, tied):
+            how well the affinity ranks where it has evidence. Equal to ``anchor_auc`` for given tracks.
+        compared_share: the share of the pairs of tracks that were compared (1 for given tracks).
         one_group_f: F of every scored track in one group, which any affinity's lowest threshold
             gives: where ``best_f`` equals it, no threshold split the tracks better than not at all.
         top_f_objects: the best over the sweep of the per-object F (``Score.f_objects``: the matched
@@ -96,6 +100,8 @@ class TrackResult:
     seconds_mi: float = float("nan")
     anchor_auc: float = float("nan")
     one_group_f: float = float("nan")
+    anchor_auc_compared: float = float("nan")
+    compared_share: float = 1.0
 
     @property
     def top_f_objects(self) -> float:
@@ -133,6 +139,8 @@ class TrackResult:
             "query_ap": round(self.query_ap, 4),
             "pair_auc": round(self.pair_auc, 4),
             "anchor_auc": round(self.anchor_auc, 4),
+            "anchor_auc_compared": round(self.anchor_auc_compared, 4),
+            "compared_share": round(self.compared_share, 4),
             "one_group_f": round(self.one_group_f, 4),
             "top_f_objects": round(self.top_f_objects, 4),
             "sweep_seconds": round(self.sweep_seconds, 3),
@@ -178,6 +186,7 @@ def evaluate_result(result: VideoResult, *, sequence: str = "", num_thresholds: 
         seed=options["seed"],
     )
     auto_score = score_grouping(result.labels[g], ids, ambiguous)
+    compared = None if result.shared is None else result.shared >= options["min_overlap"]
     return TrackResult(
         sequence=sequence,
         estimator=result.estimator,
@@ -195,10 +204,12 @@ def evaluate_result(result: VideoResult, *, sequence: str = "", num_thresholds: 
         seconds_mi=result.timings["mi"],
         anchor_auc=anchor_auc(mi, ids, ambiguous),
         one_group_f=score_grouping(np.ones(len(g), np.int64), ids, ambiguous).f,
+        anchor_auc_compared=anchor_auc(mi, ids, ambiguous, compared=compared),
+        compared_share=1.0 if compared is None else float(compared[np.triu_indices(len(g), 1)].mean()),
     )
 
 
-def anchor_auc(affinity, object_ids, ambiguous=None) -> float:
+def anchor_auc(affinity, object_ids, ambiguous=None, *, compared=None) -> float:
     """Anchor-track ROC AUC (InfoAtlas): per anchor, the AUC of its affinity row for "same object".
 
     For every scored track (``segmentation.scored_mask``) whose object has another scored track and
@@ -211,8 +222,12 @@ def anchor_auc(affinity, object_ids, ambiguous=None) -> float:
         affinity: (N, N) MI or any affinity (higher: more alike); the diagonal is ignored.
         object_ids: (N,) ground-truth object of each track (< 0: unknown).
         ambiguous: optional (N,) bool, tracks left out of the score.
+        compared: optional (N, N) bool, the pairs the affinity was estimated on: each anchor's row
+            is then read over the tracks compared with it only (partial tracks that share too few
+            frames are not, and all hold the matrix's floor).
     Returns:
-        The mean AUC in [0, 1]; NaN when no track can be an anchor (one object only).
+        The mean AUC in [0, 1]; NaN when no track can be an anchor (one object only, or no anchor
+        compared with tracks of its object and of another).
     Raises:
         ValueError: shapes that do not match, or NaN in the affinity.
     """
@@ -224,7 +239,9 @@ def anchor_auc(affinity, object_ids, ambiguous=None) -> float:
         raise ValueError(f"object_ids must have shape ({len(a)},), one per row of the affinity; got {ids.shape}")
     if np.isnan(a).any():
         raise ValueError("affinity contains NaN")
-    aucs = _anchor_aucs(a, ids, ambiguous)
+    if compared is not None and np.shape(compared) != a.shape:
+        raise ValueError(f"compared must have the affinity's shape {a.shape}; got {np.shape(compared)}")
+    aucs = _anchor_aucs(a, ids, ambiguous, compared)
     return float(np.mean(list(aucs.values()))) if aucs else float("nan")
 
 
@@ -235,12 +252,15 @@ def anchor_auc_by_object(affinity, object_ids, ambiguous=None) -> dict[int, floa
     return {int(o): float(np.mean([v for i, v in aucs.items() if ids[i] == o])) for o in sorted({ids[i] for i in aucs})}
 
 
-def _anchor_aucs(a: np.ndarray, ids: np.ndarray, ambiguous) -> dict[int, float]:
-    """{anchor index: AUC of its row} over the scored tracks (see :func:`anchor_auc`)."""
+def _anchor_aucs(a: np.ndarray, ids: np.ndarray, ambiguous, compared=None) -> dict[int, float]:
+    """{anchor index: AUC of its row} over the scored tracks (see :func:`anchor_auc`), and with
+    ``compared`` (N, N) bool over those compared with the anchor."""
     keep = np.flatnonzero(scored_mask(ids, ambiguous))
     aucs = {}
     for i in keep:
         others = keep[keep != i]
+        if compared is not None:
+            others = others[np.asarray(compared)[i, others]]
         same = ids[others] == ids[i]
         pos, neg = int(same.sum()), int((~same).sum())
         if pos == 0 or neg == 0:

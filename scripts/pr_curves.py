@@ -65,6 +65,7 @@ def main(opts: PRCurveOptions) -> None:
         "auto_f",
         "pair_auc",
         "anchor_auc",
+        "anchor_auc_compared",
         "one_group_f",
         "top_f_objects",
         *(["j", "boundary_f"] if "j" in rows[0] else []),

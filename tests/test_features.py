@@ -210,6 +210,27 @@ def test_anchor_auc_of_a_hand_built_affinity():
         anchor_auc(a[:3], ids)
 
 
+def test_anchor_auc_over_compared_pairs_reads_each_row_where_the_tracks_were_compared():
+    ids = np.array([1, 1, 1, 2, 2])
+    a = np.array(
+        [
+            [0.0, 0.9, 0.0, 0.2, 0.0],  # anchor 0 compared with 1 and 3: 0.9 above 0.2
+            [0.9, 0.0, 0.8, 0.1, 0.3],  # anchor 1 compared with every track: 1
+            [0.0, 0.8, 0.0, 0.0, 0.4],  # anchor 2 compared with 1 and 4: 0.8 above 0.4
+            [0.2, 0.1, 0.0, 0.0, 0.0],  # anchor 3: its object's track 4 not compared, no positive
+            [0.0, 0.3, 0.4, 0.0, 0.0],  # anchor 4: compared with 1 and 2 only, no positive
+        ]
+    )
+    compared = a > 0  # the zeros are pairs that shared too few frames, left at the floor
+    assert anchor_auc(a, ids, compared=compared) == 1.0  # anchors 0, 1, 2
+    # over every pair the uncompared pairs tie at the floor: anchor 0 reads 1 above 0.2 and 0 tied with 0, ...
+    assert anchor_auc(a, ids) < 0.9
+    assert anchor_auc(a, ids, compared=np.ones((5, 5), bool)) == anchor_auc(a, ids)
+    assert np.isnan(anchor_auc(a, ids, compared=np.eye(5, dtype=bool)))  # no anchor compared with anything
+    with pytest.raises(ValueError, match="compared must have"):
+        anchor_auc(a, ids, compared=compared[:4])
+
+
 @pytest.mark.parametrize("name", ["pearson", "gaussian", "ksg"])
 def test_vector_estimates_match_the_one_pair_estimators(rng, name):
     x = rng.standard_normal((4, 40, 2))

@@ -424,6 +424,7 @@ def test_evaluate_result_scores_auto_and_sweep(rng):
     assert result.auto_threshold in result.sweep.thresholds
     g = run.grouped
     assert row["anchor_auc"] == round(anchor_auc(run.mi, run.truth_ids[g], run.ambiguous[g]), 4) == 1.0
+    assert row["anchor_auc_compared"] == row["anchor_auc"] and row["compared_share"] == 1.0  # given tracks
     assert row["best_f"] > row["one_group_f"] == 0.6  # the objects split apart; all 28 tracks as object 0 (12)
     assert row["top_f_objects"] == 1.0 and row["best_matched"] == row["num_objects"] == 3  # every object whole
     # an affinity that says nothing (every pair alike): its best is every track in one group, which
@@ -434,6 +435,13 @@ def test_evaluate_result_scores_auto_and_sweep(rng):
     row = scored.summary_row()
     assert row["best_f"] == row["one_group_f"] == 0.6
     assert scored.num_objects == 3 and row["top_f_objects"] == 0.2 and row["best_matched"] == 1
+    # a tracker's partial tracks: the first 7 tracks share 3 frames with every other, too few to compare
+    shared = np.full(run.mi.shape, 50, np.int32)
+    shared[:7], shared[:, :7] = 3, 3
+    row = evaluate_result(dataclasses.replace(run, shared=shared)).summary_row()
+    assert row["compared_share"] == round(1 - (7 * 27 - 21) / (28 * 27 / 2), 4)
+    expected = anchor_auc(run.mi, run.truth_ids[g], run.ambiguous[g], compared=shared >= run.options["min_overlap"])
+    assert row["anchor_auc_compared"] == round(expected, 4)
     with pytest.raises(ValueError, match="no ground-truth"):
         evaluate_result(dataclasses.replace(run, truth_ids=None))
 
