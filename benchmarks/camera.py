@@ -14,12 +14,14 @@ pipeline keeps one model (``segmentation.motion.camera_motion``); this is how it
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import cv2
 import numpy as np
 from scipy.stats import rankdata
 
 import datasets
+from infonet.cli import run_cli
 from segmentation import VideoOptions, track_object_ids
 from segmentation.motion import MIN_FIT, RANSAC_SHARE, camera_residuals, saliency_scores
 
@@ -70,13 +72,17 @@ def measure(path, frames: int) -> dict:
     return row
 
 
-if __name__ == "__main__":
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="a folder of DAVIS-layout sequences")
     parser.add_argument("--frames", type=int, default=40)
     args = parser.parse_args()
-    rows = [measure(p, args.frames) for p in datasets.find_sequences(args.data)]
+    rows = [measure(p, args.frames) for p in datasets.find_sequences(Path(args.data))]
     keys = [k for k in rows[0] if k.endswith("auc")]
     for row in rows:
         print(row["sequence"], row["tracks"], *(f"{row[k]:.3f}" for k in keys))
     print("mean", *(f"{k} {np.mean([r[k] for r in rows]):.3f}" for k in keys))
+
+
+if __name__ == "__main__":
+    run_cli(main)

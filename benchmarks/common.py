@@ -181,6 +181,25 @@ def time_call(
     return float(np.median(times)), len(times)
 
 
+def named_sequences(data, names: str = "") -> list[Path]:
+    """The sequence folders of ``data`` (one, or a folder of them); with ``names`` (comma-separated),
+    those, in the order given.
+
+    Raises:
+        FileNotFoundError, ValueError: no such folder, no sequence in it, or a name it does not hold.
+    """
+    import datasets
+
+    paths = datasets.find_sequences(Path(data))
+    if not names:
+        return paths
+    by_name = {p.name: p for p in paths}
+    unknown = [n for n in names.split(",") if n not in by_name]
+    if unknown:
+        raise ValueError(f"no sequence named {', '.join(unknown)} in {data} (it has {', '.join(sorted(by_name))})")
+    return [by_name[n] for n in names.split(",")]
+
+
 # ----------------------------------------------------------------------------- CSV and Markdown
 
 

@@ -38,6 +38,7 @@ import datasets
 import segmentation
 from benchmarks import common
 from benchmarks.tracks import anchor_auc_by_object, evaluate_result
+from infonet.cli import run_cli
 from infonet.interface import STATISTICS, read_statistic
 
 __all__ = ["feature_rows", "labelled", "leave_one_out", "summarise"]
@@ -477,10 +478,7 @@ def main() -> None:
         return
     if not args.data:
         parser.error("--data is required (or --timing, --report)")
-    sequences = datasets.find_sequences(Path(args.data))
-    if args.sequences:
-        keep = args.sequences.split(",")
-        sequences = [p for p in sequences if p.name in keep]
+    sequences = common.named_sequences(args.data, args.sequences)
     opts = segmentation.VideoOptions(
         max_tracks=args.max_tracks, min_overlap=args.min_overlap, statistic=args.statistic, max_samples=args.max_samples
     )
@@ -511,4 +509,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    main()
+    run_cli(main)

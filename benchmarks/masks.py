@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 
 import datasets
-from benchmarks.common import choose, leave_one_out
+from benchmarks.common import choose, leave_one_out, named_sequences
+from infonet.cli import run_cli
 from segmentation import VideoOptions, mask_scores
 from segmentation.masks import MaskOptions, object_masks
 from segmentation.motion import dense_residuals, motion_saliency, mover_speed, moving_tracks
@@ -279,7 +280,7 @@ def _table(paths: list[Path], cands: list[dict], args) -> np.ndarray:
     return out
 
 
-if __name__ == "__main__":
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="a folder of DAVIS-layout sequences")
     parser.add_argument("--frames", type=int, default=50)
@@ -291,14 +292,20 @@ if __name__ == "__main__":
     args = parser.parse_args()
     if args.every < 1 or args.frames < 8:
         parser.error(f"--every must be >= 1 and --frames >= 8, got {args.every} and {args.frames}")
-    paths = datasets.find_sequences(args.data)
-    if args.sequences:  # in the order given
-        by_name = {p.name: p for p in paths}
-        paths = [by_name[name] for name in args.sequences.split(",")]
+    paths = named_sequences(args.data, args.sequences)
     if args.end_to_end:
         end_to_end(paths, args.frames, args.end_to_end)
     else:
         cands = candidates()
         if args.candidates:
-            cands = [cands[int(i)] for i in args.candidates.split(",")]
+            try:
+                cands = [cands[int(i)] for i in args.candidates.split(",")]
+            except (ValueError, IndexError):
+                parser.error(
+                    f"--candidates must be indices 0-{len(cands) - 1}, comma-separated; got {args.candidates!r}"
+                )
         report(paths, cands, _table(paths, cands, args))
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -263,3 +263,34 @@ def test_discover_bad_input(data_root, tmp_path):
         run_here("discover.py", "--video", seq, "--tracks", nan, "--estimator", "pearson", "--out", out), "valid"
     )
     assert_clean_error(run_here("discover.py", "--video", seq, "--threshold", "high", "--out", out), "--threshold")
+
+
+@pytest.mark.parametrize(
+    "module, args, needle",
+    [
+        ("features", ["--sequences", "seq_a,nope"], "no sequence named nope"),
+        ("masks", ["--sequences", "nope"], "no sequence named nope"),
+        ("camera", ["--data", "missing-folder"], "data folder not found"),
+    ],
+)
+def test_the_readmes_benchmark_modules_end_bad_input_with_one_line(data_root, tmp_path, module, args, needle):
+    data = [] if "--data" in args else ["--data", data_root]
+    proc = subprocess.run(
+        [sys.executable, "-m", f"benchmarks.{module}", *map(str, data), *args],
+        cwd=tmp_path,
+        env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert_clean_error(proc, needle)
+    assert not list(tmp_path.iterdir())  # refused before writing anything
+
+
+def test_named_sequences_keeps_the_order_given_and_names_what_is_missing(data_root):
+    from benchmarks.common import named_sequences
+
+    assert [p.name for p in named_sequences(data_root)] == ["seq_a", "seq_b"]
+    assert [p.name for p in named_sequences(data_root, "seq_b,seq_a")] == ["seq_b", "seq_a"]
+    with pytest.raises(ValueError, match=r"no sequence named zz in .*\(it has seq_a, seq_b\)"):
+        named_sequences(data_root, "seq_a,zz")
