@@ -84,7 +84,9 @@ SYMMETRIES = (
 TIES = ("average", "random")  # mid-ranks, or ties broken in a seeded random order
 
 
-def rank_transform(x, dim: int = -1, *, ties: str = "average", seed: int | torch.Generator = 0) -> torch.Tensor:
+def rank_transform(
+    x, dim: int = -1, *, ties: str = "average", seed: int | torch.Generator = 0, batch_dims: int = 0
+) -> torch.Tensor:
     """Ranks scaled to (0, 1) along ``dim``, batched, on any device, exact for every real dtype.
 
     The i-th smallest of n values maps to (i + 0.5) / n. Tied values share the mean of their
@@ -99,6 +101,11 @@ def rank_transform(x, dim: int = -1, *, ties: str = "average", seed: int | torch
         ties: "average" or "random".
         seed: the random tie-break's seed, or a ``torch.Generator`` on x's device (drawn from in
             turn, so successive calls break ties independently).
+        batch_dims: how many leading dimensions of x index independent estimates (pairs of a batch):
+            the tie-break's random keys are drawn once for the rest of the shape and shared along
+            them, so that a row's ranks depend on its own values and the seed, not on the other rows
+            or its place among them. 0: every row draws its own keys (series compared with each
+            other, whose tie-breaks must differ).
     Returns:
         Tensor of x's shape: float64 for float64 input, float32 for any other; values in (0, 1).
     Raises:
@@ -113,11 +120,14 @@ def rank_transform(x, dim: int = -1, *, ties: str = "average", seed: int | torch
     out_dtype = torch.float64 if x.dtype == torch.float64 else torch.float32  # float16 cannot tell 1000 ranks apart
     # positions count in float64: float32 holds integers only up to 2^24
     has_ties = n > 1 and bool((sorted_x[..., 1:] == sorted_x[..., :-1]).any())
+    # the keys are drawn whether or not x has ties, so a shared generator moves on the same way for
+    # any data: the next call's tie-break (y's after x's) does not hang on whether x had ties
+    keys = _tie_keys(xs, seed, batch_dims) if ties == "random" else None
     if not has_ties:  # each value's position is where the sort put it (a scatter, no searches)
         positions = torch.arange(n, device=x.device, dtype=torch.float64).expand(order.shape) + 0.5
         ranks = torch.empty(order.shape, device=x.device, dtype=torch.float64).scatter_(-1, order, positions)
-    elif ties == "random":
-        ranks = _random_order_ranks(xs, seed)
+    elif keys is not None:
+        ranks = _random_order_ranks(xs, keys)
     else:
         lo = torch.searchsorted(sorted_x, xs, right=False)  # first position of each value
         hi = torch.searchsorted(sorted_x, xs, right=True)  # one past its last position
@@ -125,10 +135,17 @@ def rank_transform(x, dim: int = -1, *, ties: str = "average", seed: int | torch
     return (ranks / n).to(out_dtype).movedim(-1, dim)
 
 
-def _random_order_ranks(x: torch.Tensor, seed: int | torch.Generator) -> torch.Tensor:
-    """(..., n) -> float64 positions + 0.5, ties in a random order: a stable sort of a random permutation."""
+def _tie_keys(x: torch.Tensor, seed: int | torch.Generator, batch_dims: int = 0) -> torch.Tensor:
+    """Uniform random keys of x's shape (..., n), drawn once for the dimensions after the first
+    ``batch_dims`` and shared along those (a 1-D x draws its own)."""
     gen = seed if isinstance(seed, torch.Generator) else torch.Generator(x.device).manual_seed(int(seed))
-    perm = torch.rand(x.shape, generator=gen, device=x.device).argsort(dim=-1)
+    return torch.rand(x.shape[min(batch_dims, x.dim() - 1) :], generator=gen, device=x.device).expand(x.shape)
+
+
+def _random_order_ranks(x: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+    """(..., n) -> float64 positions + 0.5, ties in a random order: a stable sort of a random permutation
+    (the order of ``keys``)."""
+    perm = keys.argsort(dim=-1)
     order = perm.gather(-1, x.gather(-1, perm).argsort(dim=-1, stable=True))  # sample indices by (value, key)
     positions = torch.arange(x.shape[-1], device=x.device, dtype=torch.float64) + 0.5
     return torch.empty(x.shape, dtype=torch.float64, device=x.device).scatter_(-1, order, positions.expand(x.shape))

@@ -165,17 +165,21 @@ def soft_copula(
     hard_forward: bool = False,
     ties: str = "average",
     seed: int | torch.Generator = 0,
+    batch_dims: int = 1,
 ) -> torch.Tensor:
     """Copula samples of x (B, n) with gradients: soft ranks, or exact ranks carrying the soft ranks' gradient.
 
     With ``ties="random"`` tied samples are spread as :func:`infonet.copula.rank_transform` spreads
-    them (a constant offset per sample, zero without ties); ``seed`` seeds that order.
+    them (a constant offset per sample, zero without ties); ``seed`` seeds that order, whose keys the
+    B rows (pairs) share as the estimators' do (``batch_dims``).
     """
     u = soft_rank(x, temperature)
     if hard_forward:
-        return rank_transform(x.detach(), ties=ties, seed=seed).to(u.dtype) + (u - u.detach())
+        return rank_transform(x.detach(), ties=ties, seed=seed, batch_dims=batch_dims).to(u.dtype) + (u - u.detach())
     if ties == "random":
-        spread = rank_transform(x.detach(), ties="random", seed=seed) - rank_transform(x.detach())
+        spread = rank_transform(x.detach(), ties="random", seed=seed, batch_dims=batch_dims) - rank_transform(
+            x.detach()
+        )
         u = u + spread.to(u.dtype)
     return u
 

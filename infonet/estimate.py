@@ -84,8 +84,8 @@ def predict(
     device = next(model.parameters()).device
     x, y = exact_tensor(x).to(device), exact_tensor(y).to(device)
     gen = torch.Generator(device).manual_seed(seed)
-    u = rank_transform(x, ties=ties, seed=gen).float()  # (B, n)
-    v = rank_transform(y, ties=ties, seed=gen).float()
+    u = rank_transform(x, ties=ties, seed=gen, batch_dims=1).float()  # (B, n); a pair's ties, not its batch's
+    v = rank_transform(y, ties=ties, seed=gen, batch_dims=1).float()
     pairs = torch.arange(x.shape[0], device=device)
     out = run_pairs(
         model, u, v, pairs, pairs, symmetries=symmetries, chunk_size=chunk_size, precision=precision, progress=progress

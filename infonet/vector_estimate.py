@@ -91,16 +91,20 @@ def vector_chunk(n: int, device: torch.device) -> int:
     return max(1, tokens // max(n, 1))
 
 
-def scores(x, ties: str = "random", seed: int | torch.Generator = 0, device=None) -> torch.Tensor:
+def scores(
+    x, ties: str = "random", seed: int | torch.Generator = 0, device=None, *, pairs: bool = True
+) -> torch.Tensor:
     """(B, n, d) raw samples (any real dtype) -> float32 normal scores of each coordinate's ranks along n.
 
     Ranks are taken in the input's own type (:func:`infonet.copula.exact_tensor`), ties broken as
     ``ties`` says; a constant coordinate so becomes a random order: noise that carries no information.
+    ``pairs``: the B rows are sides of B pairs, each estimated on its own, and share the tie-break's keys
+    (a pair's estimate does not depend on its batch); False for N series compared with each other.
     """
     x = exact_tensor(x)
     if device is not None:
         x = x.to(device)
-    return normal_scores(rank_transform(x, dim=1, ties=ties, seed=seed).float())
+    return normal_scores(rank_transform(x, dim=1, ties=ties, seed=seed, batch_dims=int(pairs)).float())
 
 
 @torch.no_grad()
@@ -204,7 +208,7 @@ def pairwise_vector(
     """
     check_statistic(statistic)
     device = next(model.parameters()).device
-    z = scores(series, ties, torch.Generator(device).manual_seed(seed), device)  # (N, T, d)
+    z = scores(series, ties, torch.Generator(device).manual_seed(seed), device, pairs=False)  # (N, T, d)
     N, T, _ = z.shape
     rows, cols = torch.triu_indices(N, N, offset=1, device=device)
     total = rows.numel()

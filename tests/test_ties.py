@@ -141,6 +141,55 @@ def test_every_entry_point_breaks_ties(shipped):
     assert abs(ksg(*cases["y = x, 2 levels"][:2]) - math.log(2)) < 0.1
 
 
+def test_a_pairs_estimate_on_tied_data_does_not_depend_on_its_batch(shipped):
+    # the tie-break's keys are drawn per pair, not per batch row: the same pair reads the same alone,
+    # first or last in a batch (it read up to 0.17 nats apart), and two series compared with each
+    # other still break their ties independently (above: independent bools read 0 in the matrix)
+    rng = np.random.default_rng(7)
+    x = np.round(2 * rng.standard_normal((6, 80)))
+    y = x + np.round(rng.standard_normal((6, 80)))
+    batch = infonet.estimate_mi_batch(x, y, model=shipped)
+    alone = [infonet.estimate_mi(x[i], y[i], model=shipped) for i in range(6)]
+    reversed_batch = infonet.estimate_mi_batch(x[::-1], y[::-1], model=shipped)[::-1]
+    assert np.abs(batch - alone).max() < 1e-5 and np.abs(batch - reversed_batch).max() < 1e-5
+    X = np.round(rng.standard_normal((6, 60, 2)))
+    Y = X + np.round(rng.standard_normal((6, 60, 2)))
+    vector = infonet.estimate_mi_batch(X, Y)
+    assert np.abs(vector - [infonet.estimate_mi(X[i], Y[i]) for i in range(6)]).max() < 1e-5
+    assert np.abs(vector - infonet.estimate_mi_batch(X[::-1], Y[::-1])[::-1]).max() < 1e-5
+    # the differentiable estimate's forward value keeps the same tie-break as the estimate
+    soft = infonet.mi(torch.tensor(x), torch.tensor(y), model=shipped, hard_forward=True, ties="random")
+    one = infonet.mi(torch.tensor(x[3:4]), torch.tensor(y[3:4]), model=shipped, hard_forward=True, ties="random")
+    assert abs(float(soft[3]) - float(one[0])) < 1e-5
+
+
+def test_track_mi_of_tied_partial_tracks_does_not_depend_on_the_chunks(monkeypatch):
+    # partial tracks go to the estimator in chunks of pairs; a track that stands still for a while
+    # (tied coordinates) read up to 0.42 nats apart with other chunk sizes, through the tie-break
+    import segmentation.affinity as affinity
+
+    rng = np.random.default_rng(4)
+    tracks = np.cumsum(rng.standard_normal((40, 12, 2)), axis=0)
+    tracks[:, :3] = np.round(tracks[:, :3])  # three tracks on whole pixels: ties
+    seen = np.ones((40, 12), bool)
+    seen[:10, 6:], seen[30:, :4] = False, False  # shared frames 20-40: several batches
+    estimator = infonet.get_estimator("infonet")
+    whole = affinity.track_mi(tracks, estimator, visibility=seen, feature="xy", min_overlap=8)
+    monkeypatch.setattr(affinity, "PAIR_CHUNK", 3)
+    assert (
+        np.abs(affinity.track_mi(tracks, estimator, visibility=seen, feature="xy", min_overlap=8) - whole).max() < 1e-5
+    )
+
+
+def test_rank_transform_shares_the_tie_break_along_batch_dims():
+    d = torch.tensor([[2, 0, 2, 1, 0, 2], [0, 0, 1, 1, 2, 2]])
+    shared = rank_transform(d, ties="random", seed=5, batch_dims=1)
+    for row in range(2):  # each row as it reads alone
+        assert torch.equal(shared[row], rank_transform(d[row : row + 1], ties="random", seed=5, batch_dims=1)[0])
+    one_d = rank_transform(d[0], ties="random", seed=5, batch_dims=1)  # no batch axis: still a random order
+    assert sorted((one_d * 6 - 0.5).round().long().tolist()) == list(range(6))
+
+
 def test_continuous_data_are_untouched_by_the_tie_rule(shipped):
     rng = np.random.default_rng(3)
     x, y = _gauss(rng, 500)
