@@ -173,13 +173,11 @@ def soft_copula(
     them (a constant offset per sample, zero without ties); ``seed`` seeds that order, whose keys the
     B rows (pairs) share as the estimators' do (``batch_dims``).
     """
-    u = soft_rank(x, temperature)
+    u, fixed = soft_rank(x, temperature), x.detach()
     if hard_forward:
-        return rank_transform(x.detach(), ties=ties, seed=seed, batch_dims=batch_dims).to(u.dtype) + (u - u.detach())
+        return rank_transform(fixed, ties=ties, seed=seed, batch_dims=batch_dims).to(u.dtype) + (u - u.detach())
     if ties == "random":
-        spread = rank_transform(x.detach(), ties="random", seed=seed, batch_dims=batch_dims) - rank_transform(
-            x.detach()
-        )
+        spread = rank_transform(fixed, ties="random", seed=seed, batch_dims=batch_dims) - rank_transform(fixed)
         u = u + spread.to(u.dtype)
     return u
 
