@@ -551,9 +551,9 @@ def _ksg_batch(x: np.ndarray, y: np.ndarray, k: int) -> np.ndarray:
 
     B, n, _ = x.shape
     scale = lambda a: (a - a.mean(1, keepdims=True)) / np.maximum(a.std(1, keepdims=True), 1e-12)  # noqa: E731
-    jitter = np.random.default_rng(0)  # breaks ties (frozen points) the same way every call
-    x = scale(x) + 1e-10 * jitter.standard_normal(x.shape)
-    y = scale(y) + 1e-10 * jitter.standard_normal(y.shape)
+    jitter = np.random.default_rng(0)  # breaks ties (frozen points) the same way in every call and batch:
+    x = scale(x) + 1e-10 * jitter.standard_normal(x.shape[1:])  # one draw per side, shared by the pairs
+    y = scale(y) + 1e-10 * jitter.standard_normal(y.shape[1:])
     dx, dy = _max_distances(x), _max_distances(y)  # (B, n, n)
     eps = np.partition(np.maximum(dx, dy), k, axis=-1)[..., k : k + 1]  # k-th neighbour (0: the point)
     nx = (dx < eps).sum(-1)  # itself included: n_x + 1
