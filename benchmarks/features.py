@@ -315,8 +315,8 @@ def report(rows: list[dict], choose_by: str = "best_f") -> str:
         for m in sorted(summarise(mine), key=lambda m: (m["feature"], m["estimator"])):
             lines.append(
                 f"| {m['feature']} | {m['estimator']} | {m['sequences']} | {m['best_f']:.3f} | {m['one_group']} "
-                f"| {m['top_f_objects']:.3f} | {m['anchor_auc']:.3f} | {m['anchor_auc_compared']:.3f} | {m['auto_f']:.3f} | {m['pair_auc']:.3f} "
-                f"| {m['seconds_mi']:.2f} |"
+                f"| {m['top_f_objects']:.3f} | {m['anchor_auc']:.3f} | {m['anchor_auc_compared']:.3f} "
+                f"| {m['auto_f']:.3f} | {m['pair_auc']:.3f} | {m['seconds_mi']:.2f} |"
             )
         lines += [
             "",

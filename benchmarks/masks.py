@@ -298,12 +298,12 @@ def main() -> None:
     else:
         cands = candidates()
         if args.candidates:
-            try:
-                cands = [cands[int(i)] for i in args.candidates.split(",")]
-            except (ValueError, IndexError):
+            picks = args.candidates.split(",")
+            if not all(i.isdigit() and int(i) < len(cands) for i in picks):
                 parser.error(
                     f"--candidates must be indices 0-{len(cands) - 1}, comma-separated; got {args.candidates!r}"
                 )
+            cands = [cands[int(i)] for i in picks]
         report(paths, cands, _table(paths, cands, args))
 
 

@@ -187,6 +187,7 @@ def evaluate_result(result: VideoResult, *, sequence: str = "", num_thresholds: 
     )
     auto_score = score_grouping(result.labels[g], ids, ambiguous)
     compared = None if result.shared is None else result.shared >= options["min_overlap"]
+    every_pair = anchor_auc(mi, ids, ambiguous)
     return TrackResult(
         sequence=sequence,
         estimator=result.estimator,
@@ -202,9 +203,9 @@ def evaluate_result(result: VideoResult, *, sequence: str = "", num_thresholds: 
         mi=mi,
         auto_labels=result.labels[g],
         seconds_mi=result.timings["mi"],
-        anchor_auc=anchor_auc(mi, ids, ambiguous),
+        anchor_auc=every_pair,
         one_group_f=score_grouping(np.ones(len(g), np.int64), ids, ambiguous).f,
-        anchor_auc_compared=anchor_auc(mi, ids, ambiguous, compared=compared),
+        anchor_auc_compared=every_pair if compared is None else anchor_auc(mi, ids, ambiguous, compared=compared),
         compared_share=1.0 if compared is None else float(compared[np.triu_indices(len(g), 1)].mean()),
     )
 
