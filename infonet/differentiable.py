@@ -66,7 +66,7 @@ from .interface import as_real_array, check_batch_shapes, check_finite, check_pa
 from .model import InfoNet, SizeRouted, log_n_feature, splat
 from .pairwise import symmetric_pass
 from .readout import lookup
-from .vector_estimate import VECTOR_MIN_SAMPLES, check_dims, load_vector_model
+from .vector_estimate import VECTOR_MIN_SAMPLES, check_dims, in_order, load_vector_model
 from .vector_model import VectorInfoNet, normal_scores
 
 __all__ = ["soft_rank", "soft_copula", "mi", "MILoss", "DEFAULT_TEMPERATURE"]
@@ -370,7 +370,7 @@ def _vector_mi(x, y, vector_model, temperature, hard_forward, ties, seed) -> tor
         u = soft_copula(a.transpose(1, 2), temperature, hard_forward, ties, gen).transpose(1, 2)
         return normal_scores(u.to(param.device, param.dtype))
 
-    return net(scores(x), scores(y)).mi.to(x.device)
+    return net(*in_order(x.detach(), y.detach(), scores(x), scores(y))).mi.to(x.device)
 
 
 def _as_pairs(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

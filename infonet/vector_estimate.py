@@ -34,6 +34,7 @@ __all__ = [
     "check_vector_batch",
     "check_vector_series",
     "load_vector_model",
+    "order_statistic",
     "pairwise_vector",
     "predict_vector",
     "vector_model_from_checkpoint",
@@ -107,6 +108,55 @@ def scores(
     return normal_scores(rank_transform(x, dim=1, ties=ties, seed=seed, batch_dims=int(pairs)).float())
 
 
+def _mid_ranks(x) -> torch.Tensor:
+    """(B, n, d) raw samples -> float64 mid-ranks in (0, 1) of each coordinate along n."""
+    return rank_transform(exact_tensor(x), dim=1).double()
+
+
+ORDER_SEED = 20_261_206  # seeds the fixed weights of :func:`order_statistic`
+
+
+def order_statistic(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """sum over samples of sin(a u + b v) - sin(a v + b u), mid-ranks u, v (B, n, d) -> (B,) (a, b: fixed
+    random weights over the coordinates).
+
+    It is exactly negated when the two sides swap, and depends on the samples' ranks alone, not on a
+    monotone map of a coordinate, a batch, or (beyond rounding) the samples' order: it decides in which
+    order a pair is read. It is 0 where the swap leaves the samples as they were (up to their order),
+    and a sum of separate terms per coordinate would be 0 far more often (for any two rank series that
+    differ by swapped pairs of values, as a point track and its neighbour's often do).
+    """
+    g = torch.Generator().manual_seed(ORDER_SEED)
+    a, b = (4 * torch.randn(2, MAX_DIM, generator=g, dtype=torch.float64)[:, : u.shape[-1]]).to(u.device)
+    return (torch.sin(u @ a + v @ b) - torch.sin(v @ a + u @ b)).sum(1)
+
+
+def in_order(x, y, zx: torch.Tensor, zy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The network's inputs zx, zy (B, n, d) of the raw pairs x, y, each pair's sides in a canonical order.
+
+    The network is symmetric in its two sides only up to its training (on point tracks the two orders of
+    a pair read 0.14 nats apart on average), so a pair of equal dimensions is read as (y, x) where
+    :func:`order_statistic` of (x, y) is negative: the estimate of (x, y) is that of (y, x) (exactly, for
+    samples without ties, whose tie-break draws differ by side). Pairs of unequal dimensions as given.
+    """
+    if zx.shape[-1] != zy.shape[-1]:
+        return zx, zy
+    swap = (order_statistic(_mid_ranks(x), _mid_ranks(y)) < 0).to(zx.device)[:, None, None]
+    return torch.where(swap, zy, zx), torch.where(swap, zx, zy)
+
+
+def ordered_pairs(series, rows: torch.Tensor, cols: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The pairs (rows[p], cols[p]) of N series (N, T, d), each in the order :func:`in_order` reads it.
+
+    The statistic is summed pair by pair in one order of the terms, so that it is exactly negated when
+    the two series swap and does not depend on the other series (a product of the whole matrix would
+    round differently with their order).
+    """
+    u = _mid_ranks(series).to(rows.device)  # (N, T, d)
+    swap = torch.cat([order_statistic(u[i], u[j]) < 0 for i, j in zip(rows.split(8192), cols.split(8192), strict=True)])
+    return torch.where(swap, cols, rows), torch.where(swap, rows, cols)
+
+
 @torch.no_grad()
 def predict_vector(
     model: VectorInfoNet,
@@ -129,7 +179,7 @@ def predict_vector(
     """
     device = next(model.parameters()).device
     gen = torch.Generator(device).manual_seed(seed)
-    zx, zy = scores(x, ties, gen, device), scores(y, ties, gen, device)
+    zx, zy = in_order(x, y, scores(x, ties, gen, device), scores(y, ties, gen, device))
     B, n, _ = zx.shape
     chunk = chunk_size or vector_chunk(n, device)
     starts = range(0, B, chunk)
@@ -204,13 +254,14 @@ def pairwise_vector(
     chunks of :func:`vector_chunk` pairs. Returns the (N, N) symmetric float64 matrix, 0 on the
     diagonal, of each pair's ``statistic`` ("estimate", or "lower" / "upper", an end of its 90 %
     interval). The network is symmetric in its two sides only up to its training, so each pair
-    is read once, in the order (i, j) with i < j.
+    is read once, in the order of :func:`in_order`: the matrix follows a reordering of the series.
     """
     check_statistic(statistic)
     device = next(model.parameters()).device
     z = scores(series, ties, torch.Generator(device).manual_seed(seed), device, pairs=False)  # (N, T, d)
     N, T, _ = z.shape
     rows, cols = torch.triu_indices(N, N, offset=1, device=device)
+    rows, cols = ordered_pairs(series, rows, cols)
     total = rows.numel()
     chunk = chunk_size or vector_chunk(T, device)
     mi = torch.zeros(total, device=device)
