@@ -64,9 +64,10 @@ from .copula import TIES, floor_lift, is_constant, rank_transform, symmetry_maps
 from .estimate import random_projections
 from .interface import as_real_array, check_batch_shapes, check_finite, check_pair_shapes
 from .model import InfoNet, SizeRouted, log_n_feature, splat
+from .order import read_swapped
 from .pairwise import symmetric_pass
 from .readout import lookup
-from .vector_estimate import VECTOR_MIN_SAMPLES, check_dims, in_order, load_vector_model
+from .vector_estimate import VECTOR_MIN_SAMPLES, check_dims, load_vector_model
 from .vector_model import VectorInfoNet, normal_scores
 
 __all__ = ["soft_rank", "soft_copula", "mi", "MILoss", "DEFAULT_TEMPERATURE"]
@@ -270,7 +271,8 @@ def _batch_mi(x, y, model, temperature, hard_forward, symmetries, readout, ties,
     param = next(model.parameters(), None)
     device = param.device if param is not None else x.device
     dtype = param.dtype if param is not None else x.dtype
-    gen = torch.Generator(x.device).manual_seed(seed)  # x's ties draw first, then y's
+    x, y = _in_order(x, y, read_swapped(x.detach()[..., None], y.detach()[..., None]))
+    gen = torch.Generator(x.device).manual_seed(seed)  # the side read first draws its ties first
     u = soft_copula(x, temperature, hard_forward, ties, gen)
     v = soft_copula(y, temperature, hard_forward, ties, gen)
     est = _network_mi(model, u.to(device, dtype), v.to(device, dtype), symmetries, readout, floor_slope)  # (B,)
@@ -364,13 +366,24 @@ def _vector_mi(x, y, vector_model, temperature, hard_forward, ties, seed) -> tor
     check_dims(x.shape[2], y.shape[2])
     net = load_vector_model(device=x.device) if vector_model is None else vector_model
     param = next(net.parameters())
-    gen = torch.Generator(x.device).manual_seed(seed)  # x's ties draw first, then y's
+    device = x.device
+    x, y = _in_order(x, y, read_swapped(x.detach(), y.detach()))
+    gen = torch.Generator(device).manual_seed(seed)  # the side read first draws its ties first
 
     def scores(a: torch.Tensor) -> torch.Tensor:  # (B, n, d) -> normal scores of soft ranks along n
         u = soft_copula(a.transpose(1, 2), temperature, hard_forward, ties, gen).transpose(1, 2)
         return normal_scores(u.to(param.device, param.dtype))
 
-    return net(*in_order(x.detach(), y.detach(), scores(x), scores(y))).mi.to(x.device)
+    return net(scores(x), scores(y)).mi.to(device)
+
+
+def _in_order(x: torch.Tensor, y: torch.Tensor, swap: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pairs x, y (B, n, ...) with the (B,) ``swap``ped ones read as (y, x) (:mod:`infonet.order`); gradients
+    reach both. Pairs of unequal shapes are never swapped."""
+    if x.shape != y.shape or not swap.any():
+        return x, y
+    swap = swap.to(x.device).view(-1, *[1] * (x.ndim - 1))
+    return torch.where(swap, y, x), torch.where(swap, x, y)
 
 
 def _as_pairs(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -30,9 +30,10 @@ import numpy as np
 import torch
 
 from .checkpoint import load_pretrained, usable_device
-from .copula import TIES, exact_tensor, is_constant, rank_transform, symmetry_maps
+from .copula import TIES, exact_tensor, is_constant, symmetry_maps
 from .interface import MIEstimator, check_batch, check_pair, check_statistic
 from .model import InfoNet
+from .order import pair_ranks
 from .pairwise import pairwise_mi, run_pairs
 from .vector_estimate import (
     check_vector_batch,
@@ -77,15 +78,14 @@ def predict(
             square (:data:`infonet.copula.SYMMETRIES`), all in the same forward pass.
         chunk_size: pairs per forward pass (default: sized to the device and ``symmetries``).
         ties: "random" (seeded random order) or "average" (mid-ranks).
-        seed: seed of the tie-break (x's ties draw first, then y's).
+        seed: seed of the tie-break (the side read first draws first, :mod:`infonet.order`).
     Returns:
         dict of numpy arrays: ``mi`` (B,), ``dv`` (B,), ``quantiles`` (B, 3) at (5 %, 50 %, 95 %).
     """
     device = next(model.parameters()).device
     x, y = exact_tensor(x).to(device), exact_tensor(y).to(device)
-    gen = torch.Generator(device).manual_seed(seed)
-    u = rank_transform(x, ties=ties, seed=gen, batch_dims=1).float()  # (B, n); a pair's ties, not its batch's
-    v = rank_transform(y, ties=ties, seed=gen, batch_dims=1).float()
+    # (B, n) each, every pair in its canonical order; a pair's ties broken as it alone would break them
+    u, v = (r[..., 0].float() for r in pair_ranks(x[..., None], y[..., None], ties=ties, seed=seed))
     pairs = torch.arange(x.shape[0], device=device)
     out = run_pairs(
         model, u, v, pairs, pairs, symmetries=symmetries, chunk_size=chunk_size, precision=precision, progress=progress

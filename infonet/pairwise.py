@@ -23,9 +23,10 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .copula import exact_tensor, floor_lift, is_constant, rank_transform, symmetric_copies, symmetry_maps
+from .copula import exact_tensor, floor_lift, is_constant, symmetric_copies, symmetry_maps
 from .interface import check_statistic, pick_statistic
 from .model import QUANTILES, InfoNet
+from .order import ordered_pairs, series_ranks
 from .threads import on_cores
 
 __all__ = ["pairwise_mi", "run_pairs", "symmetric_pass", "pair_chunk", "autocast_for"]
@@ -147,16 +148,18 @@ def pairwise_mi(
         model: a trained InfoNet (its device is used).
         series: (N, T) array or tensor of finite real values, validated by the caller.
         symmetries: average over the first 1, 2, 4 or 8 symmetries of the copula square
-            (k times the compute; 2 makes the estimate exactly symmetric in the two series).
+            (k times the compute).
         chunk_size: pairs per forward pass (default: sized to the device and ``symmetries``).
         precision: "auto" (bf16 on CUDA, fp32 on CPU), "bf16" or "fp32".
-        ties: "random" (ties broken in a seeded random order, each series its own) or "average"
-            (mid-ranks); see :func:`infonet.copula.rank_transform`.
+        ties: "random" (ties broken in a seeded random order, as each pair alone would break them:
+            :mod:`infonet.order`) or "average" (mid-ranks); see :func:`infonet.copula.rank_transform`.
         seed: seed of the tie-break.
         statistic: "estimate", or "lower" / "upper", an end of each pair's 90 % interval.
         progress: optional callback ``progress(done_pairs, total_pairs)``.
     Returns:
-        (N, N) symmetric float64 numpy array, 0 on the diagonal and for constant series.
+        (N, N) symmetric float64 numpy array, 0 on the diagonal and for constant series. Entry (i, j)
+        is the estimate of the pair alone, read in its canonical order, so the matrix follows a
+        reordering of the series.
     """
     check_statistic(statistic)
     device = next(model.parameters()).device
@@ -164,11 +167,18 @@ def pairwise_mi(
     if s.ndim != 2:
         raise ValueError(f"series must have shape (N, T), got {tuple(s.shape)}")
     N = s.shape[0]
-    gen = torch.Generator(device).manual_seed(seed)
-    u = rank_transform(s, ties=ties, seed=gen).float()  # (N, T), once per series, exact
-    rows, cols = torch.triu_indices(N, N, offset=1, device=device)
+    mid, first, second = (r[..., 0] for r in series_ranks(s[..., None], ties=ties, seed=seed))  # (N, T) each, exact
+    rows, cols = ordered_pairs(mid[..., None], *torch.triu_indices(N, N, offset=1, device=device))
     out = run_pairs(
-        model, u, u, rows, cols, symmetries=symmetries, chunk_size=chunk_size, precision=precision, progress=progress
+        model,
+        first.float(),
+        second.float(),
+        rows,
+        cols,
+        symmetries=symmetries,
+        chunk_size=chunk_size,
+        precision=precision,
+        progress=progress,
     )
     dead = is_constant(s)
     mi = pick_statistic(out["mi"], out["quantiles"], statistic).masked_fill(dead[rows] | dead[cols], 0.0)

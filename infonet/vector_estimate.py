@@ -24,6 +24,7 @@ import torch
 from .checkpoint import load_checkpoint, load_weights, usable_device
 from .copula import exact_tensor, rank_transform
 from .interface import as_real_array, check_finite, check_statistic, pick_statistic
+from .order import ordered_pairs, pair_ranks, series_ranks
 from .threads import on_cores
 from .vector_model import MAX_DIM, DomainRouted, VectorInfoNet, VectorNetConfig, normal_scores
 from .weights import packaged, weights_file
@@ -34,7 +35,6 @@ __all__ = [
     "check_vector_batch",
     "check_vector_series",
     "load_vector_model",
-    "order_statistic",
     "pairwise_vector",
     "predict_vector",
     "vector_model_from_checkpoint",
@@ -92,69 +92,17 @@ def vector_chunk(n: int, device: torch.device) -> int:
     return max(1, tokens // max(n, 1))
 
 
-def scores(
-    x, ties: str = "random", seed: int | torch.Generator = 0, device=None, *, pairs: bool = True
-) -> torch.Tensor:
+def scores(x, ties: str = "random", seed: int | torch.Generator = 0, device=None) -> torch.Tensor:
     """(B, n, d) raw samples (any real dtype) -> float32 normal scores of each coordinate's ranks along n.
 
     Ranks are taken in the input's own type (:func:`infonet.copula.exact_tensor`), ties broken as
-    ``ties`` says; a constant coordinate so becomes a random order: noise that carries no information.
-    ``pairs``: the B rows are sides of B pairs, each estimated on its own, and share the tie-break's keys
-    (a pair's estimate does not depend on its batch); False for N series compared with each other.
+    ``ties`` says (keys shared along B); a constant coordinate so becomes a random order: noise that
+    carries no information. The estimators rank a pair's two sides through :func:`infonet.order.pair_ranks`.
     """
     x = exact_tensor(x)
     if device is not None:
         x = x.to(device)
-    return normal_scores(rank_transform(x, dim=1, ties=ties, seed=seed, batch_dims=int(pairs)).float())
-
-
-def _mid_ranks(x) -> torch.Tensor:
-    """(B, n, d) raw samples -> float64 mid-ranks in (0, 1) of each coordinate along n."""
-    return rank_transform(exact_tensor(x), dim=1).double()
-
-
-ORDER_SEED = 20_261_206  # seeds the fixed weights of :func:`order_statistic`
-
-
-def order_statistic(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """sum over samples of sin(a u + b v) - sin(a v + b u), mid-ranks u, v (B, n, d) -> (B,) (a, b: fixed
-    random weights over the coordinates).
-
-    It is exactly negated when the two sides swap, and depends on the samples' ranks alone, not on a
-    monotone map of a coordinate, a batch, or (beyond rounding) the samples' order: it decides in which
-    order a pair is read. It is 0 where the swap leaves the samples as they were (up to their order),
-    and a sum of separate terms per coordinate would be 0 far more often (for any two rank series that
-    differ by swapped pairs of values, as a point track and its neighbour's often do).
-    """
-    g = torch.Generator().manual_seed(ORDER_SEED)
-    a, b = (4 * torch.randn(2, MAX_DIM, generator=g, dtype=torch.float64)[:, : u.shape[-1]]).to(u.device)
-    return (torch.sin(u @ a + v @ b) - torch.sin(v @ a + u @ b)).sum(1)
-
-
-def in_order(x, y, zx: torch.Tensor, zy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The network's inputs zx, zy (B, n, d) of the raw pairs x, y, each pair's sides in a canonical order.
-
-    The network is symmetric in its two sides only up to its training (on point tracks the two orders of
-    a pair read 0.14 nats apart on average), so a pair of equal dimensions is read as (y, x) where
-    :func:`order_statistic` of (x, y) is negative: the estimate of (x, y) is that of (y, x) (exactly, for
-    samples without ties, whose tie-break draws differ by side). Pairs of unequal dimensions as given.
-    """
-    if zx.shape[-1] != zy.shape[-1]:
-        return zx, zy
-    swap = (order_statistic(_mid_ranks(x), _mid_ranks(y)) < 0).to(zx.device)[:, None, None]
-    return torch.where(swap, zy, zx), torch.where(swap, zx, zy)
-
-
-def ordered_pairs(series, rows: torch.Tensor, cols: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The pairs (rows[p], cols[p]) of N series (N, T, d), each in the order :func:`in_order` reads it.
-
-    The statistic is summed pair by pair in one order of the terms, so that it is exactly negated when
-    the two series swap and does not depend on the other series (a product of the whole matrix would
-    round differently with their order).
-    """
-    u = _mid_ranks(series).to(rows.device)  # (N, T, d)
-    swap = torch.cat([order_statistic(u[i], u[j]) < 0 for i, j in zip(rows.split(8192), cols.split(8192), strict=True)])
-    return torch.where(swap, cols, rows), torch.where(swap, rows, cols)
+    return normal_scores(rank_transform(x, dim=1, ties=ties, seed=seed, batch_dims=1).float())
 
 
 @torch.no_grad()
@@ -172,14 +120,14 @@ def predict_vector(
 
     Args:
         ties: "random" (seeded random order, the default) or "average" (mid-ranks).
-        seed: seed of the tie-break (x's ties draw first, then y's).
+        seed: seed of the tie-break (the side read first draws first, :mod:`infonet.order`).
     Returns:
         dict of numpy arrays: ``mi`` (B,), ``quantiles`` (B, 3) at (5 %, 50 %, 95 %), ``gc`` (B,) the
         Gaussian-copula MI of the same ranks.
     """
     device = next(model.parameters()).device
-    gen = torch.Generator(device).manual_seed(seed)
-    zx, zy = in_order(x, y, scores(x, ties, gen, device), scores(y, ties, gen, device))
+    u, v = pair_ranks(exact_tensor(x).to(device), exact_tensor(y).to(device), ties=ties, seed=seed)
+    zx, zy = normal_scores(u.float()), normal_scores(v.float())  # each pair in its canonical order
     B, n, _ = zx.shape
     chunk = chunk_size or vector_chunk(n, device)
     starts = range(0, B, chunk)
@@ -253,22 +201,22 @@ def pairwise_vector(
     Each series' coordinates are ranked once (N of them, not once per pair); pairs then run in
     chunks of :func:`vector_chunk` pairs. Returns the (N, N) symmetric float64 matrix, 0 on the
     diagonal, of each pair's ``statistic`` ("estimate", or "lower" / "upper", an end of its 90 %
-    interval). The network is symmetric in its two sides only up to its training, so each pair
-    is read once, in the order of :func:`in_order`: the matrix follows a reordering of the series.
+    interval). Entry (i, j) is the estimate of the pair alone, read once in its canonical order
+    (:mod:`infonet.order`), so the matrix follows a reordering of the series.
     """
     check_statistic(statistic)
     device = next(model.parameters()).device
-    z = scores(series, ties, torch.Generator(device).manual_seed(seed), device, pairs=False)  # (N, T, d)
-    N, T, _ = z.shape
-    rows, cols = torch.triu_indices(N, N, offset=1, device=device)
-    rows, cols = ordered_pairs(series, rows, cols)
+    mid, first, second = series_ranks(exact_tensor(series).to(device), ties=ties, seed=seed)  # (N, T, d) each
+    z1, z2 = normal_scores(first.float()), normal_scores(second.float())
+    N, T, _ = mid.shape
+    rows, cols = ordered_pairs(mid, *torch.triu_indices(N, N, offset=1, device=device))
     total = rows.numel()
     chunk = chunk_size or vector_chunk(T, device)
     mi = torch.zeros(total, device=device)
 
     def read(start: int) -> torch.Tensor:
         i, j = rows[start : start + chunk], cols[start : start + chunk]
-        out = model(z[i], z[j])
+        out = model(z1[i], z2[j])
         return pick_statistic(out.mi, out.quantiles, statistic).float()
 
     starts = range(0, total, chunk)

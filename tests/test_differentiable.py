@@ -14,6 +14,7 @@ from examples.independence import IndependenceConfig, _independence_data, _indep
 from infonet import InfoNet, InfoNetConfig
 from infonet.baselines import ksg
 from infonet.copula import rank_transform
+from infonet.order import read_swapped
 
 torch.set_num_threads(1)
 
@@ -138,7 +139,8 @@ def test_detached_head_takes_the_dv_gradient():
     y.requires_grad_(True)
     value = diff.mi(x, y, temperature=0.05, model=model)
     with torch.no_grad():
-        assert torch.allclose(value, model(diff.soft_rank(x, 0.05), diff.soft_rank(y, 0.05)).mi)
+        first, second = _in_canonical_order(x, y)
+        assert torch.allclose(value, model(diff.soft_rank(first, 0.05), diff.soft_rank(second, 0.05)).mi)
     gx, gy = torch.autograd.grad(value.sum(), (x, y))
     dv = diff.mi(x, y, temperature=0.05, readout="dv", model=model)
     dx, dy = torch.autograd.grad(dv.sum(), (x, y))
@@ -178,10 +180,17 @@ def test_gradients_finite_on_ties_constants_and_n8(small_model):
     assert float(value.detach()) == 0.0 and float(x.grad.abs().sum()) == 0.0 and float(y.grad.abs().sum()) == 0.0
 
 
+def _in_canonical_order(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pairs x, y (B, n), each pair's sides in the order every estimator reads them (infonet.order)."""
+    swap = read_swapped(x.detach()[..., None], y.detach()[..., None])[:, None]
+    assert swap.any() and not swap.all()  # the cases below read some pairs each way round
+    return torch.where(swap, y, x), torch.where(swap, x, y)
+
+
 def test_hard_forward_value_is_the_hard_rank_estimate(small_model):
     x, y = _pairs(4, 128, 0.5, seed=7)
     with torch.no_grad():
-        hard = small_model(rank_transform(x), rank_transform(y)).mi
+        hard = small_model(*(rank_transform(a) for a in _in_canonical_order(x, y))).mi
     x.requires_grad_(True)
     value = diff.mi(x, y, hard_forward=True, model=small_model)
     assert torch.allclose(value.detach(), hard, atol=1e-12)

@@ -81,7 +81,7 @@ def test_the_estimate_of_x_and_y_is_that_of_y_and_x(vector_model):
 
 
 def test_the_order_statistic_tells_apart_series_that_differ_by_swapped_values():
-    from infonet.vector_estimate import order_statistic
+    from infonet.order import order_statistic
 
     u = torch.arange(0.5, 16, dtype=torch.float64).reshape(1, 8, 2) / 16
     v = u.clone()
