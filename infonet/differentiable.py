@@ -64,7 +64,7 @@ from .copula import TIES, floor_lift, is_constant, rank_transform, symmetry_maps
 from .estimate import random_projections
 from .interface import as_real_array, check_batch_shapes, check_finite, check_pair_shapes
 from .model import InfoNet, SizeRouted, log_n_feature, splat
-from .order import read_swapped
+from .order import ordered_ranks
 from .pairwise import symmetric_pass
 from .readout import lookup
 from .vector_estimate import VECTOR_MIN_SAMPLES, check_dims, load_vector_model
@@ -271,10 +271,7 @@ def _batch_mi(x, y, model, temperature, hard_forward, symmetries, readout, ties,
     param = next(model.parameters(), None)
     device = param.device if param is not None else x.device
     dtype = param.dtype if param is not None else x.dtype
-    x, y = _in_order(x, y, read_swapped(x.detach()[..., None], y.detach()[..., None]))
-    gen = torch.Generator(x.device).manual_seed(seed)  # the side read first draws its ties first
-    u = soft_copula(x, temperature, hard_forward, ties, gen)
-    v = soft_copula(y, temperature, hard_forward, ties, gen)
+    u, v = (c[..., 0] for c in _pair_copulas(x[..., None], y[..., None], temperature, hard_forward, ties, seed))
     est = _network_mi(model, u.to(device, dtype), v.to(device, dtype), symmetries, readout, floor_slope)  # (B,)
     dead = (is_constant(x) | is_constant(y)).to(est.device)
     # a constant sequence carries no information: 0, with a zero gradient
@@ -366,24 +363,33 @@ def _vector_mi(x, y, vector_model, temperature, hard_forward, ties, seed) -> tor
     check_dims(x.shape[2], y.shape[2])
     net = load_vector_model(device=x.device) if vector_model is None else vector_model
     param = next(net.parameters())
-    device = x.device
-    x, y = _in_order(x, y, read_swapped(x.detach(), y.detach()))
-    gen = torch.Generator(device).manual_seed(seed)  # the side read first draws its ties first
-
-    def scores(a: torch.Tensor) -> torch.Tensor:  # (B, n, d) -> normal scores of soft ranks along n
-        u = soft_copula(a.transpose(1, 2), temperature, hard_forward, ties, gen).transpose(1, 2)
-        return normal_scores(u.to(param.device, param.dtype))
-
-    return net(scores(x), scores(y)).mi.to(device)
+    u, v = _pair_copulas(x, y, temperature, hard_forward, ties, seed)
+    return net(normal_scores(u.to(param.device, param.dtype)), normal_scores(v.to(param.device, param.dtype))).mi.to(
+        x.device
+    )
 
 
-def _in_order(x: torch.Tensor, y: torch.Tensor, swap: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pairs x, y (B, n, ...) with the (B,) ``swap``ped ones read as (y, x) (:mod:`infonet.order`); gradients
-    reach both. Pairs of unequal shapes are never swapped."""
-    if x.shape != y.shape or not swap.any():
-        return x, y
-    swap = swap.to(x.device).view(-1, *[1] * (x.ndim - 1))
-    return torch.where(swap, y, x), torch.where(swap, x, y)
+def _pair_copulas(x, y, temperature, hard_forward: bool, ties: str, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Copula samples of B pairs, x (B, n, dx) and y (B, n, dy), with gradients: soft ranks of each
+    coordinate along n (or exact ranks carrying their gradient), each pair's sides in the order the
+    estimators read them and its ties broken as theirs (:func:`infonet.order.ordered_ranks`).
+
+    The sides are put in order after the soft ranks, so a side that needs no gradient gets none.
+    """
+    hard = ordered_ranks(x.detach(), y.detach(), ties=ties, seed=seed)
+    soft = [soft_rank(x, temperature, dim=1), soft_rank(y, temperature, dim=1)]
+    if x.shape == y.shape and hard.swap.any():
+        swap = hard.swap.to(x.device)[:, None, None]
+        soft = [torch.where(swap, soft[1], soft[0]), torch.where(swap, soft[0], soft[1])]
+    out = []
+    for s, rank, mid in zip(soft, hard[:2], hard[2:4], strict=True):
+        if hard_forward:  # the exact ranks' value, the soft ranks' gradient
+            out.append(rank.to(s) + (s - s.detach()))
+        elif ties == "random":  # tied samples spread as the exact ranks spread them (0 without ties)
+            out.append(s + (rank - mid).to(s))
+        else:
+            out.append(s)
+    return out[0], out[1]
 
 
 def _as_pairs(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -17,11 +17,22 @@ of an all-pairs matrix (:func:`series_ranks`), wherever its series stand.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 
 from .copula import rank_transform
 
-__all__ = ["ORDER_SEED", "order_statistic", "read_swapped", "pair_ranks", "series_ranks", "ordered_pairs"]
+__all__ = [
+    "ORDER_SEED",
+    "OrderedRanks",
+    "order_statistic",
+    "ordered_ranks",
+    "pair_ranks",
+    "read_swapped",
+    "series_ranks",
+    "ordered_pairs",
+]
 
 ORDER_SEED = 20_261_206  # seeds the fixed weights of :func:`order_statistic`
 ORDER_DIMS = 32  # weights are drawn for this many coordinates (the multivariate network's limit)
@@ -76,17 +87,32 @@ def _draws(mid: torch.Tensor, ties: str, gen: torch.Generator, count: int) -> li
     return [rank_transform(mid, dim=1, ties=ties, seed=gen, batch_dims=1) for _ in range(count)]
 
 
-def pair_ranks(x, y, *, ties: str = "random", seed: int | torch.Generator = 0) -> tuple[torch.Tensor, torch.Tensor]:
+class OrderedRanks(NamedTuple):
+    """The ranks of B pairs in the order they are read (:func:`ordered_ranks`), float64 (B, n, d) each."""
+
+    first: torch.Tensor  # the side read first, ties broken with the first draw of keys
+    second: torch.Tensor  # the other side, with the second draw
+    mid_first: torch.Tensor  # their mid-ranks (ties share the mean of their positions)
+    mid_second: torch.Tensor
+    swap: torch.Tensor  # (B,) bool: the pair is read as (y, x)
+
+
+def ordered_ranks(x, y, *, ties: str = "random", seed: int | torch.Generator = 0) -> OrderedRanks:
     """The ranks a network reads of B pairs, x (B, n, dx) and y (B, n, dy) on one device: float64 (0, 1)
     of each coordinate along n, each pair's sides in the order :func:`order_statistic` decides (pairs
     of unequal dimensions as given); the side read first breaks its ties with the first draw of keys.
     """
     mx, my = _mid_ranks(x), _mid_ranks(y)  # exact in each side's own type; ties stay ties
     gen = seed if isinstance(seed, torch.Generator) else torch.Generator(mx.device).manual_seed(int(seed))
-    if mx.shape[-1] == my.shape[-1]:
-        swap = _swapped(mx, my)[:, None, None]
-        mx, my = torch.where(swap, my, mx), torch.where(swap, mx, my)
-    return _draws(mx, ties, gen, 1)[0], _draws(my, ties, gen, 1)[0]
+    swap = _swapped(mx, my)
+    if swap.any():
+        mx, my = torch.where(swap[:, None, None], my, mx), torch.where(swap[:, None, None], mx, my)
+    return OrderedRanks(_draws(mx, ties, gen, 1)[0], _draws(my, ties, gen, 1)[0], mx, my, swap)
+
+
+def pair_ranks(x, y, *, ties: str = "random", seed: int | torch.Generator = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first two fields of :func:`ordered_ranks`: the ranks of the side read first and of the other."""
+    return ordered_ranks(x, y, ties=ties, seed=seed)[:2]
 
 
 def series_ranks(series, *, ties: str = "random", seed: int | torch.Generator = 0):
