@@ -382,7 +382,7 @@ def _pair_copulas(x, y, temperature, hard_forward: bool, ties: str, seed: int) -
         swap = hard.swap.to(x.device)[:, None, None]
         soft = [torch.where(swap, soft[1], soft[0]), torch.where(swap, soft[0], soft[1])]
     out = []
-    for s, rank, mid in zip(soft, hard[:2], hard[2:4], strict=True):
+    for s, rank, mid in zip(soft, (hard.first, hard.second), (hard.mid_first, hard.mid_second), strict=True):
         if hard_forward:  # the exact ranks' value, the soft ranks' gradient
             out.append(rank.to(s) + (s - s.detach()))
         elif ties == "random":  # tied samples spread as the exact ranks spread them (0 without ties)

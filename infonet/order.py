@@ -82,9 +82,9 @@ def _swapped(mx: torch.Tensor, my: torch.Tensor) -> torch.Tensor:
     return order_statistic(mx, my) < 0
 
 
-def _draws(mid: torch.Tensor, ties: str, gen: torch.Generator, count: int) -> list[torch.Tensor]:
-    """``count`` successive tie-broken rankings of mid-ranks (B, n, d), keys shared along B."""
-    return [rank_transform(mid, dim=1, ties=ties, seed=gen, batch_dims=1) for _ in range(count)]
+def _tie_broken(mid: torch.Tensor, ties: str, gen: torch.Generator) -> torch.Tensor:
+    """Ranks of mid-ranks (B, n, d) along n with ties broken by the next draw of ``gen`` (keys shared along B)."""
+    return rank_transform(mid, dim=1, ties=ties, seed=gen, batch_dims=1)
 
 
 class OrderedRanks(NamedTuple):
@@ -107,7 +107,8 @@ def ordered_ranks(x, y, *, ties: str = "random", seed: int | torch.Generator = 0
     swap = _swapped(mx, my)
     if swap.any():
         mx, my = torch.where(swap[:, None, None], my, mx), torch.where(swap[:, None, None], mx, my)
-    return OrderedRanks(_draws(mx, ties, gen, 1)[0], _draws(my, ties, gen, 1)[0], mx, my, swap)
+    first = _tie_broken(mx, ties, gen)  # drawn first, then the second side's
+    return OrderedRanks(first, _tie_broken(my, ties, gen), mx, my, swap)
 
 
 def pair_ranks(x, y, *, ties: str = "random", seed: int | torch.Generator = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -121,8 +122,8 @@ def series_ranks(series, *, ties: str = "random", seed: int | torch.Generator = 
     the pair :func:`pair_ranks` gives of the two series alone, ties and all."""
     mid = _mid_ranks(series)
     gen = seed if isinstance(seed, torch.Generator) else torch.Generator(mid.device).manual_seed(int(seed))
-    first, second = _draws(mid, ties, gen, 2)
-    return mid, first, second
+    first = _tie_broken(mid, ties, gen)
+    return mid, first, _tie_broken(mid, ties, gen)
 
 
 def ordered_pairs(mid: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
