@@ -29,7 +29,6 @@ __all__ = [
     "order_statistic",
     "ordered_ranks",
     "pair_ranks",
-    "read_swapped",
     "series_ranks",
     "ordered_pairs",
 ]
@@ -37,6 +36,8 @@ __all__ = [
 ORDER_SEED = 20_261_206  # seeds the fixed weights of :func:`order_statistic`
 ORDER_DIMS = 32  # weights are drawn for this many coordinates (the multivariate network's limit)
 ORDER_CHUNK_SAMPLES = 2**16  # samples (pairs x T) whose statistic is summed at once in an all-pairs matrix
+# the fixed random weights a, b of :func:`order_statistic`, one of each per coordinate
+_WEIGHTS = 4 * torch.randn(2, ORDER_DIMS, generator=torch.Generator().manual_seed(ORDER_SEED), dtype=torch.float64)
 
 
 def order_statistic(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -56,8 +57,7 @@ def order_statistic(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
 def _projections(u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(a u, b u) of mid-ranks u (..., n, d): two (..., n) float32 tensors, each row on its own (a sum over
     the d coordinates, the same in any batch)."""
-    g = torch.Generator().manual_seed(ORDER_SEED)
-    a, b = (4 * torch.randn(2, ORDER_DIMS, generator=g, dtype=torch.float64)[:, : u.shape[-1]]).to(u.device)
+    a, b = _WEIGHTS[:, : u.shape[-1]].to(u.device)
     return (u * a).sum(-1).float(), (u * b).sum(-1).float()
 
 
@@ -70,13 +70,8 @@ def _mid_ranks(x) -> torch.Tensor:
     return rank_transform(x, dim=1).double()
 
 
-def read_swapped(x, y) -> torch.Tensor:
-    """(B,) bool: the pairs x (B, n, dx), y (B, n, dy) of raw samples (any real dtypes, one device) that are
-    read as (y, x). Pairs of unequal dimensions are read as given."""
-    return _swapped(_mid_ranks(x), _mid_ranks(y))
-
-
 def _swapped(mx: torch.Tensor, my: torch.Tensor) -> torch.Tensor:
+    """(B,) bool: the pairs of mid-ranks mx (B, n, dx), my (B, n, dy) read as (y, x); unequal dimensions never."""
     if mx.shape[-1] != my.shape[-1]:
         return torch.zeros(mx.shape[0], dtype=torch.bool, device=mx.device)
     return order_statistic(mx, my) < 0

@@ -14,7 +14,7 @@ from examples.independence import IndependenceConfig, _independence_data, _indep
 from infonet import InfoNet, InfoNetConfig
 from infonet.baselines import ksg
 from infonet.copula import rank_transform
-from infonet.order import read_swapped
+from infonet.order import ordered_ranks
 
 torch.set_num_threads(1)
 
@@ -182,7 +182,7 @@ def test_gradients_finite_on_ties_constants_and_n8(small_model):
 
 def _in_canonical_order(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Pairs x, y (B, n), each pair's sides in the order every estimator reads them (infonet.order)."""
-    swap = read_swapped(x.detach()[..., None], y.detach()[..., None])[:, None]
+    swap = ordered_ranks(x.detach()[..., None], y.detach()[..., None]).swap[:, None]
     assert swap.any() and not swap.all()  # the cases below read some pairs each way round
     return torch.where(swap, y, x), torch.where(swap, x, y)
 
