@@ -378,7 +378,9 @@ def _pair_copulas(x, y, temperature, hard_forward: bool, ties: str, seed: int) -
     """
     hard = ordered_ranks(x.detach(), y.detach(), ties=ties, seed=seed)
     soft = [soft_rank(x, temperature, dim=1), soft_rank(y, temperature, dim=1)]
-    if x.shape == y.shape and hard.swap.any():
+    if x.shape != y.shape:  # unequal dimensions: the whole batch swaps or none of it
+        soft = soft[::-1] if hard.swap.all() else soft
+    elif hard.swap.any():
         swap = hard.swap.to(x.device)[:, None, None]
         soft = [torch.where(swap, soft[1], soft[0]), torch.where(swap, soft[0], soft[1])]
     out = []

@@ -66,6 +66,15 @@ def test_the_estimate_of_x_and_y_is_that_of_y_and_x(vector_model):
     assert infonet.estimate_mi(x[3], y[3], vector_model=vector_model) == infonet.estimate_mi(
         y[3], x[3], vector_model=vector_model
     )
+    wide = np.concatenate([x[:4], y[:4, :, :1]], axis=-1)  # 3 dimensions against 2: the wider side first
+    assert np.array_equal(
+        infonet.estimate_mi_batch(wide, y[:4], vector_model=vector_model),
+        infonet.estimate_mi_batch(y[:4], wide, vector_model=vector_model),
+    )
+    soft_wide = infonet.mi(torch.tensor(wide), torch.tensor(y[:4]), vector_model=vector_model, hard_forward=True)
+    assert torch.equal(
+        soft_wide, infonet.mi(torch.tensor(y[:4]), torch.tensor(wide), vector_model=vector_model, hard_forward=True)
+    )
     xt = torch.tensor(x[:4], requires_grad=True)
     soft = infonet.mi(xt, torch.tensor(y[:4]), vector_model=vector_model, hard_forward=True)
     assert torch.equal(soft, infonet.mi(torch.tensor(y[:4]), xt, vector_model=vector_model, hard_forward=True))
