@@ -64,7 +64,7 @@ from .copula import TIES, floor_lift, is_constant, rank_transform, symmetry_maps
 from .estimate import random_projections
 from .interface import as_real_array, check_batch_shapes, check_finite, check_pair_shapes
 from .model import InfoNet, SizeRouted, log_n_feature, splat
-from .order import ordered_ranks
+from .order import in_read_order, ordered_ranks
 from .pairwise import symmetric_pass
 from .readout import lookup
 from .vector_estimate import VECTOR_MIN_SAMPLES, check_dims, load_vector_model
@@ -175,12 +175,21 @@ def soft_copula(
     B rows (pairs) share as the estimators' do (``batch_dims``).
     """
     u, fixed = soft_rank(x, temperature), x.detach()
+    if not (hard_forward or ties == "random"):
+        return u
+    exact = rank_transform(fixed, ties=ties, seed=seed, batch_dims=batch_dims)
+    return _with_exact(u, exact, None if hard_forward else rank_transform(fixed), hard_forward, ties)
+
+
+def _with_exact(soft: torch.Tensor, exact: torch.Tensor, mid, hard_forward: bool, ties: str) -> torch.Tensor:
+    """Soft ranks carrying what the exact ranks ``exact`` say: their values with the soft ranks' gradient
+    (``hard_forward``), or, with ``ties="random"``, the spread of tied samples from their mid-ranks ``mid``
+    (a constant offset per sample, 0 without ties)."""
     if hard_forward:
-        return rank_transform(fixed, ties=ties, seed=seed, batch_dims=batch_dims).to(u.dtype) + (u - u.detach())
+        return exact.to(soft) + (soft - soft.detach())
     if ties == "random":
-        spread = rank_transform(fixed, ties="random", seed=seed, batch_dims=batch_dims) - rank_transform(fixed)
-        u = u + spread.to(u.dtype)
-    return u
+        return soft + (exact - mid).to(soft)
+    return soft
 
 
 # ----------------------------------------------------------------------------- MI
@@ -377,21 +386,11 @@ def _pair_copulas(x, y, temperature, hard_forward: bool, ties: str, seed: int) -
     The sides are put in order after the soft ranks, so a side that needs no gradient gets none.
     """
     hard = ordered_ranks(x.detach(), y.detach(), ties=ties, seed=seed)
-    soft = [soft_rank(x, temperature, dim=1), soft_rank(y, temperature, dim=1)]
-    if x.shape != y.shape:  # unequal dimensions: the whole batch swaps or none of it
-        soft = soft[::-1] if hard.swap.all() else soft
-    elif hard.swap.any():
-        swap = hard.swap.to(x.device)[:, None, None]
-        soft = [torch.where(swap, soft[1], soft[0]), torch.where(swap, soft[0], soft[1])]
-    out = []
-    for s, rank, mid in zip(soft, (hard.first, hard.second), (hard.mid_first, hard.mid_second), strict=True):
-        if hard_forward:  # the exact ranks' value, the soft ranks' gradient
-            out.append(rank.to(s) + (s - s.detach()))
-        elif ties == "random":  # tied samples spread as the exact ranks spread them (0 without ties)
-            out.append(s + (rank - mid).to(s))
-        else:
-            out.append(s)
-    return out[0], out[1]
+    first, second = in_read_order(soft_rank(x, temperature, dim=1), soft_rank(y, temperature, dim=1), hard.swap)
+    return (
+        _with_exact(first, hard.first, hard.mid_first, hard_forward, ties),
+        _with_exact(second, hard.second, hard.mid_second, hard_forward, ties),
+    )
 
 
 def _as_pairs(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

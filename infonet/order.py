@@ -28,6 +28,7 @@ __all__ = [
     "OrderedRanks",
     "order_statistic",
     "ordered_ranks",
+    "in_read_order",
     "pair_ranks",
     "series_ranks",
     "ordered_pairs",
@@ -102,12 +103,20 @@ def ordered_ranks(x, y, *, ties: str = "random", seed: int | torch.Generator = 0
     mx, my = _mid_ranks(x), _mid_ranks(y)  # exact in each side's own type; ties stay ties
     gen = seed if isinstance(seed, torch.Generator) else torch.Generator(mx.device).manual_seed(int(seed))
     swap = _swapped(mx, my)
-    if mx.shape != my.shape:  # unequal dimensions: the whole batch swaps or none of it
-        mx, my = (my, mx) if swap.all() else (mx, my)
-    elif swap.any():
-        mx, my = torch.where(swap[:, None, None], my, mx), torch.where(swap[:, None, None], mx, my)
+    mx, my = in_read_order(mx, my, swap)
     first = _tie_broken(mx, ties, gen)  # drawn first, then the second side's
     return OrderedRanks(first, _tie_broken(my, ties, gen), mx, my, swap)
+
+
+def in_read_order(a: torch.Tensor, b: torch.Tensor, swap: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two sides a (B, n, da), b (B, n, db) of B pairs with the ``swap``ped pairs (B,) read as (b, a);
+    sides of unequal dimensions swap as a whole batch (:func:`ordered_ranks` swaps all or none of them)."""
+    if a.shape != b.shape:
+        return (b, a) if swap.all() else (a, b)
+    if not swap.any():
+        return a, b
+    swap = swap.to(a.device)[:, None, None]
+    return torch.where(swap, b, a), torch.where(swap, a, b)
 
 
 def pair_ranks(x, y, *, ties: str = "random", seed: int | torch.Generator = 0) -> tuple[torch.Tensor, torch.Tensor]:
