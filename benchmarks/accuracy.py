@@ -17,7 +17,7 @@ from dataclasses import fields
 import numpy as np
 
 from infonet import distributions
-from infonet.estimate import random_projections
+from infonet.estimate import sliced_projections
 from infonet.evaluation import HIGHDIM_KINDS, LevelSet, TripletSet, highdim_pairs, level_stats, order_accuracy, roc_auc
 from infonet.interface import MIEstimator
 
@@ -197,8 +197,8 @@ def sliced_scores(
     """Sliced MI of m pairs x (m, n, dx), y (m, n, dy) -> (m,) with any estimator; pair i uses
     projection seed ``seed + i``.
 
-    The projections are ``infonet.estimate.random_projections``, the ones ``infonet.estimate_mi(method="sliced")``
-    draws for (n, d) input, so with an InfoNet estimator pair i scores as
+    The projections are ``infonet.estimate.sliced_projections``, the ones ``infonet.estimate_mi(method="sliced")``
+    makes of (n, d) input, so with an InfoNet estimator pair i scores as
     ``infonet.estimate_mi(x[i], y[i], method="sliced", num_projections=P, seed=seed + i)``. Projections of several
     pairs go through one ``estimate_batch`` call (up to ``max_batch`` 1-D pairs);
     ``progress(done, total)`` counts projected pairs, m * P in all.
@@ -212,9 +212,9 @@ def sliced_scores(
     for start in range(0, m, per_call):
         px, py = [], []
         for i in range(start, min(start + per_call, m)):
-            theta, phi = random_projections(x.shape[2], y.shape[2], num_projections, seed + i)
-            px.append((x[i] @ theta).T)  # (P, n)
-            py.append((y[i] @ phi).T)
+            xs, ys = sliced_projections(x[i], y[i], num_projections, seed + i)  # (P, n) each
+            px.append(xs)
+            py.append(ys)
         inner = None
         if progress is not None:
             inner = lambda done, _total, base=start * num_projections: progress(base + done, total)

@@ -64,7 +64,7 @@ from .copula import TIES, floor_lift, is_constant, rank_transform, symmetry_maps
 from .estimate import random_projections
 from .interface import as_real_array, check_batch_shapes, check_finite, check_pair_shapes
 from .model import InfoNet, SizeRouted, log_n_feature, splat
-from .order import in_read_order, ordered_ranks
+from .order import in_read_order, ordered_ranks, swapped
 from .pairwise import symmetric_pass
 from .readout import lookup
 from .vector_estimate import VECTOR_MIN_SAMPLES, check_dims, load_vector_model
@@ -355,6 +355,8 @@ def _sliced_mi(x, y, model: InfoNet, num_projections: int, seed: int, options: t
     if num_projections < 1:
         raise ValueError(f"num_projections must be >= 1, got {num_projections}")
     x, y = x.reshape(x.shape[0], -1), y.reshape(y.shape[0], -1)
+    if swapped(x.detach()[None], y.detach()[None]).item():  # as infonet.estimate_mi's sliced MI: symmetric
+        x, y = y, x
     theta, phi = random_projections(x.shape[1], y.shape[1], num_projections, seed)
     theta = torch.as_tensor(theta, dtype=x.dtype, device=x.device)  # (dx, P)
     phi = torch.as_tensor(phi, dtype=y.dtype, device=y.device)  # (dy, P)

@@ -33,7 +33,7 @@ from .checkpoint import load_pretrained, usable_device
 from .copula import TIES, exact_tensor, is_constant, symmetry_maps
 from .interface import MIEstimator, check_batch, check_pair, check_statistic
 from .model import InfoNet
-from .order import pair_ranks
+from .order import pair_ranks, swapped
 from .pairwise import pairwise_mi, run_pairs
 from .vector_estimate import (
     check_vector_batch,
@@ -49,6 +49,7 @@ __all__ = [
     "estimate_mi_batch",
     "predict",
     "random_projections",
+    "sliced_projections",
     "InfoNetEstimator",
     "DEFAULT_SYMMETRIES",
 ]
@@ -199,9 +200,20 @@ def _sliced_mi(model: InfoNet, x, y, num_projections: int, symmetries: int, ties
     """The mean 1-D MI over seeded random unit projections of x (n, dx) and y (n, dy)."""
     if num_projections < 1:
         raise ValueError(f"num_projections must be >= 1, got {num_projections}")
+    xs, ys = sliced_projections(x, y, num_projections, seed)
+    return float(predict(model, xs, ys, symmetries=symmetries, ties=ties, seed=seed)["mi"].mean())
+
+
+def sliced_projections(x: np.ndarray, y: np.ndarray, num_projections: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The P 1-D pairs of sliced MI of x (n, dx) and y (n, dy): two (P, n) float64 arrays.
+
+    The side the samples read first (:func:`infonet.order.swapped`) is projected on the first
+    directions :func:`random_projections` draws, so sliced MI of (x, y) is that of (y, x).
+    """
+    if swapped(x[None], y[None]).item():
+        x, y = y, x
     theta, phi = random_projections(x.shape[1], y.shape[1], num_projections, seed)
-    xs, ys = x.astype(np.float64) @ theta, y.astype(np.float64) @ phi  # (n, P) projections
-    return float(predict(model, xs.T, ys.T, symmetries=symmetries, ties=ties, seed=seed)["mi"].mean())
+    return (x.astype(np.float64) @ theta).T, (y.astype(np.float64) @ phi).T
 
 
 def estimate_mi_batch(

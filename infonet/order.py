@@ -29,6 +29,7 @@ __all__ = [
     "order_statistic",
     "ordered_ranks",
     "in_read_order",
+    "swapped",
     "pair_ranks",
     "series_ranks",
     "ordered_pairs",
@@ -117,6 +118,13 @@ def in_read_order(a: torch.Tensor, b: torch.Tensor, swap: torch.Tensor) -> tuple
         return a, b
     swap = swap.to(a.device)[:, None, None]
     return torch.where(swap, b, a), torch.where(swap, a, b)
+
+
+def swapped(x, y) -> torch.Tensor:
+    """(B,) bool: which of B pairs x (B, n, dx), y (B, n, dy) of raw samples :func:`ordered_ranks` reads
+    as (y, x). For callers that transform the sides themselves before a network reads them (sliced MI
+    projects each side with its own seeded directions), so that they can hand them over in that order."""
+    return _swapped(_mid_ranks(x), _mid_ranks(y))
 
 
 def pair_ranks(x, y, *, ties: str = "random", seed: int | torch.Generator = 0) -> tuple[torch.Tensor, torch.Tensor]:

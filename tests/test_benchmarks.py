@@ -252,19 +252,20 @@ def test_highdim_pairs_shapes_and_dependence():
 
 def test_sliced_scores_match_estimate_mi(rng, tiny, tiny_model):
     x = rng.standard_normal((128, 5))
-    y = x[:, :3] + rng.standard_normal((128, 3))
+    y = np.tanh(x) + rng.standard_normal((128, 5))
+    xs, ys = np.stack([x, y]), np.stack([y, x])  # the pair both ways round: one of them is read swapped
     seen = []
     many = bm.sliced_scores(
         tiny,
-        np.stack([x, x]),
-        np.stack([y, y]),
+        xs,
+        ys,
         num_projections=16,
         seed=7,
         max_batch=16,
         progress=lambda *a: seen.append(a),
     )
     for i in range(2):  # pair i uses projection seed 7 + i, the projections of infonet.estimate_mi
-        library = infonet.estimate_mi(x, y, model=tiny_model, method="sliced", num_projections=16, seed=7 + i)
+        library = infonet.estimate_mi(xs[i], ys[i], model=tiny_model, method="sliced", num_projections=16, seed=7 + i)
         assert many[i] == pytest.approx(library, abs=1e-6)
     assert many[1] != many[0]
     assert seen[0] == (0, 32) and seen[-1] == (32, 32)  # counted in projected pairs

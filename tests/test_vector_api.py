@@ -55,7 +55,7 @@ def test_sample_order_and_invertible_maps_of_x_do_not_matter(vector_model):
     assert infonet.estimate_mi(x @ mix, y, vector_model=vector_model) == pytest.approx(base, abs=0.08)
 
 
-def test_the_estimate_of_x_and_y_is_that_of_y_and_x(vector_model):
+def test_the_estimate_of_x_and_y_is_that_of_y_and_x(vector_model, tiny_model):
     # the network is symmetric in its sides only up to its training (on point tracks the two orders
     # read 0.14 nats apart on average); each pair is read in an order its samples decide
     rng = np.random.default_rng(11)
@@ -75,6 +75,16 @@ def test_the_estimate_of_x_and_y_is_that_of_y_and_x(vector_model):
     assert torch.equal(
         soft_wide, infonet.mi(torch.tensor(y[:4]), torch.tensor(wide), vector_model=vector_model, hard_forward=True)
     )
+    # sliced MI gives its first directions to the side read first, so it too is symmetric
+    for a, b in ((x[5], y[5]), (wide[1], y[1]), (x[2], x[2, :, 0])):
+        sliced = [
+            infonet.estimate_mi(p, q, model=tiny_model, method="sliced", num_projections=8) for p, q in ((a, b), (b, a))
+        ]
+        assert sliced[0] == sliced[1]
+        soft_sliced = [
+            infonet.mi(torch.tensor(p), torch.tensor(q), model=tiny_model, sliced=True) for p, q in ((a, b), (b, a))
+        ]
+        assert torch.equal(*soft_sliced)
     xt = torch.tensor(x[:4], requires_grad=True)
     soft = infonet.mi(xt, torch.tensor(y[:4]), vector_model=vector_model, hard_forward=True)
     assert torch.equal(soft, infonet.mi(torch.tensor(y[:4]), xt, vector_model=vector_model, hard_forward=True))
