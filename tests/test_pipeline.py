@@ -124,6 +124,37 @@ def test_regroup_needs_no_tracking_and_no_mi(sample, run, monkeypatch):
     assert loose.masks is None and loose.objects == []
 
 
+def test_the_total_is_the_wall_time_where_stages_run_side_by_side(sample, monkeypatch):
+    import time
+
+    pipeline = segmentation.pipeline
+    track, motion = pipeline._track, pipeline._motion
+
+    def slow_dense(*args):  # the dense motion runs in a thread beside the tracker
+        time.sleep(0.6)
+        return None, 0.6
+
+    def slow_track(*args):
+        time.sleep(0.6)
+        return dataclasses.replace(track(*args), seconds=0.6)
+
+    monkeypatch.setattr(pipeline, "_dense", slow_dense)
+    monkeypatch.setattr(pipeline, "_track", slow_track)
+    # the motion stage's seconds include the dense part it waited for
+    monkeypatch.setattr(
+        pipeline, "_motion", lambda frames, every, opts, done: (motion(frames, every, opts, done)[0], 0.6)
+    )
+    options = segmentation.VideoOptions(feature="coords", masks=False)
+    start = time.perf_counter()
+    run = segmentation.discover_video(sample, "pearson", options)
+    wall = time.perf_counter() - start
+    stages = sum(v for k, v in run.timings.items() if k != "total")
+    assert run.timings["total"] <= wall and run.timings["total"] < stages - 0.4  # the 0.6 s overlap counted once
+    again = segmentation.regroup(run, None, threshold=1e9)  # the same run with another grouping in its place
+    grouping = run.timings["total"] - run.timings["masks"] - run.timings["grouping"] + again.timings["grouping"]
+    assert again.timings["total"] == pytest.approx(grouping + again.timings["masks"])
+
+
 def test_the_smallest_group_is_a_fifteenth_of_the_tracks_unless_given(run):
     assert [segmentation.pipeline.group_min_size(0, n) for n in (300, 150, 40, 0)] == [20, 10, 5, 5]
     assert segmentation.pipeline.group_min_size(7, 300) == 7
