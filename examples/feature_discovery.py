@@ -23,7 +23,7 @@ import torch
 
 from infonet.checkpoint import load_pretrained
 from infonet.cli import parse_options, run_cli, save_options
-from infonet.copula import rank_transform
+from infonet.copula import rank_transform, symmetry_maps
 from infonet.differentiable import DEFAULT_TEMPERATURE, mi
 from infonet.model import InfoNet
 
@@ -47,6 +47,9 @@ class FeatureDiscoveryConfig:
     noise: float = field(default=0.2, metadata={"help": "std of the additive noise on y"})
     temperature: float = field(default=DEFAULT_TEMPERATURE, metadata={"help": "soft-rank temperature"})
     hard_forward: bool = field(default=False, metadata={"help": "hard ranks forward, soft gradient"})
+    symmetries: int = field(
+        default=2, metadata={"help": "maps of the copula square averaged (2: each pair read both ways round)"}
+    )
     seed: int = 0
 
 
@@ -91,7 +94,12 @@ def _ascend(cfg: FeatureDiscoveryConfig, model: InfoNet, planted: int, gen: torc
     for step in range(cfg.steps):
         x, y = _feature_batch(cfg, planted, gen)
         value = mi(
-            w @ x.T, y.expand(cfg.restarts, -1), temperature=cfg.temperature, hard_forward=cfg.hard_forward, model=model
+            w @ x.T,
+            y.expand(cfg.restarts, -1),
+            temperature=cfg.temperature,
+            hard_forward=cfg.hard_forward,
+            symmetries=cfg.symmetries,
+            model=model,
         )
         opt.zero_grad()
         (-value.sum()).backward()
@@ -129,6 +137,7 @@ def feature_discovery(
         raise ValueError(
             f"need dim >= 2, steps, restarts >= 1 and n >= 8; got {cfg.dim}, {cfg.steps}, {cfg.restarts}, {cfg.n}"
         )
+    symmetry_maps(cfg.symmetries)  # 1, 2, 4 or 8
     model = model if model is not None else load_pretrained(device="cpu")
     gen = torch.Generator().manual_seed(cfg.seed)
     planted = int(torch.randint(cfg.dim, (1,), generator=gen))

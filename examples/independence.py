@@ -27,6 +27,7 @@ import torch.nn as nn
 from infonet import baselines
 from infonet.checkpoint import load_pretrained
 from infonet.cli import parse_options, run_cli, save_options
+from infonet.copula import symmetry_maps
 from infonet.differentiable import DEFAULT_TEMPERATURE, mi
 from infonet.model import InfoNet
 
@@ -49,6 +50,9 @@ class IndependenceConfig:
         default=0.3, metadata={"help": "share of the steps over which the penalty ramps linearly from 0 to lambda"}
     )
     num_projections: int = field(default=8, metadata={"help": "random projections of z for the sliced MI"})
+    symmetries: int = field(
+        default=2, metadata={"help": "maps of the copula square averaged per projection (2: both ways round)"}
+    )
     eval_every: int = 25
     eval_n: int = field(default=2000, metadata={"help": "held-out samples for KSG and the task loss"})
     temperature: float = DEFAULT_TEMPERATURE
@@ -127,6 +131,7 @@ def _train_step(cfg: IndependenceConfig, net: _Encoder, opt, model, mix, data_ge
             num_projections=cfg.num_projections,
             seed=step,
             temperature=cfg.temperature,
+            symmetries=cfg.symmetries,
             model=model,
         )
         loss = loss + weight * ramp * dep
@@ -154,6 +159,7 @@ def independence_regulariser(
         raise ValueError("need input_dim >= 2, rep_dim >= 1, steps >= 1 and eval_every >= 1")
     if not 0 <= cfg.warmup <= 1 or cfg.penalty < 0:
         raise ValueError(f"need penalty >= 0 and warmup in [0, 1]; got {cfg.penalty}, {cfg.warmup}")
+    symmetry_maps(cfg.symmetries)  # 1, 2, 4 or 8
     model = model if model is not None else load_pretrained(device="cpu")
     mix = _independence_mix(cfg)
     x_eval, t_eval, s_eval = _independence_data(cfg, mix, cfg.eval_n, torch.Generator().manual_seed(cfg.seed + 1))

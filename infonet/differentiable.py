@@ -316,7 +316,9 @@ def mi(
         hard_forward: exact ranks in the forward pass, the soft ranks' gradient backwards
             (the value then equals the hard-rank estimate; the gradient is a surrogate).
         symmetries: average the network over the first 1, 2, 4 or 8 symmetries of the copula
-            square (default 1, as in the numpy API).
+            square (default 1, as in the numpy API). For optimisation prefer 2 or more: each pair
+            is then read both ways round, and the estimate has no step where the order the
+            samples decide (:mod:`infonet.order`) flips along the path.
         readout: "mi", the network's calibrated estimate (see the module notes for its
             gradient), or "dv", its Donsker-Varadhan read-out.
         ties: "random" (default: tied samples spread in a seeded random order, as in the numpy
@@ -329,8 +331,9 @@ def mi(
         model: an InfoNet (default: the shipped weights on x's device). Its parameters are not
             trained here; inputs move to its device and the result comes back to x's.
         vector_model: the multivariate InfoNet for vector pairs (default: the shipped weights).
-            Vectors are soft-ranked per coordinate and turned into normal scores; ``symmetries``,
-            ``readout`` and ``floor_slope`` concern the 1-D networks only.
+            Vectors are soft-ranked per coordinate and turned into normal scores; ``symmetries``
+            averages the multivariate network over the same maps (reversing a side negates its
+            scores); ``readout`` and ``floor_slope`` concern the 1-D networks only.
     Returns:
         A 0-d tensor for one pair or sliced MI, else (B,); on x's device.
     Raises:
@@ -340,7 +343,7 @@ def mi(
     _check_options(temperature, symmetries, readout, ties)
     options = (temperature, hard_forward, symmetries, readout, ties, seed, floor_slope)
     if not sliced and (x.ndim >= 3 or y.ndim >= 3):
-        return _vector_mi(x, y, vector_model, temperature, hard_forward, ties, seed)
+        return _vector_mi(x, y, vector_model, temperature, hard_forward, symmetries, ties, seed)
     if not sliced:  # the 1-D networks: d_x = d_y = 1
         single = x.ndim == 1
         x, y = _as_pairs(x, y)
@@ -364,8 +367,9 @@ def _sliced_mi(x, y, model: InfoNet, num_projections: int, seed: int, options: t
     return _batch_mi(xs, ys, model, *options).mean()
 
 
-def _vector_mi(x, y, vector_model, temperature, hard_forward, ties, seed) -> torch.Tensor:
-    """(B,) differentiable MI of B pairs of vectors x (B, n, dx), y (B, n, dy)."""
+def _vector_mi(x, y, vector_model, temperature, hard_forward, symmetries, ties, seed) -> torch.Tensor:
+    """(B,) differentiable MI of B pairs of vectors x (B, n, dx), y (B, n, dy), averaged over the
+    first ``symmetries`` maps of their normal scores (:func:`_vector_maps`)."""
     if x.ndim != 3 or y.ndim != 3 or x.shape[:2] != y.shape[:2]:
         raise ValueError(
             f"x and y must have shape (B, n, dx) and (B, n, dy); got {tuple(x.shape)} and {tuple(y.shape)}"
@@ -375,9 +379,22 @@ def _vector_mi(x, y, vector_model, temperature, hard_forward, ties, seed) -> tor
     net = load_vector_model(device=x.device) if vector_model is None else vector_model
     param = next(net.parameters())
     u, v = _pair_copulas(x, y, temperature, hard_forward, ties, seed)
-    return net(normal_scores(u.to(param.device, param.dtype)), normal_scores(v.to(param.device, param.dtype))).mi.to(
-        x.device
-    )
+    zx, zy = normal_scores(u.to(param.device, param.dtype)), normal_scores(v.to(param.device, param.dtype))
+    reads = [net(a, b).mi for a, b in _vector_maps(zx, zy, symmetries)]
+    return torch.stack(reads).mean(0).to(x.device)
+
+
+def _vector_maps(zx: torch.Tensor, zy: torch.Tensor, symmetries: int):
+    """The first ``symmetries`` maps of the copula's symmetries (:data:`infonet.copula.SYMMETRIES`: swap the
+    sides, then reverse the first, the second) on normal scores, where reversing a side negates it.
+
+    The MI is the same under each; the network only up to its training. Two maps read a pair both ways
+    round: the estimate of an optimisation path then has no step where the order the samples decide
+    flips (:mod:`infonet.order`).
+    """
+    for swap, reverse_first, reverse_second in symmetry_maps(symmetries):
+        a, b = (zy, zx) if swap else (zx, zy)
+        yield (-a if reverse_first else a), (-b if reverse_second else b)
 
 
 def _pair_copulas(x, y, temperature, hard_forward: bool, ties: str, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -8,7 +8,9 @@ import pytest
 import torch
 
 import infonet
+from infonet.copula import rank_transform
 from infonet.vector_estimate import load_vector_model
+from infonet.vector_model import normal_scores
 
 
 @pytest.fixture(scope="module")
@@ -172,6 +174,17 @@ def test_differentiable_mi_of_vectors(vector_model):
     value.sum().backward()
     assert value.shape == (1,) and xt.grad is not None and xt.grad.abs().sum() > 0
     assert value[0].item() == pytest.approx(infonet.estimate_mi(x, y, vector_model=vector_model), abs=1e-3)
+    # symmetries average the network over the copula's maps, a reversed side's normal scores negated
+    wide, narrow = torch.tensor(x[None, :64]), torch.tensor(y[None, :64, :2])
+    zx, zy = (normal_scores(torch.tensor(rank_transform(s, dim=1).numpy())) for s in (wide, narrow))
+    reads = [vector_model(a, b).mi for a, b in ((zx, zy), (zy, zx), (-zx, -zy), (-zy, -zx))]
+    for k in (2, 4):
+        both = infonet.mi(wide, narrow, vector_model=vector_model, hard_forward=True, symmetries=k)
+        assert both.item() == pytest.approx(torch.stack(reads[:k]).mean().item(), abs=1e-5)
+        assert both.item() == pytest.approx(
+            infonet.mi(narrow, wide, vector_model=vector_model, hard_forward=True, symmetries=k).item(), abs=1e-6
+        )
+    assert reads[0].item() != pytest.approx(reads[1].item(), abs=1e-4)  # the maps read differently
 
 
 @pytest.mark.parametrize(
