@@ -59,6 +59,16 @@ def _number_or_text(text: str) -> float | str:
         return text
 
 
+class _HelpWithDefaults(argparse.ArgumentDefaultsHelpFormatter):
+    """argparse's "(default: X)" after each option's help, unless the help says its default itself or
+    there is none to show (an empty string)."""
+
+    def _get_help_string(self, action):
+        if "default" in (action.help or "") or action.default in ("", None):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def _add_fields(parser: argparse.ArgumentParser, cls, prefix: str = "") -> None:
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
@@ -119,7 +129,7 @@ def parse_options(cls, argv=None, description: str | None = None):
     the resolved options as JSON; :func:`save_options` saves them beside the outputs either way),
     unless ``cls`` has fields of those names.
     """
-    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(description=description, formatter_class=_HelpWithDefaults)
     _add_fields(parser, cls)
     own = {f.name for f in dataclasses.fields(cls)}
     if "threads" not in own:
@@ -128,14 +138,16 @@ def parse_options(cls, argv=None, description: str | None = None):
         )
     if "verbose" not in own:
         parser.add_argument("--verbose", action="store_true", help="print the resolved options (always saved as JSON)")
-    ns = parser.parse_args(argv)
+    ns = parser.parse_args(argv)  # a malformed command line: argparse's usage and error
+    # a well-formed one with a bad value: one line naming it (the usage of every option would bury it)
+    refuse = lambda why: parser.exit(2, f"{parser.prog}: error: {why} (see --help)\n")  # noqa: E731
     try:
         opts = _build(cls, vars(ns))
     except (TypeError, ValueError) as err:
-        parser.error(str(err))
+        refuse(err)
     if "threads" not in own:
         if ns.threads < 0:
-            parser.error(f"--threads must be >= 0 (0: the cores that are free), got {ns.threads}")
+            refuse(f"--threads must be >= 0 (0: the cores that are free), got {ns.threads}")
         from .threads import configure
 
         threads = configure(ns.threads)

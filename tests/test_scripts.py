@@ -232,9 +232,9 @@ def test_pr_curves_bad_input(data_root, tmp_path):
 
 def test_discover_bad_input(data_root, tmp_path):
     out = tmp_path / "o"
-    assert_clean_error(
-        run("discover.py", "--video", tmp_path / "missing.mp4", "--out", out), "not found"
-    )  # a real process
+    missing = run("discover.py", "--video", tmp_path / "missing.mp4", "--out", out)  # a real process
+    assert_clean_error(missing, "not found")
+    assert missing.stderr.count("\n") == 1 and "usage:" not in missing.stderr  # one line, not the usage above it
     assert_clean_error(run_here("discover.py", "--out", out), "--video is required")
     assert_clean_error(
         run_here("discover.py", "--video", data_root / "seq_a", "--out", data_root / "seq_a" / "o"), "refusing"
