@@ -20,6 +20,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import signal
 import sys
 import types
@@ -318,9 +319,15 @@ def check_out_dir(
     return out
 
 
+# the temporary files a killed run can leave: datasets.replacing's ".result.<12 hex>.tmp.npz" and
+# infonet.checkpoint's ".last.pt.<8 of mkstemp's characters>.tmp"; nothing else of a dot and "tmp"
+LEFTOVER = re.compile(r"\.[^/]+\.(?:[0-9a-f]{12}|[0-9a-z_]{8})\.tmp(?:\.[0-9a-z]+)?", re.IGNORECASE)
+
+
 def _ours(name: str) -> bool:
-    """The lock, and the temporary files of ``datasets.replacing`` left by a killed run."""
-    return name == LOCK_NAME or (name.startswith(".") and ".tmp" in name)
+    """The lock, and the temporary files of this project's writers left by a killed run (a user's
+    own ".notes.tmp" is not one: it is neither removed nor ignored)."""
+    return name == LOCK_NAME or LEFTOVER.fullmatch(name) is not None
 
 
 @contextlib.contextmanager

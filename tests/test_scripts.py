@@ -168,6 +168,26 @@ def test_discover_refuses_a_second_run_into_a_locked_folder(data_root, tmp_path)
     assert not out.exists()  # the lock's folder goes with the lock
 
 
+def test_only_this_projects_leftovers_go_from_the_output_folder(tmp_path):
+    from datasets.files import replacing
+    from infonet.cli import check_out_dir, locked_out_dir
+
+    out = tmp_path / "o"
+    out.mkdir()
+    users = [".notes.tmp", ".tmpfile", ".my.notes.tmp"]  # a user's files that merely look temporary
+    for name in users:
+        (out / name).write_text("keep me")
+    with pytest.raises(ValueError, match="already holds"):  # they are the user's: not ignored either
+        check_out_dir(out, overwrite=False)
+    with pytest.raises(KeyboardInterrupt), replacing(out / "result.npz") as tmp:
+        left = tmp.name  # a run killed while writing leaves one (here the block removes it; put it back)
+        raise KeyboardInterrupt
+    (out / left).write_bytes(b"half")
+    with locked_out_dir(out):
+        pass
+    assert sorted(p.name for p in out.iterdir()) == sorted(users)
+
+
 def test_sigterm_leaves_complete_files_only(data_root, tmp_path):
     out = tmp_path / "killed"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
