@@ -16,7 +16,7 @@ from the Hugging Face package of the same name.
 
 from .archive import extract_zip
 from .davis import DavisSequence, load_davis
-from .files import replacing, save_npz
+from .files import replacing, replacing_all, save_npz
 from .inputs import GroundTruth, VideoInput, count_frames, find_sequences, input_kind, load_input
 from .pointodyssey import ANNOTATION_FILES, PointOdysseySequence, load_pointodyssey
 from .samples import SAMPLE_SEQUENCE, SAMPLE_VIDEO
@@ -30,6 +30,7 @@ __all__ = [
     "VIDEO_SUFFIXES",
     "extract_zip",
     "replacing",
+    "replacing_all",
     "save_npz",
     "ANNOTATION_FILES",
     "SAMPLE_SEQUENCE",

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["replacing", "save_npz"]
+__all__ = ["replacing", "replacing_all", "save_npz"]
 
 
 @contextlib.contextmanager
@@ -31,7 +31,26 @@ def replacing(path) -> Iterator[Path]:
     It is named before it is created, so that a signal at any moment after (SIGTERM turned into an
     exception) still removes it; it is created with the mode a plain ``open()`` would give.
     """
-    path = Path(path)
+    with replacing_all([path]) as (tmp,):
+        yield tmp
+
+
+@contextlib.contextmanager
+def replacing_all(paths) -> Iterator[list[Path]]:
+    """:func:`replacing` for several outputs of one run: each is renamed over its target only when
+    the whole block ends without error, in the order given, so an error in the last of them leaves
+    every earlier target as it was (not a mix of the old run's files and the new one's)."""
+    paths = [Path(p) for p in paths]
+    with contextlib.ExitStack() as stack:
+        tmps = [stack.enter_context(_temporary(p)) for p in paths]
+        yield tmps
+        for tmp, path in zip(tmps, paths, strict=True):
+            os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def _temporary(path: Path) -> Iterator[Path]:
+    """A new hidden empty file beside ``path``, removed when the block ends (unless renamed away)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.stem}.{secrets.token_hex(6)}.tmp{path.suffix}"
     try:
@@ -41,7 +60,6 @@ def replacing(path) -> Iterator[Path]:
             tmp = None
             raise
         yield tmp
-        os.replace(tmp, path)
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)

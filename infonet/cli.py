@@ -21,6 +21,7 @@ import json
 import math
 import os
 import re
+import secrets
 import signal
 import sys
 import types
@@ -164,7 +165,7 @@ def save_options(opts, path: str | Path) -> None:
     if path.suffix != ".json":
         path = path / "options.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.stem}.{secrets.token_hex(6)}.tmp{path.suffix}")  # a LEFTOVER if killed
     try:  # whole or not at all: a kill while writing leaves the previous file
         tmp.write_text(json.dumps(options_dict(opts), indent=2, default=str) + "\n")
         os.replace(tmp, path)

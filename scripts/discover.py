@@ -5,8 +5,9 @@
 
 One call of ``segmentation.discover_video`` (its options are this script's flags). Writes options.json,
 overlay.mp4, key_frame.png (the grouped tracks in the frame where the most of them are seen),
-mi_matrix.png and, last, result.npz (schema in docs/video.md) to --out,
-each whole or not at all, the folder locked meanwhile; prints the objects, seconds per stage, scores.
+mi_matrix.png and, last, result.npz (schema in docs/video.md) to --out: all of them or, if the run
+fails, none (the folder's earlier outputs stay), the folder locked meanwhile; prints the objects,
+seconds per stage, scores.
 """
 
 import logging
@@ -20,7 +21,14 @@ from infonet import cli
 from segmentation import visualize as vis
 from segmentation.progress import stage_bars
 
-OUTPUTS = ("result.npz", "overlay.mp4", "key_frame.png", "mi_matrix.png", "options.json")
+OUTPUTS = (
+    "options.json",
+    "overlay.mp4",
+    "key_frame.png",
+    "mi_matrix.png",
+    "result.npz",
+)  # renamed in place in this order
+MAX_FPS = 1000  # an overlay video's frame rate; OpenCV's writer fails far above it, after all the work
 
 
 @dataclass
@@ -39,7 +47,7 @@ class DiscoverOptions:
     def __post_init__(self):
         if not self.video:
             raise ValueError("--video is required (a video file, a folder of frames or a sequence folder)")
-        cli.check_number("--fps", self.fps, low=0, low_open=True)
+        cli.check_number("--fps", self.fps, low=0, low_open=True, high=MAX_FPS)
         cli.check_number(
             "--max-frames", self.max_frames, low=segmentation.MIN_FRAMES, why="MI between tracks needs that many frames"
         )
@@ -59,13 +67,15 @@ def main(opts: DiscoverOptions) -> None:
             print(f"{inp.tracks.num_tracks} tracks; dropped: {datasets.tracks.describe_dropped(inp.tracks.dropped)}")
         with stage_bars({"tracking": "frame", "motion": "frame", "mi": "pair", "masks": "frame"}) as progress:
             result = segmentation.discover_video(inp, estimator, opts.pipeline, progress=progress)
-        cli.save_options(opts, out)
         labels = result.labels[result.grouped]
-        with ThreadPoolExecutor(1) as pool:  # result.npz compresses (zlib frees the GIL) while the pictures are drawn
-            saved = pool.submit(segmentation.save_result, result, out / "result.npz")
-            vis.save_image(vis.key_frame_picture(inp.frames, result), out / "key_frame.png")
-            vis.save_figure(vis.sorted_mi_matrix_figure(result.mi, labels), out / "mi_matrix.png")
-            datasets.write_video(vis.result_overlay(inp.frames, result), out / "overlay.mp4", fps=opts.fps)
+        # all of this run's outputs or none of them: each is written aside, then all are renamed in place
+        with datasets.replacing_all([out / name for name in OUTPUTS]) as tmp, ThreadPoolExecutor(1) as pool:
+            to = dict(zip(OUTPUTS, tmp, strict=True))
+            cli.save_options(opts, to["options.json"])
+            saved = pool.submit(segmentation.save_result, result, to["result.npz"])  # zlib frees the GIL
+            vis.save_image(vis.key_frame_picture(inp.frames, result), to["key_frame.png"])
+            vis.save_figure(vis.sorted_mi_matrix_figure(result.mi, labels), to["mi_matrix.png"])
+            datasets.write_video(vis.result_overlay(inp.frames, result), to["overlay.mp4"], fps=opts.fps)
             saved.result()
     print(result.summary())
     print("\n".join(segmentation.score_video(result, None if inp.truth is None else inp.truth.masks).lines()))

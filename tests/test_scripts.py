@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
+import datasets
 from datasets import SAMPLE_SEQUENCE, generate_sequence, load_pointodyssey, write_video
 from infonet import cli
 from segmentation import load_result
@@ -133,6 +134,21 @@ def test_discover_on_pointodyssey_folder(data_root, tmp_path):
     assert cv2.imread(str(out / "key_frame.png")).shape == (96, 128, 3)
     assert cv2.VideoCapture(str(out / "overlay.mp4")).get(cv2.CAP_PROP_FRAME_COUNT) == 16
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no lock, no temporary file left
+
+
+def test_a_run_that_fails_while_writing_leaves_the_earlier_outputs(data_root, tmp_path, monkeypatch):
+    out = tmp_path / "disc"
+    args = ["--video", data_root / "seq_a", "--estimator", "pearson", "--max-tracks", 40, "--out", out]
+    assert run_here("discover.py", *args).returncode == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def fails(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(datasets, "write_video", fails)  # the overlay, after every other output was written aside
+    proc = run_here("discover.py", *args, "--max-tracks", 30, "--overwrite")
+    assert_clean_error(proc, "No space left on device")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # all the first run's, nothing of the second
 
 
 def test_discover_tracks_a_video_and_reads_a_track_file(data_root, tmp_path):
