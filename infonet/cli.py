@@ -43,6 +43,7 @@ __all__ = [
 ]
 
 LOCK_NAME = ".lock"  # held by a script while it writes into its output folder
+MAX_THREADS_PER_CORE = 4  # --threads beyond this many a core only costs (99999 ran out of threads, then memory)
 
 
 def _flag(name: str) -> str:
@@ -148,8 +149,9 @@ def parse_options(cls, argv=None, description: str | None = None):
     except (TypeError, ValueError) as err:
         refuse(err)
     if "threads" not in own:
-        if ns.threads < 0:
-            refuse(f"--threads must be >= 0 (0: the cores that are free), got {ns.threads}")
+        most = MAX_THREADS_PER_CORE * (os.cpu_count() or 1)
+        if not 0 <= ns.threads <= most:
+            refuse(f"--threads must be in [0, {most}] (0: the cores that are free), got {ns.threads}")
         from .threads import configure
 
         threads = configure(ns.threads)

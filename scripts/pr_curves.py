@@ -36,6 +36,8 @@ class PRCurveOptions:
 
     def __post_init__(self):
         self.names = cli.comma_list(self.estimators, "estimators", choices=available_estimators())
+        if not self.names:
+            raise ValueError(f"--estimators names none; choose from {', '.join(available_estimators())}")
         self.lengths = sorted(set(cli.comma_list(self.frames, "frames", type=int, minimum=2))) or [None]
         cli.check_number("--num-thresholds", self.num_thresholds, low=2, why="a sweep needs two ends")
         if self.max_frames is not None:

@@ -235,7 +235,14 @@ def check_max_samples(max_samples: int | None, min_overlap: int = MIN_FRAMES, *,
     if max_samples is None:
         return
     low = max(VECTOR_MIN_SAMPLES, min_overlap)
-    if isinstance(max_samples, bool) or not isinstance(max_samples, (int, np.integer)) or max_samples < low:
+    whole = not isinstance(max_samples, bool) and isinstance(max_samples, (int, np.integer))
+    if whole and VECTOR_MIN_SAMPLES <= max_samples < min_overlap:  # the two options disagree: name both
+        raise ValueError(
+            f"min_overlap ({min_overlap}) is above max_samples ({max_samples}): a pair is compared only on "
+            f"{min_overlap} shared frames or more and read on at most {max_samples}; lower min_overlap or raise "
+            "max_samples"
+        )
+    if not whole or max_samples < low:
         raise ValueError(
             f"max_samples must be an integer >= {low} (the samples a compared pair needs), or {every} for every "
             f"sample; got {max_samples!r}"

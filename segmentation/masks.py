@@ -214,6 +214,14 @@ class MaskOptions:
             raise ValueError(f"reach must be in [0, 10) vote widths (0: no limit), got {self.reach}")
         if self.refine_pixels < 0:
             raise ValueError(f"refine_pixels must be >= 0 (0: GrabCut on every pixel), got {self.refine_pixels}")
+        if not 0.0 < self.spread <= 1.0:
+            raise ValueError(f"spread must be in (0, 1] (a share of the frame's diagonal), got {self.spread}")
+        if self.superpixels < 0:
+            raise ValueError(f"superpixels must be >= 0 (0: no snapping), got {self.superpixels}")
+        if not 0.0 < self.compactness < math.inf:
+            raise ValueError(f"compactness must be > 0 and finite, got {self.compactness}")
+        if not 0.0 <= self.keep_share <= 1.0:
+            raise ValueError(f"keep_share must be in [0, 1] (a share of the heaviest region), got {self.keep_share}")
 
 
 def _shrink(frame: np.ndarray, side: int) -> np.ndarray:

@@ -482,12 +482,16 @@ def test_max_samples_too_few_to_compare_a_pair_are_refused(rng):
     est = infonet.get_estimator("pearson")
     with pytest.raises(ValueError, match="max_samples must be an integer >= 16"):
         track_mi(tracks, est, feature="xy", max_samples=8)
-    with pytest.raises(ValueError, match=">= 24"):  # a partial pair needs its min_overlap
+    with pytest.raises(
+        ValueError, match=r"min_overlap \(24\) is above max_samples \(20\)"
+    ):  # a partial pair needs its min_overlap
         track_mi(tracks, est, visibility=np.ones((40, 3), bool), min_overlap=24, max_samples=20)
     with pytest.raises(ValueError, match="max_samples must be an integer >= 16"):
         discover(tracks, "pearson", max_samples=3.5)
     with pytest.raises(ValueError, match="or 0 for every sample"):
         VideoOptions(max_samples=10)
+    with pytest.raises(ValueError, match=r"min_overlap \(99\) is above max_samples \(64\)"):  # both named
+        VideoOptions(min_overlap=99)
     assert VideoOptions(max_samples=0).max_samples == 0  # every frame
 
 

@@ -227,6 +227,19 @@ def test_options_are_checked_when_built():
         with pytest.raises(ValueError, match=needle):
             segmentation.VideoOptions(**kwargs)
     assert segmentation.VideoOptions(threshold="0.5").threshold == 0.5
+    nan = float("nan")
+    for kwargs, needle in [  # the masks' options: each once ran to a traceback or silently, after the MI
+        ({"spread": 1e11}, "spread must be in"),
+        ({"spread": nan}, "spread must be in"),
+        ({"spread": 0.0}, "spread must be in"),
+        ({"superpixels": -1}, "superpixels must be >= 0"),
+        ({"compactness": nan}, "compactness must be > 0"),
+        ({"compactness": -1.0}, "compactness must be > 0"),
+        ({"keep_share": 1.5}, "keep_share must be in"),
+        ({"keep_share": nan}, "keep_share must be in"),
+    ]:
+        with pytest.raises(ValueError, match=needle):
+            segmentation.MaskOptions(**kwargs)
 
 
 def test_a_short_video_is_refused_with_advice_it_can_follow(sample):

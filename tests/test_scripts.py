@@ -252,6 +252,9 @@ def test_pr_curves_bad_input(data_root, tmp_path):
     )  # a real process
     assert_clean_error(run_here("pr_curves.py", "--data", tmp_path / "missing", "--out", tmp_path / "o"), "not found")
     assert_clean_error(
+        run_here("pr_curves.py", "--estimators", ",", "--out", tmp_path / "o"), "--estimators names none"
+    )
+    assert_clean_error(
         run_here("pr_curves.py", "--data", data_root, "--estimators", "oracle", "--out", tmp_path / "o"), "oracle"
     )
     assert_clean_error(

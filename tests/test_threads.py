@@ -51,7 +51,11 @@ def test_threads_flag_sets_torch_and_opencv(restore_threads):
 def test_bad_threads_is_one_line(capsys):
     with pytest.raises(SystemExit):
         parse_options(Options, ["--threads", "-2"])
-    assert "--threads must be >= 0" in capsys.readouterr().err
+    assert "--threads must be in [0, " in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # far more than the machine could use: refused, not a thread per request
+        parse_options(Options, ["--threads", "99999"])
+    err = capsys.readouterr().err
+    assert "--threads must be in [0, " in err and err.count("\n") == 1
     with pytest.raises(ValueError, match="threads must be a whole number >= 0"):
         threads.configure(-1)
     with pytest.raises(ValueError, match="threads must be a whole number"):
