@@ -223,8 +223,8 @@ def parse_annotations(arrays: Mapping, source: str | Path) -> tuple[np.ndarray, 
             f"{source}: '{key}' must have shape (T, N, 2) (frames, tracks, xy); got {tracks.shape}. "
             "Tracks stored as (N, T, 2) must be transposed first."
         )
-    if not np.issubdtype(tracks.dtype, np.number):
-        raise DataError(f"{source}: '{key}' must be numeric; got dtype {tracks.dtype}")
+    if not np.issubdtype(tracks.dtype, np.number) or np.iscomplexobj(tracks):  # complex: not pixel positions
+        raise DataError(f"{source}: '{key}' must hold real numbers; got dtype {tracks.dtype}")
     tracks = tracks.astype(np.float32)
     num_frames, num_tracks = tracks.shape[:2]
     if num_frames < 2:

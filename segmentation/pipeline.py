@@ -382,6 +382,10 @@ class _Tracked:
 
 
 def _check_input(inp, opts: VideoOptions) -> None:
+    if not isinstance(inp, datasets.VideoInput):
+        raise TypeError(
+            f"discover_video takes a datasets.VideoInput (datasets.load_input(path)); got {type(inp).__name__}"
+        )
     T = inp.num_frames
     if T < MIN_FRAMES:
         raise ValueError(f"{inp.source} has {T} frames; MI between tracks needs at least {MIN_FRAMES}")
@@ -389,6 +393,11 @@ def _check_input(inp, opts: VideoOptions) -> None:
         raise ValueError(
             f"min_overlap {opts.min_overlap} is more than the {T} frames of {inp.source}; "
             f"set it to at most {T} (--min-overlap)"
+        )
+    too_long = sorted({g for g in (*opts.motion_gaps, *opts.dense_gaps) if g >= T})
+    if too_long:  # a baseline as long as the clip compares no frame with another
+        raise ValueError(
+            f"motion gaps {too_long} are not shorter than the {T} frames of {inp.source} (--motion-gaps, --dense-gaps)"
         )
 
 

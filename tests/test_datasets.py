@@ -220,6 +220,9 @@ def test_load_tracks_npy_npz_and_anno(tmp_path, sequence_dir, truth):
         load_tracks(tmp_path / "nokey.npz")
     with pytest.raises(DataError, match="not found"):
         load_tracks(tmp_path / "none.npz")
+    np.save(tmp_path / "complex.npy", arr + 1j)  # its imaginary part was dropped with a numpy warning
+    with pytest.raises(DataError, match="must hold real numbers; got dtype complex"):
+        load_tracks(tmp_path / "complex.npy")
     ts = load_tracks(sequence_dir / "anno.npz")  # image size from the folder's frames
     assert ts.image_size == SMALL["size"]
     assert ts.dropped == _expected_drops(truth["track_corruption"])

@@ -249,6 +249,10 @@ def test_a_short_video_is_refused_with_advice_it_can_follow(sample):
     ten = datasets.VideoInput(sample.frames[:10], None, None, "video", "ten.mp4")
     with pytest.raises(ValueError, match="min_overlap 12 is more than the 10 frames of ten.mp4; set it to at most 10"):
         segmentation.discover_video(ten, "pearson", segmentation.VideoOptions(min_overlap=12))
+    with pytest.raises(ValueError, match=r"motion gaps \[10, 40\] are not shorter than the 10 frames of ten.mp4"):
+        segmentation.discover_video(ten, "pearson", segmentation.VideoOptions(motion_gaps=(1, 40), dense_gaps=(10,)))
+    with pytest.raises(TypeError, match="takes a datasets.VideoInput"):
+        segmentation.discover_video("ten.mp4", "pearson")
 
 
 def test_regroup_and_the_result_file_keep_the_pairs_the_grouping_trusts(run, tmp_path):
