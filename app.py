@@ -268,12 +268,12 @@ def _summary(session: Session, scores: segmentation.VideoScores) -> str:
         )
     if loose:
         found.append(f"{loose} noise tracks (in no group)")
-    how = "automatic" if r.threshold == r.auto_threshold else f"chosen; automatic {r.auto_threshold:.4g}"
+    how = "automatic" if r.threshold == r.auto_threshold else f"chosen; automatic {r.auto_threshold:.3g}"
     lines = [
         f"**Found: {_plural(len(objects), 'object')}** with {r.estimator}; " + ", ".join(found) + ".",
         f"**Input:** {session.source}; {len(session.frames)} frames of "
-        f"{session.frames.shape[2]}x{session.frames.shape[1]}, {len(r.grouped)} tracks grouped by MI "
-        f"({r.visibility.shape[1]} tracked). Threshold **{r.threshold:.4g} nats** ({how}). "
+        f"{session.frames.shape[2]}x{session.frames.shape[1]}, {len(r.grouped)} of its {r.visibility.shape[1]} "
+        f"tracks grouped by MI. Threshold **{r.threshold:.3g} nats** ({how}). "
         f"Foreground: {r.foreground}.",
     ]
     if scores.tracks is not None:
@@ -305,7 +305,7 @@ def _truth_line(session: Session, score: segmentation.Score) -> str:
         best = sweep.scores[sweep.best]
         line += (
             f" MI grouping alone: F {sweep.scores[here].f:.3f} at this threshold, best **{best.f:.3f}** at "
-            f"{sweep.thresholds[sweep.best]:.4g} nats over {len(sweep.thresholds)} thresholds; AP {sweep.ap:.3f} "
+            f"{sweep.thresholds[sweep.best]:.3g} nats over {len(sweep.thresholds)} thresholds; AP {sweep.ap:.3f} "
             "(the P-R curve)."
         )
     return line
@@ -355,7 +355,7 @@ def render(session: Session, progress=None) -> Views:
         downloads=_downloads(session, folder),
         pr_curve=_pr_curve(session, scores),
         summary=_summary(session, scores),
-        auto=gr.update(label=f"Automatic threshold ({r.auto_threshold:.4g} nats)"),
+        auto=gr.update(label=f"Automatic threshold ({r.auto_threshold:.3g} nats)"),
         threshold=gr.update(minimum=lo, maximum=hi, value=round(r.threshold, 4), step=1e-4),
         mi_map=gr.skip(),
         point_info=gr.skip(),
@@ -411,7 +411,7 @@ def run_discovery(
             options = segmentation.VideoOptions(max_tracks=int(num_points), min_size=int(min_size))
             result = segmentation.discover_video(inp, estimator, options, progress=_reporter(progress, estimator.name))
             if inp.tracks is None:
-                inp.source += f", {result.visibility.shape[1]} points tracked ({options.flow.upper()} flow, re-seeded)"
+                inp.source += f", points tracked by {options.flow.upper()} flow (re-seeded)"
             new = Session(workdir=workdir, frames=inp.frames, result=result, truth=inp.truth, source=inp.source)
             _update_sweep(new)
             views = render(new, progress)

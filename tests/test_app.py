@@ -297,7 +297,7 @@ def test_generated_video_is_tracked_and_split(video):
     r = out.session.result
     tracks, seen, labels = out.session.result.grouped_tracks()
     assert len(out.session.frames) == T and out.key_frame.shape == (H, W, 3)
-    assert "points tracked (LK flow, re-seeded)" in out.summary
+    assert "points tracked by LK flow (re-seeded)" in out.summary
     assert not out.pr_curve["visible"] and out.session.truth is None
     assert r.masks.shape == (T, H, W)  # masks at the frames' size
     # the tracks well inside the square share one object, those well outside another (each track
