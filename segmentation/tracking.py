@@ -152,6 +152,10 @@ def _check_tracking(frames: np.ndarray, num_points: int, flow: str, fb_threshold
         raise DataError(f"fb_threshold must be > 0 pixels; got {fb_threshold}")
     if reseed < 0:
         raise DataError(f"reseed must be >= 0 frames (0: never); got {reseed}")
+    if frames.dtype != np.uint8:  # cast below: values must already be 0-255 (NaN or a [0, 1] scale would not be)
+        low, high = (float(frames.min()), float(frames.max())) if frames.size else (0.0, 0.0)
+        if not (np.isfinite(frames).all() and 0 <= low and high <= 255 and (high > 1 or frames.dtype.kind != "f")):
+            raise DataError(f"frames must hold intensities 0-255 (uint8); got {frames.dtype} in [{low:g}, {high:g}]")
     return frames.astype(np.uint8, copy=False)
 
 

@@ -65,6 +65,12 @@ def test_track_points_options():
     ]:
         with pytest.raises(DataError, match=message):
             track_points(frames, **kwargs)
+    scaled = frames / 255.0  # cast to uint8 these were all 0 and 1, and NaN a warning: tracked nothing, silently
+    for bad in (scaled, np.where(scaled > 0.5, np.nan, frames), frames * 2.0):
+        with pytest.raises(DataError, match="intensities 0-255"):
+            track_points(bad)
+    as_float = track_points(frames.astype(np.float32), num_points=50).tracks  # 0-255 in another type: as uint8
+    assert np.array_equal(as_float, track_points(frames, num_points=50).tracks)
 
 
 def test_reseeding_fills_cells_where_points_were_lost():
