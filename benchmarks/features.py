@@ -38,7 +38,7 @@ import datasets
 import segmentation
 from benchmarks import common
 from benchmarks.tracks import anchor_auc_by_object, evaluate_result
-from infonet.cli import run_cli
+from infonet.cli import check_number, run_cli
 from infonet.interface import STATISTICS, read_statistic
 
 __all__ = ["feature_rows", "labelled", "leave_one_out", "summarise"]
@@ -434,7 +434,7 @@ def main() -> None:
         help="with --report: the score leave-one-out chooses by",
     )
     parser.add_argument("--sequences", default="", help="comma-separated names to keep (default: all)")
-    parser.add_argument("--frames", type=int, default=None, help="first frames only")
+    parser.add_argument("--frames", type=int, default=None, help="first frames only (default: all)")
     parser.add_argument("--estimators", default="infonet,ksg,pearson")
     parser.add_argument("--features", default="coords,velocity,xy,xy-velocity,xy-residual,xy-posvel")
     parser.add_argument("--max-tracks", type=int, default=300)
@@ -458,6 +458,9 @@ def main() -> None:
     parser.add_argument("--cache", default="runs/discovery-cache/features")
     parser.add_argument("--out", default="runs/features", help="folder for rows.json and summary.json")
     args = parser.parse_args()
+    if args.frames is not None:
+        check_number("--frames", args.frames, low=1, why="leave it out for all frames")
+    check_number("--step", args.step, low=1)
     if args.timing:
         rows = stage_times(
             args.estimators.split(","), args.features.split(","), args.max_tracks, args.frames or 50, args.statistic

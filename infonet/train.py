@@ -41,12 +41,19 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from .checkpoint import load_checkpoint, model_from_checkpoint, model_payload, resolve_device, save_checkpoint
-from .cli import save_options
+from .checkpoint import (
+    load_checkpoint,
+    model_from_checkpoint,
+    model_payload,
+    resolve_device,
+    save_checkpoint,
+    usable_device,
+)
+from .cli import check_out_dir, save_options
 from .copula import rank_transform
 from .estimate import predict
 from .evaluation import ORDER_GAP, LevelSet, TripletSet, make_level_set, make_triplet_set
-from .model import QUANTILES, InfoNet, InfoNetConfig, SizeRouted, refine_grid
+from .model import MAX_N_SEEN, QUANTILES, InfoNet, InfoNetConfig, SizeRouted, refine_grid
 from .pairwise import autocast_for
 from .prior import MixtureBank, PriorConfig, sample_prior_batch
 
@@ -93,7 +100,12 @@ class TrainConfig:
     steps: int = field(default=20_000, metadata={"help": "total optimisation steps"})
     batch_size: int = field(default=64, metadata={"help": "sequences per step and process"})
     min_len: int = field(default=16, metadata={"help": "shortest sequence length"})
-    max_len: int = field(default=4096, metadata={"help": "longest sequence length (log-uniform in between)"})
+    max_len: int = field(
+        default=MAX_N_SEEN,
+        metadata={
+            "help": f"longest sequence length (log-uniform in between; at most {MAX_N_SEEN}, the model's longest)"
+        },
+    )
     lr: float = 1e-3
     min_lr: float = 2e-5
     warmup_steps: int = 300
@@ -132,7 +144,9 @@ class TrainConfig:
             "steps": self.steps >= 1,
             "batch_size": self.batch_size >= 2,
             "min_len": 8 <= self.min_len <= self.max_len,
-            "lr": self.lr > 0,
+            "max_len": self.max_len <= MAX_N_SEEN,  # the model reads a longer sequence as chunks of this
+            **optimiser_checks(self),
+            "precision": self.precision in ("auto", "bf16", "fp32"),
             "supervised_weight": self.supervised_weight >= 0,
             "dv_weight": self.dv_weight >= 0 and self.dv_weight + self.supervised_weight > 0,
             "val_every": self.val_every >= 1,
@@ -144,6 +158,18 @@ class TrainConfig:
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
             raise ValueError(f"invalid training options: {', '.join(f'{k}={getattr(self, k)}' for k in bad)}")
+        usable_device(self.device)
+
+
+def optimiser_checks(cfg) -> dict[str, bool]:
+    """The checks of the optimiser options both trainers have (a NaN fails every comparison)."""
+    return {
+        "lr": 0 < cfg.lr < math.inf,
+        "min_lr": 0 <= cfg.min_lr <= cfg.lr,
+        "warmup_steps": cfg.warmup_steps >= 0,
+        "weight_decay": 0 <= cfg.weight_decay < math.inf,
+        "grad_clip": 0 < cfg.grad_clip < math.inf,
+    }
 
 
 def pinball_loss(quantiles: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -310,7 +336,9 @@ def locked_run_folder(out: Path):
 
     Raises:
         RunFolderInUse: another trainer holds the folder (its pid is named); a RuntimeError and a ValueError.
+        ValueError: ``out`` is a file or cannot be created.
     """
+    check_out_dir(out, overwrite=True, flag="--out-dir")
     out.mkdir(parents=True, exist_ok=True)
     lock_path = out / ".lock"
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)

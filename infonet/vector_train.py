@@ -25,9 +25,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoint import load_checkpoint, resolve_device, save_checkpoint
+from .checkpoint import load_checkpoint, resolve_device, save_checkpoint, usable_device
 from .cli import save_options
-from .train import CsvLog, Terminated, locked_run_folder, lr_factor, pinball_loss, sigterm_raises, step_generator
+from .train import (
+    CsvLog,
+    Terminated,
+    locked_run_folder,
+    lr_factor,
+    optimiser_checks,
+    pinball_loss,
+    sigterm_raises,
+    step_generator,
+)
 from .vector_estimate import scores
 from .vector_model import MAX_DIM, DomainRouted, VectorInfoNet, VectorNetConfig
 from .vector_prior import FAMILIES, VectorMixtureBank, VectorPriorConfig, sample_vector_batch
@@ -97,7 +106,7 @@ class VectorTrainConfig:
             "tokens_per_step": self.tokens_per_step >= 64,
             "min_len": 8 <= self.min_len <= self.max_len,
             "max_len": self.max_len <= self.model.max_len,
-            "lr": self.lr > 0,
+            **optimiser_checks(self),
             "val_per_cell": self.val_per_cell >= 1,
             "val_every": self.val_every >= 1,
             "ckpt_every": self.ckpt_every >= 1,
@@ -109,6 +118,7 @@ class VectorTrainConfig:
             raise ValueError(
                 f"invalid training options: {', '.join(f'--{k.replace(chr(95), chr(45))}={getattr(self, k)}' for k in bad)}"
             )
+        usable_device(self.device)
 
 
 def sample_dims(g: torch.Generator, max_dim: int = MAX_DIM) -> tuple[int, int]:

@@ -15,12 +15,20 @@ import logging
 import sys
 
 from benchmarks import MIBenchmarkConfig, resolve_mi_config, run_mi_benchmark
-from infonet.cli import parse_options, run_cli, save_options
+from infonet.checkpoint import usable_device
+from infonet.cli import check_number, check_out_dir, parse_options, run_cli, save_options
+from infonet.vector_model import MAX_DIM
 from segmentation.progress import stage_bars
 
 
 def main(opts: MIBenchmarkConfig) -> None:
+    usable_device(opts.device)  # before resolve_mi_config, whose torch.device would end in a traceback
     opts = resolve_mi_config(opts)
+    check_number("--speed-budget-s", opts.speed_budget_s, low=0, low_open=True)
+    check_number(
+        "--mv-max-dim", opts.mv_max_dim, low=1, high=MAX_DIM, why="the multivariate InfoNet's largest dimension"
+    )
+    check_out_dir(opts.out, overwrite=True)
     save_options(opts, opts.out)
     with stage_bars({}) as progress:  # one bar per section
         report = run_mi_benchmark(opts, progress=progress)
