@@ -109,7 +109,7 @@ def rank_transform(
     Returns:
         Tensor of x's shape: float64 for float64 input, float32 for any other; values in (0, 1).
     Raises:
-        ValueError: an unknown ``ties``, or a non-real array.
+        ValueError: an unknown ``ties``, a non-real array, or NaN (infinities rank at the ends).
     """
     if ties not in TIES:
         raise ValueError(f"ties must be 'average' or 'random', got {ties!r}")
@@ -117,6 +117,8 @@ def rank_transform(
     n = x.shape[-1]
     xs = (x.to(torch.uint8) if x.dtype == torch.bool else x).contiguous()  # compared in their own type
     sorted_x, order = xs.sort(dim=-1)
+    if n and sorted_x.is_floating_point() and bool(sorted_x[..., -1].isnan().any()):  # NaN sorts last
+        raise ValueError("x holds NaN, which has no rank; drop or fill the missing values first")
     out_dtype = torch.float64 if x.dtype == torch.float64 else torch.float32  # float16 cannot tell 1000 ranks apart
     # positions count in float64: float32 holds integers only up to 2^24
     has_ties = n > 1 and bool((sorted_x[..., 1:] == sorted_x[..., :-1]).any())

@@ -143,7 +143,8 @@ def soft_rank(x: torch.Tensor, temperature: float = DEFAULT_TEMPERATURE, *, dim:
     Returns:
         Tensor of x's shape and dtype, values in (0, 1), differentiable in x (first order).
     Raises:
-        ValueError: for a non-floating or empty tensor or a temperature that is not a positive number.
+        ValueError: for a non-floating or empty tensor, NaN or infinite values, or a temperature that is
+            not a positive number.
     """
     if not x.is_floating_point():
         raise ValueError(f"soft_rank needs a floating tensor, got {x.dtype}")
@@ -152,6 +153,8 @@ def soft_rank(x: torch.Tensor, temperature: float = DEFAULT_TEMPERATURE, *, dim:
     moved = x.movedim(dim, -1)
     if moved.shape[-1] == 0:
         raise ValueError("soft_rank needs at least one sample")
+    if not bool(torch.isfinite(moved).all()):  # a comparison with NaN or inf has no width: NaN ranks
+        raise ValueError("x holds NaN or infinite values; soft ranks need finite samples")
     flat = moved.reshape(-1, moved.shape[-1]).contiguous()  # (B, n)
     flat = flat - flat.detach().median(dim=-1, keepdim=True).values  # ranks ignore a shift; x + 1e15 keeps its digits
     B, n = flat.shape

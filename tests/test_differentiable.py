@@ -261,6 +261,9 @@ def test_soft_rank_rejects_bad_input():
         diff.soft_rank(torch.arange(10))
     with pytest.raises(ValueError, match="temperature"):
         diff.soft_rank(torch.randn(10), -1.0)
+    for bad in (float("nan"), float("inf")):  # a NaN would rank as NaN and poison every other rank
+        with pytest.raises(ValueError, match="NaN or infinite"):
+            diff.soft_rank(torch.tensor([[0.0, 1.0, 2.0], [0.0, bad, 2.0]]))
 
 
 def test_miloss_is_a_parameter_free_frozen_loss(small_model):

@@ -29,6 +29,14 @@ def test_rank_transform_is_mid_rank_with_ties():
     assert np.allclose(rank_transform_np(np.array([3.0, 1.0, 2.0, 2.0])), u.numpy()[0])
 
 
+@pytest.mark.parametrize("ties", ["average", "random"])
+def test_rank_transform_refuses_nan_and_ranks_infinities(ties):
+    with pytest.raises(ValueError, match="NaN"):  # it sorted last and took the top rank
+        rank_transform(np.array([[1.0, 2.0], [np.nan, 0.0]], dtype=np.float32), ties=ties)
+    u = rank_transform(np.array([1.0, np.inf, -np.inf, 2.0]), ties=ties)
+    assert u.tolist() == [0.375, 0.875, 0.125, 0.625]
+
+
 def test_estimate_invariant_to_increasing_maps(tiny_model):
     x, y = correlated(500, 0.6, seed=1)
     base = infonet.estimate_mi(x, y, model=tiny_model)
