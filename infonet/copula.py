@@ -169,7 +169,10 @@ def exact_tensor(x) -> torch.Tensor:
         a = np.unique(a, return_inverse=True)[1].reshape(a.shape).astype(np.int64)
     elif a.dtype.kind not in "biuf":
         raise ValueError(f"ranks need real numbers, got an array of dtype {a.dtype}")
-    return torch.from_numpy(np.ascontiguousarray(a))
+    a = np.ascontiguousarray(a)
+    # a read-only array (pandas' copy-on-write values, a memory map) would share its memory with a
+    # tensor torch warns it cannot protect; it is only read here, but copied so that no warning reaches users
+    return torch.from_numpy(a if a.flags.writeable else a.copy())
 
 
 def rank_transform_np(x: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -31,7 +31,7 @@ import torch
 
 from .checkpoint import load_pretrained, usable_device
 from .copula import TIES, exact_tensor, is_constant, symmetry_maps
-from .interface import MIEstimator, check_batch, check_pair, check_statistic
+from .interface import MIEstimator, as_real_array, check_batch, check_pair, check_statistic
 from .model import InfoNet
 from .order import pair_ranks, swapped
 from .pairwise import pairwise_mi, run_pairs
@@ -250,6 +250,7 @@ def estimate_mi_batch(
         ValueError: as :func:`estimate_mi`, and for no pairs (B = 0) or a bad ``chunk_size``.
     """
     _check_options(symmetries, ties, chunk_size)
+    x, y = as_real_array(x, "x", keep_dtype=True), as_real_array(y, "y", keep_dtype=True)
     common = {"chunk_size": chunk_size, "ties": ties, "seed": seed, "progress": progress}
     if _is_vector_batch(x, y):
         x, y = check_vector_batch(x, y)
@@ -309,15 +310,21 @@ class InfoNetEstimator(MIEstimator):
         return {**nets, "symmetries": self.symmetries or DEFAULT_SYMMETRIES, "ties": self.ties}
 
     def estimate(self, x, y) -> float:
-        vectors = np.ndim(x) == 2 and np.shape(x)[1] > 1 or np.ndim(y) == 2 and np.shape(y)[1] > 1
+        x, y = as_real_array(x, "x", keep_dtype=True), as_real_array(y, "y", keep_dtype=True)
+        vectors = x.ndim == 2 and x.shape[1] > 1 or y.ndim == 2 and y.shape[1] > 1
         return estimate_mi(x, y, **self._options(vectors))
 
     def estimate_batch(self, x, y, progress=None) -> np.ndarray:
-        return estimate_mi_batch(x, y, progress=progress, **self._options(_is_vector_batch(x, y)))
+        return self._batch(x, y, progress=progress)
 
     def estimate_interval_batch(self, x, y, progress=None) -> tuple[np.ndarray, np.ndarray]:
         """(B,) estimates and their (B, 2) 90 % intervals (the 5 % and 95 % quantiles)."""
-        return estimate_mi_batch(x, y, return_interval=True, progress=progress, **self._options(_is_vector_batch(x, y)))
+        return self._batch(x, y, progress=progress, return_interval=True)
+
+    def _batch(self, x, y, **kwargs):
+        """:func:`estimate_mi_batch` with the network the pairs' shape asks for (the other is not loaded)."""
+        x, y = as_real_array(x, "x", keep_dtype=True), as_real_array(y, "y", keep_dtype=True)
+        return estimate_mi_batch(x, y, **kwargs, **self._options(_is_vector_batch(x, y)))
 
     def pairwise(self, series, progress=None, statistic: str = "estimate") -> np.ndarray:
         """MI between every two of N series: scalars (N, T) or vectors (N, T, d), each ranked once (any real dtype).
@@ -325,14 +332,15 @@ class InfoNetEstimator(MIEstimator):
         ``statistic``: "estimate", or "lower" / "upper", an end of each pair's 90 % interval.
         """
         check_statistic(statistic)
-        ndim = len(np.shape(series))
-        if ndim == 3 and np.shape(series)[2] == 1:
-            series, ndim = np.asarray(series)[..., 0], 2
+        series = as_real_array(series, "series", keep_dtype=True)
+        ndim = series.ndim
+        if ndim == 3 and series.shape[2] == 1:
+            series, ndim = series[..., 0], 2
         if ndim == 3:
             series = check_vector_series(series)
             return pairwise_vector(self.vector_model, series, ties=self.ties, statistic=statistic, progress=progress)
         if ndim != 2:
-            raise ValueError(f"series must have shape (N, T) or (N, T, d), got {np.shape(series)}")
+            raise ValueError(f"series must have shape (N, T) or (N, T, d), got {series.shape}")
         series = exact_tensor(check_batch(series, series, keep_dtype=True)[0])
         options = self._options(vectors=False)
         return pairwise_mi(options.pop("model"), series, statistic=statistic, progress=progress, **options)

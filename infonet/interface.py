@@ -54,6 +54,11 @@ def as_real_array(a, name: str, keep_dtype: bool) -> np.ndarray:
     try:
         arr = np.asarray(a)
     except (TypeError, ValueError) as err:
+        if "inhomogeneous" in str(err):  # NumPy's word for a list of rows of unequal lengths
+            raise ValueError(
+                f"{name} holds rows of unequal lengths; pass one array of equal-length rows (B pairs of n "
+                "samples are (B, n): pairs of other lengths go in calls of their own)"
+            ) from None
         raise ValueError(f"{name} must be numeric, got {type(a).__name__}: {err}") from None
     if np.iscomplexobj(arr):  # a cast of complex values would drop their imaginary part
         raise ValueError(
@@ -211,7 +216,7 @@ class MIEstimator(abc.ABC):
         The default builds all N(N-1)/2 pairs and runs :meth:`estimate_batch` on them in chunks;
         estimators with a faster all-pairs path override it.
         """
-        series = np.asarray(series, dtype=np.float64)
+        series = as_real_array(series, "series", keep_dtype=False)
         if series.ndim != 2:
             raise ValueError(f"series must have shape (N, T), got {series.shape}")
         check_batch(series, series)

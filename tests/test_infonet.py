@@ -1,6 +1,7 @@
 """Known-answer tests of the estimator library: copula, DV read-out, simulator, baselines, API."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -27,6 +28,18 @@ def test_rank_transform_is_mid_rank_with_ties():
     u = rank_transform(torch.tensor([[3.0, 1.0, 2.0, 2.0]]))
     assert torch.allclose(u, torch.tensor([[4.0, 1.0, 2.5, 2.5]]) / 4 - 0.5 / 4)
     assert np.allclose(rank_transform_np(np.array([3.0, 1.0, 2.0, 2.0])), u.numpy()[0])
+
+
+def test_read_only_arrays_are_read_without_warnings(tiny_model):
+    """pandas' copy-on-write values and memory maps are read-only: torch warned that it could not protect them."""
+    x, y = correlated(200, 0.6, seed=3)
+    frozen_x, frozen_y = x.copy(), y.copy()
+    frozen_x.flags.writeable = frozen_y.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = infonet.estimate_mi(frozen_x, frozen_y, model=tiny_model)
+        assert rank_transform(frozen_x).shape == (200,)
+    assert got == infonet.estimate_mi(x, y, model=tiny_model)
 
 
 @pytest.mark.parametrize("ties", ["average", "random"])

@@ -112,6 +112,19 @@ def test_complex_input_is_refused_not_cast():
         infonet.estimate_mi(x, y)
 
 
+@pytest.mark.parametrize("name", ["infonet", "ksg", "pearson"])
+def test_ragged_rows_are_named_not_a_numpy_error(name):
+    """A list of rows of unequal lengths raised NumPy's "setting an array element with a sequence"."""
+    est = infonet.get_estimator(name, device="cpu")
+    rows = [np.linspace(0, 1, 64), np.linspace(0, 1, 48)]
+    calls = [lambda: est.estimate_batch(rows, rows), lambda: est.pairwise(rows)]
+    if name == "infonet":
+        calls += [lambda: est.estimate_interval_batch(rows, rows), lambda: infonet.estimate_mi_batch(rows, rows)]
+    for call in calls:
+        with pytest.raises(ValueError, match="rows of unequal lengths"):
+            call()
+
+
 # Offsets and scales must not move an estimate: MI is invariant under x -> a x + b.
 _pair = namedtuple("pair", "x y")
 
