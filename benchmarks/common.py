@@ -37,6 +37,7 @@ SEEDS = {
     "near_deterministic": 20_268_000,  # + 1_000 * distribution + repeat (numpy), the same at every n
     "highdim": 20_264_000,  # + 10_000 * kind + 1_000_000 * d, projections + pair (numpy)
     "pairwise": 20_266_000,  # synthetic tracks (numpy)
+    "independence": 20_269_000,  # with n and the kind's index (numpy SeedSequence)
 }
 
 

@@ -6,6 +6,7 @@ infonet.estimate_mi(x, y)                            # one pair (n,) / sliced MI
 infonet.estimate_mi_batch(xs, ys)                    # B pairs (B, n) in batched passes
 infonet.baselines.ksg(x, y)                          # classical estimators, same call shape
 infonet.mi(x, y)                                     # torch tensors in, a differentiable MI tensor out
+infonet.independence_test(x, y)                      # permutation test of independence: p-value, MI
 """
 
 from . import baselines
@@ -14,12 +15,14 @@ from .copula import rank_transform
 from .differentiable import MILoss, mi, soft_rank
 from .estimate import InfoNetEstimator, estimate_mi, estimate_mi_batch
 from .estimators import available_estimators, get_estimator
+from .independence import IndependenceTest, independence_test
 from .interface import MIEstimator
 from .model import InfoNet, InfoNetConfig, SizeRouted
 
 __all__ = [
     "InfoNet",
     "InfoNetConfig",
+    "IndependenceTest",
     "InfoNetEstimator",
     "MIEstimator",
     "MILoss",
@@ -29,6 +32,7 @@ __all__ = [
     "estimate_mi",
     "estimate_mi_batch",
     "get_estimator",
+    "independence_test",
     "load_pretrained",
     "mi",
     "rank_transform",

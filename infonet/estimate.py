@@ -277,6 +277,7 @@ class InfoNetEstimator(MIEstimator):
     neural = True
     batched = True
     intervals = True
+    vectors = True
 
     def __init__(
         self,

@@ -184,13 +184,15 @@ class MIEstimator(abc.ABC):
     Capabilities, so that callers never branch on a name: ``neural`` (runs a network: takes a
     device and weights, worth a GPU), ``batched`` (``estimate_batch`` is vectorised rather than a
     loop over pairs), ``intervals`` (``estimate_interval_batch`` gives each estimate's 90 %
-    interval, and ``pairwise(series, statistic=...)`` either end of it: see :data:`STATISTICS`).
+    interval, and ``pairwise(series, statistic=...)`` either end of it: see :data:`STATISTICS`),
+    ``vectors`` (``estimate_batch`` also takes pairs of vectors, (B, n, dx) and (B, n, dy)).
     """
 
     name: str = "estimator"
     neural: bool = False
     batched: bool = False
     intervals: bool = False
+    vectors: bool = False
 
     @abc.abstractmethod
     def estimate(self, x, y) -> float:
