@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import signal
+import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,30 +41,51 @@ def replacing(path) -> Iterator[Path]:
 def replacing_all(paths) -> Iterator[list[Path]]:
     """:func:`replacing` for several outputs of one run: each is renamed over its target only when
     the whole block ends without error, in the order given, so an error in the last of them leaves
-    every earlier target as it was (not a mix of the old run's files and the new one's)."""
+    every earlier target as it was (not a mix of the old run's files and the new one's).
+
+    The temporary files are created, and at the end renamed, with SIGINT and SIGTERM held back
+    (:func:`_signals_deferred`): a signal then takes effect once all are created or all are renamed,
+    never between two (a SIGTERM just after a file was created had left it behind).
+    """
     paths = [Path(p) for p in paths]
-    with contextlib.ExitStack() as stack:
-        tmps = [stack.enter_context(_temporary(p)) for p in paths]
-        yield tmps
-        for tmp, path in zip(tmps, paths, strict=True):
-            os.replace(tmp, path)
+    ours: list[Path] = []  # each named here before it is created: whatever stops the run removes it
+    try:
+        with _signals_deferred():
+            for path in paths:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                ours.append(path.parent / f".{path.stem}.{secrets.token_hex(6)}.tmp{path.suffix}")
+                try:
+                    os.close(os.open(ours[-1], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # the umask applies
+                except FileExistsError:  # somebody else's file: not ours to remove
+                    ours.pop()
+                    raise
+        yield list(ours)
+        with _signals_deferred():
+            for tmp, path in zip(ours, paths, strict=True):
+                os.replace(tmp, path)
+            ours.clear()
+    finally:
+        for tmp in ours:
+            tmp.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
-def _temporary(path: Path) -> Iterator[Path]:
-    """A new hidden empty file beside ``path``, removed when the block ends (unless renamed away)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.stem}.{secrets.token_hex(6)}.tmp{path.suffix}"
+def _signals_deferred() -> Iterator[None]:
+    """SIGINT and SIGTERM that arrive during the block take effect when it ends, under the handlers
+    they would have met. Only the main thread can set handlers (and only it runs them): elsewhere
+    the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived: list[int] = []
+    held = {s: signal.signal(s, lambda signum, frame: arrived.append(signum)) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        try:
-            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # the umask applies
-        except FileExistsError:  # somebody else's file: not ours to remove
-            tmp = None
-            raise
-        yield tmp
+        yield
     finally:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
+        for s, handler in held.items():
+            signal.signal(s, signal.SIG_DFL if handler is None else handler)  # None: set outside Python
+        for signum in dict.fromkeys(arrived):
+            signal.raise_signal(signum)
 
 
 def save_npz(path, level: int = 1, **arrays) -> None:
