@@ -82,18 +82,21 @@ def independence_test(
         ValueError: bad samples (as ``infonet.estimate_mi``), an unknown estimator, or a number of
             permutations outside [1, 1,000,000].
     """
-    if not (isinstance(permutations, (int, np.integer)) and 1 <= permutations <= MAX_PERMUTATIONS):
+    if isinstance(permutations, bool) or not (
+        isinstance(permutations, (int, np.integer)) and 1 <= permutations <= MAX_PERMUTATIONS
+    ):
         raise ValueError(f"permutations must be an integer in [1, {MAX_PERMUTATIONS:,}], got {permutations!r}")
     x, y = check_pair(x, y, keep_dtype=True)  # (n, dx), (n, dy)
     if isinstance(estimator, str):
         estimator = get_estimator(estimator)
     rng = np.random.default_rng(seed)
     n, total = len(x), permutations + 1
-    orders = [np.arange(n)] + [rng.permutation(n) for _ in range(permutations)]  # the identity first: the estimate
     block = max(1, BLOCK_VALUES // (n * (x.shape[1] + y.shape[1])))
     values = []
-    for start in range(0, total, block):
-        values.append(_estimates(estimator, x, y[np.stack(orders[start : start + block])]))
+    for start in range(0, total, block):  # each block's shuffles drawn in turn: memory bounded at any P
+        count = min(block, total - start)
+        orders = [np.arange(n) if start + i == 0 else rng.permutation(n) for i in range(count)]  # first: the estimate
+        values.append(_estimates(estimator, x, y[np.stack(orders)]))
         if progress is not None:
             progress(min(start + block, total), total)
     values = np.concatenate(values)

@@ -68,6 +68,19 @@ def test_vectors_in_one_batched_call_and_a_loop_for_the_others():
     assert infonet.independence_test(X, Y, estimator="ksg", permutations=19).p_value == 1 / 20
 
 
+def test_shuffles_are_drawn_block_by_block(monkeypatch):
+    """The same test whatever the block size: the shuffles come from one seeded stream, the identity first."""
+    from infonet import independence
+
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal(40), rng.standard_normal(40)
+    whole = infonet.independence_test(x, y, estimator="pearson", permutations=50)
+    monkeypatch.setattr(independence, "BLOCK_VALUES", 7 * 80)  # 7 pairs of 40 + 40 values a block
+    seen = []
+    blocks = infonet.independence_test(x, y, estimator="pearson", permutations=50, progress=lambda d, t: seen.append(d))
+    assert seen == [*range(7, 51, 7), 51] and np.array_equal(blocks.null, whole.null) and blocks.mi == whole.mi
+
+
 def test_same_seed_same_test_and_progress_reaches_the_end():
     rng = np.random.default_rng(3)
     x, y = rng.standard_normal(40), rng.standard_normal(40)
@@ -87,6 +100,7 @@ def test_same_seed_same_test_and_progress_reaches_the_end():
     [
         ({"permutations": 0}, "permutations must be an integer"),
         ({"permutations": 2.5}, "permutations must be an integer"),
+        ({"permutations": True}, "permutations must be an integer"),
         ({"estimator": "nope"}, "unknown estimator"),
     ],
 )
