@@ -143,8 +143,9 @@ def test_discover_compares_displacements_over_the_step(rng):
     found = discover(tracks, "pearson", feature="xy-velocity", step=4, min_size=1)
     direct = track_mi(tracks, infonet.get_estimator("pearson"), feature="xy-velocity", step=4)
     assert found.step == 4 and np.allclose(found.mi, direct)
-    short = discover(tracks[:18], "infonet", feature="xy-velocity", step=4, min_size=1)  # 14 displacements
-    assert (short.feature, short.step) == ("velocity", 4)  # under the 16 samples of the vector network
+    short = discover(tracks[:15], "infonet", feature="xy-velocity", step=4, min_size=1)  # 11 displacements
+    assert (short.feature, short.step) == ("velocity", 4)  # under the 12 a clip's vector feature is read on
+    assert discover(tracks[:16], "infonet", feature="xy-velocity", step=4, min_size=1).feature == "xy-velocity"
 
 
 def test_joined_features_average_their_parts_matrices(rng):
@@ -163,8 +164,8 @@ def test_joined_features_average_their_parts_matrices(rng):
     found = discover(tracks, "pearson", feature="xy+xy-velocity", step=4, min_size=1)
     assert (found.feature, found.step) == ("xy+xy-velocity", 4)
     assert np.allclose(found.mi, track_mi(tracks, est, feature="xy+xy-velocity", step=4))
-    short = discover(tracks[:18], "infonet", feature="xy+xy-velocity", step=4, min_size=1)  # 14 displacements
-    assert short.feature == "xy+velocity"  # only the part under the vector network's 16 samples changes
+    short = discover(tracks[:15], "infonet", feature="xy+xy-velocity", step=4, min_size=1)  # 11 displacements
+    assert short.feature == "xy+velocity"  # only the part under the 12 samples a clip is read on changes
 
 
 @pytest.mark.parametrize(
