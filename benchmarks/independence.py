@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import SEEDS
-from infonet import get_estimator, independence_test
+from infonet import available_estimators, get_estimator, independence_test
+from infonet.cli import comma_list
 
 __all__ = ["KINDS", "rejection_rows"]
 
@@ -101,16 +102,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default="", help="also write rows.json and table.md to this folder")
     args = parser.parse_args(argv)
     try:
-        sizes = [int(s) for s in args.sizes.split(",")]
-    except ValueError:
-        parser.error(f"--sizes must be comma-separated integers; got {args.sizes!r}")
-    if min(sizes) < 8 or args.datasets < 1 or args.permutations < 1:
-        parser.error("--sizes must be >= 8, --datasets and --permutations at least 1")
+        sizes = comma_list(args.sizes, "sizes", type=int, minimum=8)
+        estimators = comma_list(args.estimators, "estimators", choices=available_estimators())
+    except ValueError as err:
+        parser.error(str(err))
+    if not sizes or not estimators or args.datasets < 1 or args.permutations < 1:
+        parser.error("--sizes and --estimators name at least one each; --datasets and --permutations are at least 1")
     out = Path(args.out) if args.out else None
     if out and out.exists() and not out.is_dir():
         parser.error(f"--out {out} is a file, not a folder")
     try:
-        rows = rejection_rows(args.estimators.split(","), sizes, datasets=args.datasets, permutations=args.permutations)
+        rows = rejection_rows(estimators, sizes, datasets=args.datasets, permutations=args.permutations)
     except ValueError as err:
         parser.exit(2, f"error: {err}\n")
     text = table(rows)
