@@ -6,7 +6,7 @@ test's size (it should be near 0.05: the test is exact); on dependent data it is
 estimator tests the same samples. The dependent kinds are weak on purpose (power well below 1), and
 three of them have no correlation at all: a ring, a variance that grows with x, and a parabola.
 
-    python -m benchmarks.independence                                  # about 6 min on 2 cores
+    python -m benchmarks.independence                                  # about 7 min on 2 cores
     python -m benchmarks.independence --sizes 50 --datasets 40 --permutations 99 --estimators infonet,pearson
 """
 
