@@ -8,6 +8,7 @@ three of them have no correlation at all: a ring, a variance that grows with x, 
 
     python -m benchmarks.independence                                  # about 7 min on 2 cores
     python -m benchmarks.independence --sizes 50 --datasets 40 --permutations 99 --estimators infonet,pearson
+    python -m benchmarks.independence --plot docs/images/independence.png     # the shares rejected, as bars
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ import numpy as np
 from benchmarks.common import SEEDS
 from infonet import available_estimators, get_estimator, independence_test
 from infonet.cli import comma_list
+from segmentation.visualize import save_figure
 
-__all__ = ["KINDS", "rejection_rows"]
+__all__ = ["KINDS", "independence_figure", "rejection_rows"]
 
 LEVEL = 0.05
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 
 def _ring(rng, n):
@@ -93,6 +96,30 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def independence_figure(rows: list[dict]):
+    """One panel per n: for each kind of data, the share each estimator's test rejected (bars), the
+    level 0.05 dashed; the independent kinds first (their bars should reach the line, no further)."""
+    from matplotlib.figure import Figure
+
+    sizes = list(dict.fromkeys(r["n"] for r in rows))
+    names = list(dict.fromkeys(r["estimator"] for r in rows))
+    kinds = list(dict.fromkeys(r["kind"] for r in rows))
+    fig = Figure(figsize=(11, 3.2 * len(sizes)), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(len(sizes), 1, sharex=True))
+    width = 0.8 / len(names)
+    for ax, n in zip(axes, sizes, strict=True):
+        for k, name in enumerate(names):
+            share = [next(r["rejected"] for r in rows if r["n"] == n and r["kind"] == kind and r["estimator"] == name)
+                     for kind in kinds]  # fmt: skip
+            ax.bar(np.arange(len(kinds)) + (k - (len(names) - 1) / 2) * width, share, width, label=name, color=f"C{k}")
+        ax.axhline(LEVEL, color="black", linestyle="--", linewidth=0.8)
+        ax.set(ylim=(0, 1.02), ylabel="share rejected")
+        ax.set_title(f"n = {n}: size on independent data (left), power on dependent data", fontsize=10)
+    axes[-1].set_xticks(np.arange(len(kinds)), kinds, rotation=20, ha="right", fontsize=8)
+    axes[0].legend(fontsize=8, ncol=len(names))
+    return fig
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--estimators", default="infonet,ksg,gaussian,pearson")
@@ -100,6 +127,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--datasets", type=int, default=100, help="fresh samples per kind and n")
     parser.add_argument("--permutations", type=int, default=199, help="shuffles per test")
     parser.add_argument("--out", default="", help="also write rows.json and table.md to this folder")
+    parser.add_argument("--plot", default="", help="also draw the shares rejected here (.png, .svg or .pdf)")
     args = parser.parse_args(argv)
     try:
         sizes = comma_list(args.sizes, "sizes", type=int, minimum=8)
@@ -111,6 +139,11 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.out) if args.out else None
     if out and out.exists() and not out.is_dir():
         parser.error(f"--out {out} is a file, not a folder")
+    plot = Path(args.plot) if args.plot else None
+    if plot and plot.suffix.lower() not in PLOT_SUFFIXES:
+        parser.error(f"--plot must end in one of {', '.join(PLOT_SUFFIXES)}; got {args.plot!r}")
+    if plot and not plot.resolve().parent.is_dir():
+        parser.error(f"--plot: the folder {plot.parent} does not exist")
     try:
         rows = rejection_rows(estimators, sizes, datasets=args.datasets, permutations=args.permutations)
     except ValueError as err:
@@ -122,6 +155,9 @@ def main(argv: list[str] | None = None) -> None:
         (out / "rows.json").write_text(json.dumps({"options": vars(args), "rows": rows}, indent=1))
         (out / "table.md").write_text(text + "\n")
         print(f"wrote {out / 'rows.json'}, {out / 'table.md'}")
+    if plot:
+        save_figure(independence_figure(rows), plot)
+        print(f"wrote {plot}")
 
 
 if __name__ == "__main__":

@@ -130,3 +130,8 @@ def test_benchmark_rows_table_and_files(tmp_path):
     assert table[2].startswith("| independent Gaussian (size) | 20 | ")
     with pytest.raises(SystemExit):
         bench.main(["--sizes", "4"])
+    for bad in ("x.txt", str(tmp_path / "missing" / "x.png")):  # refused before any test runs
+        with pytest.raises(SystemExit):
+            bench.main(["--estimators", "pearson", "--plot", bad])
+    fig = bench.independence_figure(rows)
+    assert len(fig.axes) == 1 and len(fig.axes[0].patches) == 2 * len(bench.KINDS)  # one bar per kind and estimator
