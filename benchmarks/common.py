@@ -204,6 +204,25 @@ def named_sequences(data, names: str = "") -> list[Path]:
 # ----------------------------------------------------------------------------- CSV and Markdown
 
 
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")  # what --plot may write (matplotlib chooses the format by it)
+
+
+def plot_path(text: str) -> Path | None:
+    """A ``--plot`` option's path, or None when empty.
+
+    Raises:
+        ValueError: a suffix matplotlib is not asked to write here, or a folder that does not exist.
+    """
+    if not text:
+        return None
+    plot = Path(text)
+    if plot.suffix.lower() not in PLOT_SUFFIXES:
+        raise ValueError(f"--plot must end in one of {', '.join(PLOT_SUFFIXES)}; got {text!r}")
+    if not plot.resolve().parent.is_dir():
+        raise ValueError(f"--plot: the folder {plot.parent} does not exist")
+    return plot
+
+
 def write_csv(rows: list[dict], path) -> Path:
     """Writes dict rows as CSV; the columns are the union of the rows' keys in first-seen order."""
     path = Path(path)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import SEEDS
+from benchmarks.common import SEEDS, plot_path
 from infonet import available_estimators, get_estimator, independence_test
 from infonet.cli import comma_list
 from segmentation.visualize import save_figure
@@ -29,7 +29,6 @@ from segmentation.visualize import save_figure
 __all__ = ["KINDS", "independence_figure", "rejection_rows"]
 
 LEVEL = 0.05
-PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 
 def _ring(rng, n):
@@ -139,11 +138,10 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.out) if args.out else None
     if out and out.exists() and not out.is_dir():
         parser.error(f"--out {out} is a file, not a folder")
-    plot = Path(args.plot) if args.plot else None
-    if plot and plot.suffix.lower() not in PLOT_SUFFIXES:
-        parser.error(f"--plot must end in one of {', '.join(PLOT_SUFFIXES)}; got {args.plot!r}")
-    if plot and not plot.resolve().parent.is_dir():
-        parser.error(f"--plot: the folder {plot.parent} does not exist")
+    try:
+        plot = plot_path(args.plot)
+    except ValueError as err:
+        parser.error(str(err))
     try:
         rows = rejection_rows(estimators, sizes, datasets=args.datasets, permutations=args.permutations)
     except ValueError as err:

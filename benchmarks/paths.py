@@ -20,11 +20,10 @@ objects, and the pair and anchor-track AUC of "same object".
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import SEEDS
+from benchmarks.common import SEEDS, plot_path
 from benchmarks.tracks import anchor_auc, pair_auc
 from infonet import get_estimator
 from segmentation.affinity import track_mi
@@ -35,7 +34,6 @@ __all__ = ["independent_paths", "paths_figure", "read_paths"]
 SMOOTHING_FRAMES = 4.0  # the standard deviation, in frames, of the Gaussian that smooths each path's steps
 NOISE_PX = 0.5
 OBJECTS, POINTS = 6, 10  # per scene: objects, and points on each
-PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 
 def independent_paths(
@@ -124,11 +122,10 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--travel must be comma-separated numbers; got {args.travel!r}")
     if not travels or min(travels) <= 0 or args.repeats < 1:
         parser.error("--travel must be positive and --repeats at least 1")
-    plot = Path(args.plot) if args.plot else None
-    if plot and plot.suffix.lower() not in PLOT_SUFFIXES:
-        parser.error(f"--plot must end in one of {', '.join(PLOT_SUFFIXES)}; got {args.plot!r}")
-    if plot and not plot.resolve().parent.is_dir():
-        parser.error(f"--plot: the folder {plot.parent} does not exist")
+    try:
+        plot = plot_path(args.plot)
+    except ValueError as err:
+        parser.error(str(err))
     try:
         rows = read_paths(args.estimators.split(","), travels, repeats=args.repeats, feature=args.feature)
     except ValueError as err:
