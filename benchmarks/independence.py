@@ -8,7 +8,7 @@ three of them have no correlation at all: a ring, a variance that grows with x, 
 
     python -m benchmarks.independence                                  # about 7 min on 2 cores
     python -m benchmarks.independence --sizes 50 --datasets 40 --permutations 99 --estimators infonet,pearson
-    python -m benchmarks.independence --plot docs/images/independence.png     # the shares rejected, as bars
+    python -m benchmarks.independence --plot assets/independence.png     # the shares rejected, as bars
 """
 
 from __future__ import annotations

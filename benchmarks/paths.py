@@ -14,7 +14,7 @@ objects, and the pair and anchor-track AUC of "same object".
 
     python -m benchmarks.paths                       # travel 2, 8, 32, 128 px; 3 repeats (about 1 min)
     python -m benchmarks.paths --estimators infonet,pearson --travel 8,32 --repeats 5
-    python -m benchmarks.paths --plot docs/images/paths.png      # the readings and the AUC against the travel
+    python -m benchmarks.paths --plot assets/paths.png      # the readings and the AUC against the travel
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ frame and waits for its MI map. Screenshots go to test-artifacts/. Needs /usr/bi
 
 The README's screenshot is this test's last page, with more points:
 
-    DEMO_POINTS=150 DEMO_SCREENSHOT=docs/images/demo.png pytest -m browser
+    DEMO_POINTS=150 DEMO_SCREENSHOT=assets/demo.png pytest -m browser
 """
 
 import os
