@@ -77,6 +77,7 @@ class VectorNetConfig:
     pair_correlations: bool = False  # s: each canonical pair's own correlation, not the singular values
     unbiased_gc: bool = False  # the median starts at the bias-corrected Gaussian-copula MI (unbiased_gaussian_mi)
     knn: bool = False  # the side features carry KSG estimates on the canonical coordinates (knn_mi)
+    knn_samples: int = KNN_SAMPLES  # ... read on at most this many of the samples
     # the domain it is trained on and answers: dimensions per side and samples (training and calibration draw
     # within them; a network for short, low-dimensional pairs answers those where it is routed, see vector_estimate)
     max_dim: int = MAX_DIM
@@ -94,6 +95,8 @@ class VectorNetConfig:
             raise ValueError(f"dim ({self.dim}) must be divisible by heads ({self.heads})")
         if self.shrinkage < 0:
             raise ValueError(f"shrinkage must be >= 0, got {self.shrinkage}")
+        if self.knn_samples < 16:
+            raise ValueError(f"knn_samples must be >= 16, got {self.knn_samples}")
 
 
 @dataclass
@@ -416,7 +419,9 @@ class VectorInfoNet(nn.Module):
             flag = torch.full_like(gc, float(valid))
             side = torch.cat([side, (gc / 4).unsqueeze(-1), flag.unsqueeze(-1)], dim=-1)
         if self.cfg.knn:
-            side = torch.cat([side, knn_mi(a.detach(), b.detach()).clamp(-1, 8) / 4], dim=-1)
+            side = torch.cat(
+                [side, knn_mi(a.detach(), b.detach(), max_samples=self.cfg.knn_samples).clamp(-1, 8) / 4], dim=-1
+            )
         if self.cfg.read_samples:
             x = self.norm_kv(self.embed_tokens(a, b))  # (B, n, D)
             lat = self.latents + self.side_embed(side).unsqueeze(1)  # (B, L, D)

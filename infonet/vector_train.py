@@ -306,12 +306,14 @@ def _check_resume(cfg: VectorTrainConfig, saved: dict) -> None:
 def _initial_weights(cfg: VectorTrainConfig, model: VectorInfoNet) -> dict:
     """The state dict of ``cfg.init_from``, a vector checkpoint whose model options are ``cfg.model``'s,
     or the same but for ``knn`` off: then the layers that read the side features get zero weights
-    for the new ones (:func:`widen_side_inputs`), so the fine-tune starts from the same estimates."""
+    for the new ones (:func:`widen_side_inputs`), so the fine-tune starts from the same estimates.
+    Options that change only how a feature is read (``FEATURE_READS``, such as ``knn_samples``) may
+    differ: the fine-tune teaches the network the new reading."""
     saved = load_checkpoint(Path(cfg.init_from))
     if saved.get("kind") != "vector":
         raise ValueError(f"--init-from {cfg.init_from}: not a multivariate network's checkpoint")
     now, then = asdict(cfg.model), asdict(VectorNetConfig(**saved["config"]))  # fields it lacks: their defaults
-    diffs = [k for k in now if then[k] != now[k]]
+    diffs = [k for k in now if then[k] != now[k] and k not in FEATURE_READS]
     if diffs == ["knn"] and now["knn"]:
         return widen_side_inputs(saved["model"], model)
     if diffs:
@@ -321,6 +323,8 @@ def _initial_weights(cfg: VectorTrainConfig, model: VectorInfoNet) -> dict:
         )
     return saved["model"]
 
+
+FEATURE_READS = ("knn_samples",)  # options that change how a feature is read, not the weights' shapes
 
 SIDE_INPUTS = ("side_embed.weight", "head.net.0.weight")  # the layers whose last input columns are the side features
 

@@ -331,6 +331,26 @@ def test_a_fine_tune_may_add_the_knn_features_and_starts_from_the_same_estimates
     assert torch.load(tuned, weights_only=True)["config"]["knn"] is True
 
 
+def test_the_knn_read_length_is_an_option_a_fine_tune_may_change(tmp_path):
+    torch.manual_seed(0)
+    short = VectorInfoNet(dataclasses.replace(TINY, knn=True, knn_samples=32)).eval()
+    torch.nn.init.normal_(short.head.out.weight)  # the head starts at the copula MI, reading nothing
+    long = VectorInfoNet(dataclasses.replace(short.cfg, knn_samples=120)).eval()
+    long.load_state_dict(short.state_dict())  # the same weights: only the read differs
+    zx, zy = torch.randn(1, 120, 2), torch.randn(1, 120, 2)
+    zy[..., 0] = zx[..., 0] + 0.3 * zy[..., 0]
+    assert not torch.allclose(short(zx, zy).quantiles, long(zx, zy).quantiles)  # 32 of 120 samples read, or all
+    assert torch.allclose(short(zx[:, :32], zy[:, :32]).quantiles, long(zx[:, :32], zy[:, :32]).quantiles)
+    with pytest.raises(ValueError, match="knn_samples"):
+        VectorNetConfig(knn=True, knn_samples=8)
+    opts = tiny_training(steps=1, warmup_steps=1, model=short.cfg)
+    first = train_vector(VectorTrainConfig(out_dir=str(tmp_path / "a"), **opts))
+    tuned = train_vector(
+        VectorTrainConfig(out_dir=str(tmp_path / "b"), init_from=str(first), **{**opts, "model": long.cfg})
+    )
+    assert torch.load(tuned, weights_only=True)["config"]["knn_samples"] == 120
+
+
 def test_a_network_for_a_narrow_domain_trains_and_validates_inside_it(tmp_path):
     narrow = dataclasses.replace(TINY, max_dim=3, max_len=64)
     opts = tiny_training(out_dir=str(tmp_path / "run"), steps=2, model=narrow)
