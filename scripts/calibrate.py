@@ -7,11 +7,14 @@
     python scripts/calibrate.py --vector --weights runs/vector/best.pt --out infonet/weights/infonet_vector.pt
     python scripts/calibrate.py --vector --weights runs/vector-short/best.pt runs/vector/best.pt \
         --out infonet/weights/infonet_vector.pt --overwrite
+    python scripts/calibrate.py --vector --weights runs/vector-short/best.pt runs/vector/best.pt \
+        runs/vector-long/best.pt --max-lens 0 1000 0 --out infonet/weights/infonet_vector.pt --overwrite
 
 With --vector, the multivariate network (scripts/train_vector.py) is calibrated on fresh draws of the
 vector prior instead, each network on its own domain; several --weights make one domain-routed model
 (infonet.vector_model.DomainRouted, narrowest first: a pass goes to the first whose dimensions and
-sample sizes hold it, the last answers every pass). Several --weights with --bounds make one size-routed model (infonet.SizeRouted): the first answers
+sample sizes hold it, the last answers every pass; --max-lens narrows a network's sizes, so that a
+network for long samples can follow one that answers the shorter). Several --weights with --bounds make one size-routed model (infonet.SizeRouted): the first answers
 n < bounds[0], the next up to bounds[1], and so on. Reads --weights, fits the quantile head's width
 factors on fresh draws of the training prior at n = 16 ... 4096, prints coverage before and after
 per n, and writes the weights with the factors to --out (a new file; an existing one only with
@@ -46,6 +49,10 @@ class CalibrateOptions:
     max_mi: float = field(default=MAX_MI, metadata={"help": "calibrate on draws of true MI up to this (nats)"})
     overwrite: bool = field(default=False, metadata={"help": "replace an existing --out file"})
     vector: bool = field(default=False, metadata={"help": "the weights are the multivariate network's"})
+    max_lens: tuple[int, ...] = field(
+        default=(),
+        metadata={"help": "with --vector: the longest samples each network answers (0: as trained), one per --weights"},
+    )
 
 
 def main(opts: CalibrateOptions) -> None:
@@ -60,6 +67,8 @@ def main(opts: CalibrateOptions) -> None:
             raise FileNotFoundError(f"--weights {source}: no such file")
     if opts.vector and opts.bounds:
         raise ValueError("--bounds is for the 1-D networks; the multivariate ones route by their own domains")
+    if opts.max_lens and (not opts.vector or len(opts.max_lens) != len(sources)):
+        raise ValueError(f"--max-lens is for --vector, one per --weights ({len(sources)}), got {len(opts.max_lens)}")
     if not opts.vector and len(opts.bounds) != len(sources) - 1:
         raise ValueError(f"{len(sources)} --weights need {len(sources) - 1} --bounds, got {len(opts.bounds)}")
     if out.exists() and not opts.overwrite:
@@ -93,6 +102,10 @@ def _calibrate_vector(ckpts, sources, out: Path, opts: CalibrateOptions) -> list
     models = [vector_model_from_checkpoint(ckpt).eval() for ckpt in ckpts]
     if any(isinstance(m, DomainRouted) for m in models):
         raise ValueError("--vector --weights: pass the trained networks one by one, not a routed set")
+    for source, model, max_len in zip(sources, models, opts.max_lens, strict=False):
+        if max_len and not 16 <= max_len <= model.cfg.max_len:
+            raise ValueError(f"--max-lens {max_len} for {source}: it answers 16 to {model.cfg.max_len} samples")
+        model.cfg.max_len = max_len or model.cfg.max_len
     # refuses a set whose last network does not answer every domain, before any calibration runs
     routed = DomainRouted(models) if len(models) > 1 else None
     fits = []

@@ -408,6 +408,34 @@ def test_calibrate_refuses_a_routed_set_in_the_wrong_order_before_calibrating(tm
     assert not out.exists()
 
 
+def test_calibrate_max_lens_hands_the_long_samples_to_a_later_network(tmp_path, monkeypatch):
+    """--max-lens 0 100 0: the middle network answers up to 100 samples, the last one beyond."""
+    import types
+
+    import infonet.calibration
+    from tests.test_scripts import assert_clean_error, run_here
+
+    monkeypatch.setattr(
+        infonet.calibration, "calibrate_vector_intervals", lambda model, **kw: types.SimpleNamespace(rows=list)
+    )
+    paths = []
+    for name, cfg in (("narrow", dataclasses.replace(TINY, max_dim=2, max_len=64)), ("full", TINY), ("long", TINY)):
+        paths.append(tmp_path / f"{name}.pt")
+        save_checkpoint(paths[-1], vector_payload(VectorInfoNet(cfg), step=1))
+    out = tmp_path / "routed.pt"
+    proc = run_here("calibrate.py", "--vector", "--weights", *paths, "--max-lens", 0, 100, 0, "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    routed = vector_model_from_checkpoint(load_checkpoint(out))
+    narrow, full, long = routed.experts
+    assert (narrow.cfg.max_len, full.cfg.max_len, long.cfg.max_len) == (64, 100, 4096)
+    assert routed.expert_for(50, 2, 2) is narrow and routed.expert_for(100, 5, 5) is full
+    assert routed.expert_for(101, 2, 2) is long and routed.expert_for(5000, 5, 5) is long
+    for bad, needle in (((0, 100), "one per --weights (3)"), ((0, 5000, 0), "answers 16 to 4096")):
+        proc = run_here("calibrate.py", "--vector", "--weights", *paths, "--max-lens", *bad, "--out", tmp_path / "x.pt")
+        assert_clean_error(proc, needle)
+        assert not (tmp_path / "x.pt").exists()
+
+
 @pytest.mark.parametrize("bad", [dict(steps=0), dict(min_batch=1), dict(seed=-1), dict(min_len=4)])
 def test_training_options_are_checked(bad):
     with pytest.raises(ValueError, match="invalid training options"):
