@@ -88,12 +88,13 @@ def _independent(d: int, heavy: bool) -> Task:
 MIXTURE_LEVELS = (0.5, 1.5)  # nats: the truth each pair of mixture tasks per d aims at
 
 
-def _mixture(index: int, d: int, mc_samples: int) -> Task:
+def mixture_task(index: int, d: int, mc_samples: int, seed: int = SEED) -> Task:
     """A Gaussian mixture in 2d dimensions (the paper's recipe, 2-8 components) whose MI is near
     ``MIXTURE_LEVELS[index]``: the recipe alone gives 1.5-5 nats at d = 2-5, far above the BMI tasks,
     so isotropic noise is added at the level (of 12, log-spaced) whose rough MI is nearest the aim.
-    The truth is then a Monte-Carlo estimate with ``mc_samples`` samples."""
-    g = torch.Generator().manual_seed(SEED + 999 + 7 * index + d)
+    The truth is then a Monte-Carlo estimate with ``mc_samples`` samples. Another ``seed`` draws other
+    mixtures of the same recipe (``benchmarks.long_samples`` checks on such)."""
+    g = torch.Generator().manual_seed(seed + 999 + 7 * index + d)
     base = random_mixtures(1, 2 * d, g, num_components=(2, 8))
     noise = torch.logspace(-1, 1.5, 12, dtype=base.covs.dtype)
     eye = torch.eye(2 * d, dtype=base.covs.dtype)
@@ -115,7 +116,7 @@ def _mixture(index: int, d: int, mc_samples: int) -> Task:
 def own_tasks(mc_samples: int) -> list[Task]:
     """Independent pairs (d = 2, 3, 5) and two Gaussian mixtures per d = 2..5 (near 0.5 and 1.5 nats)."""
     tasks = [_independent(d, heavy) for d in (2, 3, 5) for heavy in (False, True)]
-    return tasks + [_mixture(i, d, mc_samples) for d in (2, 3, 4, 5) for i in range(len(MIXTURE_LEVELS))]
+    return tasks + [mixture_task(i, d, mc_samples) for d in (2, 3, 4, 5) for i in range(len(MIXTURE_LEVELS))]
 
 
 def _bmi_estimators() -> dict:

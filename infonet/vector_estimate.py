@@ -7,9 +7,11 @@ estimator breaks them, :func:`infonet.copula.rank_transform`), turned into norma
 network (:mod:`infonet.vector_model`) reads the canonical coordinates. Pairs run in chunks of a
 bounded number of samples (:func:`vector_chunk`), so memory stays bounded at any n and B.
 
-The shipped weights are two networks routed by domain (:class:`~infonet.vector_model.DomainRouted`):
+The shipped weights are three networks routed by domain (:class:`~infonet.vector_model.DomainRouted`):
 a narrow one (8 latents of width 64) answers up to 4 dimensions a side and 512 samples, where point
-tracks are compared (its pass costs about 40 % of the full network's), and the full one everything else.
+tracks are compared (its pass costs about 40 % of the full network's); the full one the other pairs of
+up to 512 samples; and the same network fine-tuned for long samples, whose neighbour counts read up to
+1,024 samples instead of 256, everything longer.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ def _load_cached(path: str, device: str) -> VectorInfoNet | DomainRouted:
 
 def load_vector_model(path: str | Path | None = None, device=None) -> VectorInfoNet | DomainRouted:
     """The multivariate network in eval mode (cached per path and device): the shipped file holds a
-    :class:`~infonet.vector_model.DomainRouted` pair, a checkpoint of one network loads as that network.
+    :class:`~infonet.vector_model.DomainRouted` set, a checkpoint of one network loads as that network.
 
     Args:
         path: a checkpoint; default ``$INFONET_VECTOR_WEIGHTS`` or the shipped ``infonet/weights/infonet_vector.pt``.

@@ -15,7 +15,8 @@ S = MAX_DIM slots per side, L latents, D width, Q quantiles.
          the median starts at gc and learns the correction; the 5 / 95 % quantiles beside it (B, Q)
 
 With ``knn`` the side features also carry two Kraskov-Stoegbauer-Grassberger estimates (k = 3 and 10)
-read on the canonical coordinates of at most ``KNN_SAMPLES`` samples (:func:`knn_mi`): a Gaussian
+read on the canonical coordinates of at most ``knn_samples`` samples (:func:`knn_mi`; 256, and 1,024
+in the shipped network for long samples, whose estimates then keep improving with n): a Gaussian
 mixture whose clusters pair up across the sides has high MI and a Gaussian-copula MI near 0, and
 16 latents reading the samples once did not see it (0.17 read for a truth of 1.47 at n = 1000, where
 KSG reads 1.26); the network learns when to trust those neighbour counts and how to undo their bias.
@@ -248,15 +249,15 @@ def knn_mi(a: torch.Tensor, b: torch.Tensor, ks=KNN_NEIGHBOURS, max_samples: int
     m = a.shape[1]
     ks = [min(k, m - 1) for k in ks]
     dist_a, dist_b = (torch.cdist(z.float(), z.float(), p=math.inf) for z in (a, b))
-    self_pair = torch.eye(m, dtype=torch.bool, device=a.device)
-    joint = torch.maximum(dist_a, dist_b).masked_fill_(self_pair, math.inf)
-    dist_a.masked_fill_(self_pair, math.inf)
-    dist_b.masked_fill_(self_pair, math.inf)
-    nearest = joint.topk(max(ks), dim=-1, largest=False).values  # (B, m, k_max)
+    # each sample is its own nearest point (distance 0): the k_max + 1 smallest hold it first, and the
+    # counts below hold it wherever eps > 0; so no diagonal is masked (a third of the cost at m = 1000)
+    nearest = torch.maximum(dist_a, dist_b).topk(max(ks) + 1, dim=-1, largest=False).values[..., 1:]
     out = []
     for k in ks:
         eps = nearest[..., k - 1 : k]
-        n_a, n_b = (dist_a < eps).sum(-1), (dist_b < eps).sum(-1)  # neighbours strictly closer than eps
+        itself = (eps[..., 0] > 0).int()
+        # neighbours strictly closer than eps (an int32 sum: 3x faster on a CPU than a bool tensor's default sum)
+        n_a, n_b = ((d < eps).sum(-1, dtype=torch.int32) - itself for d in (dist_a, dist_b))
         marginal = torch.special.digamma(n_a + 1.0) + torch.special.digamma(n_b + 1.0)
         out.append(_digamma(k) + _digamma(m) - marginal.mean(-1))
     return torch.stack(out, -1).to(a.dtype)

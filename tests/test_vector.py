@@ -463,3 +463,26 @@ def test_multivariate_benchmark_rows_and_summary_without_bmi():
     assert len(summary) == 2 and all(abs(r["mean at MI 0"]) < 0.3 for r in summary)
     text = "\n".join(multivariate_markdown(rows, info))
     assert "Mean absolute error per family" in text and "mixture" in text
+
+
+def test_long_sample_checks_score_the_network_on_draws_of_their_own():
+    from benchmarks.long_samples import main, mixture_errors, prior_errors
+    from infonet.vector_estimate import load_vector_model
+
+    model = load_vector_model(device="cpu")
+    prior = prior_errors(model, sizes=(600,), draws=2)
+    assert set(prior) == {600} and 0 <= prior[600]["all"] < 1.5
+    mixtures = mixture_errors(model, sizes=(600,), with_ksg=True)
+    assert 0 <= mixtures[600]["infonet"] < 1.0 and 0 <= mixtures[600]["ksg"] < 1.0
+    with pytest.raises(SystemExit):
+        main(["--draws", "0"])
+
+
+def test_the_shipped_set_sends_long_samples_to_the_network_that_reads_more_of_them():
+    from infonet.vector_estimate import load_vector_model
+
+    narrow, full, long = load_vector_model(device="cpu").experts
+    routed = load_vector_model(device="cpu")
+    assert routed.expert_for(200, 2, 2) is narrow and routed.expert_for(512, 10, 10) is full
+    assert routed.expert_for(513, 2, 2) is long and routed.expert_for(5000, 25, 25) is long
+    assert (full.cfg.knn_samples, long.cfg.knn_samples) == (256, 1024)
