@@ -8,7 +8,7 @@
     python scripts/calibrate.py --vector --weights runs/vector-short/best.pt runs/vector/best.pt \
         --out infonet/weights/infonet_vector.pt --overwrite
     python scripts/calibrate.py --vector --weights runs/vector-short/best.pt runs/vector/best.pt \
-        runs/vector-long/best.pt --max-lens 0 1000 0 --out infonet/weights/infonet_vector.pt --overwrite
+        runs/vector-long/last.pt --max-lens 0 512 0 --out infonet/weights/infonet_vector.pt --overwrite
 
 With --vector, the multivariate network (scripts/train_vector.py) is calibrated on fresh draws of the
 vector prior instead, each network on its own domain; several --weights make one domain-routed model
