@@ -11,7 +11,7 @@ The shipped weights are three networks routed by domain (:class:`~infonet.vector
 a narrow one (8 latents of width 64) answers up to 4 dimensions a side and 512 samples, where point
 tracks are compared (its pass costs about 40 % of the full network's); the full one the other pairs of
 up to 512 samples; and the same network fine-tuned for long samples, whose neighbour counts read up to
-1,024 samples instead of 256, everything longer.
+4,096 samples instead of 256, everything longer.
 """
 
 from __future__ import annotations

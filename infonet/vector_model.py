@@ -15,7 +15,7 @@ S = MAX_DIM slots per side, L latents, D width, Q quantiles.
          the median starts at gc and learns the correction; the 5 / 95 % quantiles beside it (B, Q)
 
 With ``knn`` the side features also carry two Kraskov-Stoegbauer-Grassberger estimates (k = 3 and 10)
-read on the canonical coordinates of at most ``knn_samples`` samples (:func:`knn_mi`; 256, and 1,024
+read on the canonical coordinates of at most ``knn_samples`` samples (:func:`knn_mi`; 256, and 4,096
 in the shipped network for long samples, whose estimates then keep improving with n): a Gaussian
 mixture whose clusters pair up across the sides has high MI and a Gaussian-copula MI near 0, and
 16 latents reading the samples once did not see it (0.17 read for a truth of 1.47 at n = 1000, where

@@ -485,4 +485,4 @@ def test_the_shipped_set_sends_long_samples_to_the_network_that_reads_more_of_th
     routed = load_vector_model(device="cpu")
     assert routed.expert_for(200, 2, 2) is narrow and routed.expert_for(512, 10, 10) is full
     assert routed.expert_for(513, 2, 2) is long and routed.expert_for(5000, 25, 25) is long
-    assert (full.cfg.knn_samples, long.cfg.knn_samples) == (256, 1024)
+    assert (full.cfg.knn_samples, long.cfg.knn_samples) == (256, 4096)
