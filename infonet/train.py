@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import fcntl
+import gc
 import logging
 import math
 import os
@@ -618,6 +619,10 @@ def train(cfg: TrainConfig) -> Path:
         log.warning("interrupted by SIGTERM before training began")
         raise KeyboardInterrupt from None
     if world > 1:
+        # the DDP wrapper's reducer holds work on the process group: free it while the group is alive
+        # (a gloo worker left holding it aborted a rank at exit, once in many CI runs)
+        del state
+        gc.collect()
         dist.barrier()
         dist.destroy_process_group()
     return out / "last.pt"
