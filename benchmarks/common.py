@@ -38,7 +38,7 @@ SEEDS = {
     "highdim": 20_264_000,  # + 10_000 * kind + 1_000_000 * d, projections + pair (numpy)
     "pairwise": 20_266_000,  # synthetic tracks (numpy)
     "independence": 20_269_000,  # with n and the kind's index (numpy SeedSequence)
-    "long_samples": 20_270_000,  # prior draws (torch; its bank at + 1); + 1_000: mixtures, + draw: their samples
+    "long_samples": 20_270_000,  # prior draws (torch; its bank at + 1); + 1_000, 7_000, 8_000, 9_000: mixtures, + draw: their samples
 }
 
 

@@ -78,6 +78,10 @@ class VectorTrainConfig:
     warmup_steps: int = 300
     weight_decay: float = 0.01
     grad_clip: float = 1.0
+    gate_lr_scale: float = field(
+        default=1.0,
+        metadata={"help": "learning-rate factor of the head's knn_start gates (a fine-tune that adds them)"},
+    )
     prior: VectorPriorConfig = field(default_factory=VectorPriorConfig)
     val_per_cell: int = field(default=48, metadata={"help": "validation sequences per (dims, n) cell"})
     val_every: int = 500
@@ -107,6 +111,7 @@ class VectorTrainConfig:
             "min_len": 8 <= self.min_len <= self.max_len,
             "max_len": self.max_len <= self.model.max_len,
             **optimiser_checks(self),
+            "gate_lr_scale": 0 < self.gate_lr_scale <= 1000,
             "val_per_cell": self.val_per_cell >= 1,
             "val_every": self.val_every >= 1,
             "ckpt_every": self.ckpt_every >= 1,
@@ -306,7 +311,8 @@ def _check_resume(cfg: VectorTrainConfig, saved: dict) -> None:
 def _initial_weights(cfg: VectorTrainConfig, model: VectorInfoNet) -> dict:
     """The state dict of ``cfg.init_from``, a vector checkpoint whose model options are ``cfg.model``'s,
     or the same but for ``knn`` off: then the layers that read the side features get zero weights
-    for the new ones (:func:`widen_side_inputs`), so the fine-tune starts from the same estimates.
+    for the new ones (:func:`widen_side_inputs`), so the fine-tune starts from the same estimates;
+    or the same but for ``knn_start`` off: then the head's gates are new and start closed.
     Options that change only how a feature is read (``FEATURE_READS``, such as ``knn_samples``) may
     differ: the fine-tune teaches the network the new reading."""
     saved = load_checkpoint(Path(cfg.init_from))
@@ -316,6 +322,8 @@ def _initial_weights(cfg: VectorTrainConfig, model: VectorInfoNet) -> dict:
     diffs = [k for k in now if then[k] != now[k] and k not in FEATURE_READS]
     if diffs == ["knn"] and now["knn"]:
         return widen_side_inputs(saved["model"], model)
+    if diffs == ["knn_start"] and now["knn_start"]:  # the gates are new and start closed (VectorHead)
+        return {**model.state_dict(), **saved["model"]}
     if diffs:
         raise ValueError(
             f"--init-from {cfg.init_from}: its model options differ: "
@@ -344,9 +352,13 @@ def _build(cfg: VectorTrainConfig, device, ckpt: dict | None):
     """The model, AdamW (no decay on biases and norms), the schedule, the step and best score; from ``ckpt`` when resuming."""
     torch.manual_seed(cfg.seed)
     model = VectorInfoNet(cfg.model).to(device).train()
-    decay = [p for p in model.parameters() if p.ndim >= 2]
-    no_decay = [p for p in model.parameters() if p.ndim < 2]
+    gates = set(model.head.gate.parameters()) if model.head.gate is not None and cfg.gate_lr_scale != 1 else set()
+    rest = [p for p in model.parameters() if p not in gates]
+    decay = [p for p in rest if p.ndim >= 2]
+    no_decay = [p for p in rest if p.ndim < 2]
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if gates:  # new and starting closed: a larger step lets them open within a short fine-tune
+        groups.append({"params": list(gates), "weight_decay": 0.0, "lr": cfg.lr * cfg.gate_lr_scale})
     opt = torch.optim.AdamW(groups, lr=cfg.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg))
     if not ckpt:

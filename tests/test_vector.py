@@ -39,6 +39,7 @@ from infonet.vector_prior import (
 )
 from infonet.vector_train import (
     VectorTrainConfig,
+    _initial_weights,
     sample_dims,
     to_scores,
     train_vector,
@@ -349,6 +350,43 @@ def test_the_knn_read_length_is_an_option_a_fine_tune_may_change(tmp_path):
         VectorTrainConfig(out_dir=str(tmp_path / "b"), init_from=str(first), **{**opts, "model": long.cfg})
     )
     assert torch.load(tuned, weights_only=True)["config"]["knn_samples"] == 120
+
+
+def test_the_knn_start_gates_open_from_closed_and_can_reach_the_ksg_estimate(tmp_path):
+    torch.manual_seed(0)
+    knn = dataclasses.replace(TINY, knn=True)
+    with pytest.raises(ValueError, match="knn_start needs knn"):
+        VectorNetConfig(knn_start=True)
+    opts = tiny_training(steps=1, warmup_steps=1, model=knn)
+    first = train_vector(VectorTrainConfig(out_dir=str(tmp_path / "a"), **opts))
+    gated = dataclasses.replace(knn, knn_start=True)
+    tuned = train_vector(
+        VectorTrainConfig(
+            out_dir=str(tmp_path / "b"), init_from=str(first), gate_lr_scale=10, **{**opts, "model": gated}
+        )
+    )
+    saved = torch.load(tuned, weights_only=True)
+    assert saved["config"]["knn_start"] is True
+    assert saved["model"]["head.gate.weight"].abs().sum() > 0  # the gates, in a group of their own, were trained
+    with pytest.raises(ValueError, match="gate-lr-scale"):
+        VectorTrainConfig(gate_lr_scale=0)
+    # a fine-tune adding the gates starts from the same estimates: the gates start closed
+    plain, net = VectorInfoNet(knn).eval(), VectorInfoNet(gated).eval()
+    torch.nn.init.normal_(plain.head.out.weight, std=0.1)
+    net.load_state_dict(_initial_weights(VectorTrainConfig(init_from=str(first), model=gated), net))
+    net.load_state_dict({**net.state_dict(), **plain.state_dict()})
+    zx = torch.randn(2, 300, 2)
+    zy = torch.cat([torch.sign(zx[..., :1]) + 0.1 * torch.randn(2, 300, 1), torch.randn(2, 300, 1)], -1)
+    with torch.no_grad():
+        assert torch.allclose(plain(zx, zy).quantiles, net(zx, zy).quantiles, atol=1e-6)
+        # fully open on k = 3 (and the head's correction off), the median is that KSG estimate
+        torch.nn.init.zeros_(net.head.out.weight)
+        torch.nn.init.zeros_(net.head.out.bias)
+        net.head.gate.bias.copy_(torch.tensor([30.0, 0.0]))
+        a, b, *_ = canonical_view(zx, zy)
+        ksg3 = knn_mi(a, b)[:, 0]
+        assert ksg3.min() > 0.5  # a sign shared across the sides: log 2 of MI, which the copula MI misses
+        assert torch.allclose(net(zx, zy).mi, soft_floor(ksg3), atol=1e-4)
 
 
 def test_a_network_for_a_narrow_domain_trains_and_validates_inside_it(tmp_path):
