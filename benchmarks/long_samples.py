@@ -4,9 +4,9 @@ Two sets no training run and no benchmark uses: draws of the training prior (its
 bank; ``--draws`` per pair of dimensions 2x2 ... 32x32 and n) and fresh mixtures of the multivariate
 benchmark's mixture recipe (``benchmarks.multivariate.mixture_task`` with other seeds: 4 sets of 8
 mixtures, d = 2-5 a side, 2 draws each). The first network for long samples (docs/multivariate.md) was
-checked on them after it was chosen; the one shipped now, which reads 4,096 samples, was chosen with the
-first set in view (then 3 draws each, and alone: 24 draws of 8 mixtures read an MAE that moved by 0.05
-between sets of mixtures, so the check now reads 64).
+checked on them after it was chosen; the next, which reads 4,096 samples, was chosen with the first set
+in view (then 3 draws each, and alone: 24 draws of 8 mixtures read an MAE that moved by 0.05 between
+sets of mixtures, so the check now reads 64), and the one shipped now, whose start has gates, with all four.
 
     python -m benchmarks.long_samples                                    # the shipped weights, about 1 min
     python -m benchmarks.long_samples --weights runs/vk3/routed.pt --ksg  # other weights; KSG beside (+1 min)
