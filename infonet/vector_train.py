@@ -298,6 +298,9 @@ def _step(model, opt, sched, cfg: VectorTrainConfig, step: int, bank, device) ->
 
 def _check_resume(cfg: VectorTrainConfig, saved: dict) -> None:
     now = asdict(cfg)
+    # a run saved before a model or prior option existed ran with its default
+    nested = (("model", VectorNetConfig), ("prior", VectorPriorConfig))
+    saved = {**saved, **{k: asdict(cls(**saved[k])) for k, cls in nested if k in saved}}
     diffs = [k for k in now if k not in RESUMABLE_CHANGES and k in saved and now[k] != saved[k]]
     if "prior" in saved and now["prior"] != saved["prior"]:
         log.warning("resuming with a changed prior: %s (was %s)", now["prior"], saved["prior"])

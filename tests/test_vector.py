@@ -278,6 +278,17 @@ def test_training_runs_resumes_and_refuses_a_second_start(tmp_path):
     assert torch.load(last, weights_only=True)["step"] == 6
     with pytest.raises(ValueError, match="different options"):
         train_vector(VectorTrainConfig(**{**opts, "steps": 8, "lr": 0.5, "resume": True}))
+    # a run saved before an option existed resumes: it ran with that option's default
+    ckpt = torch.load(last, weights_only=True)
+    for name in ("knn_start", "knn_samples"):
+        del ckpt["train_config"]["model"][name]
+    torch.save(ckpt, last)
+    train_vector(VectorTrainConfig(**{**opts, "steps": 8, "resume": True}))
+    assert torch.load(last, weights_only=True)["step"] == 8
+    with pytest.raises(ValueError, match="different options: model"):
+        train_vector(
+            VectorTrainConfig(**{**opts, "steps": 10, "resume": True, "model": dataclasses.replace(TINY, knn=True)})
+        )
 
 
 def test_a_fine_tune_starts_from_the_given_weights_and_refuses_other_model_options(tmp_path):
